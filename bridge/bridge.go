@@ -1,0 +1,340 @@
+// Package bridge is the one Pulsar-facing layer of the gateway: Pulsar's model
+// (topics, partitions, producers, subscriptions, readers, acks, the continuous
+// per-partition index and shared keyed state) written once as Go interfaces.
+//
+// Protocol handlers (kafka, mqtt, amqp) speak only to these interfaces. Two
+// backends implement them: bridge/pulsar on a real Pulsar cluster and
+// bridge/embedded on a local store. bridge/bridgetest is the conformance suite
+// both must pass, so a handler that works on one works on the other.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Backend is a connection to one message store. It is safe for concurrent use.
+type Backend interface {
+	// Admin manages topics and subscriptions.
+	Admin() Admin
+	// CreateProducer opens a producer on a topic. A partitioned topic's
+	// producer routes by key hash (round robin without a key); a partition's
+	// own name (see PartitionName) pins every message to that partition.
+	CreateProducer(ctx context.Context, opts ProducerOptions) (Producer, error)
+	// Subscribe attaches a consumer to a subscription, creating the
+	// subscription when it does not exist.
+	Subscribe(ctx context.Context, opts SubscribeOptions) (Consumer, error)
+	// CreateReader reads one partition (or a non-partitioned topic) without a
+	// subscription, from a chosen start.
+	CreateReader(ctx context.Context, opts ReaderOptions) (Reader, error)
+	// State opens a named table of small keyed records shared by every
+	// gateway on this backend.
+	State(ctx context.Context, table string) (StateTable, error)
+	// Close flushes what is pending and releases the backend.
+	Close() error
+}
+
+// Message is one record. Index is the continuous per-partition sequence from 0
+// (Kafka's offset); ID is the backend's own handle for acks and seeks.
+type Message struct {
+	Topic      string // the partition's full name (or the topic's, when not partitioned)
+	Partition  int    // -1 for a non-partitioned topic
+	Index      int64
+	Key        []byte // nil means no key; an empty non-nil key is kept as empty
+	Value      []byte
+	Properties map[string]string
+	EventTime  time.Time // zero when the producer set none
+	PublishTime time.Time
+	// RedeliveryCount counts earlier deliveries of this message to this
+	// subscription that ended in a nack or a consumer going away.
+	RedeliveryCount int
+	// ID is backend-owned: hand it back unchanged (through Ack, Nack, Seek).
+	ID MessageID
+}
+
+// MessageID is a backend's opaque position of a message.
+type MessageID interface {
+	// Index is the message's continuous per-partition index.
+	Index() int64
+	// Partition is the partition number, -1 when not partitioned.
+	Partition() int
+	String() string
+}
+
+// OutMessage is what a producer sends.
+type OutMessage struct {
+	Key        []byte
+	Value      []byte
+	Properties map[string]string
+	EventTime  time.Time
+}
+
+// SendResult tells where a message landed once it is durable.
+type SendResult struct {
+	Topic     string // partition name
+	Partition int
+	Index     int64
+	ID        MessageID
+}
+
+// SendCallback is called exactly once per message, after the backend made it
+// durable (err == nil) or failed it. Callbacks of one producer run in send
+// order; they must not block for long.
+type SendCallback func(SendResult, error)
+
+// ProducerOptions configure a producer.
+type ProducerOptions struct {
+	Topic string
+	// Name is the producer's name for the backend; empty picks one.
+	Name string
+	// BatchingMaxDelay bounds how long a message may wait to be batched.
+	// Zero takes the backend's default (a few milliseconds).
+	BatchingMaxDelay time.Duration
+	// BatchingMaxMessages bounds a batch; zero takes the default.
+	BatchingMaxMessages int
+	// MaxPending bounds messages sent but not yet durable; SendAsync blocks
+	// past it (a slow backend slows its producer, not the gateway).
+	MaxPending int
+}
+
+// Producer writes messages. It is safe for concurrent use.
+type Producer interface {
+	Topic() string
+	// SendAsync queues a message; cb fires once it is durable or failed. It
+	// blocks only while MaxPending messages are in flight or ctx is done.
+	SendAsync(ctx context.Context, msg *OutMessage, cb SendCallback)
+	// Send is SendAsync and a wait. It is a convenience for tests and admin
+	// paths; in loops it is slow on Pulsar (one round trip each).
+	Send(ctx context.Context, msg *OutMessage) (SendResult, error)
+	// Flush returns once every message sent before it is durable or failed.
+	Flush(ctx context.Context) error
+	Close() error
+}
+
+// SubscriptionType is Pulsar's subscription type.
+type SubscriptionType int
+
+const (
+	Exclusive SubscriptionType = iota
+	Shared
+	Failover
+	KeyShared
+)
+
+func (t SubscriptionType) String() string {
+	switch t {
+	case Exclusive:
+		return "Exclusive"
+	case Shared:
+		return "Shared"
+	case Failover:
+		return "Failover"
+	case KeyShared:
+		return "Key_Shared"
+	}
+	return "Unknown"
+}
+
+// InitialPosition is where a new subscription starts.
+type InitialPosition int
+
+const (
+	Latest InitialPosition = iota
+	Earliest
+)
+
+// SubscribeOptions configure a consumer. Exactly one of Topics and
+// TopicsPattern is set.
+type SubscribeOptions struct {
+	// Topics are topic names; a partitioned topic means all its partitions.
+	Topics []string
+	// TopicsPattern is a regular expression matched against full topic names
+	// (persistent://tenant/ns/name) of one namespace. Topics created later
+	// join within PatternDiscovery.
+	TopicsPattern string
+	// PatternDiscovery is how often a pattern looks for new topics; zero
+	// takes the backend's default (about a second).
+	PatternDiscovery time.Duration
+
+	Subscription string
+	Type         SubscriptionType
+	// NonDurable subscriptions keep no cursor in the backend: they vanish
+	// when their last consumer closes.
+	NonDurable      bool
+	InitialPosition InitialPosition
+	// ConsumerName orders Failover assignment; empty picks one.
+	ConsumerName string
+	// ReceiverQueueSize bounds messages delivered to this consumer and not
+	// yet received by the caller (flow control). Zero takes the default.
+	ReceiverQueueSize int
+	// NackRedeliveryDelay is how long a nacked message waits before it is
+	// delivered again. Zero takes the backend's default.
+	NackRedeliveryDelay time.Duration
+}
+
+// Consumer receives from a subscription.
+type Consumer interface {
+	Subscription() string
+	// Receive blocks for the next message or until ctx is done.
+	Receive(ctx context.Context) (*Message, error)
+	// Chan offers messages as a channel, for select loops. Do not mix with
+	// Receive on one consumer.
+	Chan() <-chan *Message
+	// Ack acknowledges one message.
+	Ack(id MessageID) error
+	// AckCumulative acknowledges every message of that partition up to and
+	// including id. Not allowed on Shared and Key_Shared subscriptions.
+	AckCumulative(id MessageID) error
+	// Nack asks for the message to be delivered again after the nack delay,
+	// to this or another consumer, with RedeliveryCount increased.
+	Nack(id MessageID)
+	// Seek moves the subscription of every partition to the message with
+	// this index (for a partitioned topic, pass a partition MessageID).
+	Seek(id MessageID) error
+	// Close detaches; unacknowledged messages go to other consumers.
+	Close() error
+	// Unsubscribe deletes the subscription (the consumer must be its only
+	// one) and closes the consumer.
+	Unsubscribe() error
+}
+
+// ReaderOptions configure a reader of one partition.
+type ReaderOptions struct {
+	// Topic is a partition name or a non-partitioned topic.
+	Topic string
+	Start StartPosition
+	// ReceiverQueueSize bounds messages read ahead. Zero takes the default.
+	ReceiverQueueSize int
+}
+
+// StartPosition is where a reader starts. Build it with StartAtIndex,
+// StartEarliest, StartLatest or StartAtTime.
+type StartPosition struct {
+	Kind  StartKind
+	Index int64
+	Time  time.Time
+}
+
+type StartKind int
+
+const (
+	StartKindEarliest StartKind = iota
+	StartKindLatest
+	StartKindIndex
+	StartKindTime
+)
+
+func StartEarliest() StartPosition { return StartPosition{Kind: StartKindEarliest} }
+func StartLatest() StartPosition   { return StartPosition{Kind: StartKindLatest} }
+
+// StartAtIndex starts at the first message whose index is >= i.
+func StartAtIndex(i int64) StartPosition { return StartPosition{Kind: StartKindIndex, Index: i} }
+
+// StartAtTime starts at the first message published at or after t.
+func StartAtTime(t time.Time) StartPosition { return StartPosition{Kind: StartKindTime, Time: t} }
+
+// Reader reads one partition in index order.
+type Reader interface {
+	Topic() string
+	// Next blocks for the next message or until ctx is done.
+	Next(ctx context.Context) (*Message, error)
+	// Seek repositions the reader; messages already read ahead are dropped.
+	Seek(ctx context.Context, pos StartPosition) error
+	Close() error
+}
+
+// TopicInfo describes a topic.
+type TopicInfo struct {
+	Name string // full name
+	// Partitions is the partition count, 0 for a non-partitioned topic.
+	Partitions int
+}
+
+// IndexRange is a partition's stored extent: the first stored index and the
+// index the next message will get (Kafka's log start and high watermark).
+type IndexRange struct {
+	First int64
+	Next  int64
+}
+
+// SubscriptionInfo describes a subscription of one topic.
+type SubscriptionInfo struct {
+	Name    string
+	Type    SubscriptionType
+	Durable bool
+	// Backlog is how many messages wait to be acknowledged.
+	Backlog   int64
+	Consumers int
+}
+
+// Admin manages topics and subscriptions.
+type Admin interface {
+	// CreateTopic creates a topic with partitions partitions (0: not
+	// partitioned). It fails with ErrTopicExists when it exists.
+	CreateTopic(ctx context.Context, topic string, partitions int) error
+	// DeleteTopic deletes a topic, its partitions, messages and subscriptions.
+	DeleteTopic(ctx context.Context, topic string) error
+	// Topic describes a topic, or fails with ErrTopicNotFound.
+	Topic(ctx context.Context, topic string) (TopicInfo, error)
+	// ListTopics lists the topics of a namespace ("tenant/ns").
+	ListTopics(ctx context.Context, namespace string) ([]TopicInfo, error)
+	// UpdatePartitions raises a partitioned topic's partition count.
+	UpdatePartitions(ctx context.Context, topic string, partitions int) error
+	// IndexRange is a partition's stored extent.
+	IndexRange(ctx context.Context, partition string) (IndexRange, error)
+	// IndexAtTime is the index of the first message of a partition published
+	// at or after t, or the range's Next when there is none.
+	IndexAtTime(ctx context.Context, partition string, t time.Time) (int64, error)
+	// Subscriptions lists a topic's subscriptions (of all partitions).
+	Subscriptions(ctx context.Context, topic string) ([]SubscriptionInfo, error)
+	// CreateSubscription makes a durable subscription whose cursor starts
+	// before the message with this index on every partition (-1: at the
+	// end). It fails with ErrSubscriptionExists when it exists.
+	CreateSubscription(ctx context.Context, topic, subscription string, index int64) error
+	// DeleteSubscription deletes a subscription; it fails with
+	// ErrSubscriptionBusy while consumers are attached unless force.
+	DeleteSubscription(ctx context.Context, topic, subscription string, force bool) error
+	// ResetSubscription moves a subscription's cursor of one partition so
+	// that the next message delivered has this index.
+	ResetSubscription(ctx context.Context, partition, subscription string, index int64) error
+	// ClearBacklog acknowledges every message of a subscription (AMQP purge).
+	ClearBacklog(ctx context.Context, topic, subscription string) error
+}
+
+// StateTable is a table of small keyed records that every gateway on the
+// backend sees. A Put is durable when it returns. Reads see this process's
+// writes at once and other processes' writes soon after.
+type StateTable interface {
+	Get(key string) ([]byte, bool)
+	// Put stores value under key; a nil value deletes.
+	Put(ctx context.Context, key string, value []byte) error
+	Delete(ctx context.Context, key string) error
+	// Range calls f for each record whose key starts with prefix, in key
+	// order, until f returns false.
+	Range(prefix string, f func(key string, value []byte) bool)
+	// Watch calls f for every later change (value nil on delete), from any
+	// gateway, until the returned stop function is called.
+	Watch(f func(key string, value []byte)) (stop func())
+}
+
+// Errors every backend returns (wrapped) for the same conditions.
+var (
+	ErrTopicNotFound        = errors.New("bridge: topic not found")
+	ErrTopicExists          = errors.New("bridge: topic already exists")
+	ErrSubscriptionNotFound = errors.New("bridge: subscription not found")
+	ErrSubscriptionExists   = errors.New("bridge: subscription already exists")
+	ErrSubscriptionBusy     = errors.New("bridge: subscription has consumers")
+	// ErrConsumerBusy: an Exclusive subscription already has a consumer, or
+	// a subscription is asked for with another type than it has.
+	ErrConsumerBusy = errors.New("bridge: subscription is busy")
+	// ErrNotAllowed: the operation does not fit the subscription type (such
+	// as a cumulative ack on a Shared subscription).
+	ErrNotAllowed = errors.New("bridge: operation not allowed")
+	// ErrClosed: the producer, consumer, reader or backend is closed.
+	ErrClosed = errors.New("bridge: closed")
+	// ErrUnavailable: the backend cannot be reached now; retry later.
+	ErrUnavailable = errors.New("bridge: backend unavailable")
+	// ErrInvalid: an argument is malformed (bad topic name, count, index).
+	ErrInvalid = errors.New("bridge: invalid argument")
+)

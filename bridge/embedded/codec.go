@@ -1,0 +1,203 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// The stored form of a message and a cursor. Both are small and versioned by
+// their first byte so a later layout can read an older one.
+
+const recordVersion = 1
+
+var errCorrupt = errors.New("embedded: corrupt record")
+
+// storedMessage is a message as kept in the store; its index and partition
+// come from the key.
+type storedMessage struct {
+	Key         []byte
+	Value       []byte
+	Properties  map[string]string
+	EventTime   time.Time
+	PublishTime time.Time
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// appendMessage encodes m after dst. Properties are written in key order so
+// one message always encodes to the same bytes.
+func appendMessage(dst []byte, m *storedMessage) []byte {
+	dst = append(dst, recordVersion)
+	dst = binary.AppendVarint(dst, unixNano(m.EventTime))
+	dst = binary.AppendVarint(dst, unixNano(m.PublishTime))
+	if m.Key == nil {
+		dst = binary.AppendUvarint(dst, 0)
+	} else {
+		dst = binary.AppendUvarint(dst, uint64(len(m.Key))+1)
+		dst = append(dst, m.Key...)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(m.Properties)))
+	if len(m.Properties) > 0 {
+		keys := make([]string, 0, len(m.Properties))
+		for k := range m.Properties {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			dst = appendString(dst, k)
+			dst = appendString(dst, m.Properties[k])
+		}
+	}
+	return append(dst, m.Value...)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// decodeMessage parses what appendMessage wrote. The result does not alias b.
+func decodeMessage(b []byte) (*storedMessage, error) {
+	d := decoder{b: b}
+	if v := d.byte(); v != recordVersion {
+		return nil, fmt.Errorf("%w: message version %d", errCorrupt, v)
+	}
+	m := &storedMessage{}
+	m.EventTime = fromUnixNano(d.varint())
+	m.PublishTime = fromUnixNano(d.varint())
+	if n := d.uvarint(); n > 0 {
+		m.Key = d.bytes(n - 1)
+	}
+	if n := d.uvarint(); n > 0 {
+		// Each property takes at least two bytes: a count above that is a lie.
+		if n > uint64(len(d.b)) {
+			return nil, fmt.Errorf("%w: %d properties in %d bytes", errCorrupt, n, len(d.b))
+		}
+		m.Properties = make(map[string]string, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			k := string(d.bytes(d.uvarint()))
+			m.Properties[k] = string(d.bytes(d.uvarint()))
+		}
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	m.Value = append([]byte{}, d.b...)
+	return m, nil
+}
+
+// cursor is a durable subscription's acknowledgement state on one partition:
+// every index below AckedUpTo is acknowledged, and so are the Acked ones
+// above it (acknowledged out of order).
+type cursor struct {
+	Type      int
+	AckedUpTo int64
+	Acked     []int64 // ascending, all >= AckedUpTo
+}
+
+func appendCursor(dst []byte, c *cursor) []byte {
+	dst = append(dst, recordVersion)
+	dst = binary.AppendUvarint(dst, uint64(c.Type))
+	dst = binary.AppendVarint(dst, c.AckedUpTo)
+	dst = binary.AppendUvarint(dst, uint64(len(c.Acked)))
+	prev := c.AckedUpTo
+	for _, i := range c.Acked {
+		dst = binary.AppendUvarint(dst, uint64(i-prev)) // deltas keep it small
+		prev = i
+	}
+	return dst
+}
+
+func decodeCursor(b []byte) (*cursor, error) {
+	d := decoder{b: b}
+	if v := d.byte(); v != recordVersion {
+		return nil, fmt.Errorf("%w: cursor version %d", errCorrupt, v)
+	}
+	c := &cursor{Type: int(d.uvarint()), AckedUpTo: d.varint()}
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		return nil, fmt.Errorf("%w: %d acks in %d bytes", errCorrupt, n, len(d.b))
+	}
+	prev := c.AckedUpTo
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		prev += int64(d.uvarint())
+		c.Acked = append(c.Acked, prev)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if c.AckedUpTo < 0 || c.Type < 0 || c.Type > 3 {
+		return nil, fmt.Errorf("%w: cursor fields out of range", errCorrupt)
+	}
+	return c, nil
+}
+
+// decoder reads varints and length-prefixed bytes, remembering the first
+// error so call sites stay linear.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = errCorrupt
+	}
+	d.b = nil
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		d.fail()
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// bytes takes n bytes, checking n against what is left before allocating.
+func (d *decoder) bytes(n uint64) []byte {
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.fail()
+		return nil
+	}
+	out := append([]byte{}, d.b[:n]...)
+	d.b = d.b[n:]
+	return out
+}

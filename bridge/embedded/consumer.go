@@ -1,0 +1,316 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+const (
+	defaultReceiverQueue = 1000
+	defaultNackDelay     = time.Second
+)
+
+var consumerSeq atomic.Uint64
+
+// delivery is a message on its way to a consumer, stamped with the
+// subscription epoch it was sent in.
+type delivery struct {
+	msg   *bridge.Message
+	sub   *subscription
+	epoch uint64
+}
+
+// consumer is one caller's attachment to a subscription on every partition
+// of its topics (or of the topics its pattern matches).
+type consumer struct {
+	b          *Backend
+	opts       bridge.SubscribeOptions
+	name       string
+	ringPoints []uint32
+	topics     map[string]bool // full names of named topics
+	pattern    *regexp.Regexp
+	queue      chan delivery
+	done       chan struct{}
+
+	mu     sync.Mutex
+	subs   map[string]*subscription // by partition name
+	closed bool
+
+	chanOnce sync.Once
+	userCh   chan *bridge.Message
+}
+
+// Subscribe attaches a consumer to a subscription on each partition of its
+// topics, creating the subscription (and, when allowed, the topic).
+func (b *Backend) Subscribe(ctx context.Context, opts bridge.SubscribeOptions) (bridge.Consumer, error) {
+	if opts.Subscription == "" {
+		return nil, fmt.Errorf("%w: no subscription name", bridge.ErrInvalid)
+	}
+	if (len(opts.Topics) == 0) == (opts.TopicsPattern == "") {
+		return nil, fmt.Errorf("%w: give topics or a pattern, not both or neither", bridge.ErrInvalid)
+	}
+	if opts.ReceiverQueueSize <= 0 {
+		opts.ReceiverQueueSize = defaultReceiverQueue
+	}
+	if opts.NackRedeliveryDelay <= 0 {
+		opts.NackRedeliveryDelay = defaultNackDelay
+	}
+	c := &consumer{b: b, opts: opts, name: opts.ConsumerName, topics: map[string]bool{},
+		queue: make(chan delivery, opts.ReceiverQueueSize), done: make(chan struct{}),
+		subs: map[string]*subscription{}}
+	if c.name == "" {
+		c.name = "consumer-" + strconv.FormatUint(consumerSeq.Add(1), 10)
+	}
+	c.ringPoints = ringPointsFor(c.name)
+
+	var initial []*topic
+	if opts.TopicsPattern != "" {
+		re, err := regexp.Compile("^(?:" + opts.TopicsPattern + ")$")
+		if err != nil {
+			return nil, fmt.Errorf("%w: topics pattern: %v", bridge.ErrInvalid, err)
+		}
+		c.pattern = re
+		for _, t := range b.sortedTopics("") {
+			if re.MatchString(t.name) {
+				t := t
+				initial = append(initial, &t)
+			}
+		}
+	} else {
+		for _, name := range opts.Topics {
+			t, err := b.lookupTopic(name, true)
+			if err != nil {
+				return nil, err
+			}
+			c.topics[t.name] = true
+			initial = append(initial, t)
+		}
+	}
+	// Follow new topics (pattern) and new partitions before attaching, so
+	// nothing created in between is missed.
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, bridge.ErrClosed
+	}
+	b.patterns[c] = struct{}{}
+	b.mu.Unlock()
+	for _, t := range initial {
+		if err := c.attachTopic(t, opts.InitialPosition); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// attachTopic attaches to each partition of t not yet attached.
+func (c *consumer) attachTopic(t *topic, pos bridge.InitialPosition) error {
+	for _, p := range c.b.partitionsOf(t) {
+		c.mu.Lock()
+		_, have := c.subs[p.name]
+		closed := c.closed
+		c.mu.Unlock()
+		if have || closed {
+			continue
+		}
+		s, err := p.subscribe(c.opts, pos)
+		if err != nil {
+			return fmt.Errorf("subscribe %s to %s: %w", c.opts.Subscription, p.name, err)
+		}
+		if err := s.attach(c); err != nil {
+			p.dropIfIdle(s)
+			return fmt.Errorf("subscribe %s to %s: %w", c.opts.Subscription, p.name, err)
+		}
+		c.mu.Lock()
+		c.subs[p.name] = s
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+// discover is told of a topic created (or grown) after the consumer
+// started. A topic that appears later is read from its start: its first
+// messages may have been written before the consumer attached.
+func (c *consumer) discover(name string) {
+	if c.pattern != nil && !c.pattern.MatchString(name) || c.pattern == nil && !c.topics[name] {
+		return
+	}
+	t, err := c.b.lookupTopic(name, false)
+	if err != nil {
+		return
+	}
+	if err := c.attachTopic(t, bridge.Earliest); err != nil {
+		c.b.log.Sugar().Warnf("consumer %s: attaching new topic %s: %v", c.name, name, err)
+	}
+}
+
+// offer queues a delivery without blocking; false means the queue is full.
+func (c *consumer) offer(d delivery) bool {
+	select {
+	case c.queue <- d:
+		return true
+	default:
+		return false
+	}
+}
+
+// forget drops a subscription whose partition went away.
+func (c *consumer) forget(s *subscription) {
+	c.mu.Lock()
+	if c.subs[s.p.name] == s {
+		delete(c.subs, s.p.name)
+	}
+	c.mu.Unlock()
+}
+
+func (c *consumer) Subscription() string { return c.opts.Subscription }
+
+func (c *consumer) Receive(ctx context.Context) (*bridge.Message, error) {
+	for {
+		select {
+		case d := <-c.queue:
+			d.sub.wake() // room in the queue: the dispatcher may go on
+			if d.epoch != d.sub.epoch.Load() {
+				continue // voided by a seek or a failover switch
+			}
+			return d.msg, nil
+		case <-c.done:
+			return nil, bridge.ErrClosed
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Chan forwards Receive to a channel; it closes when the consumer closes.
+func (c *consumer) Chan() <-chan *bridge.Message {
+	c.chanOnce.Do(func() {
+		c.userCh = make(chan *bridge.Message)
+		go func() {
+			defer close(c.userCh)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() { <-c.done; cancel() }()
+			for {
+				m, err := c.Receive(ctx)
+				if err != nil {
+					return
+				}
+				select {
+				case c.userCh <- m:
+				case <-c.done:
+					return
+				}
+			}
+		}()
+	})
+	return c.userCh
+}
+
+// subFor finds the subscription a message ID belongs to.
+func (c *consumer) subFor(id bridge.MessageID) (*subscription, int64, error) {
+	mid, ok := id.(messageID)
+	if !ok {
+		return nil, 0, fmt.Errorf("%w: message id %v is not this backend's", bridge.ErrInvalid, id)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, 0, bridge.ErrClosed
+	}
+	s, ok := c.subs[mid.topic]
+	if !ok {
+		return nil, 0, fmt.Errorf("%w: %s is not a partition of this consumer", bridge.ErrInvalid, mid.topic)
+	}
+	return s, mid.index, nil
+}
+
+func (c *consumer) Ack(id bridge.MessageID) error {
+	s, idx, err := c.subFor(id)
+	if err != nil {
+		return err
+	}
+	s.ack(idx)
+	return nil
+}
+
+func (c *consumer) AckCumulative(id bridge.MessageID) error {
+	if t := c.opts.Type; t == bridge.Shared || t == bridge.KeyShared {
+		return fmt.Errorf("%w: cumulative ack on a %v subscription", bridge.ErrNotAllowed, t)
+	}
+	s, idx, err := c.subFor(id)
+	if err != nil {
+		return err
+	}
+	s.ackCumulative(idx)
+	return nil
+}
+
+func (c *consumer) Nack(id bridge.MessageID) {
+	if s, idx, err := c.subFor(id); err == nil {
+		s.nack(idx, c.opts.NackRedeliveryDelay)
+	}
+}
+
+func (c *consumer) Seek(id bridge.MessageID) error {
+	s, idx, err := c.subFor(id)
+	if err != nil {
+		return err
+	}
+	s.reset(idx)
+	return nil
+}
+
+// Close detaches from every partition; unacknowledged messages go to other
+// consumers. A non-durable subscription goes with its last consumer.
+func (c *consumer) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	subs := c.subs
+	c.subs = map[string]*subscription{}
+	c.mu.Unlock()
+	close(c.done)
+
+	c.b.mu.Lock()
+	delete(c.b.patterns, c)
+	c.b.mu.Unlock()
+	for _, s := range subs {
+		if s.detach(c) && !s.durable {
+			s.p.dropIfIdle(s)
+		}
+	}
+	return nil
+}
+
+func (c *consumer) Unsubscribe() error {
+	c.mu.Lock()
+	subs := make([]*subscription, 0, len(c.subs))
+	for _, s := range c.subs {
+		subs = append(subs, s)
+	}
+	c.mu.Unlock()
+	for _, s := range subs {
+		if s.consumerCount() > 1 {
+			return fmt.Errorf("%w: %s has other consumers", bridge.ErrSubscriptionBusy, c.opts.Subscription)
+		}
+	}
+	c.Close()
+	for _, s := range subs {
+		if err := s.p.deleteSubscription(s.name, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,259 @@
+package embedded
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// partition is one ordered log: a partition of a partitioned topic, or a
+// non-partitioned topic. Indexes are assigned in send order under mu and
+// become readable once the committer made them durable.
+type partition struct {
+	b     *Backend
+	name  string
+	topic string
+	num   int // -1: not partitioned
+	id    uint64
+
+	// The readable extent is atomic so that readers and dispatchers, which
+	// hold their own locks, never need mu (see locksordering.txt).
+	first   atomic.Int64 // first stored index
+	durable atomic.Int64 // indexes below this are durable and readable
+	growMu  sync.Mutex
+	grown   chan struct{} // closed and replaced when durable advances
+
+	mu          sync.Mutex
+	next        int64     // next index to assign
+	lastPublish time.Time // publish times never go backwards within a partition
+	subs        map[string]*subscription
+	deleted     bool
+}
+
+func newPartition(b *Backend, name, topic string, num int, id uint64) *partition {
+	return &partition{b: b, name: name, topic: topic, num: num, id: id,
+		grown: make(chan struct{}), subs: map[string]*subscription{}}
+}
+
+// extent returns the readable range and a channel closed when it grows.
+func (p *partition) extent() (first, durable int64, grown <-chan struct{}) {
+	p.growMu.Lock()
+	grown = p.grown
+	p.growMu.Unlock()
+	// Read after taking the channel: growth after this point closes it.
+	return p.first.Load(), p.durable.Load(), grown
+}
+
+// publishTime hands out non-decreasing publish times. p.mu is held.
+func (p *partition) publishTimeLocked() time.Time {
+	now := time.Now()
+	if now.Before(p.lastPublish) {
+		now = p.lastPublish
+	}
+	p.lastPublish = now
+	return now
+}
+
+// advance marks indexes below next as durable and wakes waiters.
+func (p *partition) advance(next int64) {
+	p.growMu.Lock()
+	if next <= p.durable.Load() {
+		p.growMu.Unlock()
+		return
+	}
+	p.durable.Store(next)
+	close(p.grown)
+	p.grown = make(chan struct{})
+	p.growMu.Unlock()
+	p.mu.Lock()
+	subs := p.subsLocked()
+	p.mu.Unlock()
+	for _, s := range subs {
+		s.wake()
+	}
+}
+
+func (p *partition) subsLocked() []*subscription {
+	out := make([]*subscription, 0, len(p.subs))
+	for _, s := range p.subs {
+		out = append(out, s)
+	}
+	return out
+}
+
+// read returns up to max durable messages from index from on.
+func (p *partition) read(from int64, max int) ([]*bridge.Message, error) {
+	_, durable, _ := p.extent()
+	if from >= durable {
+		return nil, nil
+	}
+	it, err := p.b.db.NewIter(&pebble.IterOptions{
+		LowerBound: messageKey(nil, p.id, from),
+		UpperBound: messageKey(nil, p.id, durable),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []*bridge.Message
+	for it.First(); it.Valid() && len(out) < max; it.Next() {
+		m, err := p.decode(it.Key(), it.Value())
+		if err != nil {
+			return out, err
+		}
+		out = append(out, m)
+	}
+	return out, it.Error()
+}
+
+// get reads the message with one index.
+func (p *partition) get(index int64) (*bridge.Message, error) {
+	v, closer, err := p.b.db.Get(messageKey(nil, p.id, index))
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return p.decode(messageKey(nil, p.id, index), v)
+}
+
+func (p *partition) decode(key, value []byte) (*bridge.Message, error) {
+	sm, err := decodeMessage(value)
+	if err != nil {
+		return nil, fmt.Errorf("partition %s at %d: %w", p.name, messageKeyIndex(key), err)
+	}
+	idx := messageKeyIndex(key)
+	return &bridge.Message{
+		Topic:       p.name,
+		Partition:   p.num,
+		Index:       idx,
+		Key:         sm.Key,
+		Value:       sm.Value,
+		Properties:  sm.Properties,
+		EventTime:   sm.EventTime,
+		PublishTime: sm.PublishTime,
+		ID:          messageID{part: p.num, index: idx, topic: p.name},
+	}, nil
+}
+
+// indexAtTime binary-searches publish times, which never decrease.
+func (p *partition) indexAtTime(t time.Time) (int64, error) {
+	first, durable, _ := p.extent()
+	lo, hi := first, durable
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		m, err := p.get(mid)
+		if err != nil {
+			return 0, err
+		}
+		if m.PublishTime.Before(t) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
+// shutdown stops the partition's subscriptions (backend close or delete).
+func (p *partition) shutdown() {
+	p.mu.Lock()
+	subs := p.subsLocked()
+	p.mu.Unlock()
+	for _, s := range subs {
+		s.stop()
+	}
+}
+
+// messageID is the embedded backend's position: the partition and index.
+type messageID struct {
+	topic string
+	part  int
+	index int64
+}
+
+func (id messageID) Index() int64   { return id.index }
+func (id messageID) Partition() int { return id.part }
+func (id messageID) String() string { return fmt.Sprintf("%s:%d", id.topic, id.index) }
+
+// subscribe returns the partition's subscription of that name, creating it
+// at the initial position when it does not exist.
+func (p *partition) subscribe(opts bridge.SubscribeOptions, pos bridge.InitialPosition) (*subscription, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.deleted {
+		return nil, fmt.Errorf("%w: %s", bridge.ErrTopicNotFound, p.name)
+	}
+	if s, ok := p.subs[opts.Subscription]; ok {
+		return s, nil
+	}
+	start := p.durable.Load()
+	if pos == bridge.Earliest {
+		start = p.first.Load()
+	}
+	return p.addSubscriptionLocked(opts.Subscription, opts.Type, !opts.NonDurable, start)
+}
+
+// addSubscriptionLocked creates a subscription whose first message is start.
+// A durable one is written at once, so it outlives a restart even before
+// its first acknowledgement.
+func (p *partition) addSubscriptionLocked(name string, typ bridge.SubscriptionType, durable bool, start int64) (*subscription, error) {
+	s := newSubscription(p, name, typ, durable)
+	s.ackedUpTo, s.readPos = start, start
+	if durable {
+		c := &cursor{Type: int(typ), AckedUpTo: start}
+		if err := p.b.db.Set(cursorKey(p.id, name), appendCursor(nil, c), pebble.Sync); err != nil {
+			return nil, err
+		}
+	}
+	p.subs[name] = s
+	return s, nil
+}
+
+// dropIfIdle removes a non-durable subscription, or one whose creation
+// failed half way, once no consumer is attached.
+func (p *partition) dropIfIdle(s *subscription) {
+	if s.consumerCount() > 0 || s.durable {
+		return
+	}
+	p.mu.Lock()
+	if p.subs[s.name] == s {
+		delete(p.subs, s.name)
+	}
+	p.mu.Unlock()
+	s.stop()
+}
+
+// deleteSubscription removes a subscription and its stored cursor.
+func (p *partition) deleteSubscription(name string, force bool) error {
+	p.mu.Lock()
+	s, ok := p.subs[name]
+	if !ok {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %s on %s", bridge.ErrSubscriptionNotFound, name, p.name)
+	}
+	if !force && s.consumerCount() > 0 {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %s on %s", bridge.ErrSubscriptionBusy, name, p.name)
+	}
+	delete(p.subs, name)
+	p.mu.Unlock()
+	s.stop()
+	p.b.cursors.forget(s)
+	return p.b.db.Delete(cursorKey(p.id, name), pebble.Sync)
+}
+
+// subscription finds a subscription by name.
+func (p *partition) subscription(name string) (*subscription, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.subs[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s on %s", bridge.ErrSubscriptionNotFound, name, p.name)
+	}
+	return s, nil
+}

@@ -1,0 +1,162 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+const defaultMaxPending = 10000
+
+// CreateProducer opens a producer on a topic or on one partition.
+func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOptions) (bridge.Producer, error) {
+	pr := &producer{b: b, topicName: opts.Topic}
+	if p, err := b.lookupPartition(opts.Topic); err == nil {
+		pr.fixed = p
+	} else {
+		t, err := b.lookupTopic(opts.Topic, true)
+		if err != nil {
+			return nil, err
+		}
+		pr.topic = t
+		pr.topicName = t.name
+	}
+	if pr.fixed != nil {
+		pr.topicName = pr.fixed.name
+	}
+	max := opts.MaxPending
+	if max <= 0 {
+		max = defaultMaxPending
+	}
+	pr.slots = make(chan struct{}, max)
+	pr.progress = make(chan struct{})
+	return pr, nil
+}
+
+// producer routes each message to a partition and hands it to the committer.
+type producer struct {
+	b         *Backend
+	topicName string
+	fixed     *partition // set when the producer names one partition
+	topic     *topic     // set otherwise
+	slots     chan struct{}
+	rr        atomic.Uint64
+	closed    atomic.Bool
+
+	// sent and done count messages; the committer completes them in send
+	// order, so Flush waits until done reaches what sent was when it began.
+	mu       sync.Mutex
+	sent     uint64
+	done     uint64
+	progress chan struct{} // closed and replaced when done advances while flushing
+	flushing bool
+}
+
+func (pr *producer) Topic() string { return pr.topicName }
+
+// route picks the partition: by key hash (the same key always lands on the
+// same partition), round robin without a key.
+func (pr *producer) route(msg *bridge.OutMessage) (*partition, error) {
+	if pr.fixed != nil {
+		return pr.fixed, nil
+	}
+	parts := pr.b.partitionsOf(pr.topic)
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("%w: %s", bridge.ErrTopicNotFound, pr.topicName)
+	}
+	if len(msg.Key) > 0 {
+		h := fnv.New32a()
+		h.Write(msg.Key)
+		return parts[int(h.Sum32()%uint32(len(parts)))], nil
+	}
+	return parts[int(pr.rr.Add(1)%uint64(len(parts)))], nil
+}
+
+func (pr *producer) SendAsync(ctx context.Context, msg *bridge.OutMessage, cb bridge.SendCallback) {
+	if pr.closed.Load() {
+		cb(bridge.SendResult{}, bridge.ErrClosed)
+		return
+	}
+	p, err := pr.route(msg)
+	if err != nil {
+		cb(bridge.SendResult{}, err)
+		return
+	}
+	select {
+	case pr.slots <- struct{}{}:
+	case <-ctx.Done():
+		cb(bridge.SendResult{}, ctx.Err())
+		return
+	}
+	sm := &storedMessage{Key: msg.Key, Value: msg.Value, Properties: msg.Properties, EventTime: msg.EventTime}
+	// Counting and queueing under one lock keeps sent in the committer's
+	// order, which is the order messages complete in (see Flush).
+	pr.mu.Lock()
+	err = pr.b.commits.enqueue(p, sm, cb, pr.release)
+	if err == nil {
+		pr.sent++
+	}
+	pr.mu.Unlock()
+	if err != nil {
+		<-pr.slots
+		cb(bridge.SendResult{}, err)
+	}
+}
+
+// release frees a pending slot once a message is durable or failed.
+func (pr *producer) release() {
+	<-pr.slots
+	pr.mu.Lock()
+	pr.done++
+	if pr.flushing {
+		close(pr.progress)
+		pr.progress = make(chan struct{})
+		pr.flushing = false
+	}
+	pr.mu.Unlock()
+}
+
+func (pr *producer) Send(ctx context.Context, msg *bridge.OutMessage) (bridge.SendResult, error) {
+	type result struct {
+		r   bridge.SendResult
+		err error
+	}
+	ch := make(chan result, 1)
+	pr.SendAsync(ctx, msg, func(r bridge.SendResult, err error) { ch <- result{r, err} })
+	select {
+	case res := <-ch:
+		return res.r, res.err
+	case <-ctx.Done():
+		return bridge.SendResult{}, ctx.Err()
+	}
+}
+
+func (pr *producer) Flush(ctx context.Context) error {
+	pr.mu.Lock()
+	target := pr.sent
+	pr.mu.Unlock()
+	for {
+		pr.mu.Lock()
+		done, progress := pr.done, pr.progress
+		pr.flushing = true
+		pr.mu.Unlock()
+		if done >= target {
+			return nil
+		}
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Close waits for what was sent to be durable.
+func (pr *producer) Close() error {
+	pr.closed.Store(true)
+	return pr.Flush(context.Background())
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/config"
+	"github.com/pulsar-gateway/pulsar-gateway/handlers"
+)
+
+// gateway is the running process: the backend, one handlers.Server per
+// protocol, and the HTTP server for health and metrics.
+type gateway struct {
+	cfg      *config.Config
+	log      *zap.Logger
+	backend  bridge.Backend
+	registry *prometheus.Registry
+
+	listeners []*protocolListener
+	http      *http.Server
+	httpLn    net.Listener
+
+	ready atomic.Bool
+	errc  chan error // a listener that failed
+}
+
+type protocolListener struct {
+	protocol string
+	ln       net.Listener
+	server   *handlers.Server
+	handler  handlers.ConnHandler
+	tls      bool
+}
+
+// newGateway binds every enabled listener before serving any, so a port in
+// use fails the start instead of leaving a half-open gateway. It owns
+// backend from here on; on error the caller still closes it.
+func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, factories map[string]protocolFactory) (_ *gateway, err error) {
+	g := &gateway{
+		cfg:      cfg,
+		log:      log,
+		backend:  backend,
+		registry: prometheus.NewRegistry(),
+		errc:     make(chan error, len(protocols)+1),
+	}
+	defer func() {
+		if err != nil {
+			g.closeListeners()
+		}
+	}()
+	g.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
+	)
+	metrics := handlers.NewMetrics(g.registry)
+
+	for _, protocol := range protocols {
+		lc := listenerConfig(cfg, protocol)
+		if !lc.Enabled {
+			continue
+		}
+		pl, err := g.bind(protocol, lc, metrics, factories[protocol])
+		if err != nil {
+			return nil, err
+		}
+		g.listeners = append(g.listeners, pl)
+	}
+	if cfg.HTTP.Enabled {
+		ln, err := listen("http", cfg.HTTP)
+		if err != nil {
+			return nil, err
+		}
+		g.httpLn = ln
+		g.http = &http.Server{
+			Handler:           newHTTPHandler(g.registry, g.ready.Load),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          zap.NewStdLog(log.Named("http")),
+		}
+	}
+	return g, nil
+}
+
+func (g *gateway) bind(protocol string, lc config.Listener, metrics *handlers.Metrics, factory protocolFactory) (_ *protocolListener, err error) {
+	tlsConf, err := lc.TLS.Load()
+	if err != nil {
+		return nil, fmt.Errorf("%s.tls: %w", protocol, err)
+	}
+	ln, err := listen(protocol, lc)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			ln.Close()
+		}
+	}()
+	log := g.log.Named(protocol)
+	handler, err := factory(protocolDeps{Config: g.cfg, Backend: g.backend, Logger: log, Registry: g.registry, Addr: ln.Addr()})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", protocol, err)
+	}
+	return &protocolListener{
+		protocol: protocol,
+		ln:       ln,
+		handler:  handler,
+		tls:      tlsConf != nil,
+		server: handlers.NewServer(handlers.Options{
+			Protocol:       protocol,
+			Handler:        handler,
+			Logger:         log,
+			Metrics:        metrics,
+			MaxConnections: g.cfg.Limits.MaxConnections,
+			ReadTimeout:    g.cfg.Limits.ReadTimeout,
+			TLS:            tlsConf,
+		}),
+	}, nil
+}
+
+// listen binds a listener, TLS-wrapped for HTTP only: protocol servers do
+// their TLS per connection, under their byte counters.
+func listen(name string, lc config.Listener) (net.Listener, error) {
+	ln, err := net.Listen("tcp", lc.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s.addr %q: %w", name, lc.Addr, err)
+	}
+	if name == "http" {
+		tlsConf, err := lc.TLS.Load()
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("http.tls: %w", err)
+		}
+		if tlsConf != nil {
+			ln = tls.NewListener(ln, tlsConf)
+		}
+	}
+	return ln, nil
+}
+
+// start serves every listener and reports ready.
+func (g *gateway) start() {
+	for _, pl := range g.listeners {
+		fields := []zap.Field{zap.String("protocol", pl.protocol), zap.Stringer("addr", pl.ln.Addr()), zap.Bool("tls", pl.tls)}
+		if pl.protocol == "kafka" {
+			fields = append(fields, zap.String("advertised", g.cfg.Kafka.Advertised(pl.ln.Addr())))
+		}
+		g.log.Info("listening", fields...)
+		go func() {
+			if err := pl.server.Serve(pl.ln); !errors.Is(err, handlers.ErrServerClosed) {
+				g.errc <- err
+			}
+		}()
+	}
+	if g.http != nil {
+		g.log.Info("listening", zap.String("protocol", "http"), zap.Stringer("addr", g.httpLn.Addr()), zap.Bool("tls", g.cfg.HTTP.TLS.Enabled()))
+		go func() {
+			if err := g.http.Serve(g.httpLn); !errors.Is(err, http.ErrServerClosed) {
+				g.errc <- fmt.Errorf("http: %w", err)
+			}
+		}()
+	}
+	g.ready.Store(true)
+}
+
+// wait blocks until ctx ends (nil) or a listener fails (its error).
+func (g *gateway) wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-g.errc:
+		return err
+	}
+}
+
+// shutdown reports not ready, drains every protocol within the drain
+// timeout, then stops HTTP and closes the backend, which flushes it.
+// Connections closed at the deadline are logged, not an error: the
+// deadline is the operator's choice.
+func (g *gateway) shutdown() error {
+	g.ready.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.Shutdown.DrainTimeout)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	for _, pl := range g.listeners {
+		wg.Go(func() { pl.server.Drain(ctx) })
+	}
+	wg.Wait()
+
+	var errs []error
+	for _, pl := range g.listeners {
+		if c, ok := pl.handler.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("%s handler: %w", pl.protocol, err))
+			}
+		}
+	}
+	// /readyz answered 503 during the drain; now HTTP goes too.
+	if g.http != nil {
+		if err := g.http.Shutdown(ctx); err != nil {
+			g.http.Close()
+		}
+	}
+	if err := g.backend.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing the backend: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// closeListeners releases what newGateway bound when it fails half way.
+func (g *gateway) closeListeners() {
+	for _, pl := range g.listeners {
+		pl.ln.Close()
+	}
+	if g.httpLn != nil {
+		g.httpLn.Close()
+	}
+}
+
+// addr is the bound address of a protocol ("http" included), for tests.
+func (g *gateway) addr(protocol string) net.Addr {
+	if protocol == "http" && g.httpLn != nil {
+		return g.httpLn.Addr()
+	}
+	for _, pl := range g.listeners {
+		if pl.protocol == protocol {
+			return pl.ln.Addr()
+		}
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// logBuffer collects what the gateway writes to stderr; safe to read while
+// the gateway writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// logLine is one JSON log line, its fields by name.
+type logLine map[string]any
+
+func (l logLine) str(key string) string { s, _ := l[key].(string); return s }
+
+// parseLogs reads JSON log lines; a line that is not JSON fails the test.
+func parseLogs(t *testing.T, r io.Reader) []logLine {
+	t.Helper()
+	var lines []logLine
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		var l logLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("log line is not JSON: %q", sc.Text())
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+// listeningAddrs waits until the log shows want "listening" lines and
+// returns their addresses by protocol.
+func listeningAddrs(t *testing.T, logs func() string, want int) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		addrs := map[string]string{}
+		for _, l := range parseLogs(t, strings.NewReader(logs())) {
+			if l.str("msg") == "listening" {
+				addrs[l.str("protocol")] = l.str("addr")
+			}
+		}
+		if len(addrs) >= want {
+			return addrs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("saw %d listening lines, want %d; log:\n%s", len(addrs), want, logs())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// portZeroArgs puts every listener on a free loopback port and the data in
+// a temp dir.
+func portZeroArgs(t *testing.T) []string {
+	t.Helper()
+	return []string{
+		"--data-dir", t.TempDir(),
+		"--kafka-addr", "127.0.0.1:0",
+		"--mqtt-addr", "127.0.0.1:0",
+		"--amqp-addr", "127.0.0.1:0",
+		"--http-addr", "127.0.0.1:0",
+	}
+}
+
+func noEnv(string) string { return "" }
+
+// httpGet returns the status and body of a GET.
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// expectServerCloses dials addr and fails unless the gateway closes the
+// connection (what the placeholder handlers do).
+func expectServerCloses(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Fatalf("read from %s = %d, %v; want the connection closed", addr, n, err)
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("%s kept the connection open", addr)
+	}
+}
+
+// expectRefused fails unless nothing listens on addr any more.
+func expectRefused(t *testing.T, addr string) {
+	t.Helper()
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Errorf("%s still accepts connections", addr)
+	}
+}

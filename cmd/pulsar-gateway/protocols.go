@@ -1,0 +1,59 @@
+package main
+
+import (
+	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/config"
+	"github.com/pulsar-gateway/pulsar-gateway/handlers"
+)
+
+// protocolDeps is what a protocol handler is built from. It is built after
+// the listener is bound, so Addr is the real address (port 0 resolved):
+// Kafka advertises Config.Kafka.Advertised(Addr).
+type protocolDeps struct {
+	Config   *config.Config
+	Backend  bridge.Backend
+	Logger   *zap.Logger           // named after the protocol
+	Registry prometheus.Registerer // for the protocol's own metrics
+	Addr     net.Addr
+}
+
+// protocolFactory builds one protocol's connection handler. If the handler
+// is also an io.Closer, it is closed after its connections drained and
+// before the backend closes.
+type protocolFactory func(protocolDeps) (handlers.ConnHandler, error)
+
+// protocols are served in this order; each is a key of config and of the
+// factories map.
+var protocols = []string{"kafka", "mqtt", "amqp"}
+
+// protocolFactories is where real handlers replace the placeholders, which
+// log and close every connection.
+var protocolFactories = map[string]protocolFactory{
+	"kafka": placeholder("kafka"),
+	"mqtt":  placeholder("mqtt"),
+	"amqp":  placeholder("amqp"),
+}
+
+func placeholder(protocol string) protocolFactory {
+	return func(d protocolDeps) (handlers.ConnHandler, error) {
+		return handlers.NotImplemented(protocol, d.Logger), nil
+	}
+}
+
+// listenerConfig is the config section of a protocol.
+func listenerConfig(cfg *config.Config, protocol string) config.Listener {
+	switch protocol {
+	case "kafka":
+		return cfg.Kafka.Listener
+	case "mqtt":
+		return cfg.MQTT
+	case "amqp":
+		return cfg.AMQP
+	}
+	panic("unknown protocol " + protocol)
+}

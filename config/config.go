@@ -1,0 +1,110 @@
+// Package config is the gateway's one typed configuration: defaults, a YAML
+// file, PULSAR_GATEWAY_* environment variables and command-line flags, in
+// that order of precedence, validated before anything starts.
+package config
+
+import "time"
+
+// Backend names the message store.
+type Backend string
+
+const (
+	// BackendEmbedded stores everything under DataDir in this process.
+	BackendEmbedded Backend = "embedded"
+	// BackendPulsar stores everything in an Apache Pulsar cluster.
+	BackendPulsar Backend = "pulsar"
+)
+
+// Config is the gateway's effective configuration. The yaml tags are the
+// file's keys; flags and environment variables are derived from them (see
+// Settings).
+type Config struct {
+	Backend   Backend `yaml:"backend"`
+	DataDir   string  `yaml:"data_dir"`
+	Tenant    string  `yaml:"tenant"`
+	Namespace string  `yaml:"namespace"`
+
+	Pulsar Pulsar   `yaml:"pulsar"`
+	Kafka  Kafka    `yaml:"kafka"`
+	MQTT   Listener `yaml:"mqtt"`
+	AMQP   Listener `yaml:"amqp"`
+	HTTP   Listener `yaml:"http"`
+
+	Log      Log      `yaml:"log"`
+	Limits   Limits   `yaml:"limits"`
+	Shutdown Shutdown `yaml:"shutdown"`
+}
+
+// Pulsar is how to reach the Pulsar cluster when Backend is pulsar.
+type Pulsar struct {
+	URL       string `yaml:"url"`
+	AdminURL  string `yaml:"admin_url"`
+	AuthToken Secret `yaml:"auth_token"`
+}
+
+// Listener is one TCP listener.
+type Listener struct {
+	// Enabled false leaves the listener closed.
+	Enabled bool `yaml:"enabled"`
+	// Addr is host:port; port 0 picks a free port.
+	Addr string `yaml:"addr"`
+	TLS  TLS    `yaml:"tls"`
+}
+
+// Kafka is the Kafka listener and the address Kafka clients are told to use.
+type Kafka struct {
+	Listener `yaml:",inline"`
+	// AdvertisedAddr is the host:port put in Metadata answers. Empty derives
+	// it from the bound address (see Advertised).
+	AdvertisedAddr string `yaml:"advertised_addr"`
+}
+
+// TLS turns a listener into a TLS listener when both files are set.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Log configures the process log.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn or error
+	Format string `yaml:"format"` // json or console
+}
+
+// Limits bound what one client can hold.
+type Limits struct {
+	// MaxConnections is per protocol; 0 means no limit.
+	MaxConnections int `yaml:"max_connections"`
+	// ReadTimeout closes a connection that sends nothing for this long;
+	// 0 leaves it to the protocol (MQTT keep-alive, AMQP heartbeats).
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+}
+
+// Shutdown configures a graceful stop.
+type Shutdown struct {
+	// DrainTimeout is how long open connections may take to finish after
+	// SIGTERM before they are closed.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+}
+
+// Default is the configuration with nothing set.
+func Default() *Config {
+	return &Config{
+		Backend:   BackendEmbedded,
+		DataDir:   "./data",
+		Tenant:    "public",
+		Namespace: "default",
+		Pulsar: Pulsar{
+			URL:      "pulsar://127.0.0.1:6650",
+			AdminURL: "http://127.0.0.1:8080",
+		},
+		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}},
+		MQTT:  Listener{Enabled: true, Addr: ":1883"},
+		AMQP:  Listener{Enabled: true, Addr: ":5672"},
+		// Not 8080: Pulsar's admin API is there, often on the same host.
+		HTTP:     Listener{Enabled: true, Addr: ":8081"},
+		Log:      Log{Level: "info", Format: "json"},
+		Limits:   Limits{MaxConnections: 10000},
+		Shutdown: Shutdown{DrainTimeout: 10 * time.Second},
+	}
+}

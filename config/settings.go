@@ -1,0 +1,151 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// EnvPrefix starts every environment variable the gateway reads.
+const EnvPrefix = "PULSAR_GATEWAY_"
+
+// Setting is one configurable value, named three ways.
+type Setting struct {
+	Key   string // YAML path, e.g. "kafka.tls.cert_file"
+	Flag  string // e.g. "kafka-tls-cert-file"; empty for secrets, which stay off command lines
+	Env   string // e.g. "PULSAR_GATEWAY_KAFKA_TLS_CERT_FILE"
+	Usage string
+
+	index []int // path to the field in Config, for reflect
+	typ   reflect.Type
+}
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	secretType   = reflect.TypeFor[Secret]()
+)
+
+// Settings lists every setting in Config order. It is derived from Config's
+// yaml tags, so a new field is a new key, env variable and flag at once.
+// The slice is shared: do not modify it.
+func Settings() []Setting { return settings() }
+
+var settings = sync.OnceValue(func() []Setting {
+	var out []Setting
+	var walk func(t reflect.Type, prefix string, index []int)
+	walk = func(t reflect.Type, prefix string, index []int) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			idx := append(append([]int(nil), index...), i)
+			if opts == "inline" {
+				walk(f.Type, prefix, idx)
+				continue
+			}
+			key := prefix + name
+			if f.Type.Kind() == reflect.Struct {
+				walk(f.Type, key+".", idx)
+				continue
+			}
+			s := Setting{
+				Key:   key,
+				Env:   EnvPrefix + strings.ToUpper(strings.NewReplacer(".", "_").Replace(key)),
+				Usage: usage[key],
+				index: idx,
+				typ:   f.Type,
+			}
+			if f.Type != secretType {
+				s.Flag = strings.NewReplacer(".", "-", "_", "-").Replace(key)
+			}
+			out = append(out, s)
+		}
+	}
+	walk(reflect.TypeFor[Config](), "", nil)
+	return out
+})
+
+func (s Setting) field(c *Config) reflect.Value {
+	return reflect.ValueOf(c).Elem().FieldByIndex(s.index)
+}
+
+// isBool reports whether the setting is a switch (a flag without a value).
+func (s Setting) isBool() bool { return s.typ.Kind() == reflect.Bool }
+
+// Get formats the setting's value in c, secrets redacted.
+func (s Setting) Get(c *Config) string {
+	v := s.field(c)
+	if s.typ == secretType {
+		return v.Interface().(Secret).String()
+	}
+	if s.typ == durationType {
+		return time.Duration(v.Int()).String()
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+// set parses raw (from an environment variable or a flag) into c.
+func (s Setting) set(c *Config, raw string) error {
+	v := s.field(c)
+	switch {
+	case s.typ == durationType:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (such as 500ms, 10s, 1m)", raw)
+		}
+		v.SetInt(int64(d))
+	case s.typ.Kind() == reflect.String:
+		v.SetString(raw)
+	case s.typ.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", raw)
+		}
+		v.SetBool(b)
+	case s.typ.Kind() == reflect.Int:
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", raw)
+		}
+		v.SetInt(int64(n))
+	default:
+		// Only reachable when Config gains a field of a new kind.
+		return fmt.Errorf("unsupported type %s", s.typ)
+	}
+	return nil
+}
+
+// usage documents each key; TestEverySettingDocumented keeps it complete.
+var usage = map[string]string{
+	"backend":                "message store: embedded (local, under data_dir) or pulsar",
+	"data_dir":               "directory of the embedded backend's store",
+	"tenant":                 "Pulsar tenant for topic names",
+	"namespace":              "Pulsar namespace for topic names",
+	"pulsar.url":             "Pulsar service URL (pulsar:// or pulsar+ssl://)",
+	"pulsar.admin_url":       "Pulsar admin API URL (http:// or https://)",
+	"pulsar.auth_token":      "Pulsar token; YAML or env only, so it stays out of process lists",
+	"kafka.enabled":          "serve Kafka",
+	"kafka.addr":             "Kafka listen address host:port (port 0 picks a free port)",
+	"kafka.tls.cert_file":    "Kafka TLS certificate (PEM); set with key_file to enable TLS",
+	"kafka.tls.key_file":     "Kafka TLS private key (PEM)",
+	"kafka.advertised_addr":  "host:port Kafka clients are told to connect to (default: listen host, or 127.0.0.1, and the bound port)",
+	"mqtt.enabled":           "serve MQTT",
+	"mqtt.addr":              "MQTT listen address host:port",
+	"mqtt.tls.cert_file":     "MQTT TLS certificate (PEM)",
+	"mqtt.tls.key_file":      "MQTT TLS private key (PEM)",
+	"amqp.enabled":           "serve AMQP 0-9-1",
+	"amqp.addr":              "AMQP listen address host:port",
+	"amqp.tls.cert_file":     "AMQP TLS certificate (PEM)",
+	"amqp.tls.key_file":      "AMQP TLS private key (PEM)",
+	"http.enabled":           "serve /healthz, /readyz and /metrics",
+	"http.addr":              "HTTP listen address host:port",
+	"http.tls.cert_file":     "HTTP TLS certificate (PEM)",
+	"http.tls.key_file":      "HTTP TLS private key (PEM)",
+	"log.level":              "log level: debug, info, warn or error",
+	"log.format":             "log format: json or console",
+	"limits.max_connections": "connections per protocol; more are closed at once (0: no limit)",
+	"limits.read_timeout":    "close a connection silent this long (0s: the protocol decides)",
+	"shutdown.drain_timeout": "on SIGTERM, how long connections may take to finish before they are closed",
+}

@@ -1,0 +1,155 @@
+package config
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"go.uber.org/zap/zapcore"
+)
+
+// Validate checks every setting and reports all problems in one line, each
+// naming its key: `config: kafka.addr: "foo": missing port in address`.
+func (c *Config) Validate() error {
+	var errs []string
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, key+": "+fmt.Sprintf(format, args...))
+	}
+
+	switch c.Backend {
+	case BackendEmbedded:
+		if c.DataDir == "" {
+			bad("data_dir", "must be set for the embedded backend")
+		}
+	case BackendPulsar:
+		if err := checkURL(c.Pulsar.URL, "pulsar", "pulsar+ssl"); err != nil {
+			bad("pulsar.url", "%q: %v", c.Pulsar.URL, err)
+		}
+		if err := checkURL(c.Pulsar.AdminURL, "http", "https"); err != nil {
+			bad("pulsar.admin_url", "%q: %v", c.Pulsar.AdminURL, err)
+		}
+	default:
+		bad("backend", "%q: must be embedded or pulsar", c.Backend)
+	}
+	for _, n := range []struct{ key, v string }{{"tenant", c.Tenant}, {"namespace", c.Namespace}} {
+		if n.v == "" || strings.ContainsAny(n.v, "/ ") {
+			bad(n.key, "%q: must be a non-empty name without '/' or spaces", n.v)
+		}
+	}
+
+	listeners := c.listeners()
+	bound := map[string]string{} // "host:port" -> key, to catch two listeners on one port
+	for _, l := range listeners {
+		if !l.Enabled {
+			continue
+		}
+		if err := checkAddr(l.Addr); err != nil {
+			bad(l.key+".addr", "%q: %v", l.Addr, err)
+		} else if host, port, _ := net.SplitHostPort(l.Addr); port != "0" {
+			if other, dup := bound[host+":"+port]; dup {
+				bad(l.key+".addr", "%q: also used by %s.addr", l.Addr, other)
+			}
+			bound[host+":"+port] = l.key
+		}
+		if _, err := l.TLS.Load(); err != nil {
+			bad(l.key+".tls", "%v", err)
+		}
+	}
+	if c.Kafka.Enabled && c.Kafka.AdvertisedAddr != "" {
+		if err := checkAddr(c.Kafka.AdvertisedAddr); err != nil {
+			bad("kafka.advertised_addr", "%q: %v", c.Kafka.AdvertisedAddr, err)
+		} else if host, port, _ := net.SplitHostPort(c.Kafka.AdvertisedAddr); host == "" || port == "0" {
+			bad("kafka.advertised_addr", "%q: needs a host and a port other than 0, as clients connect to it", c.Kafka.AdvertisedAddr)
+		}
+	}
+
+	if _, err := zapcore.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
+		bad("log.level", "%q: must be debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "console" {
+		bad("log.format", "%q: must be json or console", c.Log.Format)
+	}
+	if c.Limits.MaxConnections < 0 {
+		bad("limits.max_connections", "%d: must be 0 (no limit) or more", c.Limits.MaxConnections)
+	}
+	if c.Limits.ReadTimeout < 0 {
+		bad("limits.read_timeout", "%s: must not be negative", c.Limits.ReadTimeout)
+	}
+	if c.Shutdown.DrainTimeout < 0 {
+		bad("shutdown.drain_timeout", "%s: must not be negative", c.Shutdown.DrainTimeout)
+	}
+
+	if len(errs) > 0 {
+		return errors.New("config: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+type namedListener struct {
+	key string
+	Listener
+}
+
+// listeners lists the listeners in a fixed order (for stable messages).
+func (c *Config) listeners() []namedListener {
+	return []namedListener{
+		{"kafka", c.Kafka.Listener},
+		{"mqtt", c.MQTT},
+		{"amqp", c.AMQP},
+		{"http", c.HTTP},
+	}
+}
+
+// checkAddr accepts host:port with a numeric port (0 picks a free port).
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			return errors.New(ae.Err)
+		}
+		return err
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q must be a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+func checkURL(raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			if u.Host == "" {
+				return errors.New("missing host")
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("scheme must be %s", strings.Join(schemes, " or "))
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// Load reads the certificate and key: nil, nil when TLS is off.
+func (t TLS) Load() (*tls.Config, error) {
+	if !t.Enabled() {
+		return nil, nil
+	}
+	if t.CertFile == "" || t.KeyFile == "" {
+		return nil, errors.New("cert_file and key_file must be set together")
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Run a real Apache Pulsar standalone broker (broker + 1 bookie + RocksDB metadata, one JVM)
+# without docker, from jars Maven resolves from Maven Central.
+#
+#   standalone.sh start [--fresh]   start in the background, wait until it serves, print URLs
+#   standalone.sh stop              SIGTERM, bounded wait, then SIGKILL (idempotent)
+#   standalone.sh status            exit 0 if the broker is serving
+#   standalone.sh urls              print PULSAR_URL / PULSAR_ADMIN_URL
+#
+# Environment (all optional):
+#   PULSAR_VERSION        broker version (default 4.0.7)
+#   PULSAR_HOME           jar cache (default ~/.cache/pulsar-gateway/pulsar-$PULSAR_VERSION)
+#   PULSAR_DATA           data, pid, log, generated config (default /tmp/pulsar-gateway-standalone)
+#   PULSAR_PORT           binary protocol port (default 6650)
+#   PULSAR_HTTP_PORT      admin/http port (default 8080)
+#   PULSAR_START_TIMEOUT  seconds to wait for readiness (default 180)
+#   PULSAR_JAVA_OPTS      heap settings (default -Xms256m -Xmx1g -XX:MaxDirectMemorySize=1g)
+#   JAVA_HOME             java to use (else `java` on PATH; Java 17+)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PULSAR_VERSION=${PULSAR_VERSION:-4.0.7}
+PULSAR_HOME=${PULSAR_HOME:-$HOME/.cache/pulsar-gateway/pulsar-$PULSAR_VERSION}
+PULSAR_DATA=${PULSAR_DATA:-/tmp/pulsar-gateway-standalone}
+PULSAR_PORT=${PULSAR_PORT:-6650}
+PULSAR_HTTP_PORT=${PULSAR_HTTP_PORT:-8080}
+PULSAR_START_TIMEOUT=${PULSAR_START_TIMEOUT:-180}
+PULSAR_STOP_TIMEOUT=${PULSAR_STOP_TIMEOUT:-30}
+PULSAR_JAVA_OPTS=${PULSAR_JAVA_OPTS:--Xms256m -Xmx1g -XX:MaxDirectMemorySize=1g}
+JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+SETSID=$(command -v setsid || true)
+
+LIB=$PULSAR_HOME/lib
+PID_FILE=$PULSAR_DATA/pulsar.pid
+LOG_FILE=$PULSAR_DATA/pulsar.log
+ADMIN_URL=http://127.0.0.1:$PULSAR_HTTP_PORT
+
+log() { echo "standalone.sh: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+# On failure: the errors first (the root cause is often far above the tail), then the tail.
+show_log() {
+  { grep -E ' ERROR |^Caused by' "$LOG_FILE" | grep -v lastMark | head -n 20
+    echo "--- last lines of $LOG_FILE ---"
+    tail -n 30 "$LOG_FILE"; } >&2 || true
+}
+
+urls() {
+  echo "PULSAR_URL=pulsar://127.0.0.1:$PULSAR_PORT"
+  echo "PULSAR_ADMIN_URL=$ADMIN_URL"
+}
+
+# http_get URL: print the body, fail unless HTTP 2xx. Uses curl, else python3, else bash /dev/tcp
+# (CI images do not always ship curl).
+http_get() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS --max-time 5 "$1" 2>/dev/null
+  elif command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1" 2>/dev/null
+  else # bash /dev/tcp, HTTP/1.0 so the server closes the connection after the body
+    local rest=${1#http://}
+    local hostport=${rest%%/*} path=/${rest#*/}
+    (
+      exec 3<>"/dev/tcp/${hostport%:*}/${hostport#*:}" || exit 1
+      printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$hostport" >&3
+      resp=$(timeout 5 cat <&3) || exit 1
+      [[ $resp =~ ^HTTP/1\.[01]\ 2[0-9][0-9] ]] || exit 1
+      printf '%s' "${resp#*$'\r\n\r\n'}"
+    ) 2>/dev/null
+  fi
+}
+
+# Serving = health check says ok AND the starter has created public/default (it does that after
+# the broker is already up, so health alone is not enough).
+ready() {
+  [[ $(http_get "$ADMIN_URL/admin/v2/brokers/health") == ok ]] &&
+    http_get "$ADMIN_URL/admin/v2/namespaces/public/default" >/dev/null
+}
+
+# Our broker's pid if it is alive. Checks the command line so a recycled pid is never signalled.
+running_pid() {
+  local pid
+  [[ -f $PID_FILE ]] || return 1
+  pid=$(<"$PID_FILE")
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q PulsarStandaloneStarter &&
+    echo "$pid"
+}
+
+# Resolve the broker's runtime jars once per version into $LIB (a marker file means complete).
+ensure_jars() {
+  [[ -f $LIB/.complete ]] && return 0
+  command -v mvn >/dev/null 2>&1 || die "mvn not found (needed once to download Pulsar jars)"
+  log "resolving Pulsar $PULSAR_VERSION jars from Maven Central into $LIB (first time only)"
+  rm -rf "$LIB.tmp"
+  mkdir -p "$PULSAR_HOME"
+  # Output kept in a file and shown only on failure (-q still prints colour codes).
+  mvn -B -q -f "$HERE/pom.xml" -Dpulsar.version="$PULSAR_VERSION" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB.tmp" \
+    >"$PULSAR_HOME/mvn.log" 2>&1 || {
+    cat "$PULSAR_HOME/mvn.log" >&2
+    die "maven could not resolve org.apache.pulsar:pulsar-broker:$PULSAR_VERSION"
+  }
+  rm -rf "$LIB" && mv "$LIB.tmp" "$LIB" && touch "$LIB/.complete"
+}
+
+# Generated per run into $PULSAR_DATA: the committed standalone.conf with the ports substituted
+# (substitute, don't append: the bookie reads this file with commons-configuration, which turns
+# duplicate keys into lists) and a log4j2 config (the jars carry none).
+write_config() {
+  sed -e "s/^brokerServicePort=.*/brokerServicePort=$PULSAR_PORT/" \
+      -e "s/^webServicePort=.*/webServicePort=$PULSAR_HTTP_PORT/" \
+      "$HERE/standalone.conf" >"$PULSAR_DATA/standalone.conf"
+  cat >"$PULSAR_DATA/log4j2.xml" <<'EOF'
+<Configuration status="warn">
+  <Appenders>
+    <Console name="out" target="SYSTEM_OUT">
+      <PatternLayout pattern="%d{HH:mm:ss.SSS} %-5level [%t] %c{1} - %msg%n"/>
+    </Console>
+  </Appenders>
+  <Loggers>
+    <Logger name="org.apache.bookkeeper" level="warn"/>
+    <Logger name="org.apache.pulsar.metadata" level="warn"/>
+    <Logger name="org.eclipse.jetty" level="warn"/>
+    <Root level="info"><AppenderRef ref="out"/></Root>
+  </Loggers>
+</Configuration>
+EOF
+}
+
+start() {
+  local fresh=false pid t0
+  [[ ${1:-} == --fresh ]] && fresh=true
+  if pid=$(running_pid); then
+    log "already running (pid $pid)"
+  else
+    # Someone else on our port would make the readiness check lie.
+    if http_get "$ADMIN_URL/admin/v2/brokers/health" >/dev/null; then
+      die "port $PULSAR_HTTP_PORT already serves something that is not our broker"
+    fi
+    command -v "$JAVA" >/dev/null 2>&1 || die "java not found (Java 17+ needed)"
+    local jv
+    jv=$("$JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+    (( ${jv%%.*} >= 17 )) || die "Java 17+ needed, $JAVA is $jv"
+    ensure_jars
+    # Make the folders ourselves: --wipe-data fails when the bookie folder does not exist.
+    $fresh && rm -rf "$PULSAR_DATA/metadata" "$PULSAR_DATA/bookkeeper"
+    mkdir -p "$PULSAR_DATA/metadata" "$PULSAR_DATA/bookkeeper"
+    write_config
+    # JVM flags as in Pulsar's bin/pulsar (Netty/BookKeeper/ZooKeeper reflection on Java 17+).
+    # --metadata-url rocksdb://: metadata in RocksDB, no ZooKeeper. --zookeeper-dir points at a
+    # folder that never exists: if it existed the starter would switch to ZooKeeper mode.
+    # cd into $PULSAR_DATA so any relative default path of the starter lands there.
+    # All fds redirected: the caller's pipes (e.g. a Go test's exec.Cmd) are not held open.
+    # setsid: own session, so a Ctrl-C/SIGHUP meant for the caller does not reach it. (Without job
+    # control, as in a script, the subshell is no group leader, so setsid does not fork and $! is
+    # the java pid.)
+    # shellcheck disable=SC2086
+    (cd "$PULSAR_DATA" && exec $SETSID "$JAVA" $PULSAR_JAVA_OPTS \
+      -XX:+PerfDisableSharedMem \
+      --add-opens java.base/java.io=ALL-UNNAMED \
+      --add-opens java.base/java.util.zip=ALL-UNNAMED \
+      --add-opens java.base/java.nio=ALL-UNNAMED \
+      --add-opens java.base/jdk.internal.misc=ALL-UNNAMED \
+      --add-opens java.base/sun.net=ALL-UNNAMED \
+      --add-opens java.base/jdk.internal.platform=ALL-UNNAMED \
+      --add-opens java.management/sun.management=ALL-UNNAMED \
+      --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED \
+      -Dio.netty.tryReflectionSetAccessible=true \
+      -Djute.maxbuffer=10485760 \
+      -Djava.net.preferIPv4Stack=true \
+      -Dlog4j.configurationFile="$PULSAR_DATA/log4j2.xml" \
+      -cp "$LIB/*" org.apache.pulsar.PulsarStandaloneStarter \
+      --config "$PULSAR_DATA/standalone.conf" -nfw -nss -a 127.0.0.1 \
+      --metadata-url "rocksdb://$PULSAR_DATA/metadata" \
+      --zookeeper-dir "$PULSAR_DATA/zookeeper-unused" \
+      --bookkeeper-dir "$PULSAR_DATA/bookkeeper" \
+      </dev/null >"$LOG_FILE" 2>&1) &
+    pid=$!
+    echo "$pid" >"$PID_FILE"
+    log "started pid $pid, log $LOG_FILE"
+  fi
+  t0=$SECONDS
+  until ready; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      show_log
+      rm -f "$PID_FILE"
+      die "broker exited during start-up (log above)"
+    fi
+    if (( SECONDS - t0 >= PULSAR_START_TIMEOUT )); then
+      show_log
+      stop
+      die "broker not ready after ${PULSAR_START_TIMEOUT}s (log above); stopped it"
+    fi
+    sleep 1
+  done
+  log "ready after $((SECONDS - t0))s"
+  urls
+}
+
+stop() {
+  local pid i
+  if ! pid=$(running_pid); then
+    rm -f "$PID_FILE"
+    log "not running"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < PULSAR_STOP_TIMEOUT; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "no exit after ${PULSAR_STOP_TIMEOUT}s, SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 1
+  fi
+  rm -f "$PID_FILE"
+  log "stopped (pid $pid)"
+}
+
+status() {
+  if running_pid >/dev/null && ready; then
+    urls
+  else
+    log "not serving"
+    return 1
+  fi
+}
+
+case ${1:-} in
+  start) shift; start "$@" ;;
+  stop) stop ;;
+  status) status ;;
+  urls) urls ;;
+  *) echo "usage: $0 start [--fresh] | stop | status | urls" >&2; exit 2 ;;
+esac
