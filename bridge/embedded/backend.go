@@ -247,10 +247,14 @@ func (b *Backend) Close() error {
 	return b.db.Close()
 }
 
+// isClosed needs no lock, so any code may ask.
 func (b *Backend) isClosed() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.closed
+	select {
+	case <-b.closing:
+		return true
+	default:
+		return false
+	}
 }
 
 // Admin returns the backend's topic and subscription management.

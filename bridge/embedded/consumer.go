@@ -175,7 +175,17 @@ func (c *consumer) Subscription() string { return c.opts.Subscription }
 
 func (c *consumer) Receive(ctx context.Context) (*bridge.Message, error) {
 	for {
+		// A closed consumer returns nothing more, even what it had queued.
 		select {
+		case <-c.done:
+			return nil, bridge.ErrClosed
+		case <-c.b.closing:
+			return nil, bridge.ErrClosed
+		default:
+		}
+		select {
+		case <-c.b.closing:
+			return nil, bridge.ErrClosed
 		case d := <-c.queue:
 			d.sub.wake() // room in the queue: the dispatcher may go on
 			if d.epoch != d.sub.epoch.Load() {
@@ -198,7 +208,13 @@ func (c *consumer) Chan() <-chan *bridge.Message {
 			defer close(c.userCh)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			go func() { <-c.done; cancel() }()
+			go func() {
+				select {
+				case <-c.done:
+				case <-c.b.closing:
+				}
+				cancel()
+			}()
 			for {
 				m, err := c.Receive(ctx)
 				if err != nil {
@@ -223,7 +239,7 @@ func (c *consumer) subFor(id bridge.MessageID) (*subscription, int64, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.closed || c.b.isClosed() {
 		return nil, 0, bridge.ErrClosed
 	}
 	s, ok := c.subs[mid.topic]

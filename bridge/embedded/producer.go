@@ -136,6 +136,13 @@ func (pr *producer) Send(ctx context.Context, msg *bridge.OutMessage) (bridge.Se
 }
 
 func (pr *producer) Flush(ctx context.Context) error {
+	if pr.closed.Load() {
+		return bridge.ErrClosed
+	}
+	return pr.flush(ctx)
+}
+
+func (pr *producer) flush(ctx context.Context) error {
 	pr.mu.Lock()
 	target := pr.sent
 	pr.mu.Unlock()
@@ -158,5 +165,5 @@ func (pr *producer) Flush(ctx context.Context) error {
 // Close waits for what was sent to be durable.
 func (pr *producer) Close() error {
 	pr.closed.Store(true)
-	return pr.Flush(context.Background())
+	return pr.flush(context.Background())
 }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The project's one test command: sets up what a fresh machine lacks, starts
+# the real servers the tests talk to, runs every test, and stops the servers.
+#
+#   scripts/test.sh            everything (embedded and Pulsar backends)
+#   PULSAR=0 scripts/test.sh   skip the Pulsar broker (tests that need it skip)
+#
+# Also used by .ci/run. Needs root (or sudo) only for missing Debian packages.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { echo "test.sh: $*" >&2; }
+
+# Debian packages of the real clients and brokers the integration tests use.
+# Each is installed only when missing.
+DEBIAN_PACKAGES=(curl)
+install_debian_packages() {
+  local missing=()
+  for p in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_debian_packages
+
+# The real Pulsar broker for bridge/pulsar and the integration tests on the
+# Pulsar backend. Its data lives in a fresh folder of this run.
+if [ "${PULSAR:-1}" != 0 ]; then
+  export PULSAR_DATA=${PULSAR_DATA:-$(mktemp -d /tmp/pulsar-gateway-test.XXXXXX)}
+  trap 'integration/pulsar/standalone.sh stop || true' EXIT
+  eval "$(integration/pulsar/standalone.sh start --fresh)"
+  export PULSAR_URL PULSAR_ADMIN_URL
+  log "Pulsar at $PULSAR_URL ($PULSAR_ADMIN_URL)"
+fi
+
+log "go vet"
+go vet ./...
+log "go test"
+# -p 1: one package at a time, so timing-sensitive tests are not starved on
+# a 2-core machine; each package runs its own tests in parallel.
+go test -count=1 -p 1 -timeout 30m ./...
