@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -91,25 +90,9 @@ func (a admin) UpdatePartitions(ctx context.Context, name string, partitions int
 	if partitions <= t.partitions {
 		return fmt.Errorf("%w: %s has %d partitions; can only grow", bridge.ErrInvalid, t.name, t.partitions)
 	}
-	batch := a.b.db.NewBatch()
-	defer batch.Close()
-	batch.Set(topicKey(t.name), binary.AppendUvarint(nil, uint64(partitions)), nil)
-	var created []*partition
-	for i := t.partitions; i < partitions; i++ {
-		pn := bridge.PartitionName(t.name, i)
-		id := a.b.nextPartID
-		a.b.nextPartID++
-		batch.Set(partitionKey(pn), binary.BigEndian.AppendUint64(nil, id), nil)
-		created = append(created, newPartition(a.b, pn, t.name, i, id))
-	}
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := a.b.growTopicLocked(t, partitions); err != nil {
 		return fmt.Errorf("grow topic %s: %w", t.name, err)
 	}
-	for _, p := range created {
-		a.b.partitions[p.name] = p
-	}
-	t.partitions = partitions
-	a.b.announceLocked(t)
 	return nil
 }
 

@@ -302,27 +302,42 @@ func (b *Backend) createTopicLocked(name string, partitions int) (*topic, error)
 	if _, i, _ := splitPartition(name); i >= 0 {
 		return nil, fmt.Errorf("%w: %s is a partition's name", bridge.ErrInvalid, name)
 	}
-	t := &topic{name: name, partitions: partitions}
+	t := &topic{name: name}
+	if err := b.growTopicLocked(t, partitions); err != nil {
+		return nil, fmt.Errorf("create topic %s: %w", name, err)
+	}
+	b.topics[name] = t
+	return t, nil
+}
+
+// growTopicLocked writes t with its new partition count and the partitions
+// it did not have (all of them for a new topic), then tells followers.
+// b.mu is held.
+func (b *Backend) growTopicLocked(t *topic, partitions int) error {
 	batch := b.db.NewBatch()
 	defer batch.Close()
-	batch.Set(topicKey(name), binary.AppendUvarint(nil, uint64(partitions)), nil)
+	batch.Set(topicKey(t.name), binary.AppendUvarint(nil, uint64(partitions)), nil)
+	grown := &topic{name: t.name, partitions: partitions}
 	var created []*partition
-	for _, pn := range t.partitionNames() {
+	for _, pn := range grown.partitionNames() {
+		if _, ok := b.partitions[pn]; ok {
+			continue
+		}
 		id := b.nextPartID
 		b.nextPartID++
 		batch.Set(partitionKey(pn), binary.BigEndian.AppendUint64(nil, id), nil)
 		_, num, _ := splitPartition(pn)
-		created = append(created, newPartition(b, pn, name, num, id))
+		created = append(created, newPartition(b, pn, t.name, num, id))
 	}
 	if err := batch.Commit(pebble.Sync); err != nil {
-		return nil, fmt.Errorf("create topic %s: %w", name, err)
+		return err
 	}
-	b.topics[name] = t
 	for _, p := range created {
 		b.partitions[p.name] = p
 	}
+	t.partitions = partitions
 	b.announceLocked(t)
-	return t, nil
+	return nil
 }
 
 // announceLocked tells pattern consumers about a new topic at once, so a

@@ -34,9 +34,9 @@ type reader struct {
 	done      chan struct{} // closed by Close, to end a waiting Next
 	closeOnce sync.Once
 
-	mu     sync.Mutex
-	pos    int64
-	buf    []*bridge.Message
+	mu  sync.Mutex
+	pos int64
+	buf []*bridge.Message
 }
 
 func (r *reader) Topic() string { return r.p.name }
