@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
@@ -97,7 +98,7 @@ func (c *committer) commit(group []*pendingMessage) {
 	err := batch.Commit(pebble.Sync)
 	batch.Close()
 	if err != nil {
-		c.b.log.Error("embedded store: commit failed; failing every later send")
+		c.b.log.Error("commit failed; failing every later send", zap.Error(err))
 		c.mu.Lock()
 		c.failed = err
 		c.mu.Unlock()

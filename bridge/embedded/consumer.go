@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
@@ -148,7 +150,7 @@ func (c *consumer) discover(name string) {
 		return
 	}
 	if err := c.attachTopic(t, bridge.Earliest); err != nil {
-		c.b.log.Sugar().Warnf("consumer %s: attaching new topic %s: %v", c.name, name, err)
+		c.b.log.Warn("attaching a new topic to a consumer", zap.String("consumer", c.name), zap.String("topic", name), zap.Error(err))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"go.uber.org/zap"
 )
 
 // cursorFlusher writes changed subscription cursors in the background, so
@@ -76,7 +77,7 @@ func (f *cursorFlusher) flush(opts *pebble.WriteOptions) {
 		s.p.mu.Unlock()
 	}
 	if err := batch.Commit(opts); err != nil {
-		f.b.log.Sugar().Errorf("embedded store: writing subscription cursors: %v", err)
+		f.b.log.Error("writing subscription cursors", zap.Error(err))
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
@@ -233,7 +235,7 @@ func (s *subscription) dispatch() (blocked, alive bool) {
 			}
 			m, err := s.p.get(idx)
 			if err != nil {
-				s.p.b.log.Sugar().Errorf("subscription %s on %s: reading %d: %v", s.name, s.p.name, idx, err)
+				s.logReadError(idx, err)
 				delete(s.redeliver, idx)
 				continue
 			}
@@ -253,7 +255,7 @@ func (s *subscription) dispatch() (blocked, alive bool) {
 		}
 		msgs, err := s.p.read(s.readPos, readBatch)
 		if err != nil {
-			s.p.b.log.Sugar().Errorf("subscription %s on %s: reading from %d: %v", s.name, s.p.name, s.readPos, err)
+			s.logReadError(s.readPos, err)
 			return true, true
 		}
 		if len(msgs) == 0 {
@@ -470,4 +472,9 @@ func ringPointsFor(name string) []uint32 {
 		pts[i] = h.Sum32()
 	}
 	return pts
+}
+
+func (s *subscription) logReadError(idx int64, err error) {
+	s.p.b.log.Error("subscription cannot read the log", zap.String("subscription", s.name),
+		zap.String("partition", s.p.name), zap.Int64("index", idx), zap.Error(err))
 }
