@@ -169,9 +169,7 @@ func (s *subscription) failoverActiveLocked() *consumer {
 // keyOwnerLocked maps a key to a consumer by consistent hashing over
 // consumer names, so a key keeps its consumer while membership is stable.
 func (s *subscription) keyOwnerLocked(key []byte) *consumer {
-	h := fnv.New32a()
-	h.Write(key)
-	kh := h.Sum32()
+	kh := hash32(key)
 	var best *consumer
 	var bestDist uint32
 	for _, c := range s.consumers {
@@ -467,11 +465,24 @@ func (s *subscription) stop() {
 func ringPointsFor(name string) []uint32 {
 	pts := make([]uint32, 100)
 	for i := range pts {
-		h := fnv.New32a()
-		h.Write([]byte(name + "#" + strconv.Itoa(i)))
-		pts[i] = h.Sum32()
+		pts[i] = hash32([]byte(name + "#" + strconv.Itoa(i)))
 	}
 	return pts
+}
+
+// hash32 is FNV-1a followed by a finalizing mix: FNV alone leaves short,
+// similar strings ("k1", "k2", "consumer-3#7") bunched on the ring, so one
+// consumer could get no keys at all.
+func hash32(b []byte) uint32 {
+	h := fnv.New32a()
+	h.Write(b)
+	x := h.Sum32()
+	x ^= x >> 16
+	x *= 0x85ebca6b
+	x ^= x >> 13
+	x *= 0xc2b2ae35
+	x ^= x >> 16
+	return x
 }
 
 func (s *subscription) logReadError(idx int64, err error) {
