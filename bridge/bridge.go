@@ -38,13 +38,13 @@ type Backend interface {
 // Message is one record. Index is the continuous per-partition sequence from 0
 // (Kafka's offset); ID is the backend's own handle for acks and seeks.
 type Message struct {
-	Topic      string // the partition's full name (or the topic's, when not partitioned)
-	Partition  int    // -1 for a non-partitioned topic
-	Index      int64
-	Key        []byte // nil means no key; an empty non-nil key is kept as empty
-	Value      []byte
-	Properties map[string]string
-	EventTime  time.Time // zero when the producer set none
+	Topic       string // the partition's full name (or the topic's, when not partitioned)
+	Partition   int    // -1 for a non-partitioned topic
+	Index       int64
+	Key         []byte // nil means no key; an empty non-nil key is kept as empty
+	Value       []byte
+	Properties  map[string]string
+	EventTime   time.Time // zero when the producer set none
 	PublishTime time.Time
 	// RedeliveryCount counts earlier deliveries of this message to this
 	// subscription that ended in a nack or a consumer going away.
@@ -96,6 +96,10 @@ type ProducerOptions struct {
 	// MaxPending bounds messages sent but not yet durable; SendAsync blocks
 	// past it (a slow backend slows its producer, not the gateway).
 	MaxPending int
+	// KeyBasedBatching batches messages of one key together. Pulsar routes a
+	// batch to a Key_Shared consumer by one key, so producers to topics read
+	// through Key_Shared subscriptions need it there.
+	KeyBasedBatching bool
 }
 
 // Producer writes messages. It is safe for concurrent use.

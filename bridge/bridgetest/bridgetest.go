@@ -31,6 +31,10 @@ type Harness struct {
 	// Quiet is how long to wait for a message that should NOT come: 300ms
 	// when zero (use 1-2s for Pulsar).
 	Quiet time.Duration
+	// KnownGaps names tests ("Group/Test") this backend is known to fail,
+	// with the reason; they are skipped with that reason in the output, so
+	// a gap stays visible instead of silently dropped.
+	KnownGaps map[string]string
 	// Parallel runs the tests of a group in parallel (t.Parallel). Leave it
 	// false when timing-sensitive tests would suffer on a loaded machine.
 	Parallel bool
@@ -91,6 +95,9 @@ func Run(t *testing.T, h Harness) {
 			}
 			for _, c := range g.cases {
 				t.Run(c.name, func(t *testing.T) {
+					if why, ok := h.KnownGaps[g.name+"/"+c.name]; ok {
+						t.Skip("known gap on this backend: " + why)
+					}
 					if h.Parallel {
 						t.Parallel()
 					}

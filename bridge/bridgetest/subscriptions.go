@@ -272,7 +272,8 @@ func testSubKeyShared(t *testing.T, h Harness) {
 	cs := []bridge.Consumer{subscribe(t, h, b, opts), subscribe(t, h, b, opts)}
 	settle(h)
 	p := startPump(t, h, cs, ackAll(t))
-	produceTo(t, h, b, topic, keyedMsgs(n, keys))
+	pr := newProducer(t, h, b, bridge.ProducerOptions{Topic: topic, KeyBasedBatching: true})
+	mustProduce(t, h, pr, keyedMsgs(n, keys))
 	p.waitTotal(n)
 	settle(h)
 	p.stop()

@@ -1,0 +1,223 @@
+package pulsar
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// adminAPI is bridge.Admin over Pulsar's admin REST API.
+type adminAPI struct{ b *Backend }
+
+func mustUtilsTopic(name string) utils.TopicName {
+	tn, err := utils.GetTopicName(name)
+	if err != nil {
+		return utils.TopicName{}
+	}
+	return *tn
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func (a *adminAPI) begin(topic string) (bridge.TopicName, utils.TopicName, error) {
+	if a.b.isClosed() {
+		return bridge.TopicName{}, utils.TopicName{}, errClosed("backend")
+	}
+	tn, err := a.b.parse(topic)
+	if err != nil {
+		return tn, utils.TopicName{}, err
+	}
+	ut, err := utils.GetTopicName(tn.String())
+	if err != nil {
+		return tn, utils.TopicName{}, fmt.Errorf("%w: %v", bridge.ErrInvalid, err)
+	}
+	return tn, *ut, nil
+}
+
+// partitions is a topic's partition count (0: not partitioned or missing).
+func (a *adminAPI) partitions(ctx context.Context, name string) (int, error) {
+	ut, err := utils.GetTopicName(name)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", bridge.ErrInvalid, err)
+	}
+	md, err := a.b.admin.Topics().GetMetadataWithContext(ctx, *ut)
+	if err != nil {
+		return 0, mapErr(err, topicScope, "metadata of "+name)
+	}
+	return md.Partitions, nil
+}
+
+func (a *adminAPI) Topic(ctx context.Context, topic string) (bridge.TopicInfo, error) {
+	tn, ut, err := a.begin(topic)
+	if err != nil {
+		return bridge.TopicInfo{}, err
+	}
+	n, err := a.partitions(ctx, tn.String())
+	if err != nil {
+		return bridge.TopicInfo{}, err
+	}
+	if n > 0 {
+		return bridge.TopicInfo{Name: tn.String(), Partitions: n}, nil
+	}
+	_ = ut
+	ns, err := utils.GetNamespaceName(tn.NamespaceName())
+	if err != nil {
+		return bridge.TopicInfo{}, fmt.Errorf("%w: %v", bridge.ErrInvalid, err)
+	}
+	_, plain, err := a.b.admin.Topics().ListWithContext(ctx, *ns)
+	if err != nil {
+		return bridge.TopicInfo{}, mapErr(err, topicScope, "list "+tn.NamespaceName())
+	}
+	if slices.Contains(plain, tn.String()) {
+		return bridge.TopicInfo{Name: tn.String()}, nil
+	}
+	return bridge.TopicInfo{}, fmt.Errorf("%w: %s", bridge.ErrTopicNotFound, tn)
+}
+
+func (a *adminAPI) CreateTopic(ctx context.Context, topic string, partitions int) error {
+	tn, ut, err := a.begin(topic)
+	if err != nil {
+		return err
+	}
+	if partitions < 0 {
+		return fmt.Errorf("%w: %d partitions", bridge.ErrInvalid, partitions)
+	}
+	if _, err := a.Topic(ctx, topic); err == nil {
+		return fmt.Errorf("%w: %s", bridge.ErrTopicExists, tn)
+	}
+	if err := a.b.admin.Topics().CreateWithContext(ctx, ut, partitions); err != nil {
+		return mapErr(err, topicScope, "create "+tn.String())
+	}
+	a.b.index.forget(tn.String())
+	return nil
+}
+
+func (a *adminAPI) DeleteTopic(ctx context.Context, topic string) error {
+	tn, ut, err := a.begin(topic)
+	if err != nil {
+		return err
+	}
+	info, err := a.Topic(ctx, topic)
+	if err != nil {
+		return err
+	}
+	if err := a.b.admin.Topics().DeleteWithContext(ctx, ut, true, info.Partitions == 0); err != nil {
+		return mapErr(err, topicScope, "delete "+tn.String())
+	}
+	a.b.index.forget(tn.String())
+	return nil
+}
+
+func (a *adminAPI) ListTopics(ctx context.Context, namespace string) ([]bridge.TopicInfo, error) {
+	if a.b.isClosed() {
+		return nil, errClosed("backend")
+	}
+	ns, err := utils.GetNamespaceName(namespace)
+	if err != nil {
+		return nil, fmt.Errorf("%w: namespace %q: %v", bridge.ErrInvalid, namespace, err)
+	}
+	parted, plain, err := a.b.admin.Topics().ListWithContext(ctx, *ns)
+	if err != nil {
+		return nil, mapErr(err, topicScope, "list "+namespace)
+	}
+	var out []bridge.TopicInfo
+	isParted := map[string]bool{}
+	for _, p := range parted {
+		isParted[p] = true
+		n, err := a.partitions(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bridge.TopicInfo{Name: p, Partitions: n})
+	}
+	for _, p := range plain {
+		if tn, err := bridge.ParseTopic(p); err == nil {
+			if base, _, ok := tn.PartitionIndex(); ok && isParted[base.String()] {
+				continue
+			}
+		}
+		out = append(out, bridge.TopicInfo{Name: p})
+	}
+	slices.SortFunc(out, func(x, y bridge.TopicInfo) int { return strings.Compare(x.Name, y.Name) })
+	return out, nil
+}
+
+func (a *adminAPI) UpdatePartitions(ctx context.Context, topic string, partitions int) error {
+	tn, ut, err := a.begin(topic)
+	if err != nil {
+		return err
+	}
+	info, err := a.Topic(ctx, topic)
+	if err != nil {
+		return err
+	}
+	switch {
+	case info.Partitions == 0:
+		return fmt.Errorf("%w: %s is not partitioned", bridge.ErrInvalid, tn)
+	case partitions < info.Partitions:
+		return fmt.Errorf("%w: %s has %d partitions, cannot lower to %d", bridge.ErrInvalid, tn, info.Partitions, partitions)
+	case partitions == info.Partitions:
+		return nil
+	}
+	return mapErr(a.b.admin.Topics().UpdateWithContext(ctx, ut, partitions), topicScope, "update partitions of "+tn.String())
+}
+
+func (a *adminAPI) IndexRange(ctx context.Context, partition string) (bridge.IndexRange, error) {
+	tn, _, err := a.begin(partition)
+	if err != nil {
+		return bridge.IndexRange{}, err
+	}
+	return a.b.indexRange(ctx, tn)
+}
+
+func (b *Backend) indexRange(ctx context.Context, tn bridge.TopicName) (bridge.IndexRange, error) {
+	last, ok, err := b.lastEntry(ctx, tn)
+	if err != nil || !ok {
+		return bridge.IndexRange{}, err
+	}
+	r := bridge.IndexRange{Next: last.last + 1, First: last.last + 1}
+	if first, ok, err := b.firstEntry(ctx, tn); err != nil {
+		return bridge.IndexRange{}, err
+	} else if ok {
+		r.First = first.first()
+	}
+	return r, nil
+}
+
+func (a *adminAPI) IndexAtTime(ctx context.Context, partition string, t time.Time) (int64, error) {
+	tn, _, err := a.begin(partition)
+	if err != nil {
+		return 0, err
+	}
+	e, ok, err := a.b.entryAtTime(ctx, tn, t)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		r, err := a.b.indexRange(ctx, tn)
+		return r.Next, err
+	}
+	return e.first(), nil
+}
+
+// partitionNames lists a topic's partitions, or the topic itself.
+func (a *adminAPI) partitionNames(ctx context.Context, tn bridge.TopicName) ([]bridge.TopicName, error) {
+	info, err := a.Topic(ctx, tn.String())
+	if err != nil {
+		return nil, err
+	}
+	if info.Partitions == 0 {
+		return []bridge.TopicName{tn}, nil
+	}
+	out := make([]bridge.TopicName, info.Partitions)
+	for i := range out {
+		out[i] = tn.Partition(i)
+	}
+	return out, nil
+}

@@ -1,0 +1,220 @@
+package pulsar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// reader is a bridge.Reader of one partition. Pulsar seeks to entries, not
+// indexes: a start inside a batch opens at the entry and skips the messages
+// below the wanted index (or published before the wanted time).
+type reader struct {
+	b         *Backend
+	name      string
+	tn        bridge.TopicName
+	partition int
+	queue     int
+
+	mu        sync.Mutex
+	closed    bool
+	r         pulsar.Reader
+	floor     int64
+	floorTime time.Time
+	ctx       context.Context
+	cancel    context.CancelFunc
+}
+
+// CreateReader opens a reader of one partition (or non-partitioned topic).
+func (b *Backend) CreateReader(ctx context.Context, opts bridge.ReaderOptions) (bridge.Reader, error) {
+	if b.isClosed() {
+		return nil, errClosed("backend")
+	}
+	tn, err := b.parse(opts.Topic)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{b: b, name: tn.String(), tn: tn, partition: partitionOf(tn.String()), queue: opts.ReceiverQueueSize}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	if err := r.open(ctx, opts.Start); err != nil {
+		return nil, err
+	}
+	if err := b.track(r); err != nil {
+		r.r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// open (re)creates the client reader at a start position.
+func (r *reader) open(ctx context.Context, s bridge.StartPosition) error {
+	start, inclusive, floor, floorTime := pulsar.EarliestMessageID(), false, int64(0), time.Time{}
+	part := max(int32(r.partition), 0)
+	switch s.Kind {
+	case bridge.StartKindEarliest:
+	case bridge.StartKindLatest:
+		start = pulsar.LatestMessageID()
+	case bridge.StartKindIndex:
+		floor = s.Index
+		e, ok, err := r.b.findEntry(ctx, r.tn, s.Index)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			last, ok, err := r.b.lastEntry(ctx, r.tn)
+			if err != nil {
+				return err
+			}
+			if ok {
+				e = last
+			}
+		}
+		if e.count > 0 {
+			start, inclusive = pulsar.NewMessageID(e.ledger, e.entry, -1, part), true
+		}
+	case bridge.StartKindTime:
+		floorTime = s.Time
+		e, ok, err := r.b.entryAtTime(ctx, r.tn, s.Time)
+		if err != nil {
+			return err
+		}
+		if !ok { // nothing at or after t: start after the last entry
+			last, ok, err := r.b.lastEntry(ctx, r.tn)
+			if err != nil {
+				return err
+			}
+			if ok {
+				e, floor = last, last.last+1
+			}
+		}
+		if e.count > 0 {
+			start, inclusive = pulsar.NewMessageID(e.ledger, e.entry, -1, part), true
+		}
+	default:
+		return fmt.Errorf("%w: start position kind %d", bridge.ErrInvalid, s.Kind)
+	}
+	pr, err := r.b.client.CreateReader(pulsar.ReaderOptions{Topic: r.name, StartMessageID: start,
+		StartMessageIDInclusive: inclusive, ReceiverQueueSize: r.queue})
+	if err != nil {
+		return mapErr(err, topicScope, "reader of "+r.name)
+	}
+	r.mu.Lock()
+	old := r.r
+	r.r, r.floor, r.floorTime = pr, floor, floorTime
+	r.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return nil
+}
+
+func (r *reader) Topic() string { return r.name }
+
+func (r *reader) Next(ctx context.Context) (*bridge.Message, error) {
+	for {
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			return nil, errClosed("reader")
+		}
+		pr, rctx := r.r, r.ctx
+		r.mu.Unlock()
+		nctx, stop := mergeCtx(ctx, rctx)
+		m, err := pr.Next(nctx)
+		stop()
+		if err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return nil, ctx.Err()
+			case rctx.Err() != nil:
+				return nil, errClosed("reader")
+			}
+			r.mu.Lock()
+			swapped := r.r != pr
+			r.mu.Unlock()
+			if swapped { // a Seek replaced the client reader
+				continue
+			}
+			return nil, mapErr(err, topicScope, "read "+r.name)
+		}
+		out, ok := toMessage(m, r.name, r.partition)
+		if !ok {
+			return nil, errIndexMissing
+		}
+		r.b.index.learnMsg(r.name, m)
+		r.mu.Lock()
+		if r.r != pr { // read from a reader a Seek replaced
+			r.mu.Unlock()
+			continue
+		}
+		if out.Index < r.floor || !r.floorTime.IsZero() && out.PublishTime.Before(r.floorTime) {
+			r.mu.Unlock()
+			continue
+		}
+		r.floorTime = time.Time{}
+		r.mu.Unlock()
+		return out, nil
+	}
+}
+
+func (r *reader) Seek(ctx context.Context, pos bridge.StartPosition) error {
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		return errClosed("reader")
+	}
+	return r.open(ctx, pos)
+}
+
+func (r *reader) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	pr := r.r
+	r.mu.Unlock()
+	r.cancel()
+	pr.Close()
+	r.b.untrack(r)
+	return nil
+}
+
+func (r *reader) closeForBackend() { _ = r.Close() }
+
+// entryAtTime is the first entry published at or after t (admin
+// messageid-by-timestamp); ok is false when there is none.
+func (b *Backend) entryAtTime(ctx context.Context, t bridge.TopicName, at time.Time) (entryInfo, bool, error) {
+	var id struct {
+		LedgerID int64 `json:"ledgerId"`
+		EntryID  int64 `json:"entryId"`
+	}
+	ms := max(at.UnixMilli(), 0)
+	if _, err := b.adminGet(ctx, fmt.Sprintf("%s/messageid/%d", restPath(t), ms), &id); err != nil {
+		var he *httpError
+		if errors.As(err, &he) && he.code == 404 && !isTopicMissing(he) {
+			return entryInfo{}, false, nil
+		}
+		return entryInfo{}, false, mapHTTP(err, topicScope, "message at time on "+t.String())
+	}
+	if id.LedgerID < 0 || id.EntryID < 0 {
+		return b.firstEntry(ctx, t)
+	}
+	e, err := b.probeEntry(ctx, t, pos{id.LedgerID, id.EntryID})
+	if errors.Is(err, errNoEntry) {
+		return entryInfo{}, false, nil
+	}
+	return e, err == nil, err
+}
+
+func isTopicMissing(he *httpError) bool {
+	return he.code == 404 && (contains(he.body, "Topic not found") || contains(he.body, "does not exist"))
+}
