@@ -1,13 +1,15 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
+	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
 	"github.com/pulsar-gateway/pulsar-gateway/config"
 )
 
@@ -22,7 +24,22 @@ func openBackend(cfg *config.Config, log *zap.Logger) (bridge.Backend, error) {
 		}
 		return b, nil
 	case config.BackendPulsar:
-		return nil, errors.New("backend pulsar: not available in this build yet")
+		// Bounded, so a gateway pointed at a missing broker says so and exits
+		// instead of waiting forever.
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		b, err := pulsarbackend.Open(ctx, pulsarbackend.Options{
+			URL:       cfg.Pulsar.URL,
+			AdminURL:  cfg.Pulsar.AdminURL,
+			AuthToken: cfg.Pulsar.AuthToken.Reveal(),
+			Tenant:    cfg.Tenant,
+			Namespace: cfg.Namespace,
+			Logger:    log.Named("pulsar"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("backend pulsar at %s: %w", cfg.Pulsar.URL, err)
+		}
+		return b, nil
 	}
 	return nil, fmt.Errorf("backend %q: unknown", cfg.Backend) // Validate rejects this first
 }

@@ -166,8 +166,9 @@ func TestRunFailsWithOneLine(t *testing.T) {
 			"pulsar-gateway: config: flag provided but not defined: -kafak-addr\n"},
 		{"data dir not writable", append(portZeroArgs(t), "--data-dir", filepath.Join(notADir, "data")), nil, 1,
 			`data directory "` + filepath.Join(notADir, "data") + `"`},
-		{"pulsar backend", append(portZeroArgs(t), "--backend", "pulsar"), nil, 1,
-			"pulsar-gateway: backend pulsar: not available in this build yet"},
+		{"pulsar broker unreachable", append(portZeroArgs(t), "--backend", "pulsar",
+			"--pulsar-url", "pulsar://" + busy.Addr().String(), "--pulsar-admin-url", "http://127.0.0.1:1"), nil, 1,
+			"pulsar-gateway: backend pulsar at pulsar://" + busy.Addr().String() + ": bridge: backend unavailable"},
 		{"port in use", append(portZeroArgs(t), "--mqtt-addr", busy.Addr().String()), nil, 1,
 			`pulsar-gateway: mqtt.addr "` + busy.Addr().String() + `": listen tcp ` + busy.Addr().String() + `: bind: address already in use`},
 	}
@@ -211,5 +212,22 @@ func TestRunReleasesDataDirOnPortConflict(t *testing.T) {
 	listeningAddrs(t, logs.String, 4)
 	if code := stop(); code != 0 {
 		t.Fatalf("second start: exit code %d; log:\n%s", code, logs)
+	}
+}
+
+// TestRunOnPulsarBackend starts the gateway in front of the real broker
+// that scripts/test.sh runs, and stops it cleanly.
+func TestRunOnPulsarBackend(t *testing.T) {
+	url, admin := os.Getenv("PULSAR_URL"), os.Getenv("PULSAR_ADMIN_URL")
+	if url == "" || admin == "" {
+		t.Skip("PULSAR_URL / PULSAR_ADMIN_URL unset: run `integration/pulsar/standalone.sh start` and export what it prints")
+	}
+	logs, stop := startRun(t, append(portZeroArgs(t), "--backend", "pulsar", "--pulsar-url", url, "--pulsar-admin-url", admin))
+	addrs := listeningAddrs(t, logs.String, 4)
+	if code, body := httpGet(t, "http://"+addrs["http"]+"/readyz"); code != 200 {
+		t.Errorf("/readyz = %d %q, want 200", code, body)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("exit code %d, want 0; log:\n%s", code, logs)
 	}
 }
