@@ -36,6 +36,8 @@ if [ "${PULSAR:-1}" != 0 ]; then
   trap 'integration/pulsar/standalone.sh stop || true' EXIT
   eval "$(integration/pulsar/standalone.sh start --fresh)"
   export PULSAR_URL PULSAR_ADMIN_URL
+  # bridge/pulsar's restart test stops and starts a broker of its own.
+  export PULSAR_RESTART_TEST=1
   log "Pulsar at $PULSAR_URL ($PULSAR_ADMIN_URL)"
 fi
 
