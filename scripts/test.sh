@@ -13,7 +13,7 @@ log() { echo "test.sh: $*" >&2; }
 
 # Debian packages of the real clients and brokers the integration tests use.
 # Each is installed only when missing.
-DEBIAN_PACKAGES=(curl)
+DEBIAN_PACKAGES=(curl kcat python3-confluent-kafka python3-kafka mosquitto-clients python3-paho-mqtt python3-pika amqp-tools)
 install_debian_packages() {
   local missing=()
   for p in "${DEBIAN_PACKAGES[@]}"; do
