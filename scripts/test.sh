@@ -47,3 +47,6 @@ log "go test"
 # -p 1: one package at a time, so timing-sensitive tests are not starved on
 # a 2-core machine; each package runs its own tests in parallel.
 go test -count=1 -p 1 -timeout 30m ./...
+
+log "MQTT scenarios with mosquitto-clients and paho-mqtt (Python)"
+integration/mqtt/run.sh

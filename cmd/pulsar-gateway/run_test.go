@@ -73,19 +73,14 @@ func TestRunServesEveryListenerAndStopsCleanly(t *testing.T) {
 		expectRefused(t, addr)
 	}
 
-	// At info level the log is quiet: start, listeners, shutdown, and the
-	// placeholders' warnings for the three connections above.
+	// At info level the log is quiet: start, listeners, shutdown. The bad
+	// input above may be reported as warnings, never as errors.
 	var info []string
-	warnings := 0
 	for _, l := range parseLogs(t, strings.NewReader(logs.String())) {
 		switch l.str("level") {
 		case "info":
 			info = append(info, l.str("msg"))
 		case "warn":
-			warnings++
-			if !strings.HasSuffix(l.str("msg"), "handler not implemented yet: closing connection") {
-				t.Errorf("unexpected warning %v", l)
-			}
 		default:
 			t.Errorf("unexpected log line %v", l)
 		}
@@ -93,9 +88,6 @@ func TestRunServesEveryListenerAndStopsCleanly(t *testing.T) {
 	want := "starting listening listening listening listening shutting down stopped"
 	if got := strings.Join(info, " "); got != want {
 		t.Errorf("info lines: %s\nwant: %s", got, want)
-	}
-	if warnings != 3 {
-		t.Errorf("%d placeholder warnings, want 3", warnings)
 	}
 }
 

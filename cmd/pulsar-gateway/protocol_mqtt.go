@@ -1,0 +1,20 @@
+package main
+
+import (
+	"context"
+
+	"github.com/pulsar-gateway/pulsar-gateway/handlers"
+	"github.com/pulsar-gateway/pulsar-gateway/mqtt"
+)
+
+// The MQTT handler: mochi on the bridge (package mqtt). It is an io.Closer,
+// closed after its connections drained.
+func init() {
+	protocolFactories["mqtt"] = func(d protocolDeps) (handlers.ConnHandler, error) {
+		return mqtt.New(context.Background(), mqtt.Options{
+			Backend:   d.Backend,
+			Logger:    d.Logger,
+			Namespace: d.Config.Tenant + "/" + d.Config.Namespace,
+		})
+	}
+}

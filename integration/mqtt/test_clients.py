@@ -1,0 +1,240 @@
+"""MQTT scenarios against the built gateway binary, with real third-party
+clients: mosquitto_pub/mosquitto_sub (libmosquitto, 3.1.1 and 5) and
+paho-mqtt for Python. Usage: test_clients.py BINARY DATA_DIR"""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+BIN, DATA = sys.argv[1], sys.argv[2]
+
+
+class Gateway:
+    """The binary on 127.0.0.1:0 with its store in DATA (kept across restarts)."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [BIN, "--data-dir", DATA, "--mqtt-addr", "127.0.0.1:0",
+             "--kafka-enabled=false", "--amqp-enabled=false", "--http-enabled=false",
+             "--log-format", "json"],
+            stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True)
+        self.port = None
+        for line in self.proc.stdout:
+            rec = json.loads(line)
+            if rec.get("msg") == "listening" and rec.get("protocol") == "mqtt":
+                self.port = int(rec["addr"].rsplit(":", 1)[1])
+                break
+        assert self.port, "the gateway did not report its MQTT address"
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            rec = json.loads(line)
+            if rec.get("level") in ("warn", "error"):
+                print("gateway:", line.strip())
+
+    def stop(self):
+        self.proc.terminate()
+        assert self.proc.wait(15) == 0, "the gateway did not stop cleanly"
+
+
+def mosquitto_pub(gw, *args):
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(gw.port), *args],
+                   check=True, timeout=10)
+
+
+def mosquitto_sub(gw, *args):
+    """Starts mosquitto_sub; read its output with .communicate()."""
+    return subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(gw.port), *args],
+                            stdout=subprocess.PIPE, text=True)
+
+
+def lines(proc, timeout=10):
+    out, _ = proc.communicate(timeout=timeout)
+    return out.splitlines()
+
+
+def paho_client(gw, cid, clean=True, proto=mqtt.MQTTv311, **kw):
+    got = []
+    cond = threading.Condition()
+    if proto == mqtt.MQTTv5:
+        c = mqtt.Client(client_id=cid, protocol=proto)
+    else:
+        c = mqtt.Client(client_id=cid, clean_session=clean, protocol=proto)
+
+    def on_message(_c, _u, m):
+        with cond:
+            got.append((m.topic, m.payload.decode(), m.qos, m.retain))
+            cond.notify_all()
+    c.on_message = on_message
+    if "will" in kw:
+        c.will_set(*kw["will"])
+    c.connect("127.0.0.1", gw.port, keepalive=30, **kw.get("connect", {}))
+    c.loop_start()
+
+    def wait(n, timeout=10):
+        with cond:
+            assert cond.wait_for(lambda: len(got) >= n, timeout), f"{cid}: got {got}, want {n}"
+            return list(got)
+    c.wait = wait
+    c.got = got
+    return c
+
+
+def sub_wait(c, topic, qos):
+    r, mid = c.subscribe(topic, qos)
+    assert r == mqtt.MQTT_ERR_SUCCESS
+    time.sleep(0.3)  # SUBACK; paho 1.6 has no blocking subscribe
+
+
+def scenario(name):
+    def wrap(f):
+        f.scenario = name
+        return f
+    return wrap
+
+
+@scenario("mosquitto 3.1.1 and 5: QoS 0/1/2 in order through a wildcard")
+def test_mosquitto_qos(gw):
+    for v in ("mqttv311", "mqttv5"):
+        for qos in ("0", "1", "2"):
+            sub = mosquitto_sub(gw, "-V", v, "-q", qos, "-t", f"it/{v}/+", "-C", "10", "-v")
+            time.sleep(0.5)
+            for i in range(10):
+                mosquitto_pub(gw, "-V", v, "-q", qos, "-t", f"it/{v}/q{qos}", "-m", f"m{i}")
+            got = lines(sub)
+            assert got == [f"it/{v}/q{qos} m{i}" for i in range(10)], got
+
+
+@scenario("MQTT 5 user properties through mosquitto")
+def test_user_properties(gw):
+    sub = mosquitto_sub(gw, "-V", "mqttv5", "-t", "it/props", "-C", "1", "-F", "%P %p")
+    time.sleep(0.5)
+    mosquitto_pub(gw, "-V", "mqttv5", "-q", "1", "-t", "it/props", "-m", "x",
+                  "-D", "publish", "user-property", "site", "a")
+    got = lines(sub)
+    assert got == ["site:a x"], got
+
+
+@scenario("paho-python QoS 2 and QoS 1 round trip")
+def test_paho_roundtrip(gw):
+    sub = paho_client(gw, "py-sub")
+    sub_wait(sub, "it/py/#", 2)
+    pub = paho_client(gw, "py-pub")
+    for i in range(20):
+        pub.publish("it/py/a", f"p{i}", qos=2 if i % 2 else 1).wait_for_publish(10)
+    got = sub.wait(20)
+    # Order holds per QoS: paho hands a QoS 2 message over at PUBREL.
+    for qos in (1, 2):
+        want = [(f"p{i}", qos) for i in range(20) if (2 if i % 2 else 1) == qos]
+        assert [(p, q) for _, p, q, _ in got if q == qos] == want, got
+    sub.disconnect(), pub.disconnect()
+
+
+@scenario("will message on a dropped connection")
+def test_will(gw):
+    watch = paho_client(gw, "py-watch")
+    sub_wait(watch, "it/will/#", 1)
+    dying = paho_client(gw, "py-dying", will=("it/will/dying", "gone", 1, False))
+    time.sleep(0.3)
+    dying.loop_stop()
+    dying.socket().close()  # no DISCONNECT
+    got = watch.wait(1)
+    assert got[0][:2] == ("it/will/dying", "gone"), got
+    watch.disconnect()
+
+
+@scenario("MQTT 5 shared subscription $share/g/...: each message to one member (paho v5)")
+def test_shared(gw):
+    members = [paho_client(gw, f"py-share-{i}", proto=mqtt.MQTTv5) for i in range(2)]
+    for m in members:
+        sub_wait(m, "$share/grp/it/sh/+", 1)
+    pub = paho_client(gw, "py-share-pub")
+    for i in range(20):
+        pub.publish("it/sh/a", f"s{i}", qos=1).wait_for_publish(10)
+    deadline = time.time() + 10
+    while sum(len(m.got) for m in members) < 20 and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    got = sorted(p for m in members for _, p, _, _ in m.got)
+    assert got == sorted(f"s{i}" for i in range(20)), got
+    for c in members + [pub]:
+        c.disconnect()
+
+
+@scenario("session takeover: a second connection with the same id gets the session")
+def test_takeover(gw):
+    first = paho_client(gw, "py-take", clean=False)
+    gone = threading.Event()
+    first.on_disconnect = lambda *a: gone.set()
+    sub_wait(first, "it/take", 1)
+    second = paho_client(gw, "py-take", clean=False)
+    assert gone.wait(5), "the first connection was not closed"
+    first.loop_stop()
+    mosquitto_pub(gw, "-q", "1", "-t", "it/take", "-m", "t1")
+    got = second.wait(1)
+    assert got[0][1] == "t1", got
+    assert not first.got, first.got
+    second.disconnect()
+
+
+def before_restart(gw):
+    # A retained message, a persistent 3.1.1 session and an MQTT 5 one with
+    # session expiry, both away while messages arrive.
+    mosquitto_pub(gw, "-q", "1", "-r", "-t", "it/ret/a", "-m", "kept")
+    dev = paho_client(gw, "py-device", clean=False)
+    sub_wait(dev, "it/cmd/+", 1)
+    dev.disconnect()
+    dev.loop_stop()
+    time.sleep(0.3)
+    subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(gw.port), "-V", "mqttv5", "-i", "mosq-dev",
+                    "-c", "-x", "3600", "-q", "1", "-t", "it/cmd/#", "-W", "1"], timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for i in range(5):
+        mosquitto_pub(gw, "-q", "1", "-t", "it/cmd/dev", "-m", f"c{i}")
+
+
+def after_restart(gw):
+    sub = mosquitto_sub(gw, "-t", "it/ret/#", "-C", "1", "-v")
+    assert lines(sub) == ["it/ret/a kept"]
+    dev = paho_client(gw, "py-device", clean=False)
+    got = dev.wait(5)
+    assert [p for _, p, _, _ in got] == [f"c{i}" for i in range(5)], got
+    dev.disconnect()
+    sub = mosquitto_sub(gw, "-V", "mqttv5", "-i", "mosq-dev", "-c", "-x", "3600", "-q", "1",
+                        "-t", "it/cmd/#", "-C", "5")
+    assert lines(sub) == [f"c{i}" for i in range(5)]
+
+
+def main():
+    gw = Gateway()
+    failed = 0
+    try:
+        for t in (test_mosquitto_qos, test_user_properties, test_paho_roundtrip, test_will,
+                  test_shared, test_takeover):
+            try:
+                t(gw)
+                print("ok  ", t.scenario)
+            except Exception as e:  # report every scenario, then fail
+                failed += 1
+                print("FAIL", t.scenario, repr(e))
+        before_restart(gw)
+    finally:
+        gw.stop()
+    gw = Gateway()
+    try:
+        after_restart(gw)
+        print("ok   retained message and persistent sessions (paho 3.1.1, mosquitto 5) across a restart")
+    except Exception as e:
+        failed += 1
+        print("FAIL retained and persistent sessions across a restart", repr(e))
+    finally:
+        gw.stop()
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

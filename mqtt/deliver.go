@@ -1,0 +1,153 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// sub is one of a session's subscriptions and its bridge consumer.
+type sub struct {
+	rec     subRecord
+	qos     atomic.Uint32 // granted; a repeated SUBSCRIBE changes it
+	durable bool
+	shared  bool
+	fresh   bool // subscribed, not started (hook.OnPacketProcessed starts it)
+	// retainAgain: subscribed again; send the retained messages again
+	// [MQTT-3.3.1-9], after the SUBACK.
+	retainAgain atomic.Bool
+	consumer    bridge.Consumer
+	ctx         context.Context
+	cancel      context.CancelFunc
+}
+
+func (sb *sub) record() subRecord {
+	r := sb.rec
+	r.Qos = byte(sb.qos.Load())
+	return r
+}
+
+// open attaches a bridge consumer for rec. A resumed subscription starts at
+// the earliest message of topics it has no cursor on yet: they appeared
+// while the session was away.
+func (ss *session) open(rec subRecord, durable, resume bool) (*sub, error) {
+	t, err := ss.s.targetOf(ss.id, rec, durable)
+	if err != nil {
+		return nil, err
+	}
+	if resume {
+		t.opts.InitialPosition = bridge.Earliest
+	}
+	var c bridge.Consumer
+	// A taken-over session on another gateway may hold the consumer a
+	// little longer: wait for it, briefly.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		c, err = ss.s.backend.Subscribe(ss.ctx, t.opts)
+		if err == nil || !errors.Is(err, bridge.ErrConsumerBusy) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sb := &sub{rec: rec, durable: durable, shared: t.group != "", consumer: c}
+	sb.qos.Store(uint32(rec.Qos))
+	sb.ctx, sb.cancel = context.WithCancel(ss.ctx)
+	return sb, nil
+}
+
+// start runs the delivery loop of sb, first sending the retained messages
+// when the client just subscribed.
+func (ss *session) start(sb *sub, retained bool) {
+	ss.spawn(func() {
+		if retained {
+			ss.sendRetained(sb)
+		}
+		for {
+			m, err := sb.consumer.Receive(sb.ctx)
+			if err != nil {
+				return
+			}
+			qos := min(byte(sb.qos.Load()), messageQos(m))
+			retain := sb.rec.RetainAsPub && m.Properties[propRetain] == "1"
+			if err := ss.deliver(sb, sb.consumer, m, mqttTopic(m), qos, retain); err != nil {
+				return // unacknowledged: the backend delivers it again
+			}
+		}
+	})
+}
+
+// sendRetained sends the retained messages matching a new subscription
+// [MQTT-3.8.4-4]; shared subscriptions get none (MQTT 5, 4.8.2).
+func (ss *session) sendRetained(sb *sub) {
+	if sb.shared || sb.rec.RetainHandling == 2 {
+		return
+	}
+	type rm struct {
+		topic string
+		m     *bridge.Message
+	}
+	var msgs []rm
+	ss.s.retained.matching(sb.rec.Filter, func(topic string, m *bridge.Message) {
+		msgs = append(msgs, rm{topic, m})
+	})
+	for _, r := range msgs {
+		qos := min(byte(sb.qos.Load()), messageQos(r.m))
+		if ss.deliver(sb, nil, r.m, r.topic, qos, true) != nil {
+			return
+		}
+	}
+}
+
+// deliver writes one message to the client. QoS 0 is acknowledged to the
+// backend once written; QoS 1 and 2 take a window slot until the client's
+// ack (complete).
+func (ss *session) deliver(sb *sub, c bridge.Consumer, m *bridge.Message, topic string, qos byte, retain bool) error {
+	if qos > 0 {
+		select {
+		case ss.window <- struct{}{}:
+		case <-sb.ctx.Done():
+			return sb.ctx.Err()
+		}
+	}
+	pk := publishPacket(m, topic, qos, ss.version)
+	pk.FixedHeader.Retain = retain
+	if sb.rec.Identifier > 0 && ss.version == 5 {
+		pk.Properties.SubscriptionIdentifier = []int{sb.rec.Identifier}
+	}
+	if qos > 0 {
+		ss.mu.Lock()
+		pk.PacketID = ss.nextIDLocked()
+		ss.pending[pk.PacketID] = pendingAck{consumer: c, id: m.ID}
+		ss.mu.Unlock()
+		ss.cl.State.Inflight.Set(pk) // mochi answers PUBREC with PUBREL from it
+	}
+	if err := ss.cl.WritePacket(pk); err != nil {
+		if qos > 0 {
+			ss.mu.Lock()
+			delete(ss.pending, pk.PacketID)
+			ss.mu.Unlock()
+			ss.cl.State.Inflight.Delete(pk.PacketID)
+			<-ss.window
+		}
+		if !errors.Is(err, packets.ErrPacketTooLarge) {
+			return err
+		}
+		// The client cannot take it: drop it rather than stall [MQTT-3.1.2-25].
+		ss.log.Debug("message larger than the client's maximum packet size", zap.String("topic", topic))
+		qos = 0
+	}
+	if qos == 0 && c != nil {
+		if err := c.Ack(m.ID); err != nil {
+			ss.log.Debug("acknowledging a delivered message", zap.Error(err))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,291 @@
+package mqtt
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"sync"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"go.uber.org/zap"
+)
+
+// hook is the one mochi hook of the gateway: it keeps a session per
+// connection and routes publishes, subscriptions and acks to the bridge.
+type hook struct {
+	mochi.HookBase
+	s *Server
+
+	mu       sync.Mutex
+	byClient map[*mochi.Client]*session
+	byID     map[string]*session    // the live session of each client id
+	wills    map[string]*time.Timer // delayed wills, by client id
+}
+
+// live reports whether a connection of client id is open here.
+func (h *hook) live(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.byID[id] != nil
+}
+
+func newHook(s *Server) *hook {
+	return &hook{s: s, byClient: map[*mochi.Client]*session{}, byID: map[string]*session{},
+		wills: map[string]*time.Timer{}}
+}
+
+func (h *hook) ID() string { return "pulsar-gateway" }
+
+func (h *hook) Provides(b byte) bool {
+	return bytes.Contains([]byte{
+		mochi.OnConnectAuthenticate,
+		mochi.OnACLCheck,
+		mochi.OnConnect,
+		mochi.OnSessionEstablish,
+		mochi.OnSessionEstablished,
+		mochi.OnDisconnect,
+		mochi.OnPacketRead,
+		mochi.OnPacketEncode,
+		mochi.OnPacketProcessed,
+		mochi.OnSubscribed,
+		mochi.OnUnsubscribe,
+		mochi.OnPublish,
+	}, []byte{b})
+}
+
+func (h *hook) session(cl *mochi.Client) *session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.byClient[cl]
+}
+
+// OnConnectAuthenticate checks the username and password when users are
+// configured; without, every client is let in.
+func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
+	users := h.s.opts.Users
+	if len(users) == 0 {
+		return true
+	}
+	want, ok := users[string(pk.Connect.Username)]
+	return ok && subtle.ConstantTimeCompare([]byte(want), pk.Connect.Password) == 1
+}
+
+func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool { return true }
+
+func (h *hook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
+	ss := newSession(h.s, cl, pk)
+	h.mu.Lock()
+	h.byClient[cl] = ss
+	h.mu.Unlock()
+	h.s.track(cl)
+	return nil
+}
+
+// OnSessionEstablish takes the session over from an earlier connection of
+// the same client id, before mochi would copy that connection's state:
+// the backend, not mochi, holds what it had not delivered.
+func (h *hook) OnSessionEstablish(cl *mochi.Client, pk packets.Packet) {
+	ss := h.session(cl)
+	if ss == nil {
+		return
+	}
+	h.mu.Lock()
+	old := h.byID[cl.ID]
+	h.byID[cl.ID] = ss
+	if w := h.wills[cl.ID]; w != nil && w.Stop() { // back within the will delay
+		delete(h.wills, cl.ID)
+	}
+	h.mu.Unlock()
+	if old != nil && old != ss {
+		old.takenOver.Store(true)
+		old.stop()
+		old.cl.ClearInflights()
+		for f := range old.cl.State.Subscriptions.GetAll() {
+			old.cl.State.Subscriptions.Delete(f)
+		}
+	}
+	ss.establish()
+}
+
+func (h *hook) OnSessionEstablished(cl *mochi.Client, pk packets.Packet) {
+	if ss := h.session(cl); ss != nil {
+		ss.resume()
+	}
+}
+
+func (h *hook) OnDisconnect(cl *mochi.Client, err error, expire bool) {
+	ss := h.session(cl)
+	if ss == nil {
+		return
+	}
+	ss.stop()
+	if err != nil && ss.will != nil && !ss.draining.Load() {
+		h.sendWill(ss)
+	}
+	ss.end()
+	h.mu.Lock()
+	delete(h.byClient, cl)
+	if h.byID[cl.ID] == ss {
+		delete(h.byID, cl.ID)
+	}
+	h.mu.Unlock()
+}
+
+// OnPacketRead sees the client's acks of what the gateway sent, whatever
+// mochi's inflight map says (it shares packet ids across directions).
+func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	switch pk.FixedHeader.Type {
+	case packets.Puback, packets.Pubcomp, packets.Pubrec, packets.Disconnect:
+	default:
+		return pk, nil
+	}
+	ss := h.session(cl)
+	if ss == nil {
+		return pk, nil
+	}
+	switch pk.FixedHeader.Type {
+	case packets.Puback, packets.Pubcomp:
+		ss.complete(pk.PacketID)
+	case packets.Pubrec:
+		if pk.ReasonCode >= packets.ErrUnspecifiedError.Code {
+			ss.complete(pk.PacketID) // refused: the flow ends here
+		}
+	case packets.Disconnect:
+		// MQTT 5 may change the session expiry on DISCONNECT; mochi thinks
+		// it is 0 (newSession), so take the change here.
+		if pk.Properties.SessionExpiryIntervalFlag && ss.persistent {
+			ss.persistent = pk.Properties.SessionExpiryInterval > 0
+			pk.Properties.SessionExpiryIntervalFlag = false
+		}
+	}
+	return pk, nil
+}
+
+// OnPacketEncode sets CONNACK's session present from the backend's
+// session record, which mochi does not know of. It also keeps user
+// properties on PUBLISH when the client asked for no problem information:
+// that request covers other packets only [MQTT-3.1.2-29]; mochi drops them.
+func (h *hook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type == packets.Publish {
+		pk.Mods.DisallowProblemInfo = false
+		return pk
+	}
+	if pk.FixedHeader.Type != packets.Connack || pk.ReasonCode >= packets.ErrUnspecifiedError.Code {
+		return pk
+	}
+	if ss := h.session(cl); ss != nil {
+		pk.SessionPresent = ss.present
+	}
+	return pk
+}
+
+// OnSubscribed opens the bridge subscriptions before SUBACK goes out, so a
+// failure becomes that filter's SUBACK code (reasonCodes is the SUBACK's).
+func (h *hook) OnSubscribed(cl *mochi.Client, pk packets.Packet, reasonCodes []byte) {
+	ss := h.session(cl)
+	if ss == nil {
+		return
+	}
+	for i, f := range pk.Filters {
+		if reasonCodes[i] >= packets.ErrUnspecifiedError.Code {
+			continue
+		}
+		rec := subRecord{Filter: f.Filter, Qos: reasonCodes[i], RetainAsPub: f.RetainAsPublished,
+			NoLocal: f.NoLocal, RetainHandling: f.RetainHandling, Identifier: f.Identifier}
+		ss.mu.Lock()
+		existing := ss.subs[f.Filter]
+		ss.mu.Unlock()
+		if existing != nil { // a repeated SUBSCRIBE replaces the QoS [MQTT-3.8.4-3]
+			existing.qos.Store(uint32(rec.Qos))
+			existing.retainAgain.Store(rec.RetainHandling == 0)
+			continue
+		}
+		sb, err := ss.open(rec, ss.persistent, false)
+		if err != nil {
+			ss.log.Warn("subscribing", zap.String("filter", f.Filter), zap.Error(err))
+			reasonCodes[i] = packets.ErrUnspecifiedError.Code
+			continue
+		}
+		sb.fresh = true
+		if !ss.add(f.Filter, sb) {
+			reasonCodes[i] = packets.ErrUnspecifiedError.Code
+		}
+	}
+	ss.save()
+}
+
+// OnPacketProcessed starts delivery on new subscriptions once SUBACK is
+// out, so retained messages follow it.
+func (h *hook) OnPacketProcessed(cl *mochi.Client, pk packets.Packet, err error) {
+	if pk.FixedHeader.Type != packets.Subscribe {
+		return
+	}
+	ss := h.session(cl)
+	if ss == nil {
+		return
+	}
+	for _, f := range pk.Filters {
+		ss.mu.Lock()
+		sb := ss.subs[f.Filter]
+		started := sb == nil || !sb.fresh
+		if sb != nil {
+			sb.fresh = false
+		}
+		ss.mu.Unlock()
+		if !started {
+			ss.start(sb, true)
+		} else if sb != nil && sb.retainAgain.Swap(false) {
+			ss.spawn(func() { ss.sendRetained(sb) })
+		}
+	}
+}
+
+// OnUnsubscribe closes the bridge subscriptions; a durable one is deleted,
+// unless it is a shared group's.
+func (h *hook) OnUnsubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	ss := h.session(cl)
+	if ss == nil {
+		return pk
+	}
+	for _, f := range pk.Filters {
+		ss.mu.Lock()
+		sb := ss.subs[f.Filter]
+		delete(ss.subs, f.Filter)
+		ss.mu.Unlock()
+		if sb == nil {
+			continue
+		}
+		sb.cancel()
+		if sb.durable && !sb.shared {
+			if err := sb.consumer.Unsubscribe(); err != nil {
+				ss.log.Warn("unsubscribing", zap.String("filter", f.Filter), zap.Error(err))
+			}
+		} else {
+			sb.consumer.Close()
+		}
+	}
+	ss.save()
+	return pk
+}
+
+// OnPublish sends a client's publish to the backend instead of mochi's
+// subscribers; the ack follows from the send callback (inbound.go).
+func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	ss := h.session(cl)
+	if ss == nil {
+		return pk, packets.ErrRejectPacket
+	}
+	var e *inAck
+	if pk.FixedHeader.Qos > 0 {
+		e = ss.in.push(pk.PacketID, pk.FixedHeader.Qos)
+	}
+	h.s.publish(ss.ctx, &pk, func(err error) {
+		if e != nil {
+			ss.in.finish(e, err)
+		} else if err != nil {
+			ss.log.Debug("QoS 0 publish failed", zap.String("topic", pk.TopicName), zap.Error(err))
+		}
+	})
+	return pk, packets.ErrRejectPacket
+}

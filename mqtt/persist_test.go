@@ -1,0 +1,99 @@
+package mqtt
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// Retained messages survive a gateway restart, reach new subscribers
+// through wildcards, and an empty retained payload deletes them.
+func TestRetainedAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	g := startGateway(t, dir)
+	pub := connect3(t, g, "pub", true)
+	pub.pub(t, "r/a", 1, true, "A")
+	pub.pub(t, "r/b", 1, true, "B")
+	pub.pub(t, "r/c", 1, true, "C")
+	pub.pub(t, "r/c", 1, true, "") // deletes r/c's
+	pub.Disconnect(0)
+	g.stop()
+
+	g = startGateway(t, dir)
+	sub := connect5(t, g, "sub", true, 0)
+	sub.sub(t, "r/+", 1)
+	got := expect(t, sub.got, 2)
+	slices.SortFunc(got, func(a, b msg) int { return int(a.payload[0]) - int(b.payload[0]) })
+	if got[0].payload != "A" || got[1].payload != "B" || !got[0].retain || got[0].topic != "r/a" {
+		t.Fatalf("got %+v", got)
+	}
+	expectNone(t, sub.got, 200*time.Millisecond)
+}
+
+// A persistent session gets what was published while it was away, across
+// a gateway restart, in order; a clean session does not.
+func TestOfflineDeliveryAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	g := startGateway(t, dir)
+	dev := connect3(t, g, "device", false)
+	dev.sub(t, "cmd/device", 1)
+	dev5 := connect5(t, g, "device5", false, 3600)
+	dev5.sub(t, "cmd/+", 2)
+	clean := connect3(t, g, "clean", true)
+	clean.sub(t, "cmd/device", 1)
+	dev.Disconnect(0)
+	dev5.Disconnect(nil)
+	clean.Disconnect(0)
+
+	pub := connect3(t, g, "pub", true)
+	want := seq("c", 20)
+	for _, p := range want {
+		pub.pub(t, "cmd/device", 1, false, p)
+	}
+	pub.Disconnect(0)
+	g.stop()
+
+	g = startGateway(t, dir)
+	dev = connect3(t, g, "device", false)
+	if got := payloads(expect(t, dev.got, len(want))); !slices.Equal(got, want) {
+		t.Fatalf("3.1.1 session got %v, want %v", got, want)
+	}
+	dev5 = connect5(t, g, "device5", false, 3600)
+	if got := payloads(expect(t, dev5.got, len(want))); !slices.Equal(got, want) {
+		t.Fatalf("5 session got %v, want %v", got, want)
+	}
+	clean = connect3(t, g, "clean", true)
+	expectNone(t, clean.got, 300*time.Millisecond)
+
+	// Acknowledged means gone: a reconnect gets nothing again.
+	dev.Disconnect(0)
+	time.Sleep(200 * time.Millisecond) // the backend writes acks every 100ms
+	dev = connect3(t, g, "device", false)
+	expectNone(t, dev.got, 300*time.Millisecond)
+}
+
+// Idle producers are closed, and a later publish opens a new one.
+func TestProducerEviction(t *testing.T) {
+	g := startGateway(t, "", func(o *Options) { o.SessionSweep, o.ProducerIdle = 50*time.Millisecond, 50*time.Millisecond })
+	sub := connect3(t, g, "sub", true)
+	sub.sub(t, "ev/x", 1)
+	pub := connect3(t, g, "pub", true)
+	pub.pub(t, "ev/x", 1, false, "1")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		g.srv.producers.mu.Lock()
+		n := len(g.srv.producers.byTopic)
+		g.srv.producers.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the idle producer is still open")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pub.pub(t, "ev/x", 1, false, "2")
+	if got := payloads(expect(t, sub.got, 2)); !slices.Equal(got, []string{"1", "2"}) {
+		t.Fatalf("got %v", got)
+	}
+}

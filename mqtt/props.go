@@ -1,0 +1,110 @@
+package mqtt
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// Reserved properties: what MQTT says that Pulsar has no field for.
+const (
+	propPrefix        = "mqtt."
+	propTopic         = propPrefix + "topic"
+	propQos           = propPrefix + "qos"
+	propRetain        = propPrefix + "retain"
+	propContentType   = propPrefix + "content-type"
+	propResponseTopic = propPrefix + "response-topic"
+	propCorrelation   = propPrefix + "correlation-data" // base64
+	propPayloadFormat = propPrefix + "payload-format"
+)
+
+// outMessage is an inbound PUBLISH as the backend stores it.
+func outMessage(pk *packets.Packet) *bridge.OutMessage {
+	p := make(map[string]string, len(pk.Properties.User)+3)
+	for _, u := range pk.Properties.User {
+		p[u.Key] = u.Val // user keys first: ours overwrite a clash
+	}
+	p[propTopic] = pk.TopicName
+	p[propQos] = strconv.Itoa(int(pk.FixedHeader.Qos))
+	if pk.FixedHeader.Retain {
+		p[propRetain] = "1"
+	}
+	pr := &pk.Properties
+	if pr.ContentType != "" {
+		p[propContentType] = pr.ContentType
+	}
+	if pr.ResponseTopic != "" {
+		p[propResponseTopic] = pr.ResponseTopic
+	}
+	if len(pr.CorrelationData) > 0 {
+		p[propCorrelation] = base64.StdEncoding.EncodeToString(pr.CorrelationData)
+	}
+	if pr.PayloadFormatFlag {
+		p[propPayloadFormat] = strconv.Itoa(int(pr.PayloadFormat))
+	}
+	payload := pk.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	return &bridge.OutMessage{Value: payload, Properties: p, EventTime: time.Now()}
+}
+
+// messageQos is the QoS a message was published with; messages from other
+// protocols count as QoS 1 (durable, at least once).
+func messageQos(m *bridge.Message) byte {
+	switch m.Properties[propQos] {
+	case "0":
+		return 0
+	case "2":
+		return 2
+	}
+	return 1
+}
+
+// publishPacket is a backend message as a PUBLISH to a client of version v.
+func publishPacket(m *bridge.Message, topic string, qos byte, v byte) packets.Packet {
+	pk := packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: qos},
+		TopicName:   topic,
+		Payload:     m.Value,
+		Created:     time.Now().Unix(),
+	}
+	if v < 5 {
+		return pk
+	}
+	pr := &pk.Properties
+	for k, val := range m.Properties {
+		if !strings.HasPrefix(k, propPrefix) {
+			pr.User = append(pr.User, packets.UserProperty{Key: k, Val: val})
+		}
+	}
+	pr.ContentType = m.Properties[propContentType]
+	pr.ResponseTopic = m.Properties[propResponseTopic]
+	if c, ok := m.Properties[propCorrelation]; ok {
+		pr.CorrelationData, _ = base64.StdEncoding.DecodeString(c)
+	}
+	if f, ok := m.Properties[propPayloadFormat]; ok {
+		n, _ := strconv.Atoi(f)
+		pr.PayloadFormat, pr.PayloadFormatFlag = byte(n), true
+	}
+	return pk
+}
+
+// mqttTopic is the MQTT topic a backend message goes out on: its Pulsar
+// name decoded (partition suffix dropped), which is exact for every topic
+// an MQTT client published to.
+func mqttTopic(m *bridge.Message) string {
+	name := m.Topic
+	if t, err := bridge.ParseTopic(name); err == nil {
+		if base, _, ok := t.PartitionIndex(); ok {
+			t = base
+		}
+		name = t.Local
+	}
+	return DecodeTopic(name)
+}

@@ -1,0 +1,208 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// Options configure a Server.
+type Options struct {
+	Backend bridge.Backend
+	Logger  *zap.Logger
+	// Namespace is "tenant/ns" of the MQTT topics; empty is public/default.
+	Namespace string
+	// Window bounds QoS 1 and 2 messages sent to one session and not yet
+	// acknowledged by the client; zero is 64.
+	Window int
+	// PatternDiscovery is how often a wildcard subscription looks for new
+	// topics; zero is one second.
+	PatternDiscovery time.Duration
+	// MaxPacketSize bounds a packet from a client, checked before its bytes
+	// are read (mochi allocates the declared length); zero is 1 MiB.
+	MaxPacketSize uint32
+	// Users, when not empty, are the username/password pairs allowed to
+	// connect; empty lets every client in.
+	Users map[string]string
+	// ConnectTimeout closes a connection that sends no CONNECT for this
+	// long (mochi has no such limit); zero is 10 seconds. After CONNECT the
+	// client's keep-alive rules.
+	ConnectTimeout time.Duration
+	// SessionSweep is how often expired MQTT 5 sessions are dropped and
+	// producers idle for ProducerIdle closed; zero is 30 seconds.
+	SessionSweep time.Duration
+	// ProducerIdle is how long a topic's producer stays open unused; zero
+	// is 5 minutes.
+	ProducerIdle time.Duration
+}
+
+const listenerID = "pulsar-gateway"
+
+// Server is the MQTT connection handler: handlers.ConnHandler and io.Closer.
+type Server struct {
+	opts      Options
+	log       *zap.Logger
+	backend   bridge.Backend
+	mochi     *mochi.Server
+	hook      *hook
+	producers *producers
+	retained  *retained
+	sessions  bridge.StateTable
+
+	mu    sync.Mutex
+	conns map[net.Conn]*mochi.Client // for draining
+
+	stopSweep chan struct{}
+	swept     sync.WaitGroup
+}
+
+// New builds a Server on a backend.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = bridge.DefaultNamespace
+	}
+	if opts.Window <= 0 {
+		opts.Window = 64
+	}
+	if opts.MaxPacketSize == 0 {
+		opts.MaxPacketSize = 1 << 20
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 10 * time.Second
+	}
+	if opts.ProducerIdle <= 0 {
+		opts.ProducerIdle = 5 * time.Minute
+	}
+	if opts.SessionSweep <= 0 {
+		opts.SessionSweep = 30 * time.Second
+	}
+	if opts.PatternDiscovery <= 0 {
+		opts.PatternDiscovery = time.Second
+	}
+	s := &Server{opts: opts, log: opts.Logger, backend: opts.Backend, conns: map[net.Conn]*mochi.Client{}}
+	var err error
+	if s.retained, err = openRetained(ctx, opts.Backend); err != nil {
+		return nil, err
+	}
+	if s.sessions, err = opts.Backend.State(ctx, "mqtt-sessions"); err != nil {
+		return nil, fmt.Errorf("mqtt: sessions table: %w", err)
+	}
+	s.producers = newProducers(opts.Backend)
+
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = 1024
+	caps.MaximumPacketSize = opts.MaxPacketSize
+	s.mochi = mochi.New(&mochi.Options{
+		Capabilities:           caps,
+		Logger:                 newSlog(opts.Logger.Named("mochi")),
+		SysTopicResendInterval: 3600,
+	})
+	s.hook = newHook(s)
+	if err := s.mochi.AddHook(s.hook, nil); err != nil {
+		return nil, err
+	}
+	if err := s.mochi.Serve(); err != nil {
+		return nil, err
+	}
+	s.stopSweep = make(chan struct{})
+	s.swept.Add(1)
+	go s.sweepLoop()
+	return s, nil
+}
+
+func (s *Server) sweepLoop() {
+	defer s.swept.Done()
+	t := time.NewTicker(s.opts.SessionSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopSweep:
+			return
+		case <-t.C:
+			s.sweepSessions(context.Background())
+			s.producers.evictIdle(s.opts.ProducerIdle)
+		}
+	}
+}
+
+// topicName is the full Pulsar name of an MQTT topic.
+func (s *Server) topicName(topic string) (string, error) {
+	local, err := EncodeTopic(topic)
+	if err != nil {
+		return "", err
+	}
+	return "persistent://" + s.opts.Namespace + "/" + local, nil
+}
+
+// HandleConn serves one client until it leaves; when ctx ends it tells an
+// MQTT 5 client the server is going away and closes the connection.
+func (s *Server) HandleConn(ctx context.Context, conn net.Conn) error {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			s.drain(conn)
+		}
+	}()
+	// Mochi replaces this deadline with the keep-alive's after CONNECT.
+	if err := conn.SetReadDeadline(time.Now().Add(s.opts.ConnectTimeout)); err != nil {
+		return err
+	}
+	err := s.mochi.EstablishConnection(listenerID, conn)
+	s.mu.Lock()
+	delete(s.conns, conn)
+	s.mu.Unlock()
+	if err == nil || errors.Is(err, packets.CodeDisconnect) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) drain(conn net.Conn) {
+	s.mu.Lock()
+	cl := s.conns[conn]
+	s.mu.Unlock()
+	if cl == nil {
+		conn.Close()
+		return
+	}
+	// A restarting gateway is no sign the device died: keep its will.
+	if ss := s.hook.session(cl); ss != nil {
+		ss.draining.Store(true)
+	}
+	if cl.Properties.ProtocolVersion == 5 {
+		_ = s.mochi.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		return
+	}
+	cl.Stop(packets.ErrServerShuttingDown)
+}
+
+func (s *Server) track(cl *mochi.Client) {
+	s.mu.Lock()
+	s.conns[cl.Net.Conn] = cl
+	s.mu.Unlock()
+}
+
+// Close stops mochi and closes the producers; connections are drained
+// before (the handlers.Server closes them).
+func (s *Server) Close() error {
+	close(s.stopSweep)
+	s.swept.Wait()
+	s.hook.stopWills()
+	err := s.mochi.Close()
+	return errors.Join(err, s.producers.close())
+}

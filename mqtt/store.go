@@ -1,0 +1,166 @@
+package mqtt
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// sessionRecord is what a persistent session keeps in the state table
+// "mqtt-sessions" under its client id: its filters. Messages wait in the
+// durable subscriptions themselves.
+type sessionRecord struct {
+	Subs []subRecord `json:"subs"`
+	// Expiry is MQTT 5's session expiry in seconds; 0 never expires
+	// (3.1.1), nor does 0xFFFFFFFF.
+	Expiry uint32 `json:"exp,omitempty"`
+	// Left is when the last connection ended (Unix seconds); 0 while one
+	// is open, or after a crash.
+	Left int64 `json:"left,omitempty"`
+}
+
+// expired reports whether the session ended more than Expiry ago.
+func (r sessionRecord) expired(now time.Time) bool {
+	return r.Expiry > 0 && r.Expiry != math.MaxUint32 && r.Left > 0 &&
+		now.Unix()-r.Left > int64(r.Expiry)
+}
+
+// subRecord is one subscription as the client asked for it.
+type subRecord struct {
+	Filter         string `json:"f"` // as sent, $share/g/ included
+	Qos            byte   `json:"q"`
+	RetainAsPub    bool   `json:"rap,omitempty"`
+	NoLocal        bool   `json:"nl,omitempty"`
+	RetainHandling byte   `json:"rh,omitempty"`
+	Identifier     int    `json:"id,omitempty"`
+}
+
+func (s *Server) loadSession(id string) (sessionRecord, bool) {
+	var rec sessionRecord
+	b, ok := s.sessions.Get(id)
+	if !ok || json.Unmarshal(b, &rec) != nil {
+		return sessionRecord{}, false
+	}
+	return rec, true
+}
+
+func (s *Server) saveSession(ctx context.Context, id string, rec sessionRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return s.sessions.Put(ctx, id, b)
+}
+
+// target is where a filter's messages come from in the backend.
+type target struct {
+	filter string // without $share/g/
+	group  string // shared subscription group, "" when not shared
+	opts   bridge.SubscribeOptions
+}
+
+// targetOf maps a subscription of client id to bridge options.
+func (s *Server) targetOf(id string, rec subRecord, durable bool) (target, error) {
+	t := target{filter: rec.Filter}
+	if strings.HasPrefix(strings.ToLower(rec.Filter), "$share/") {
+		parts := strings.SplitN(rec.Filter, "/", 3)
+		if len(parts) != 3 {
+			return t, errors.New("mqtt: malformed shared filter")
+		}
+		t.group, t.filter = parts[1], parts[2]
+	}
+	o := bridge.SubscribeOptions{
+		Subscription:      "mqtt-" + encodeBytes(id, false) + "-" + encodeBytes(t.filter, false),
+		Type:              bridge.Exclusive,
+		NonDurable:        !durable,
+		ConsumerName:      id,
+		ReceiverQueueSize: s.opts.Window,
+	}
+	if t.group != "" {
+		o.Subscription, o.Type = t.group, bridge.Shared
+	}
+	if HasWildcards(t.filter) {
+		o.TopicsPattern, o.PatternDiscovery = FilterPattern(s.opts.Namespace, t.filter), s.opts.PatternDiscovery
+	} else {
+		name, err := s.topicName(t.filter)
+		if err != nil {
+			return t, err
+		}
+		o.Topics = []string{name}
+	}
+	t.opts = o
+	return t, nil
+}
+
+// dropDurable deletes the durable subscription of a session's filter, on
+// every topic it covers: the session ended, its backlog must not grow.
+// Shared groups are left alone; other members may use them.
+func (s *Server) dropDurable(ctx context.Context, id string, rec subRecord) {
+	t, err := s.targetOf(id, rec, true)
+	if err != nil || t.group != "" {
+		return
+	}
+	topics := t.opts.Topics
+	if t.opts.TopicsPattern != "" {
+		re, err := regexp.Compile("^(?:" + t.opts.TopicsPattern + ")$")
+		if err != nil {
+			return
+		}
+		list, err := s.backend.Admin().ListTopics(ctx, s.opts.Namespace)
+		if err != nil {
+			return
+		}
+		for _, ti := range list {
+			if re.MatchString(ti.Name) {
+				topics = append(topics, ti.Name)
+			}
+		}
+	}
+	for _, topic := range topics {
+		err := s.backend.Admin().DeleteSubscription(ctx, topic, t.opts.Subscription, true)
+		if err != nil && !errors.Is(err, bridge.ErrSubscriptionNotFound) && !errors.Is(err, bridge.ErrTopicNotFound) {
+			s.log.Warn("dropping an ended session's subscription", zap.String("topic", topic), zap.String("subscription", t.opts.Subscription), zap.Error(err))
+		}
+	}
+}
+
+// dropSession deletes a session's durable subscriptions and its record.
+func (s *Server) dropSession(ctx context.Context, id string, rec sessionRecord) {
+	for _, r := range rec.Subs {
+		s.dropDurable(ctx, id, r)
+	}
+	if err := s.sessions.Delete(ctx, id); err != nil {
+		s.log.Warn("deleting a session record", zap.String("client", id), zap.Error(err))
+	}
+}
+
+// sweepSessions drops the sessions whose expiry passed while their client
+// was away, so their subscriptions stop collecting a backlog.
+func (s *Server) sweepSessions(ctx context.Context) {
+	now := time.Now()
+	var expired []string
+	s.sessions.Range("", func(id string, b []byte) bool {
+		var rec sessionRecord
+		if json.Unmarshal(b, &rec) == nil && rec.expired(now) {
+			expired = append(expired, id)
+		}
+		return true
+	})
+	for _, id := range expired {
+		if s.hook.live(id) {
+			continue
+		}
+		if rec, ok := s.loadSession(id); ok && rec.expired(now) {
+			s.log.Debug("session expired", zap.String("client", id))
+			s.dropSession(ctx, id, rec)
+		}
+	}
+}

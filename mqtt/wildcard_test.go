@@ -1,0 +1,39 @@
+package mqtt
+
+import (
+	"slices"
+	"sort"
+	"testing"
+	"time"
+)
+
+// A wildcard subscription gets messages of matching topics, including one
+// created after it subscribed, and not of others.
+func TestWildcards(t *testing.T) {
+	g := startGateway(t, "")
+	pub := connect3(t, g, "pub", true)
+	pub.pub(t, "w/old/t", 1, false, "before") // the topic exists before the subscription
+
+	plus := connect3(t, g, "plus", true)
+	plus.sub(t, "w/+/t", 1)
+	hash := connect5(t, g, "hash", true, 0)
+	hash.sub(t, "w/#", 1)
+
+	pub.pub(t, "w/old/t", 1, false, "old")
+	pub.pub(t, "w/new/t", 1, false, "new") // created after subscribing
+	pub.pub(t, "w/new/x", 1, false, "other")
+	pub.pub(t, "v/new/t", 1, false, "elsewhere")
+
+	got := payloads(expect(t, plus.got, 2))
+	sort.Strings(got)
+	if !slices.Equal(got, []string{"new", "old"}) {
+		t.Errorf("w/+/t got %v", got)
+	}
+	got = payloads(expect(t, hash.got, 3))
+	sort.Strings(got)
+	if !slices.Equal(got, []string{"new", "old", "other"}) {
+		t.Errorf("w/# got %v", got)
+	}
+	expectNone(t, plus.got, 300*time.Millisecond)
+	expectNone(t, hash.got, 0)
+}
