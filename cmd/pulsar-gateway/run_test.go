@@ -159,7 +159,7 @@ func TestRunFailsWithOneLine(t *testing.T) {
 		{"data dir not writable", append(portZeroArgs(t), "--data-dir", filepath.Join(notADir, "data")), nil, 1,
 			`data directory "` + filepath.Join(notADir, "data") + `"`},
 		{"pulsar broker unreachable", append(portZeroArgs(t), "--backend", "pulsar",
-			"--pulsar-url", "pulsar://" + busy.Addr().String(), "--pulsar-admin-url", "http://127.0.0.1:1"), nil, 1,
+			"--pulsar-url", "pulsar://"+busy.Addr().String(), "--pulsar-admin-url", "http://127.0.0.1:1"), nil, 1,
 			"pulsar-gateway: backend pulsar at pulsar://" + busy.Addr().String() + ": bridge: backend unavailable"},
 		{"port in use", append(portZeroArgs(t), "--mqtt-addr", busy.Addr().String()), nil, 1,
 			`pulsar-gateway: mqtt.addr "` + busy.Addr().String() + `": listen tcp ` + busy.Addr().String() + `: bind: address already in use`},
