@@ -50,3 +50,6 @@ go test -count=1 -p 1 -timeout 30m ./...
 
 log "MQTT scenarios with mosquitto-clients and paho-mqtt (Python)"
 integration/mqtt/run.sh
+
+log "AMQP scenarios with pika and amqp-tools"
+integration/amqp/run.sh

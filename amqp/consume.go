@@ -1,0 +1,458 @@
+package amqp
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// consumer is one basic.consume: a bridge consumer on the queue's Shared subscription and
+// a goroutine delivering its messages while the prefetch window has room.
+type consumer struct {
+	ch     *channel
+	tag    string
+	queue  string
+	noAck  bool
+	bc     bridge.Consumer
+	stats  *queueStats
+	pol    policy
+	credit chan struct{} // one token per delivery the window allows; nil: unlimited
+	quit   chan struct{}
+	exited chan struct{}
+	once   sync.Once
+
+	// under ch.mu
+	outstanding int  // deliveries not yet settled
+	cancelled   bool // basic.cancel: release the bridge consumer once nothing is outstanding
+}
+
+func (ch *channel) basicQos(m *wire.BasicQos) error {
+	if m.PrefetchSize != 0 {
+		return wire.NewError(wire.NotImplemented, "prefetch_size!=0 (%d)", m.PrefetchSize).WithMethod(m)
+	}
+	ch.mu.Lock()
+	if m.Global {
+		// A limit shared by the channel's consumers, existing ones included. A new window
+		// starts full: deliveries outstanding under the old one return their tokens there.
+		ch.global = nil
+		if n := int(m.PrefetchCount); n > 0 {
+			ch.global = make(chan struct{}, n)
+			for range n {
+				ch.global <- struct{}{}
+			}
+		}
+	} else {
+		ch.prefetch = int(m.PrefetchCount)
+	}
+	ch.mu.Unlock()
+	return ch.send(&wire.BasicQosOk{})
+}
+
+func (ch *channel) basicConsume(m *wire.BasicConsume) error {
+	c := ch.c
+	name, err := ch.queueName(m, m.Queue)
+	if err != nil {
+		return err
+	}
+	q, err := ch.lookupQueue(m, name)
+	if err != nil {
+		return err
+	}
+	tag := m.ConsumerTag
+	if tag == "" {
+		tag = "amq.ctag-" + randomID()
+	}
+	ch.mu.Lock()
+	_, dup := ch.consumers[tag]
+	prefetch := ch.prefetch
+	ch.mu.Unlock()
+	if dup {
+		return wire.NewError(wire.NotAllowed, "attempt to reuse consumer tag '%s'", tag).WithMethod(m)
+	}
+	topic := c.topic(name)
+	stats := c.s.stats(topic)
+	if m.Exclusive {
+		// Consumers on other gateways count too.
+		ctx, cancel := ch.timeout()
+		_, n := c.queueCounts(ctx, name)
+		cancel()
+		if n > 0 {
+			return wire.NewError(wire.AccessRefused, "queue '%s' in vhost '%s' in exclusive use", name, c.vhost).WithMethod(m)
+		}
+	}
+	c.s.mu.Lock()
+	if stats.exclusive || (m.Exclusive && stats.consumers > 0) {
+		c.s.mu.Unlock()
+		return wire.NewError(wire.AccessRefused, "queue '%s' in vhost '%s' in exclusive use", name, c.vhost).WithMethod(m)
+	}
+	stats.consumers++
+	stats.exclusive = m.Exclusive
+	stats.everConsumed = true
+	c.s.mu.Unlock()
+
+	// The receiver queue is the prefetch window: messages held for this consumer are
+	// messages other consumers cannot get.
+	rq := 100
+	if prefetch > 0 && !m.NoAck {
+		rq = prefetch
+	}
+	ctx, cancel := ch.timeout()
+	defer cancel()
+	bc, err := c.s.opts.Backend.Subscribe(ctx, bridge.SubscribeOptions{
+		Topics: []string{topic}, Subscription: c.s.opts.Subscription, Type: bridge.Shared,
+		ReceiverQueueSize: rq, NackRedeliveryDelay: c.s.opts.NackDelay, ConsumerName: c.id + "/" + tag,
+	})
+	if err != nil {
+		c.s.consumerGone(c, name, topic, stats)
+		return internal(m, err)
+	}
+	cs := &consumer{ch: ch, tag: tag, queue: name, noAck: m.NoAck, bc: bc, stats: stats, pol: policyOf(name, q),
+		quit: make(chan struct{}), exited: make(chan struct{})}
+	if prefetch > 0 && !m.NoAck {
+		cs.credit = make(chan struct{}, prefetch)
+		for range prefetch {
+			cs.credit <- struct{}{}
+		}
+	}
+	ch.mu.Lock()
+	ch.consumers[tag] = cs
+	ch.mu.Unlock()
+	c.s.mu.Lock()
+	if c.s.consumers[topic] == nil {
+		c.s.consumers[topic] = map[*consumer]bool{}
+	}
+	c.s.consumers[topic][cs] = true
+	c.s.mu.Unlock()
+	// consume-ok goes out before the first delivery.
+	if err := ch.reply(m.NoWait, &wire.BasicConsumeOk{ConsumerTag: tag}); err != nil {
+		return err
+	}
+	go cs.run()
+	return nil
+}
+
+// run delivers messages while the window has room.
+func (cs *consumer) run() {
+	defer close(cs.exited)
+	msgs := cs.bc.Chan()
+	for {
+		if cs.credit != nil {
+			select {
+			case <-cs.credit:
+			case <-cs.quit:
+				return
+			}
+		}
+		var token chan struct{}
+		if !cs.noAck {
+			cs.ch.mu.Lock()
+			token = cs.ch.global
+			cs.ch.mu.Unlock()
+		}
+		if token != nil {
+			select {
+			case <-token:
+			case <-cs.quit:
+				return
+			}
+		}
+		select {
+		case <-cs.quit:
+			return
+		case msg, ok := <-msgs:
+			if !ok {
+				cs.gone()
+				return
+			}
+			if cs.pol.expired(msg, time.Now()) {
+				cs.ch.c.discard(cs.pol, cs.bc, msg, "expired")
+				giveBack(cs.credit) // nothing was delivered
+				giveBack(token)
+				continue
+			}
+			cs.deliver(msg, token)
+		}
+	}
+}
+
+// deliver sends basic.deliver; the tag is numbered and the frame written under ch.mu so
+// that tags reach the client in order.
+func (cs *consumer) deliver(msg *bridge.Message, token chan struct{}) {
+	ch := cs.ch
+	exchange, props := fromPulsar(msg)
+	ch.mu.Lock()
+	if ch.consumers[cs.tag] != cs {
+		ch.mu.Unlock()
+		giveBack(token)
+		return // cancelled meanwhile: the message goes back when the bridge consumer closes
+	}
+	ch.nextTag++
+	tag := ch.nextTag
+	if !cs.noAck {
+		ch.unacked[tag] = &unacked{cons: cs, bc: cs.bc, msg: msg, pol: cs.pol, stats: cs.stats, token: token}
+		cs.outstanding++
+		cs.stats.unacked.Add(1)
+	}
+	ch.c.sendContent(ch.id, &wire.BasicDeliver{ConsumerTag: cs.tag, DeliveryTag: tag, Redelivered: msg.RedeliveryCount > 0,
+		Exchange: exchange, RoutingKey: string(msg.Key)}, &props, msg.Value)
+	ch.mu.Unlock()
+	if cs.noAck {
+		cs.bc.Ack(msg.ID)
+	}
+}
+
+// gone: the bridge consumer ended without basic.cancel.
+func (cs *consumer) gone() { go cs.serverCancel() }
+
+// serverCancel ends a consumer whose queue went away, telling the client when it
+// understands a server-sent basic.cancel.
+func (cs *consumer) serverCancel() {
+	ch := cs.ch
+	ch.mu.Lock()
+	mine := ch.consumers[cs.tag] == cs
+	if mine {
+		delete(ch.consumers, cs.tag)
+	}
+	ch.mu.Unlock()
+	if !mine {
+		return
+	}
+	cs.stop()
+	<-cs.exited
+	cs.release()
+	if ch.c.capable("consumer_cancel_notify") {
+		ch.send(&wire.BasicCancel{ConsumerTag: cs.tag, NoWait: true})
+	}
+}
+
+func (cs *consumer) stop() {
+	select {
+	case <-cs.quit:
+	default:
+		close(cs.quit)
+	}
+}
+
+// release closes the bridge consumer, returning what it still holds to the queue.
+func (cs *consumer) release() {
+	cs.once.Do(func() {
+		cs.stop()
+		cs.bc.Close()
+		c := cs.ch.c
+		c.s.mu.Lock()
+		delete(c.s.consumers[c.topic(cs.queue)], cs)
+		c.s.mu.Unlock()
+		c.s.consumerGone(c, cs.queue, c.topic(cs.queue), cs.stats)
+	})
+}
+
+// consumerGone updates the queue's consumers; an auto-delete queue goes with its last one.
+func (s *Server) consumerGone(c *conn, name, topic string, stats *queueStats) {
+	s.mu.Lock()
+	stats.consumers--
+	stats.exclusive = false
+	last := stats.consumers == 0 && stats.everConsumed
+	s.mu.Unlock()
+	if !last {
+		return
+	}
+	if q, ok := s.topo.queue(c.vhost, name); ok && q.AutoDelete {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.deleteQueue(ctx, c.vhost, topic, name)
+	}
+}
+
+func (ch *channel) basicCancel(m *wire.BasicCancel) error {
+	ch.mu.Lock()
+	cs := ch.consumers[m.ConsumerTag]
+	delete(ch.consumers, m.ConsumerTag)
+	releaseNow := false
+	if cs != nil {
+		cs.cancelled = true
+		releaseNow = cs.outstanding == 0
+	}
+	ch.mu.Unlock()
+	if cs != nil {
+		cs.stop()
+		<-cs.exited
+		// RabbitMQ keeps a cancelled consumer's unacked messages with the channel; the bridge
+		// consumer stays open until they are settled, since closing it would requeue them.
+		if releaseNow {
+			cs.release()
+		}
+	}
+	return ch.reply(m.NoWait, &wire.BasicCancelOk{ConsumerTag: m.ConsumerTag})
+}
+
+type settleKind int
+
+const (
+	settleAck settleKind = iota
+	settleRequeue
+	settleDrop
+)
+
+func requeueOr(requeue bool) settleKind {
+	if requeue {
+		return settleRequeue
+	}
+	return settleDrop // dead-lettered, or dropped when the queue has no dead-letter exchange
+}
+
+// settle applies basic.ack, nack or reject to one tag or, with multiple, to every tag up
+// to it (0 meaning all).
+func (ch *channel) settle(m wire.Method, tag uint64, multiple bool, kind settleKind) error {
+	ch.mu.Lock()
+	var todo []*unacked
+	if multiple {
+		for t, u := range ch.unacked {
+			if tag == 0 || t <= tag {
+				todo = append(todo, u)
+				delete(ch.unacked, t)
+			}
+		}
+	} else if u, ok := ch.unacked[tag]; ok {
+		todo = append(todo, u)
+		delete(ch.unacked, tag)
+	}
+	if len(todo) == 0 && (!multiple || tag != 0) {
+		ch.mu.Unlock()
+		return wire.NewError(wire.PreconditionFailed, "unknown delivery tag %d", tag).WithMethod(m)
+	}
+	var release []*consumer
+	for _, u := range todo {
+		switch kind {
+		case settleRequeue:
+			u.bc.Nack(u.msg.ID)
+		case settleDrop:
+			ch.c.discard(u.pol, u.bc, u.msg, "rejected")
+		default:
+			u.bc.Ack(u.msg.ID)
+		}
+		u.stats.unacked.Add(-1)
+		giveBack(u.token)
+		if cs := u.cons; cs != nil {
+			cs.outstanding--
+			if !cs.cancelled {
+				giveBack(cs.credit)
+			}
+			if cs.cancelled && cs.outstanding == 0 {
+				release = append(release, cs)
+			}
+		}
+	}
+	ch.mu.Unlock()
+	for _, cs := range release {
+		cs.release()
+	}
+	return nil
+}
+
+func (ch *channel) basicRecover(m *wire.BasicRecover) error {
+	if !m.Requeue {
+		return wire.NewError(wire.NotImplemented, "requeue=false").WithMethod(m)
+	}
+	ch.mu.Lock()
+	has := len(ch.unacked) > 0
+	ch.mu.Unlock()
+	if has {
+		if err := ch.settle(m, 0, true, settleRequeue); err != nil {
+			return err
+		}
+	}
+	return ch.send(&wire.BasicRecoverOk{})
+}
+
+// basicGet takes one ready message through a bridge consumer kept per channel and queue.
+// Its receiver queue is one message deep, so it holds back little from other consumers.
+func (ch *channel) basicGet(m *wire.BasicGet) error {
+	c := ch.c
+	name, err := ch.queueName(m, m.Queue)
+	if err != nil {
+		return err
+	}
+	q, err := ch.lookupQueue(m, name)
+	if err != nil {
+		return err
+	}
+	pol := policyOf(name, q)
+	topic := c.topic(name)
+	ctx, cancel := ch.timeout()
+	defer cancel()
+	ready, _ := c.queueCounts(ctx, name)
+	ch.mu.Lock()
+	bc := ch.getters[topic]
+	ch.mu.Unlock()
+	if ready == 0 && bc == nil {
+		return ch.send(&wire.BasicGetEmpty{})
+	}
+	if bc == nil {
+		bc, err = c.s.opts.Backend.Subscribe(ctx, bridge.SubscribeOptions{
+			Topics: []string{topic}, Subscription: c.s.opts.Subscription, Type: bridge.Shared,
+			ReceiverQueueSize: 1, NackRedeliveryDelay: c.s.opts.NackDelay, ConsumerName: c.id + "/get",
+		})
+		if err != nil {
+			return internal(m, err)
+		}
+		ch.mu.Lock()
+		ch.getters[topic] = bc
+		ch.mu.Unlock()
+	}
+	wait := 200 * time.Millisecond
+	if ready == 0 {
+		wait = 5 * time.Millisecond // only what the getter already holds
+	}
+	rctx, rcancel := context.WithTimeout(ctx, wait)
+	var msg *bridge.Message
+	for {
+		msg, err = bc.Receive(rctx)
+		if err != nil || !pol.expired(msg, time.Now()) {
+			break
+		}
+		c.discard(pol, bc, msg, "expired")
+	}
+	rcancel()
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return ch.send(&wire.BasicGetEmpty{})
+		}
+		return internal(m, err)
+	}
+	stats := c.s.stats(topic)
+	exchange, props := fromPulsar(msg)
+	ch.mu.Lock()
+	ch.nextTag++
+	tag := ch.nextTag
+	if !m.NoAck {
+		ch.unacked[tag] = &unacked{bc: bc, msg: msg, pol: pol, stats: stats}
+		stats.unacked.Add(1)
+	}
+	left := uint32(0)
+	if ready > 1 {
+		left = ready - 1
+	}
+	err = c.sendContent(ch.id, &wire.BasicGetOk{DeliveryTag: tag, Redelivered: msg.RedeliveryCount > 0,
+		Exchange: exchange, RoutingKey: string(msg.Key), MessageCount: left}, &props, msg.Value)
+	ch.mu.Unlock()
+	if m.NoAck {
+		bc.Ack(msg.ID)
+	}
+	return err
+}
+
+// giveBack returns a token to a window (nil: none). A window replaced by a new basic.qos may
+// be full already; the token is then dropped with it.
+func giveBack(w chan struct{}) {
+	if w == nil {
+		return
+	}
+	select {
+	case w <- struct{}{}:
+	default:
+	}
+}

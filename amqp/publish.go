@@ -1,0 +1,126 @@
+package amqp
+
+import (
+	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// basicPublish routes a message through its exchange and writes it to every queue it
+// reaches. With confirms, the ack waits for every one of those writes to be durable.
+func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body []byte) error {
+	c := ch.c
+	if m.Immediate {
+		return wire.NewError(wire.NotImplemented, "immediate=true").WithMethod(m)
+	}
+	x, ok := c.s.topo.exchange(c.vhost, m.Exchange)
+	if !ok {
+		return wire.NewError(wire.NotFound, "no exchange '%s' in vhost '%s'", m.Exchange, c.vhost).WithMethod(m)
+	}
+	if x.Internal {
+		return wire.NewError(wire.AccessRefused, "cannot publish to internal exchange '%s' in vhost '%s'", m.Exchange, c.vhost).WithMethod(m)
+	}
+	queues := c.s.topo.route(c.vhost, m.Exchange, x, m.RoutingKey, p.Headers)
+
+	ch.mu.Lock()
+	var pub *pending
+	if ch.confirms != nil {
+		pub = ch.confirms.add(len(queues))
+	}
+	ch.mu.Unlock()
+
+	if len(queues) == 0 {
+		if m.Mandatory {
+			// Sent before the confirm, as RabbitMQ does.
+			c.sendContent(ch.id, &wire.BasicReturn{ReplyCode: wire.NoRoute, ReplyText: "NO_ROUTE", Exchange: m.Exchange, RoutingKey: m.RoutingKey}, p, body)
+		}
+		if pub != nil {
+			ch.settled(pub, nil)
+		}
+		return nil
+	}
+	if _, ok := p.Headers["BCC"]; ok {
+		// BCC routes but is not delivered (RabbitMQ's sender-selected distribution).
+		h := make(wire.Table, len(p.Headers))
+		for k, v := range p.Headers {
+			h[k] = v
+		}
+		delete(h, "BCC")
+		p.Headers = h
+	}
+	out := toPulsar(m.Exchange, m.RoutingKey, p, body)
+	for _, q := range queues {
+		prod, err := c.s.producer(ch.ctx, c.topic(q))
+		if err != nil {
+			if pub != nil {
+				ch.settled(pub, err)
+				continue
+			}
+			c.log.Warn("publish dropped: " + err.Error())
+			continue
+		}
+		prod.SendAsync(ch.ctx, out, func(_ bridge.SendResult, err error) {
+			if pub != nil {
+				ch.settled(pub, err)
+			}
+		})
+	}
+	return nil
+}
+
+// confirms is a channel's publisher-confirm state: publishes numbered from 1, settled in
+// order so that one ack with multiple=true can cover a run of them.
+type confirms struct {
+	seq     uint64
+	pending []*pending // unsettled or settled but waiting for an earlier one, in seq order
+}
+
+type pending struct {
+	seq    uint64
+	left   int // queue writes still outstanding
+	failed bool
+}
+
+func (cf *confirms) add(writes int) *pending {
+	cf.seq++
+	p := &pending{seq: cf.seq, left: writes}
+	cf.pending = append(cf.pending, p)
+	return p
+}
+
+// settled records one write of a publish (or a publish that reached no queue) and sends
+// the acks and nacks that are now due, in order: a run of acks as one multiple ack.
+func (ch *channel) settled(p *pending, err error) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if err != nil {
+		ch.c.log.Debug("publish failed: " + err.Error())
+		p.failed = true
+	}
+	if p.left > 0 {
+		p.left--
+	}
+	cf := ch.confirms
+	if cf == nil {
+		return // the channel closed meanwhile
+	}
+	var ackUpTo uint64
+	acks := 0
+	flush := func() {
+		if acks > 0 {
+			ch.send(&wire.BasicAck{DeliveryTag: ackUpTo, Multiple: acks > 1})
+			acks = 0
+		}
+	}
+	for len(cf.pending) > 0 && cf.pending[0].left == 0 {
+		head := cf.pending[0]
+		cf.pending = cf.pending[1:]
+		if head.failed {
+			flush()
+			ch.send(&wire.BasicNack{DeliveryTag: head.seq})
+			continue
+		}
+		ackUpTo = head.seq
+		acks++
+	}
+	flush()
+}

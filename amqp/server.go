@@ -1,0 +1,206 @@
+package amqp
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// Options configure a Server. Zero values take RabbitMQ's defaults.
+type Options struct {
+	Backend bridge.Backend
+	Logger  *zap.Logger
+	// Tenant holds the namespaces of vhosts other than "/"; empty is "public".
+	Tenant string
+	// Namespace ("tenant/ns") is vhost "/"; empty is public/default.
+	Namespace string
+	// Users are the accepted logins; nil accepts any user and password (auth off).
+	Users map[string]string
+	// Subscription is the name of every queue's Shared subscription; empty is "amqp".
+	Subscription string
+	Heartbeat    time.Duration // offered in connection.tune; zero is 60s, negative is off
+	FrameMax     uint32        // zero is 131072
+	ChannelMax   uint16        // zero is 2047
+	MaxBody      uint64        // largest message body; zero is 128 MiB (RabbitMQ's default)
+	// NackDelay is how long a requeued message waits before redelivery; zero is 1ms.
+	NackDelay time.Duration
+}
+
+// Server is the AMQP connection handler (a handlers.ConnHandler and io.Closer).
+type Server struct {
+	opts Options
+	log  *zap.Logger
+	topo *topology
+
+	connSeq atomic.Uint64
+
+	mu        sync.Mutex
+	producers map[string]bridge.Producer    // by topic, shared by every connection
+	queues    map[string]*queueStats        // by topic: what this gateway knows of its consumers
+	consumers map[string]map[*consumer]bool // by topic, to cancel them when the queue goes
+	closed    bool
+	unwatch   func()
+}
+
+// queueStats is this gateway's view of a queue: its consumers (for auto-delete, exclusive
+// consume and consumer_count) and deliveries not yet acknowledged (ready = backlog - unacked).
+type queueStats struct {
+	consumers    int
+	exclusive    bool
+	everConsumed bool
+	unacked      atomic.Int64
+}
+
+// New builds a Server on opts.Backend.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Backend == nil {
+		return nil, fmt.Errorf("amqp: no backend")
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Tenant == "" {
+		opts.Tenant = "public"
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = bridge.DefaultNamespace
+	}
+	if opts.Subscription == "" {
+		opts.Subscription = "amqp"
+	}
+	if opts.Heartbeat == 0 {
+		opts.Heartbeat = 60 * time.Second
+	}
+	if opts.FrameMax == 0 {
+		opts.FrameMax = 131072
+	}
+	if opts.ChannelMax == 0 {
+		opts.ChannelMax = 2047
+	}
+	if opts.MaxBody == 0 {
+		opts.MaxBody = 128 << 20
+	}
+	if opts.NackDelay <= 0 {
+		opts.NackDelay = time.Millisecond
+	}
+	st, err := opts.Backend.State(ctx, topologyTable)
+	if err != nil {
+		return nil, fmt.Errorf("amqp: topology state: %w", err)
+	}
+	s := &Server{opts: opts, log: opts.Logger, topo: &topology{st: st},
+		producers: map[string]bridge.Producer{}, queues: map[string]*queueStats{}, consumers: map[string]map[*consumer]bool{}}
+	s.unwatch = st.Watch(s.topologyChanged)
+	return s, nil
+}
+
+// topologyChanged follows changes from every gateway: it drops the binding cache and
+// cancels this gateway's consumers of a deleted queue.
+func (s *Server) topologyChanged(k string, v []byte) {
+	if strings.HasPrefix(k, "b/") {
+		s.topo.invalidate()
+	}
+	if v != nil || !strings.HasPrefix(k, "q/") {
+		return
+	}
+	parts := strings.Split(k, "/")
+	if len(parts) != 3 {
+		return
+	}
+	vhost, err1 := unesc(parts[1])
+	name, err2 := unesc(parts[2])
+	ns, ok := s.namespace(vhost)
+	if err1 != nil || err2 != nil || !ok {
+		return
+	}
+	topic := "persistent://" + ns + "/" + name
+	s.mu.Lock()
+	var gone []*consumer
+	for cs := range s.consumers[topic] {
+		gone = append(gone, cs)
+	}
+	s.mu.Unlock()
+	if len(gone) > 0 {
+		go func() { // not under the state table's callback
+			for _, cs := range gone {
+				cs.serverCancel()
+			}
+		}()
+	}
+}
+
+// namespace maps a vhost to its Pulsar namespace: "/" is the configured one, v is tenant/v.
+func (s *Server) namespace(vhost string) (string, bool) {
+	switch {
+	case vhost == "/" || vhost == "":
+		return s.opts.Namespace, true
+	case len(vhost) > 255:
+		return "", false
+	}
+	for _, r := range vhost {
+		if r == '/' || r < 0x20 {
+			return "", false
+		}
+	}
+	return s.opts.Tenant + "/" + vhost, true
+}
+
+// producer returns the shared producer of a queue's topic.
+func (s *Server) producer(ctx context.Context, topic string) (bridge.Producer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, bridge.ErrClosed
+	}
+	if p, ok := s.producers[topic]; ok {
+		return p, nil
+	}
+	p, err := s.opts.Backend.CreateProducer(ctx, bridge.ProducerOptions{Topic: topic, BatchingMaxDelay: time.Millisecond})
+	if err != nil {
+		return nil, err
+	}
+	s.producers[topic] = p
+	return p, nil
+}
+
+// dropProducer closes a deleted queue's producer.
+func (s *Server) dropProducer(topic string) {
+	s.mu.Lock()
+	p := s.producers[topic]
+	delete(s.producers, topic)
+	s.mu.Unlock()
+	if p != nil {
+		p.Close()
+	}
+}
+
+func (s *Server) stats(topic string) *queueStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queues[topic]
+	if q == nil {
+		q = &queueStats{}
+		s.queues[topic] = q
+	}
+	return q
+}
+
+// Close closes the shared producers after the connections drained.
+func (s *Server) Close() error {
+	s.unwatch()
+	s.mu.Lock()
+	ps := s.producers
+	s.producers, s.closed = map[string]bridge.Producer{}, true
+	s.mu.Unlock()
+	for _, p := range ps {
+		p.Flush(context.Background())
+		p.Close()
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+"""AMQP 0-9-1 scenarios against the built gateway binary, with real third-party clients:
+pika (Python) and amqp-tools (amqp-publish, amqp-get, amqp-consume, amqp-declare-queue on
+librabbitmq-c). Usage: test_clients.py BINARY DATA_DIR"""
+
+import json
+import subprocess
+import sys
+import threading
+import traceback
+
+import pika
+import pika.exceptions
+
+BIN, DATA = sys.argv[1], sys.argv[2]
+
+
+class Gateway:
+    """The binary on 127.0.0.1:0 with its store in DATA (kept across restarts)."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [BIN, "--data-dir", DATA, "--amqp-addr", "127.0.0.1:0",
+             "--kafka-enabled=false", "--mqtt-enabled=false", "--http-enabled=false",
+             "--log-format", "json"],
+            stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True)
+        self.port = None
+        for line in self.proc.stdout:
+            rec = json.loads(line)
+            if rec.get("msg") == "listening" and rec.get("protocol") == "amqp":
+                self.port = int(rec["addr"].rsplit(":", 1)[1])
+                break
+        assert self.port, "the gateway did not report its AMQP address"
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            rec = json.loads(line)
+            if rec.get("level") in ("warn", "error"):
+                print("gateway:", line.strip())
+
+    def url(self):
+        return "amqp://guest:guest@127.0.0.1:%d/" % self.port
+
+    def pika(self):
+        return pika.BlockingConnection(pika.ConnectionParameters(
+            "127.0.0.1", self.port, "/", pika.PlainCredentials("guest", "guest")))
+
+    def stop(self):
+        self.proc.terminate()
+        assert self.proc.wait(15) == 0, "the gateway did not stop cleanly"
+
+
+def tool(gw, name, *args, input=None):
+    out = subprocess.run([name, "--url", gw.url(), *args], check=True, timeout=10,
+                         capture_output=True, input=input)
+    return out.stdout
+
+
+def pika_routing(gw):
+    """Exchanges of each type, bindings, confirms, prefetch and acks with pika."""
+    conn = gw.pika()
+    ch = conn.channel()
+    ch.confirm_delivery()
+    ch.exchange_declare("p.topic", "topic", durable=True)
+    ch.exchange_declare("p.fanout", "fanout")
+    ch.queue_declare("p.q1")
+    ch.queue_declare("p.q2")
+    ch.queue_bind("p.q1", "p.topic", "logs.*.error")
+    ch.queue_bind("p.q2", "p.topic", "logs.#")
+    ch.queue_bind("p.q1", "p.fanout")
+    for key in ["logs.db.error", "logs.web.info", "other"]:
+        ch.basic_publish("p.topic", key, key.encode(),
+                         pika.BasicProperties(content_type="text/plain", headers={"n": 1, "s": "x"}))
+    ch.basic_publish("p.fanout", "", b"fan")
+    q1 = ch.queue_declare("p.q1", passive=True).method.message_count
+    q2 = ch.queue_declare("p.q2", passive=True).method.message_count
+    assert (q1, q2) == (2, 2), (q1, q2)
+    ch.basic_qos(prefetch_count=1)
+    got = []
+
+    def on_msg(c, method, props, body):
+        got.append((body, props.content_type, props.headers))
+        c.basic_ack(method.delivery_tag)
+        if len(got) == 2:
+            c.stop_consuming()
+    ch.basic_consume("p.q2", on_msg)
+    ch.start_consuming()
+    assert [g[0] for g in got] == [b"logs.db.error", b"logs.web.info"], got
+    assert got[0][1] == "text/plain" and got[0][2] == {"n": 1, "s": "x"}, got[0]
+    conn.close()
+
+
+def pika_mandatory_and_errors(gw):
+    """Unroutable mandatory publish and a soft error that closes only the channel."""
+    conn = gw.pika()
+    ch = conn.channel()
+    ch.confirm_delivery()
+    try:
+        ch.basic_publish("", "no-such-queue", b"x", mandatory=True)
+        raise AssertionError("mandatory unroutable publish not returned")
+    except pika.exceptions.UnroutableError:
+        pass
+    try:
+        ch.queue_declare("missing", passive=True)
+        raise AssertionError("passive declare of a missing queue succeeded")
+    except pika.exceptions.ChannelClosedByBroker as e:
+        assert e.reply_code == 404, e
+    ch = conn.channel()  # the connection survived
+    ch.queue_declare("p.after")
+    conn.close()
+
+
+def pika_get_nack(gw):
+    """basic.get, nack with requeue, redelivered flag."""
+    conn = gw.pika()
+    ch = conn.channel()
+    ch.queue_declare("p.get")
+    ch.basic_publish("", "p.get", b"again")
+    method, _, body = ch.basic_get("p.get")
+    assert body == b"again" and not method.redelivered, (method, body)
+    ch.basic_nack(method.delivery_tag, requeue=True)
+    for _ in range(50):
+        method, _, body = ch.basic_get("p.get", auto_ack=True)
+        if method:
+            break
+        conn.sleep(0.05)
+    assert body == b"again" and method.redelivered, (method, body)
+    method, _, _ = ch.basic_get("p.get")
+    assert method is None, "queue not empty"
+    conn.close()
+
+
+def pika_e2e_and_dead_letters(gw):
+    """exchange_bind, an alternate exchange, and a reject dead-lettered with x-death."""
+    conn = gw.pika()
+    ch = conn.channel()
+    ch.confirm_delivery()
+    ch.exchange_declare("d.dlx", "fanout")
+    ch.exchange_declare("d.src", "direct")
+    ch.exchange_declare("d.dst", "fanout", arguments={"alternate-exchange": "d.dlx"})
+    ch.exchange_bind("d.dst", "d.src", "k")
+    ch.queue_declare("d.dead")
+    ch.queue_bind("d.dead", "d.dlx")
+    ch.queue_declare("d.work", arguments={"x-dead-letter-exchange": "d.dlx"})
+    ch.queue_bind("d.work", "d.dst")
+    ch.basic_publish("d.src", "k", b"job", mandatory=True)
+    method, _, body = ch.basic_get("d.work")
+    assert body == b"job", body
+    ch.basic_reject(method.delivery_tag, requeue=False)
+    for _ in range(50):
+        method, props, body = ch.basic_get("d.dead", auto_ack=True)
+        if method:
+            break
+        conn.sleep(0.05)
+    assert body == b"job", body
+    death = props.headers["x-death"][0]
+    assert death["reason"] == "rejected" and death["queue"] == "d.work", props.headers
+    conn.close()
+
+
+def amqp_tools(gw):
+    """librabbitmq's tools: declare, publish, get, consume."""
+    tool(gw, "amqp-declare-queue", "-d", "-q", "t.q")
+    for i in range(3):
+        tool(gw, "amqp-publish", "-r", "t.q", "-b", "msg%d" % i, "-p", "-C", "text/plain")
+    assert tool(gw, "amqp-get", "-q", "t.q") == b"msg0"
+    out = tool(gw, "amqp-consume", "-q", "t.q", "-c", "2", "cat")
+    assert out == b"msg1msg2", out
+    tool(gw, "amqp-delete-queue", "-q", "t.q")
+
+
+def restart(gw):
+    """A durable queue, its binding and messages survive a restart."""
+    tool(gw, "amqp-declare-queue", "-d", "-q", "r.q")
+    conn = gw.pika()
+    ch = conn.channel()
+    ch.exchange_declare("r.x", "direct", durable=True)
+    ch.queue_bind("r.q", "r.x", "k")
+    ch.confirm_delivery()
+    for i in range(5):
+        ch.basic_publish("r.x", "k", b"%d" % i, pika.BasicProperties(delivery_mode=2))
+    conn.close()
+    gw.stop()
+    gw = Gateway()
+    conn = gw.pika()
+    ch = conn.channel()
+    n = ch.queue_declare("r.q", durable=True).method.message_count
+    assert n == 5, n
+    ch.confirm_delivery()
+    ch.basic_publish("r.x", "k", b"5")
+    bodies = []
+    for _ in range(6):
+        method, _, body = ch.basic_get("r.q", auto_ack=True)
+        assert method, bodies
+        bodies.append(body)
+    assert bodies == [b"%d" % i for i in range(6)], bodies
+    conn.close()
+    return gw
+
+
+def main():
+    gw = Gateway()
+    failed = 0
+    try:
+        for scenario in [pika_routing, pika_mandatory_and_errors, pika_get_nack, pika_e2e_and_dead_letters,
+                         amqp_tools, restart]:
+            try:
+                res = scenario(gw)
+                if isinstance(res, Gateway):
+                    gw = res
+                print("ok  ", scenario.__name__)
+            except Exception:
+                failed += 1
+                print("FAIL", scenario.__name__)
+                traceback.print_exc()
+    finally:
+        gw.stop()
+    sys.exit(1 if failed else 0)
+
+
+main()
