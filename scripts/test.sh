@@ -29,6 +29,11 @@ install_debian_packages() {
 
 install_debian_packages
 
+# Kafka's own Java client, for integration/kafka (from Maven Central).
+for artifact in org.apache.kafka:kafka-clients:4.4.0 org.slf4j:slf4j-nop:2.0.17; do
+  mvn -B -q dependency:get -Dartifact="$artifact" >/dev/null
+done
+
 # The real Pulsar broker for bridge/pulsar and the integration tests on the
 # Pulsar backend. Its data lives in a fresh folder of this run.
 if [ "${PULSAR:-1}" != 0 ]; then

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,6 +10,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/config"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
+	"github.com/pulsar-gateway/pulsar-gateway/kafka"
 )
 
 // protocolDeps is what a protocol handler is built from. It is built after
@@ -34,9 +36,18 @@ var protocols = []string{"kafka", "mqtt", "amqp"}
 // protocolFactories is where real handlers replace the placeholders, which
 // log and close every connection.
 var protocolFactories = map[string]protocolFactory{
-	"kafka": placeholder("kafka"),
+	"kafka": newKafka,
 	"mqtt":  placeholder("mqtt"),
 	"amqp":  placeholder("amqp"),
+}
+
+// newKafka serves Kafka on the backend, advertising the configured address.
+func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
+	return kafka.New(context.Background(), d.Backend, kafka.Options{
+		Advertised: d.Config.Kafka.Advertised(d.Addr),
+		Namespace:  d.Config.Tenant + "/" + d.Config.Namespace,
+		Logger:     d.Logger,
+	})
 }
 
 func placeholder(protocol string) protocolFactory {

@@ -1,0 +1,175 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Produce v3-v11: v3 is the first with record batch v2, which is all we
+// decode; v12 (KIP-890 transactions) is not offered. acks=0 gets no
+// answer; acks=1 and acks=all are answered once the backend has the
+// records durable, which is the strongest it can say.
+func init() { register(0, 3, 11, handleProduce) }
+
+const minProduceWait = 5 * time.Second
+
+// pendingPartition is a partition answer waiting for its batches.
+type pendingPartition struct {
+	rp      *kmsg.ProduceResponseTopicPartition
+	results []<-chan sendResult
+}
+
+func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.ProduceRequest)
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	if req.TransactionID != nil {
+		// Transactions are not offered: a client cannot have got here
+		// through InitProducerId, so this is a confused client.
+		close(r.produceDone)
+		return nil, errors.New("kafka: transactional produce without transactions")
+	}
+
+	// Hand records to the backend in this connection's request order: an
+	// idempotent producer pipelines batches and expects them in sequence.
+	select {
+	case <-r.produceTurn:
+	case <-r.ctx.Done():
+		return nil, r.ctx.Err()
+	}
+	var pending []pendingPartition
+	// Sized up front: pending keeps pointers into it.
+	resp.Topics = make([]kmsg.ProduceResponseTopic, 0, len(req.Topics))
+	for _, t := range req.Topics {
+		rt := kmsg.NewProduceResponseTopic()
+		rt.Topic = t.Topic
+		info, ok, err := h.lookupForWrite(r.ctx, t.Topic)
+		for _, p := range t.Partitions {
+			rp := kmsg.NewProduceResponseTopicPartition()
+			rp.Partition = p.Partition
+			rp.BaseOffset = -1
+			rp.LogAppendTime = -1
+			rp.LogStartOffset = -1
+			switch {
+			case err != nil:
+				rp.ErrorCode = errorCode(err)
+			case !ok || p.Partition < 0 || int(p.Partition) >= info.partitions:
+				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+		if err != nil || !ok {
+			continue
+		}
+		for i, p := range t.Partitions {
+			rp := &resp.Topics[len(resp.Topics)-1].Partitions[i]
+			if rp.ErrorCode != 0 {
+				continue
+			}
+			pending = append(pending, h.producePartition(r.ctx, info.partition(p.Partition), p.Records, rp))
+		}
+	}
+	close(r.produceDone)
+
+	if req.Acks == 0 {
+		return nil, nil
+	}
+	// Not r.ctx: records handed off become durable even if the client
+	// leaves, and a draining gateway still answers them.
+	// The timeout is Kafka's wait for replicas; the backend's own write is
+	// part of the append here, so a tiny timeout still gets minProduceWait.
+	timeout := max(time.Duration(req.TimeoutMillis)*time.Millisecond, minProduceWait)
+	wait, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), timeout)
+	defer cancel()
+	for _, pp := range pending {
+		if pp.rp.ErrorCode != 0 {
+			continue
+		}
+		for _, ch := range pp.results {
+			select {
+			case res := <-ch:
+				if res.err != nil {
+					pp.rp.ErrorCode = errorCode(res.err)
+				} else if pp.rp.BaseOffset < 0 {
+					pp.rp.BaseOffset = res.base
+				}
+			case <-wait.Done():
+				pp.rp.ErrorCode = kerr.RequestTimedOut.Code
+			}
+			if pp.rp.ErrorCode != 0 {
+				pp.rp.BaseOffset = -1
+				break
+			}
+		}
+	}
+	return resp, nil
+}
+
+// lookupForWrite describes a topic, creating it when auto-creation is on.
+func (h *Handler) lookupForWrite(ctx context.Context, name string) (topicInfo, bool, error) {
+	info, ok, err := h.topics.get(ctx, name)
+	if err != nil || ok || h.opts.DisableAutoCreate || !validTopic(name) {
+		return info, ok, err
+	}
+	info, err = h.topics.create(ctx, name, h.opts.DefaultPartitions)
+	return info, err == nil, err
+}
+
+// producePartition decodes and sends one partition's batches. Errors found
+// before sending are set on rp at once.
+func (h *Handler) producePartition(ctx context.Context, partition string, records []byte, rp *kmsg.ProduceResponseTopicPartition) pendingPartition {
+	pp := pendingPartition{rp: rp}
+	batches, err := decodeBatches(records)
+	if err != nil {
+		rp.ErrorCode = kerr.CorruptMessage.Code
+		return pp
+	}
+	prod, err := h.producers.get(ctx, partition)
+	if err != nil {
+		rp.ErrorCode = errorCode(err)
+		return pp
+	}
+	for i := range batches {
+		b := &batches[i]
+		if b.transactional {
+			rp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+			return pp
+		}
+		if b.producerID < 0 {
+			pp.results = append(pp.results, prod.sendBatch(ctx, b.msgs))
+			continue
+		}
+		entry, dup, err := h.pids.check(partition, b)
+		if err != nil {
+			rp.ErrorCode = errorCode(err)
+			return pp
+		}
+		if dup {
+			pp.results = append(pp.results, waitEntry(entry))
+			continue
+		}
+		sent := prod.sendBatch(ctx, b.msgs)
+		done := make(chan sendResult, 1)
+		go func(pid int64) {
+			res := <-sent
+			h.pids.complete(partition, pid, entry, res)
+			done <- res
+		}(b.producerID)
+		pp.results = append(pp.results, done)
+	}
+	return pp
+}
+
+// waitEntry answers a duplicate batch with the outcome of the original.
+func waitEntry(e *seqBatch) <-chan sendResult {
+	ch := make(chan sendResult, 1)
+	go func() {
+		<-e.done
+		ch <- e.result
+	}()
+	return ch
+}

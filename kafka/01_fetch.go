@@ -1,0 +1,221 @@
+package kafka
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// Fetch v4-v12: v4 is the first with record batch v2 and isolation level;
+// v13 names topics by id, which we do not offer. Fetch sessions (KIP-227)
+// are declined with session id 0, so every request is a full one.
+func init() { register(1, 4, 12, handleFetch) }
+
+// fetchPartition is one partition of a Fetch being gathered.
+type fetchPartition struct {
+	rp        *kmsg.FetchResponseTopicPartition
+	partition string
+	offset    int64 // next offset to return
+	maxBytes  int
+	hw        int64
+	msgs      []*bridge.Message
+	bytes     int
+	cur       *cursor
+}
+
+func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.FetchRequest)
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
+	maxBytes := int(req.MaxBytes)
+	if req.Version < 3 || maxBytes <= 0 {
+		maxBytes = 50 << 20
+	}
+
+	var parts []*fetchPartition
+	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
+	for i, t := range req.Topics {
+		rt := &resp.Topics[i]
+		*rt = kmsg.NewFetchResponseTopic()
+		rt.Topic = t.Topic
+		rt.Partitions = make([]kmsg.FetchResponseTopicPartition, len(t.Partitions))
+		info, ok, err := h.topics.get(r.ctx, t.Topic)
+		for j, p := range t.Partitions {
+			rp := &rt.Partitions[j]
+			*rp = kmsg.NewFetchResponseTopicPartition()
+			rp.Partition = p.Partition
+			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
+			switch {
+			case err != nil:
+				rp.ErrorCode = errorCode(err)
+			case !ok || p.Partition < 0 || int(p.Partition) >= info.partitions:
+				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			default:
+				parts = append(parts, &fetchPartition{rp: rp, partition: info.partition(p.Partition), offset: p.FetchOffset, maxBytes: int(p.PartitionMaxBytes)})
+			}
+		}
+	}
+	defer func() {
+		for _, fp := range parts {
+			if fp.cur != nil {
+				fp.cur.mu.Unlock()
+			}
+		}
+	}()
+
+	total := 0
+	// A partition already in error answers at once, as Kafka does.
+	failed := len(parts) < countPartitions(req)
+	for {
+		for _, fp := range parts {
+			if fp.rp.ErrorCode != 0 {
+				continue
+			}
+			n, err := h.gather(r, fp, maxBytes-total, total == 0)
+			total += n
+			if err != nil {
+				fp.rp.ErrorCode = errorCode(err)
+				if e, ok := err.(*kerr.Error); ok {
+					fp.rp.ErrorCode = e.Code
+				}
+				failed = true
+			}
+		}
+		if failed || total >= int(req.MinBytes) || total >= maxBytes || !time.Now().Before(deadline) {
+			break
+		}
+		if !h.waitForData(r.ctx, parts, deadline) {
+			break
+		}
+	}
+
+	for _, fp := range parts {
+		if len(fp.msgs) > 0 {
+			fp.rp.RecordBatches = appendBatch(nil, fp.msgs)
+		}
+	}
+	// Empty, not null: librdkafka rejects a null record set.
+	for i := range resp.Topics {
+		for j := range resp.Topics[i].Partitions {
+			if rp := &resp.Topics[i].Partitions[j]; rp.RecordBatches == nil {
+				rp.RecordBatches = []byte{}
+			}
+		}
+	}
+	return resp, nil
+}
+
+// gather adds what a partition has, up to its byte limits, and returns the
+// bytes added. first lets one message through whatever its size, so a
+// consumer is never stuck behind a record bigger than its limits.
+func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool) (int, error) {
+	rng, err := h.extents.get(r.ctx, fp.partition, false)
+	if err == nil && (fp.offset < rng.First || fp.offset > rng.Next) {
+		// Out of range by the cache: make sure before saying so.
+		rng, err = h.extents.get(r.ctx, fp.partition, true)
+	}
+	if err != nil {
+		return 0, err
+	}
+	fp.hw = rng.Next
+	fp.rp.HighWatermark, fp.rp.LastStableOffset, fp.rp.LogStartOffset = rng.Next, rng.Next, rng.First
+	if fp.offset < rng.First || fp.offset > rng.Next {
+		return 0, kerr.OffsetOutOfRange
+	}
+	if fp.cur == nil {
+		if fp.offset == rng.Next && fp.cur == nil && budget <= 0 {
+			return 0, nil
+		}
+		if fp.cur, err = r.c.fetchers.acquire(r.ctx, h.b, fp.partition, fp.offset); err != nil {
+			return 0, err
+		}
+	}
+	added := 0
+	for fp.offset < fp.hw {
+		ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+		m, err := fp.cur.read(ctx)
+		cancel()
+		if err != nil {
+			return added, err
+		}
+		if m.Index < fp.offset { // a reader may start before; skip
+			continue
+		}
+		size := messageSize(m)
+		if !(first && added == 0 && len(fp.msgs) == 0) && (fp.bytes+size > fp.maxBytes || added+size > budget) {
+			fp.cur.unread(m)
+			break
+		}
+		fp.msgs = append(fp.msgs, m)
+		fp.bytes += size
+		added += size
+		fp.offset = m.Index + 1
+		fp.cur.next = fp.offset
+	}
+	return added, nil
+}
+
+func countPartitions(req *kmsg.FetchRequest) int {
+	n := 0
+	for _, t := range req.Topics {
+		n += len(t.Partitions)
+	}
+	return n
+}
+
+// messageSize estimates a message's size in a record batch.
+func messageSize(m *bridge.Message) int {
+	n := len(m.Key) + len(m.Value) + 20
+	for k, v := range m.Properties {
+		n += len(k) + len(v) + 4
+	}
+	return n
+}
+
+// waitForData blocks until some partition of the Fetch has a new message
+// or the deadline passes; it reports whether to gather again. A message
+// read while waiting is kept in its cursor, not lost.
+func (h *Handler) waitForData(ctx context.Context, parts []*fetchPartition, deadline time.Time) bool {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	arrived := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	for _, fp := range parts {
+		if fp.rp.ErrorCode != 0 || fp.cur == nil || fp.cur.peeked != nil {
+			continue
+		}
+		wg.Go(func() {
+			m, err := fp.cur.r.Next(ctx)
+			if err != nil {
+				return
+			}
+			fp.cur.peeked = m
+			h.extents.observe(fp.partition, m.Index) // read, so durable
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+		})
+	}
+	select {
+	case <-arrived:
+	case <-ctx.Done():
+	}
+	cancel()
+	wg.Wait()
+	return ctx.Err() == nil || len(arrived) > 0 || anyPeeked(parts)
+}
+
+func anyPeeked(parts []*fetchPartition) bool {
+	for _, fp := range parts {
+		if fp.cur != nil && fp.cur.peeked != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,80 @@
+package kafka
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// OffsetFetch v1-v8: v8 asks for several groups at once; v9 carries
+// KIP-848 member epochs, not offered. No offset is -1, not an error.
+func init() { register(9, 1, 8, handleOffsetFetch) }
+
+func handleOffsetFetch(h *Handler, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.OffsetFetchRequest)
+	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
+	if req.Version < 8 {
+		for _, t := range h.fetchOffsets(req.Group, req.Topics) {
+			rt := kmsg.NewOffsetFetchResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewOffsetFetchResponseTopicPartition()
+				rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata = p.Partition, p.Offset, p.LeaderEpoch, p.Metadata
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil
+	}
+	for _, g := range req.Groups {
+		rg := kmsg.NewOffsetFetchResponseGroup()
+		rg.Group = g.Group
+		var topics []kmsg.OffsetFetchRequestTopic
+		if g.Topics != nil {
+			for _, t := range g.Topics {
+				topics = append(topics, kmsg.OffsetFetchRequestTopic{Topic: t.Topic, Partitions: t.Partitions})
+			}
+		}
+		rg.Topics = h.fetchOffsets(g.Group, topics)
+		if g.Topics != nil && rg.Topics == nil {
+			rg.Topics = []kmsg.OffsetFetchResponseGroupTopic{}
+		}
+		resp.Groups = append(resp.Groups, rg)
+	}
+	return resp, nil
+}
+
+// fetchOffsets reads committed offsets in v8's shape; nil topics means all
+// of the group's.
+func (h *Handler) fetchOffsets(group string, topics []kmsg.OffsetFetchRequestTopic) []kmsg.OffsetFetchResponseGroupTopic {
+	var out []kmsg.OffsetFetchResponseGroupTopic
+	part := func(p int32, c committed, ok bool) kmsg.OffsetFetchResponseGroupTopicPartition {
+		rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+		rp.Partition, rp.Offset, rp.LeaderEpoch = p, -1, -1
+		if ok {
+			rp.Offset, rp.LeaderEpoch, rp.Metadata = c.offset, c.leaderEpoch, kmsg.StringPtr(c.metadata)
+		}
+		return rp
+	}
+	if topics == nil {
+		idx := map[string]int{}
+		h.offsets.all(group, func(topic string, p int32, c committed) {
+			i, ok := idx[topic]
+			if !ok {
+				i = len(out)
+				idx[topic] = i
+				out = append(out, kmsg.OffsetFetchResponseGroupTopic{Topic: topic})
+			}
+			out[i].Partitions = append(out[i].Partitions, part(p, c, true))
+		})
+		return out
+	}
+	for _, t := range topics {
+		rt := kmsg.NewOffsetFetchResponseGroupTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			c, ok := h.offsets.get(group, t.Topic, p)
+			rt.Partitions = append(rt.Partitions, part(p, c, ok))
+		}
+		out = append(out, rt)
+	}
+	return out
+}

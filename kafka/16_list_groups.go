@@ -1,0 +1,41 @@
+package kafka
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// ListGroups v0-v4 (v4 filters by state). Lists the groups this gateway
+// coordinates and those with committed offsets in shared state.
+func init() { register(16, 0, 4, handleListGroups) }
+
+func handleListGroups(h *Handler, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.ListGroupsRequest)
+	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
+	want := func(state string) bool {
+		if len(req.StatesFilter) == 0 {
+			return true
+		}
+		for _, s := range req.StatesFilter {
+			if s == state {
+				return true
+			}
+		}
+		return false
+	}
+	seen := map[string]bool{}
+	c := h.groups
+	c.mu.Lock()
+	for name, g := range c.groups {
+		seen[name] = true
+		if want(g.state.String()) {
+			resp.Groups = append(resp.Groups, kmsg.ListGroupsResponseGroup{Group: name, ProtocolType: g.protocolType, GroupState: g.state.String()})
+		}
+	}
+	c.mu.Unlock()
+	for _, name := range h.offsets.groups() {
+		if !seen[name] && want("Empty") {
+			resp.Groups = append(resp.Groups, kmsg.ListGroupsResponseGroup{Group: name, ProtocolType: "consumer", GroupState: "Empty"})
+		}
+	}
+	return resp, nil
+}

@@ -1,0 +1,69 @@
+package kafka
+
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// CreateTopics v0-v7. A Kafka topic is always a partitioned Pulsar topic,
+// so it can grow later. Replication and configs belong to Pulsar: a
+// replication factor other than -1 or 1 and explicit replica assignments
+// are refused rather than silently ignored.
+func init() { register(19, 0, 7, handleCreateTopics) }
+
+func handleCreateTopics(h *Handler, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.CreateTopicsRequest)
+	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewCreateTopicsResponseTopic()
+		rt.Topic = t.Topic
+		partitions := int(t.NumPartitions)
+		if partitions == -1 {
+			partitions = h.opts.DefaultPartitions
+		}
+		fail := func(e *kerr.Error, msg string) {
+			rt.ErrorCode, rt.ErrorMessage = e.Code, kmsg.StringPtr(msg)
+		}
+		switch {
+		case !validTopic(t.Topic):
+			fail(kerr.InvalidTopicException, "topic names are [a-zA-Z0-9._-], at most 249 long, and may not contain -partition-")
+		case len(t.ReplicaAssignment) > 0:
+			fail(kerr.InvalidReplicaAssignment, "replica placement is Pulsar's")
+		case partitions <= 0:
+			fail(kerr.InvalidPartitions, "partitions must be positive")
+		case t.ReplicationFactor != -1 && t.ReplicationFactor != 1:
+			fail(kerr.InvalidReplicationFactor, "replication is configured in Pulsar; use -1 or 1")
+		case req.ValidateOnly:
+			if _, ok, _ := h.topics.get(r.ctx, t.Topic); ok {
+				fail(kerr.TopicAlreadyExists, "topic exists")
+			}
+		default:
+			err := h.b.Admin().CreateTopic(r.ctx, h.topics.fullName(t.Topic), partitions)
+			h.topics.forget(t.Topic)
+			if errors.Is(err, bridge.ErrTopicExists) {
+				fail(kerr.TopicAlreadyExists, "topic exists")
+			} else if err != nil {
+				rt.ErrorCode, rt.ErrorMessage = errorCode(err), kmsg.StringPtr(err.Error())
+			}
+		}
+		if rt.ErrorCode == 0 {
+			rt.NumPartitions, rt.ReplicationFactor = int32(partitions), 1
+		}
+		// v5+ tells the topic's configs; Java reads the list without a
+		// null check.
+		rt.Configs = []kmsg.CreateTopicsResponseTopicConfig{}
+		if rt.ErrorCode == 0 {
+			for name, value := range h.topicConfigs() {
+				c := kmsg.NewCreateTopicsResponseTopicConfig()
+				c.Name, c.Value, c.ReadOnly, c.Source = name, kmsg.StringPtr(value), true, int8(kmsg.ConfigSourceDefaultConfig)
+				rt.Configs = append(rt.Configs, c)
+			}
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}

@@ -1,0 +1,54 @@
+package kafka
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// DeleteGroups v0-v2: drops an empty group's committed offsets (and the
+// Pulsar subscriptions mirroring them); a group with members is refused.
+func init() { register(42, 0, 2, handleDeleteGroups) }
+
+func handleDeleteGroups(h *Handler, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.DeleteGroupsRequest)
+	resp := req.ResponseKind().(*kmsg.DeleteGroupsResponse)
+	for _, name := range req.Groups {
+		rg := kmsg.NewDeleteGroupsResponseGroup()
+		rg.Group = name
+		rg.ErrorCode = h.deleteGroup(r, name)
+		resp.Groups = append(resp.Groups, rg)
+	}
+	return resp, nil
+}
+
+func (h *Handler) deleteGroup(r *request, name string) int16 {
+	c := h.groups
+	c.mu.Lock()
+	g := c.group(name, false)
+	if g != nil && len(g.members) > 0 {
+		c.mu.Unlock()
+		return kerr.NonEmptyGroup.Code
+	}
+	delete(c.groups, name)
+	c.mu.Unlock()
+
+	topics := map[string]bool{}
+	var keys []string
+	h.offsets.all(name, func(topic string, p int32, _ committed) {
+		topics[topic] = true
+		keys = append(keys, offsetKey(name, topic, p))
+	})
+	if g == nil && len(keys) == 0 {
+		return kerr.GroupIDNotFound.Code
+	}
+	for _, k := range keys {
+		if err := h.offsets.t.Delete(r.ctx, k); err != nil {
+			return errorCode(err)
+		}
+	}
+	for topic := range topics {
+		// Best effort: the subscription exists only if mirroring made it.
+		h.b.Admin().DeleteSubscription(r.ctx, h.topics.fullName(topic), name, false)
+	}
+	return 0
+}

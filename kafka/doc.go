@@ -1,0 +1,31 @@
+// Package kafka serves the Kafka wire protocol on top of the bridge.
+//
+// Every request and response goes through franz-go's kmsg codec; this
+// package holds only behaviour. Each API key has its own file (00_produce.go,
+// 01_fetch.go, ...) that registers the versions it implements in one table
+// (apis.go), and ApiVersions is built from that table, so what is advertised
+// is what is served. KIP-848 (API 68), transactions and SASL are not offered.
+//
+// A connection (conn.go) is a read loop that checks each frame's size before
+// allocating it, decodes it and serves it on a goroutine of its own, and a
+// writer that answers in request order; Produce requests of one connection
+// hand their records to the backend in order (an idempotent producer
+// pipelines), and acks=0 gets no answer.
+//
+// Where state lives:
+//   - records: the bridge; a Kafka offset is the backend's continuous index,
+//     a produce is answered once the backend says durable, and Fetch builds
+//     record batches with the records' own indexes;
+//   - committed offsets: the bridge state table "kafka-offsets", mirrored
+//     behind the commit onto a durable Pulsar subscription named after the
+//     group (mirror.go), so Pulsar tools show the group's backlog;
+//   - idempotent producers: random 62-bit ids (no counter to share); the
+//     last durable sequence per producer and partition in the state table
+//     "kafka-producers", so a retry through another gateway is recognised;
+//   - consumer groups (classic protocol): this gateway's memory (groups.go),
+//     so the members of one group must reach the same gateway for now.
+//
+// Every gateway describes itself as one broker at its advertised address,
+// with a node id derived from that address, leading every partition at
+// leader epoch -1 (DESIGN.md, many gateways).
+package kafka

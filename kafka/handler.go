@@ -1,0 +1,147 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// Options configure the Kafka handler.
+type Options struct {
+	// Advertised is the host:port put in Metadata and FindCoordinator
+	// answers. The node id is derived from it, so every gateway behind one
+	// name reports the same broker.
+	Advertised string
+	// Namespace is "tenant/ns" where Kafka topics live; empty is public/default.
+	Namespace string
+	// DisableAutoCreate turns off creating a topic that Metadata (when the
+	// client allows it) or Produce names and that does not exist: Kafka's
+	// auto.create.topics.enable, on by default there too.
+	DisableAutoCreate bool
+	// DefaultPartitions is the partition count of auto-created topics and of
+	// CreateTopics asking for -1; zero means 1.
+	DefaultPartitions int
+	// MaxRequestSize bounds one request frame; zero means 100 MiB (Kafka's
+	// socket.request.max.bytes).
+	MaxRequestSize int32
+	// MaxInFlight bounds requests read from one connection and not yet
+	// answered; the read loop waits past it. Zero means 64.
+	MaxInFlight int
+	// DisableSubscriptionMirror stops copying committed offsets onto a
+	// durable Pulsar subscription per group. Such a subscription holds
+	// its backlog, as any durable subscription does.
+	DisableSubscriptionMirror bool
+	Logger                    *zap.Logger
+}
+
+// Handler is the Kafka protocol handler: a handlers.ConnHandler, and an
+// io.Closer that releases the producers it keeps.
+type Handler struct {
+	b      bridge.Backend
+	opts   Options
+	log    *zap.Logger
+	nodeID int32
+	host   string
+	port   int32
+
+	topics    *topicCache
+	extents   *extents
+	producers *producerCache
+	groups    *coordinator
+	offsets   *offsetStore
+	pids      *producerIDs
+	mirror    *subscriptionMirror
+
+	closeOnce sync.Once
+}
+
+// New builds a handler on a backend.
+func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) {
+	if opts.Namespace == "" {
+		opts.Namespace = bridge.DefaultNamespace
+	}
+	if opts.DefaultPartitions <= 0 {
+		opts.DefaultPartitions = 1
+	}
+	if opts.MaxRequestSize <= 0 {
+		opts.MaxRequestSize = 100 << 20
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 64
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	host, portStr, err := net.SplitHostPort(opts.Advertised)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.ParseInt(portStr, 10, 32)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		b:      b,
+		opts:   opts,
+		log:    opts.Logger,
+		nodeID: nodeIDFor(opts.Advertised),
+		host:   host,
+		port:   int32(port),
+	}
+	h.topics = newTopicCache(b.Admin(), opts.Namespace)
+	h.extents = newExtents(b.Admin())
+	h.producers = newProducerCache(b, h.extents.observe)
+	h.groups = newCoordinator(h.log)
+	if h.offsets, err = newOffsetStore(ctx, b); err != nil {
+		return nil, err
+	}
+	if h.pids, err = newProducerIDs(ctx, b, h.log); err != nil {
+		return nil, err
+	}
+	if !opts.DisableSubscriptionMirror {
+		h.mirror = newSubscriptionMirror(h)
+	}
+	return h, nil
+}
+
+// nodeIDFor hashes the advertised address into a non-negative node id, so
+// replicas behind one address agree without talking to each other.
+func nodeIDFor(addr string) int32 {
+	f := fnv.New32a()
+	f.Write([]byte(addr))
+	return int32(f.Sum32() & 0x7fffffff)
+}
+
+// HandleConn serves one client connection until it closes or ctx ends.
+func (h *Handler) HandleConn(ctx context.Context, nc net.Conn) error {
+	c := newConn(h, nc)
+	err := c.serve(ctx)
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Close stops group timers and closes cached producers, flushing them.
+func (h *Handler) Close() error {
+	var err error
+	h.closeOnce.Do(func() {
+		h.groups.close()
+		h.pids.close()
+		if h.mirror != nil {
+			h.mirror.close()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = h.producers.close(ctx)
+	})
+	return err
+}

@@ -1,0 +1,243 @@
+package kafka
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// producerIDs hands out producer ids and checks idempotent sequences.
+//
+// Ids are random 62-bit numbers: unique across gateways with no counter to
+// coordinate. Sequences are checked in memory, per (producer id,
+// partition), as Kafka does; the last durable sequence is also written to
+// shared state, coalesced every seqFlushInterval, so a producer that
+// reconnects to another gateway has its retries of already-written batches
+// recognised there. What state has not caught up with (the last interval
+// before a gateway crash) is accepted: a gap is never refused for lack of
+// knowledge, a duplicate is refused only when known.
+type producerIDs struct {
+	table bridge.StateTable
+	log   *zap.Logger
+
+	mu    sync.Mutex
+	state map[seqKey]*seqState
+	dirty map[seqKey]bool
+
+	stop, done chan struct{}
+}
+
+// producerTable is the bridge state table of producers' durable sequences.
+const producerTable = "kafka-producers"
+
+const (
+	seqFlushInterval = 200 * time.Millisecond
+	seqIdleTTL       = time.Hour // forget producers silent this long
+)
+
+type seqKey struct {
+	pid       int64
+	partition string
+}
+
+func (k seqKey) String() string { return strconv.FormatInt(k.pid, 10) + "\x00" + k.partition }
+
+// seqState remembers the last batches of one producer on one partition, so
+// a retried batch is answered with its first offset instead of being
+// written twice.
+type seqState struct {
+	epoch      int16
+	lastSeq    int32 // of the newest batch handed to the backend
+	durableSeq int32 // of the newest batch known durable; -1 none
+	recent     []*seqBatch
+	used       time.Time
+}
+
+type seqBatch struct {
+	first, last int32
+	done        chan struct{} // closed when result is set
+	result      sendResult
+}
+
+const recentBatches = 5 // Kafka's max.in.flight for idempotence
+
+func newProducerIDs(ctx context.Context, b bridge.Backend, log *zap.Logger) (*producerIDs, error) {
+	t, err := b.State(ctx, producerTable)
+	if err != nil {
+		return nil, err
+	}
+	p := &producerIDs{
+		table: t, log: log,
+		state: map[seqKey]*seqState{}, dirty: map[seqKey]bool{},
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	go p.flushLoop()
+	return p, nil
+}
+
+func (p *producerIDs) newID() int64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return int64(binary.BigEndian.Uint64(b[:]) >> 2)
+}
+
+// lastOf is the sequence of a batch's last record; sequences wrap to 0.
+func lastOf(first int32, n int) int32 {
+	if int64(first)+int64(n)-1 > math.MaxInt32 {
+		return int32(int64(first) + int64(n) - 1 - math.MaxInt32 - 1)
+	}
+	return first + int32(n) - 1
+}
+
+// check admits a batch. It returns the batch to complete after sending, or
+// the earlier batch this one duplicates, or a Kafka error.
+func (p *producerIDs) check(partition string, b *producedBatch) (entry *seqBatch, dup bool, err error) {
+	last := lastOf(b.firstSequence, len(b.msgs))
+	key := seqKey{b.producerID, partition}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.state[key]
+	if s == nil {
+		s = p.load(key)
+	}
+	switch {
+	case s == nil:
+		// A new producer, or one whose state has not reached us.
+		s = &seqState{epoch: b.producerEpoch, durableSeq: -1}
+		p.state[key] = s
+	case b.producerEpoch < s.epoch:
+		return nil, false, kerr.InvalidProducerEpoch
+	case b.producerEpoch > s.epoch:
+		if b.firstSequence != 0 {
+			return nil, false, kerr.OutOfOrderSequenceNumber
+		}
+		*s = seqState{epoch: b.producerEpoch, durableSeq: -1}
+	default:
+		for _, r := range s.recent {
+			if r.first == b.firstSequence && r.last == last {
+				return r, true, nil
+			}
+		}
+		switch {
+		case len(s.recent) == 0 && s.durableSeq >= 0 && b.firstSequence <= s.durableSeq && s.durableSeq-b.firstSequence < math.MaxInt32/2:
+			// Written through another gateway: known durable, offset unknown
+			// here. Clients take this code as success.
+			return nil, false, kerr.DuplicateSequenceNumber
+		case len(s.recent) == 0:
+			// State loaded from the table may lag: accept what follows it.
+		case b.firstSequence != nextSeq(s.lastSeq):
+			return nil, false, kerr.OutOfOrderSequenceNumber
+		}
+	}
+	s.used = time.Now()
+	entry = &seqBatch{first: b.firstSequence, last: last, done: make(chan struct{})}
+	s.lastSeq = last
+	s.recent = append(s.recent, entry)
+	if len(s.recent) > recentBatches {
+		s.recent = s.recent[1:]
+	}
+	return entry, false, nil
+}
+
+// load reads a producer's durable sequence written by any gateway.
+func (p *producerIDs) load(key seqKey) *seqState {
+	v, ok := p.table.Get(key.String())
+	if !ok || len(v) != 6 {
+		return nil
+	}
+	s := &seqState{epoch: int16(binary.BigEndian.Uint16(v)), durableSeq: int32(binary.BigEndian.Uint32(v[2:]))}
+	s.lastSeq = s.durableSeq
+	p.state[key] = s
+	return s
+}
+
+// complete records a batch's outcome. A failed batch is forgotten and the
+// expected sequence goes back to it, so the client's retry is accepted.
+func (p *producerIDs) complete(partition string, pid int64, e *seqBatch, res sendResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e.result = res
+	close(e.done)
+	key := seqKey{pid, partition}
+	s := p.state[key]
+	if s == nil {
+		return
+	}
+	if res.err == nil {
+		s.durableSeq = e.last
+		p.dirty[key] = true
+		return
+	}
+	for i, r := range s.recent {
+		if r == e {
+			s.recent = s.recent[:i]
+			s.lastSeq = e.first - 1
+			break
+		}
+	}
+}
+
+func nextSeq(s int32) int32 {
+	if s == math.MaxInt32 {
+		return 0
+	}
+	return s + 1
+}
+
+// flushLoop writes durable sequences to shared state, coalesced, and
+// forgets producers that went quiet.
+func (p *producerIDs) flushLoop() {
+	defer close(p.done)
+	t := time.NewTicker(seqFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			p.flush()
+			return
+		case <-t.C:
+			p.flush()
+		}
+	}
+}
+
+func (p *producerIDs) flush() {
+	p.mu.Lock()
+	writes := make(map[string][]byte, len(p.dirty))
+	for key := range p.dirty {
+		s := p.state[key]
+		if s == nil {
+			continue
+		}
+		v := binary.BigEndian.AppendUint16(nil, uint16(s.epoch))
+		writes[key.String()] = binary.BigEndian.AppendUint32(v, uint32(s.durableSeq))
+	}
+	p.dirty = map[seqKey]bool{}
+	for key, s := range p.state {
+		if time.Since(s.used) > seqIdleTTL {
+			delete(p.state, key)
+		}
+	}
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for k, v := range writes {
+		if err := p.table.Put(ctx, k, v); err != nil {
+			p.log.Warn("saving an idempotent producer's sequence", zap.Error(err))
+		}
+	}
+}
+
+func (p *producerIDs) close() {
+	close(p.stop)
+	<-p.done
+}

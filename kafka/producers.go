@@ -1,0 +1,150 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+)
+
+// producerCache keeps one bridge producer per partition, shared by every
+// connection: Kafka clients produce to partitions, and a Pulsar producer
+// per partition keeps the backend's batching and ordering.
+type producerCache struct {
+	b       bridge.Backend
+	durable func(partition string, index int64) // told of every durable record
+
+	mu sync.Mutex
+	m  map[string]*partitionProducer
+}
+
+// partitionProducer serialises whole batches: the records of one Kafka
+// batch reach the backend back to back, so they get consecutive offsets.
+type partitionProducer struct {
+	name    string
+	durable func(partition string, index int64)
+	ready   chan struct{} // closed once p or err is set
+	p       bridge.Producer
+	err     error
+	send    sync.Mutex
+}
+
+func newProducerCache(b bridge.Backend, durable func(string, int64)) *producerCache {
+	return &producerCache{b: b, durable: durable, m: map[string]*partitionProducer{}}
+}
+
+func (pc *producerCache) get(ctx context.Context, partition string) (*partitionProducer, error) {
+	pc.mu.Lock()
+	pp, ok := pc.m[partition]
+	if !ok {
+		pp = &partitionProducer{name: partition, durable: pc.durable, ready: make(chan struct{})}
+		pc.m[partition] = pp
+		pc.mu.Unlock()
+		pp.p, pp.err = pc.b.CreateProducer(ctx, bridge.ProducerOptions{Topic: partition, MaxPending: 10000})
+		close(pp.ready)
+		if pp.err != nil {
+			pc.drop(partition, pp)
+		}
+		return pp, pp.err
+	}
+	pc.mu.Unlock()
+	select {
+	case <-pp.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if pp.err != nil {
+		return nil, pp.err
+	}
+	return pp, nil
+}
+
+// drop forgets a failed or closed producer so the next get makes another.
+func (pc *producerCache) drop(partition string, pp *partitionProducer) {
+	pc.mu.Lock()
+	if pc.m[partition] == pp {
+		delete(pc.m, partition)
+	}
+	pc.mu.Unlock()
+}
+
+// dropTopic closes the producers of a deleted topic's partitions.
+func (pc *producerCache) dropTopic(info topicInfo) {
+	for p := range int32(info.partitions) {
+		name := info.partition(p)
+		pc.mu.Lock()
+		pp := pc.m[name]
+		delete(pc.m, name)
+		pc.mu.Unlock()
+		if pp != nil {
+			<-pp.ready
+			if pp.p != nil {
+				pp.p.Close()
+			}
+		}
+	}
+}
+
+func (pc *producerCache) close(ctx context.Context) error {
+	pc.mu.Lock()
+	m := pc.m
+	pc.m = map[string]*partitionProducer{}
+	pc.mu.Unlock()
+	var errs []error
+	for _, pp := range m {
+		<-pp.ready
+		if pp.p == nil {
+			continue
+		}
+		if err := pp.p.Flush(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		pp.p.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// sendResult is the outcome of one batch: the first record's offset.
+type sendResult struct {
+	base int64
+	err  error
+}
+
+// sendBatch hands a batch to the backend and returns a channel that gets
+// its outcome once every record is durable (or one failed).
+func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMessage) <-chan sendResult {
+	out := make(chan sendResult, 1)
+	if len(msgs) == 0 {
+		out <- sendResult{base: -1}
+		return out
+	}
+	var (
+		mu       sync.Mutex
+		left           = len(msgs)
+		base     int64 = -1
+		firstErr error
+	)
+	pp.send.Lock()
+	defer pp.send.Unlock()
+	for i := range msgs {
+		first := i == 0
+		pp.p.SendAsync(ctx, &msgs[i], func(res bridge.SendResult, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if err == nil {
+				pp.durable(pp.name, res.Index)
+			}
+			if first && err == nil {
+				base = res.Index
+			}
+			if left--; left == 0 {
+				out <- sendResult{base: base, err: firstErr}
+			}
+		})
+	}
+	return out
+}
