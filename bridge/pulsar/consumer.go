@@ -30,6 +30,10 @@ type consumer struct {
 	timers   map[*time.Timer]struct{}       // delayed nacks
 	chanOnce sync.Once
 	ch       chan *bridge.Message
+
+	parts     map[string]int // partition number of each topic name seen
+	lastPos   pos            // entry of the last message received
+	lastTopic string
 }
 
 var subTypes = map[bridge.SubscriptionType]pulsar.SubscriptionType{
@@ -124,9 +128,15 @@ func (c *consumer) Receive(ctx context.Context) (*bridge.Message, error) {
 		if closed {
 			return nil, errClosed("consumer")
 		}
-		rctx, stop := mergeCtx(ctx, cctx)
-		m, err := c.c.Receive(rctx)
-		stop()
+		var m pulsar.Message
+		var err error
+		if ctx.Done() == nil { // no deadline of the caller's: no merge needed
+			m, err = c.c.Receive(cctx)
+		} else {
+			rctx, stop := mergeCtx(ctx, cctx)
+			m, err = c.c.Receive(rctx)
+			stop()
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -137,11 +147,28 @@ func (c *consumer) Receive(ctx context.Context) (*bridge.Message, error) {
 			return nil, mapErr(err, subScope, "receive")
 		}
 		name := m.Topic()
-		out, ok := toMessage(m, name, partitionOf(name))
+		c.mu.Lock()
+		part, known := c.parts[name]
+		mp := pos{m.ID().LedgerID(), m.ID().EntryID()}
+		newEntry := mp != c.lastPos || name != c.lastTopic
+		c.lastPos, c.lastTopic = mp, name
+		c.mu.Unlock()
+		if !known {
+			part = partitionOf(name)
+			c.mu.Lock()
+			if c.parts == nil {
+				c.parts = map[string]int{}
+			}
+			c.parts[name] = part
+			c.mu.Unlock()
+		}
+		out, ok := toMessage(m, name, part)
 		if !ok {
 			return nil, errIndexMissing
 		}
-		c.b.index.learnMsg(name, m)
+		if newEntry { // one sparse-index update per entry, not per message
+			c.b.index.learnMsg(name, m)
+		}
 		c.mu.Lock()
 		floor, hasFloor := c.floors[name]
 		if hasFloor && out.Index < floor {

@@ -11,8 +11,13 @@ import (
 )
 
 // producer is a bridge.Producer on a pulsar-client-go producer. Callbacks
-// fire in send order from one dispatcher goroutine, each once its receipt
-// came and its index is known (see tailer).
+// fire in send order, each once its receipt came and its index is known.
+//
+// Sent messages wait in a FIFO. Whoever holds drainMu pops the done head
+// messages and fires their callbacks: usually the client's receipt callback
+// itself (inline, no goroutine hop: the index is known without waiting, see
+// resolve), else the dispatcher goroutine, which also takes the cases that
+// may wait (an admin probe, the tail reader) and errors.
 type producer struct {
 	b           *Backend
 	topic       string
@@ -22,17 +27,30 @@ type producer struct {
 
 	sendMu sync.Mutex // orders queue pushes as the client's sends
 	closed bool
-	queue  chan *pending
+	slots  chan struct{} // MaxPending: one per message from SendAsync to its callback
 	quit   chan struct{}
 	wg     sync.WaitGroup
 
+	qmu     sync.Mutex
+	q       []*pending // sent, callback not fired yet, in send order
+	drainMu sync.Mutex // held by whoever fires callbacks
+	kick    chan struct{}
+
 	tmu     sync.Mutex
 	tailers map[string]*tailer
+
+	// dispatcher only: the entry of the previous receipt, so the other
+	// messages of a batch need no tailer lookup.
+	last        entryInfo
+	lastName    string
+	prev        map[string]entryInfo // per partition: the last resolved entry
+	probes      map[string]int       // per partition: admin probes made since probeWindow
+	probeWindow time.Time
 }
 
 type pending struct {
 	cb    bridge.SendCallback
-	done  chan struct{}
+	done  bool // under qmu: the receipt (or error) came
 	id    pulsar.MessageID
 	err   error
 	flush chan struct{} // a Flush marker, no message
@@ -81,7 +99,8 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 		return nil, mapErr(err, topicScope, "producer on "+name)
 	}
 	p := &producer{b: b, topic: name, partitioned: parts > 0, fixedPart: partitionOf(name), p: pp,
-		queue: make(chan *pending, maxPending), quit: make(chan struct{}), tailers: map[string]*tailer{}}
+		slots: make(chan struct{}, maxPending), kick: make(chan struct{}, 1), quit: make(chan struct{}), tailers: map[string]*tailer{},
+		prev: map[string]entryInfo{}, probes: map[string]int{}}
 	if err := b.track(p); err != nil {
 		pp.Close()
 		return nil, err
@@ -101,25 +120,110 @@ func (p *producer) SendAsync(ctx context.Context, msg *bridge.OutMessage, cb bri
 			pm.Properties = withProp(msg.Properties, emptyKeyProp, "")
 		}
 	}
-	pd := &pending{cb: cb, done: make(chan struct{})}
-	p.sendMu.Lock()
-	if p.closed {
-		p.sendMu.Unlock()
-		cb(bridge.SendResult{}, errClosed("producer"))
-		return
-	}
+	pd := &pending{cb: cb}
 	select {
-	case p.queue <- pd:
+	case p.slots <- struct{}{}:
 	case <-ctx.Done():
-		p.sendMu.Unlock()
 		cb(bridge.SendResult{}, ctx.Err())
 		return
 	}
+	p.sendMu.Lock()
+	if p.closed {
+		p.sendMu.Unlock()
+		<-p.slots
+		cb(bridge.SendResult{}, errClosed("producer"))
+		return
+	}
+	p.push(pd)
 	p.p.SendAsync(ctx, pm, func(id pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
-		pd.id, pd.err = id, err
-		close(pd.done)
+		p.qmu.Lock()
+		pd.id, pd.err, pd.done = id, err, true
+		p.qmu.Unlock()
+		if err != nil {
+			// Errors can come synchronously from the client's SendAsync
+			// (sendMu held): the dispatcher fires them.
+			p.wake()
+			return
+		}
+		p.tryDrain()
 	})
 	p.sendMu.Unlock()
+}
+
+func (p *producer) push(pd *pending) {
+	p.qmu.Lock()
+	p.q = append(p.q, pd)
+	p.qmu.Unlock()
+}
+
+func (p *producer) wake() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// head returns the first queued message when it is ready to fire.
+func (p *producer) head() *pending {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	if len(p.q) == 0 || !p.q[0].done && p.q[0].flush == nil {
+		return nil
+	}
+	return p.q[0]
+}
+
+func (p *producer) pop() {
+	p.qmu.Lock()
+	p.q[0] = nil
+	p.q = p.q[1:]
+	if len(p.q) == 0 {
+		p.q = p.q[:0:0] // let the backing array go
+	}
+	p.qmu.Unlock()
+}
+
+// tryDrain fires ready callbacks inline unless someone else is firing;
+// whoever holds drainMu checks the head again after releasing it, so a
+// receipt that lands meanwhile is not left behind.
+func (p *producer) tryDrain() {
+	for p.head() != nil && p.drainMu.TryLock() {
+		blocked := p.drainLocked(false)
+		p.drainMu.Unlock()
+		if blocked {
+			p.wake()
+			return
+		}
+	}
+}
+
+// drainLocked fires the ready head callbacks in order. Without mayWait it
+// stops (blocked) at a message whose index needs a wait.
+func (p *producer) drainLocked(mayWait bool) (blocked bool) {
+	for {
+		pd := p.head()
+		if pd == nil {
+			return false
+		}
+		switch {
+		case pd.flush != nil:
+			close(pd.flush)
+		case pd.err != nil:
+			if !mayWait {
+				return true
+			}
+			pd.cb(bridge.SendResult{}, mapErr(pd.err, topicScope, "send to "+p.topic))
+			<-p.slots
+		default:
+			res, err, ok := p.resolve(pd.id, mayWait)
+			if !ok {
+				return true
+			}
+			pd.cb(res, err)
+			<-p.slots
+		}
+		p.pop()
+	}
 }
 
 func withProp(m map[string]string, k, v string) map[string]string {
@@ -131,61 +235,146 @@ func withProp(m map[string]string, k, v string) map[string]string {
 	return out
 }
 
-// dispatch fires callbacks in send order.
+// dispatch fires the callbacks the inline path leaves: errors and
+// receipts whose index needs a wait.
 func (p *producer) dispatch() {
 	defer p.wg.Done()
-	for pd := range p.queue {
-		if pd.flush != nil {
-			close(pd.flush)
-			continue
+	for {
+		select {
+		case <-p.kick:
+		case <-p.quit:
+			return
 		}
-		<-pd.done
-		if pd.err != nil {
-			pd.cb(bridge.SendResult{}, mapErr(pd.err, topicScope, "send to "+p.topic))
-			continue
+		for p.head() != nil {
+			p.drainMu.Lock()
+			p.drainLocked(true)
+			p.drainMu.Unlock()
 		}
-		res, err := p.resolve(pd.id)
-		pd.cb(res, err)
 	}
 }
 
+// tailerFor returns the producer's tailer of a partition, starting it at
+// the first receipt's entry.
+func (p *producer) tailerFor(name string, part int, at pos) (*tailer, error) {
+	p.tmu.Lock()
+	t := p.tailers[name]
+	p.tmu.Unlock()
+	if t != nil {
+		return t, nil
+	}
+	t, err := p.b.acquireTailer(name, part, at)
+	if err != nil {
+		return nil, err
+	}
+	p.tmu.Lock()
+	defer p.tmu.Unlock()
+	if old := p.tailers[name]; old != nil {
+		t.release()
+		return old, nil
+	}
+	p.tailers[name] = t
+	return t, nil
+}
+
+// probesBeforeTailer is how many receipts of a partition a producer
+// resolves by an admin probe within probeWindow before it starts a tail
+// reader there: a probe is one round trip (fine for a new ledger now and
+// then), a tail reader one more read of every entry (better when another
+// producer interleaves its entries with ours all the time).
+const (
+	probesBeforeTailer = 4
+	probeWindow        = time.Minute
+)
+
+// lookupEntry learns the entry at a receipt's position from the broker
+// (a probe or the tail reader): the first receipt, a new ledger, or an
+// entry after another producer's.
+func (p *producer) lookupEntry(name string, part int, at pos) (entryInfo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), p.b.opts.OperationTimeout)
+	defer cancel()
+	p.tmu.Lock()
+	t := p.tailers[name]
+	p.tmu.Unlock()
+	if t == nil && time.Since(p.probeWindow) > probeWindow {
+		p.probeWindow = time.Now()
+		clear(p.probes)
+	}
+	if t == nil && p.probes[name] < probesBeforeTailer {
+		p.probes[name]++
+		tn, err := bridge.ParseTopic(name)
+		if err == nil {
+			if e, err := p.b.probeEntry(ctx, tn, at); err == nil {
+				return e, nil
+			}
+		}
+	}
+	t, err := p.tailerFor(name, part, at)
+	if err != nil {
+		return entryInfo{}, err
+	}
+	if e, ok := t.lookup(at); ok {
+		return e, nil
+	}
+	e, err := t.entry(ctx, at)
+	if err != nil {
+		return entryInfo{}, mapErr(err, topicScope, "index of sent message on "+name)
+	}
+	return e, nil
+}
+
 // resolve turns a receipt into a SendResult with the message's index.
-func (p *producer) resolve(id pulsar.MessageID) (bridge.SendResult, error) {
+// Without mayWait, ok is false when the index needs a wait (a probe or
+// the tail reader).
+func (p *producer) resolve(id pulsar.MessageID, mayWait bool) (_ bridge.SendResult, _ error, ok bool) {
 	part, name := p.fixedPart, p.topic
 	if p.partitioned {
 		part = int(id.PartitionIdx())
 		name = bridge.PartitionName(p.topic, part)
 	}
 	at := pos{id.LedgerID(), id.EntryID()}
-	p.tmu.Lock()
-	t := p.tailers[name]
-	p.tmu.Unlock()
-	if t == nil {
+	var e entryInfo
+	switch prev, ok := p.prev[name]; {
+	case p.last.count > 0 && p.last.pos == at && p.lastName == name:
+		e = p.last // the rest of a batch: no lookup
+	case ok && prev.ledger == at.ledger && prev.entry+1 == at.entry:
+		// The next entry of the same ledger is ours too, so nobody wrote
+		// between: the broker's index continues from the previous entry by
+		// this entry's message count (the receipt's batch size).
+		n := max(int64(id.BatchSize()), 1)
+		e = entryInfo{pos: at, last: prev.last + n, count: n}
+		p.b.index.learn(name, e)
+	default:
 		var err error
-		if t, err = p.b.acquireTailer(name, part, at); err != nil {
-			return bridge.SendResult{}, err
+		if !mayWait {
+			if e, ok = p.known(name, at); !ok {
+				return bridge.SendResult{}, nil, false
+			}
+		} else if e, err = p.lookupEntry(name, part, at); err != nil {
+			return bridge.SendResult{}, err, true
 		}
-		p.tmu.Lock()
-		if old := p.tailers[name]; old != nil {
-			t.release()
-			t = old
-		} else {
-			p.tailers[name] = t
-		}
-		p.tmu.Unlock()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), p.b.opts.OperationTimeout)
-	defer cancel()
-	e, err := t.entry(ctx, at)
-	if err != nil {
-		return bridge.SendResult{}, mapErr(err, topicScope, "index of sent message on "+name)
-	}
+	p.prev[name] = e
+	p.last, p.lastName = e, name
 	ix := e.last
 	if bi := id.BatchIdx(); bi >= 0 && e.count > 1 {
 		ix = e.first() + int64(bi)
 	}
 	return bridge.SendResult{Topic: name, Partition: part, Index: ix,
-		ID: &msgID{id: id, topic: name, partition: part, index: ix}}, nil
+		ID: &msgID{id: id, topic: name, partition: part, index: ix}}, nil, true
+}
+
+// known is the entry at a receipt's position when the tail reader or the
+// sparse index already has it.
+func (p *producer) known(name string, at pos) (entryInfo, bool) {
+	p.tmu.Lock()
+	t := p.tailers[name]
+	p.tmu.Unlock()
+	if t != nil {
+		if e, ok := t.lookup(at); ok {
+			return e, true
+		}
+	}
+	return p.b.index.lookupPos(name, at)
 }
 
 func (p *producer) Send(ctx context.Context, msg *bridge.OutMessage) (bridge.SendResult, error) {
@@ -219,13 +408,9 @@ func (p *producer) Flush(ctx context.Context) error {
 		p.sendMu.Unlock()
 		return errClosed("producer")
 	}
-	select {
-	case p.queue <- marker:
-	case <-ctx.Done():
-		p.sendMu.Unlock()
-		return ctx.Err()
-	}
+	p.push(marker)
 	p.sendMu.Unlock()
+	p.tryDrain() // the marker may be the head already
 	if err := p.p.FlushWithCtx(ctx); err != nil {
 		return mapErr(err, topicScope, "flush "+p.topic)
 	}
@@ -248,10 +433,23 @@ func (p *producer) Close() error {
 	p.sendMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), p.b.opts.OperationTimeout)
 	defer cancel()
+	marker := &pending{flush: make(chan struct{})}
+	p.push(marker)
+	p.wake()
 	_ = p.p.FlushWithCtx(ctx)
-	close(p.queue)
+	select {
+	case <-marker.flush:
+	case <-ctx.Done():
+	}
+	p.p.Close() // fails what is still pending: those callbacks fire with errors
+	p.wake()
+	select {
+	case <-marker.flush:
+	case <-time.After(p.b.opts.OperationTimeout):
+		p.b.log.Warn("producer close: callbacks still pending", zapTopic(p.topic))
+	}
+	close(p.quit)
 	p.wg.Wait()
-	p.p.Close()
 	p.tmu.Lock()
 	for _, t := range p.tailers {
 		t.release()

@@ -11,9 +11,15 @@ import (
 )
 
 // tailer is one reader at the tail of a partition that learns each entry's
-// index as it passes. It exists because a send receipt carries no index:
-// a produce callback waits for its receipt AND for the tailer to have seen
-// the receipt's entry, then reports index = entry's first index + batch
+// index as it passes. It exists because a send receipt carries no index.
+// Most receipts need no tailer (see producer.resolve): when a receipt's
+// entry directly follows the producer's previous entry in the same ledger,
+// nobody wrote between them and its index is the previous last index plus
+// the receipt's batch size. Otherwise (first receipt, new ledger, another
+// producer's entries in between) an admin probe answers, and a producer that
+// needs more than a few probes a minute on a partition starts the tailer
+// there: its callback then waits for its receipt AND for the tailer to have
+// seen the receipt's entry, and reports entry's first index + batch
 // position.
 //
 // Why this and not "probe the entry after each receipt" (one admin HTTP GET
@@ -45,7 +51,10 @@ type tailer struct {
 }
 
 const (
-	recentMax     = 8192
+	recentMax = 8192
+	// tailQueue is the tail reader's flow window in messages: wide enough
+	// that the broker never waits for permits while producers are busy.
+	tailQueue     = 20000
 	fallbackAfter = 3 * time.Second
 )
 
@@ -68,7 +77,7 @@ func (b *Backend) acquireTailer(name string, partition int, p pos) (*tailer, err
 		Topic:                   name,
 		StartMessageID:          pulsar.NewMessageID(p.ledger, p.entry, -1, max(int32(partition), 0)),
 		StartMessageIDInclusive: true,
-		ReceiverQueueSize:       2000,
+		ReceiverQueueSize:       tailQueue,
 	})
 	if err != nil {
 		b.mu.Lock()
@@ -108,6 +117,7 @@ func (t *tailer) stop() {
 
 func (t *tailer) run(ctx context.Context) {
 	defer close(t.done)
+	lastPos := pos{-1, -1}
 	for {
 		m, err := t.r.Next(ctx)
 		if err != nil {
@@ -122,8 +132,15 @@ func (t *tailer) run(ctx context.Context) {
 			}
 			continue
 		}
+		id := m.ID()
+		if cur := (pos{id.LedgerID(), id.EntryID()}); cur == lastPos {
+			continue // another message of the entry just seen
+		} else {
+			lastPos = cur
+		}
 		e, ok := entryOf(m)
 		if !ok {
+			lastPos = pos{-1, -1}
 			continue
 		}
 		t.seen(e)
@@ -164,6 +181,14 @@ func (t *tailer) seen(e entryInfo) {
 	for _, w := range ws {
 		w <- e
 	}
+}
+
+// lookup returns the entry at p when the tailer has seen it.
+func (t *tailer) lookup(p pos) (entryInfo, bool) {
+	t.mu.Lock()
+	e, ok := t.recent[p]
+	t.mu.Unlock()
+	return e, ok
 }
 
 // entry returns the entry at p once the tailer saw it, falling back to an
