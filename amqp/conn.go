@@ -26,10 +26,14 @@ type conn struct {
 	log *zap.Logger
 	r   *wire.Reader
 
-	wmu  sync.Mutex
-	w    *wire.Writer
-	dlMu sync.Mutex // dead-letter write counts
-	err  error      // first write error: the connection is dead
+	wmu sync.Mutex
+	w   *wire.Writer
+	// writers waiting for wmu in send and sendContent: a writer that sees one skips its
+	// flush, which the last of them does, so a burst of deliveries and confirms from
+	// several goroutines costs one socket write, not one each.
+	wwait atomic.Int32
+	dlMu  sync.Mutex // dead-letter write counts
+	err   error      // first write error: the connection is dead
 
 	caps       wire.Table // the client's capabilities
 	vhost      string
@@ -89,7 +93,9 @@ func (c *conn) closeConn(e *wire.Error) {
 	if c.err != nil || !c.closing.CompareAndSwap(false, true) {
 		return
 	}
-	c.writeLocked(0, &wire.ConnectionClose{ReplyCode: e.Code, ReplyText: e.ReplyText(), ClassID: e.ClassID, MethodID: e.MethodID})
+	if c.writeLocked(0, &wire.ConnectionClose{ReplyCode: e.Code, ReplyText: e.ReplyText(), ClassID: e.ClassID, MethodID: e.MethodID}) == nil {
+		c.flushLocked() // now, not by a waiting writer
+	}
 }
 
 // awaitCloseOk reads (and drops) frames until the client's close-ok, for a short while.
@@ -121,7 +127,9 @@ func (c *conn) cleanup() {
 
 // send writes one method (and its content, if body or props are given) and flushes.
 func (c *conn) send(ch uint16, m wire.Method) error {
+	c.wwait.Add(1)
 	c.wmu.Lock()
+	c.wwait.Add(-1)
 	defer c.wmu.Unlock()
 	return c.writeLocked(ch, m)
 }
@@ -134,18 +142,28 @@ func (c *conn) writeLocked(ch uint16, m wire.Method) error {
 		c.err = err
 		return err
 	}
-	return c.flushLocked()
+	return c.maybeFlushLocked()
 }
 
 // sendContent writes a method with content as one unit, so no other frame of the channel
 // comes between its frames.
 func (c *conn) sendContent(ch uint16, m wire.Method, p *wire.Properties, body []byte) error {
+	c.wwait.Add(1)
 	c.wmu.Lock()
+	c.wwait.Add(-1)
 	defer c.wmu.Unlock()
 	return c.writeContentLocked(ch, m, p, body)
 }
 
 func (c *conn) writeContentLocked(ch uint16, m wire.Method, p *wire.Properties, body []byte) error {
+	if err := c.writeContentNoFlushLocked(ch, m, p, body); err != nil {
+		return err
+	}
+	return c.maybeFlushLocked()
+}
+
+// writeContentNoFlushLocked buffers a method with content; the caller flushes.
+func (c *conn) writeContentNoFlushLocked(ch uint16, m wire.Method, p *wire.Properties, body []byte) error {
 	if c.err != nil {
 		return c.err
 	}
@@ -156,6 +174,24 @@ func (c *conn) writeContentLocked(ch uint16, m wire.Method, p *wire.Properties, 
 	if err := c.w.WriteContent(ch, p, body); err != nil {
 		c.err = err
 		return err
+	}
+	return nil
+}
+
+// flush writes out what is buffered.
+func (c *conn) flush() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.err == nil {
+		c.flushLocked()
+	}
+}
+
+// maybeFlushLocked flushes unless another writer waits for wmu: that one flushes (the
+// waiter is counted before it locks, so the last writer of a burst always sees none).
+func (c *conn) maybeFlushLocked() error {
+	if c.wwait.Load() > 0 {
+		return nil
 	}
 	return c.flushLocked()
 }
@@ -244,7 +280,9 @@ func (c *conn) connectionFrame(f wire.Frame) (done bool, err error) {
 	case *wire.ConnectionClose:
 		c.wmu.Lock()
 		c.closing.Store(true)
-		c.writeLocked(0, &wire.ConnectionCloseOk{})
+		if c.writeLocked(0, &wire.ConnectionCloseOk{}) == nil {
+			c.flushLocked()
+		}
 		c.wmu.Unlock()
 		c.log.Debug("client closed", zap.Uint16("code", m.ReplyCode), zap.String("text", m.ReplyText))
 		return true, nil

@@ -24,6 +24,8 @@ type consumer struct {
 	quit   chan struct{}
 	exited chan struct{}
 	once   sync.Once
+	// unflushed: run wrote deliveries without flushing them; it flushes before it waits.
+	unflushed bool
 
 	// under ch.mu
 	outstanding int  // deliveries not yet settled
@@ -135,17 +137,16 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 	return nil
 }
 
-// run delivers messages while the window has room.
+// run delivers messages while the window has room. Deliveries written while more messages
+// are already waiting are not flushed one by one: run flushes before it would block (for
+// window room or the next message), so a backlog goes out in large socket writes.
 func (cs *consumer) run() {
 	defer close(cs.exited)
+	defer cs.flush()
 	msgs := cs.bc.Chan()
 	for {
-		if cs.credit != nil {
-			select {
-			case <-cs.credit:
-			case <-cs.quit:
-				return
-			}
+		if cs.credit != nil && !cs.take(cs.credit) {
+			return
 		}
 		var token chan struct{}
 		if !cs.noAck {
@@ -153,35 +154,68 @@ func (cs *consumer) run() {
 			token = cs.ch.global
 			cs.ch.mu.Unlock()
 		}
-		if token != nil {
-			select {
-			case <-token:
-			case <-cs.quit:
-				return
-			}
+		if token != nil && !cs.take(token) {
+			return
 		}
+		var msg *bridge.Message
+		var ok bool
 		select {
 		case <-cs.quit:
 			return
-		case msg, ok := <-msgs:
-			if !ok {
-				cs.gone()
+		case msg, ok = <-msgs:
+		default:
+			cs.flush()
+			select {
+			case <-cs.quit:
 				return
+			case msg, ok = <-msgs:
 			}
-			if cs.pol.expired(msg, time.Now()) {
-				cs.ch.c.discard(cs.pol, cs.bc, msg, "expired")
-				giveBack(cs.credit) // nothing was delivered
-				giveBack(token)
-				continue
-			}
-			cs.deliver(msg, token)
 		}
+		if !ok {
+			cs.gone()
+			return
+		}
+		if cs.pol.expired(msg, time.Now()) {
+			cs.ch.c.discard(cs.pol, cs.bc, msg, "expired")
+			giveBack(cs.credit) // nothing was delivered
+			giveBack(token)
+			continue
+		}
+		cs.deliver(msg, token, len(msgs) > 0)
 	}
 }
 
-// deliver sends basic.deliver; the tag is numbered and the frame written under ch.mu so
-// that tags reach the client in order.
-func (cs *consumer) deliver(msg *bridge.Message, token chan struct{}) {
+// take takes a window token, flushing first when it has to wait; false: the consumer quits.
+func (cs *consumer) take(tokens chan struct{}) bool {
+	select {
+	case <-tokens:
+		return true
+	case <-cs.quit:
+		return false
+	default:
+	}
+	cs.flush()
+	select {
+	case <-tokens:
+		return true
+	case <-cs.quit:
+		return false
+	}
+}
+
+// flush sends the deliveries run wrote without flushing.
+func (cs *consumer) flush() {
+	if cs.unflushed {
+		cs.unflushed = false
+		cs.ch.c.flush()
+	}
+}
+
+// deliver sends basic.deliver; the tag is numbered and conn.wmu taken under ch.mu so that
+// tags reach the client in order, but the frames are written after ch.mu is released (acks
+// and confirms of the channel need it meanwhile). more: another message is waiting, so
+// the write may stay buffered (run flushes before it waits).
+func (cs *consumer) deliver(msg *bridge.Message, token chan struct{}, more bool) {
 	ch := cs.ch
 	exchange, props := fromPulsar(msg)
 	ch.mu.Lock()
@@ -197,9 +231,19 @@ func (cs *consumer) deliver(msg *bridge.Message, token chan struct{}) {
 		cs.outstanding++
 		cs.stats.unacked.Add(1)
 	}
-	ch.c.sendContent(ch.id, &wire.BasicDeliver{ConsumerTag: cs.tag, DeliveryTag: tag, Redelivered: msg.RedeliveryCount > 0,
-		Exchange: exchange, RoutingKey: string(msg.Key)}, &props, msg.Value)
+	c := ch.c
+	c.wwait.Add(1)
+	c.wmu.Lock()
+	c.wwait.Add(-1)
 	ch.mu.Unlock()
+	c.writeContentNoFlushLocked(ch.id, &wire.BasicDeliver{ConsumerTag: cs.tag, DeliveryTag: tag, Redelivered: msg.RedeliveryCount > 0,
+		Exchange: exchange, RoutingKey: string(msg.Key)}, &props, msg.Value)
+	if more {
+		cs.unflushed = true
+	} else {
+		c.maybeFlushLocked()
+	}
+	c.wmu.Unlock()
 	if cs.noAck {
 		cs.bc.Ack(msg.ID)
 	}

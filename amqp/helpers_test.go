@@ -2,9 +2,14 @@ package amqp
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,28 +19,142 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
+	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
 )
 
-// gateway is the AMQP handler on a real socket and an embedded backend.
+// gateway is the AMQP handler on a real socket and a backend.
 type gateway struct {
 	url     string
+	vhost   string
 	backend bridge.Backend
 	srv     *Server
 	stop    func()
 }
 
-// startGateway serves AMQP on 127.0.0.1:0; dir "" keeps the store in memory. It stops when
-// the test ends unless stopped before. AMQP_TEST_LOG=1 shows the handler's log.
+// kit is one backend of the table the tests that matter run on: the embedded store
+// (always) and a real Pulsar broker when PULSAR_URL and PULSAR_ADMIN_URL are set. A restart
+// is a new gateway on a new backend over the same store: the same directory, or the same
+// broker. On Pulsar every test gets its own vhost (a fresh namespace public/<vhost>, made
+// through the admin API), so that names and topology never collide on the shared broker.
+type kit struct {
+	kind  string
+	dir   string // embedded store
+	vhost string // "/" on embedded
+}
+
+var kitSeq atomic.Int64
+
+func pulsarURLs() (string, string, bool) {
+	u, a := os.Getenv("PULSAR_URL"), os.Getenv("PULSAR_ADMIN_URL")
+	return u, a, u != "" && a != ""
+}
+
+// eachBackend runs f once per available backend, as a subtest.
+func eachBackend(t *testing.T, f func(t *testing.T, k *kit)) {
+	t.Helper()
+	for _, kind := range []string{"embedded", "pulsar"} {
+		t.Run(kind, func(t *testing.T) {
+			k := &kit{kind: kind, dir: t.TempDir(), vhost: "/"}
+			if kind == "pulsar" {
+				_, admin, ok := pulsarURLs()
+				if !ok {
+					t.Skip("PULSAR_URL / PULSAR_ADMIN_URL unset: run `integration/pulsar/standalone.sh start` and export what it prints")
+				}
+				k.vhost = "amqpt" + strconv.FormatInt(time.Now().UnixNano()/1e6%1e10, 36) + strconv.FormatInt(kitSeq.Add(1), 36)
+				createNamespace(t, admin, "public/"+k.vhost)
+			}
+			f(t, k)
+		})
+	}
+}
+
+// createNamespace makes a Pulsar namespace through the admin REST API (the bridge has no
+// namespace call).
+func createNamespace(t testing.TB, admin, ns string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, strings.TrimRight(admin, "/")+"/admin/v2/namespaces/"+ns, nil)
+	must(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusConflict {
+		t.Fatalf("create namespace %s: %s %s", ns, resp.Status, body)
+	}
+}
+
+// open opens a backend over the kit's store.
+func (k *kit) open(t testing.TB, log *zap.Logger) bridge.Backend {
+	t.Helper()
+	if k.kind == "pulsar" {
+		u, a, _ := pulsarURLs()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		b, err := pulsarbackend.Open(ctx, pulsarbackend.Options{URL: u, AdminURL: a, Logger: log.Named("pulsar"), SkipIndexProbe: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	b, err := embedded.Open(embedded.Options{Dir: k.dir, Logger: log.Named("embedded")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// start serves a gateway on a new backend over the kit's store.
+func (k *kit) start(t testing.TB, opts ...func(*Options)) *gateway {
+	t.Helper()
+	log := testLogger(t)
+	g := serveGateway(t, k.open(t, log), log, opts...)
+	g.vhost = k.vhost
+	if k.vhost != "/" {
+		g.url += k.vhost
+	}
+	return g
+}
+
+// second serves another gateway on the same store as g: its own backend on Pulsar, g's
+// backend on embedded (one process may open a store once).
+func (k *kit) second(t testing.TB, g *gateway) *gateway {
+	t.Helper()
+	if k.kind == "pulsar" {
+		return k.start(t)
+	}
+	g2 := serveGateway(t, sharedBackend{g.backend}, testLogger(t))
+	g2.vhost = g.vhost
+	return g2
+}
+
+// sharedBackend is a backend another gateway closes.
+type sharedBackend struct{ bridge.Backend }
+
+func (sharedBackend) Close() error { return nil }
+
+func testLogger(t testing.TB) *zap.Logger {
+	if os.Getenv("AMQP_TEST_LOG") != "" {
+		return zaptest.NewLogger(t)
+	}
+	return zap.NewNop()
+}
+
+// startGateway serves AMQP on 127.0.0.1:0 on an embedded backend; dir "" keeps the store in
+// memory. It stops when the test ends unless stopped before. AMQP_TEST_LOG=1 shows the
+// handler's log.
 func startGateway(t testing.TB, dir string, opts ...func(*Options)) *gateway {
 	t.Helper()
-	log := zap.NewNop()
-	if os.Getenv("AMQP_TEST_LOG") != "" {
-		log = zaptest.NewLogger(t)
-	}
+	log := testLogger(t)
 	b, err := embedded.Open(embedded.Options{Dir: dir, InMemory: dir == "", Logger: log.Named("embedded")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveGateway(t, b, log, opts...)
+}
+
+// serveGateway serves AMQP on 127.0.0.1:0 on backend b, which it closes when it stops.
+func serveGateway(t testing.TB, b bridge.Backend, log *zap.Logger, opts ...func(*Options)) *gateway {
+	t.Helper()
 	o := Options{Backend: b, Logger: log.Named("amqp")}
 	for _, f := range opts {
 		f(&o)
@@ -75,7 +194,7 @@ func startGateway(t testing.TB, dir string, opts ...func(*Options)) *gateway {
 			}()
 		}
 	}()
-	g := &gateway{url: "amqp://guest:guest@" + ln.Addr().String() + "/", backend: b, srv: srv}
+	g := &gateway{url: "amqp://guest:guest@" + ln.Addr().String() + "/", vhost: "/", backend: b, srv: srv}
 	var once sync.Once
 	g.stop = func() {
 		once.Do(func() {

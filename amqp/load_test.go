@@ -24,48 +24,50 @@ func TestLargeBody(t *testing.T) {
 
 // Two consumers of one queue share its messages; with confirms, each publish is acked once.
 func TestCompetingConsumersWithConfirms(t *testing.T) {
-	g := startGateway(t, "")
-	c := dial(t, g)
-	pub := channel091(t, c)
-	declare(t, pub, "work")
-	must(t, pub.Confirm(false))
-	confirms := pub.NotifyPublish(make(chan amqp091.Confirmation, 2000))
-	c1, c2 := channel091(t, c), channel091(t, dial(t, g))
-	must(t, c1.Qos(10, 0, false))
-	must(t, c2.Qos(10, 0, false))
-	d1, d2 := consume(t, c1, "work", false), consume(t, c2, "work", false)
-	const n = 1000
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		publish(t, pub, "", "work", "job")
-	}
-	for i := 0; i < n; {
-		select {
-		case cf := <-confirms:
-			if !cf.Ack {
-				t.Fatalf("nack %d", cf.DeliveryTag)
+	eachBackend(t, func(t *testing.T, k *kit) {
+		g := k.start(t)
+		c := dial(t, g)
+		pub := channel091(t, c)
+		declare(t, pub, "work")
+		must(t, pub.Confirm(false))
+		confirms := pub.NotifyPublish(make(chan amqp091.Confirmation, 2000))
+		c1, c2 := channel091(t, c), channel091(t, dial(t, g))
+		must(t, c1.Qos(10, 0, false))
+		must(t, c2.Qos(10, 0, false))
+		d1, d2 := consume(t, c1, "work", false), consume(t, c2, "work", false)
+		const n = 1000
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			publish(t, pub, "", "work", "job")
+		}
+		for i := 0; i < n; {
+			select {
+			case cf := <-confirms:
+				if !cf.Ack {
+					t.Fatalf("nack %d", cf.DeliveryTag)
+				}
+				i++
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%d of %d confirms", i, n)
 			}
-			i++
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d of %d confirms", i, n)
 		}
-	}
-	t.Logf("%d confirmed publishes in %v", n, time.Since(start))
-	got := map[int]int{}
-	for i := 0; i < n; i++ {
-		select {
-		case m := <-d1:
-			got[1]++
-			m.Ack(false)
-		case m := <-d2:
-			got[2]++
-			m.Ack(false)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d of %d delivered: %v", i, n, got)
+		t.Logf("%d confirmed publishes in %v", n, time.Since(start))
+		got := map[int]int{}
+		for i := 0; i < n; i++ {
+			select {
+			case m := <-d1:
+				got[1]++
+				m.Ack(false)
+			case m := <-d2:
+				got[2]++
+				m.Ack(false)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%d of %d delivered: %v", i, n, got)
+			}
 		}
-	}
-	if got[1] == 0 || got[2] == 0 {
-		t.Fatalf("one consumer got nothing: %v", got)
-	}
-	t.Logf("split %v in %v", got, time.Since(start))
+		if got[1] == 0 || got[2] == 0 {
+			t.Fatalf("one consumer got nothing: %v", got)
+		}
+		t.Logf("split %v in %v", got, time.Since(start))
+	})
 }

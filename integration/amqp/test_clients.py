@@ -1,8 +1,16 @@
 """AMQP 0-9-1 scenarios against the built gateway binary, with real third-party clients:
 pika (Python) and amqp-tools (amqp-publish, amqp-get, amqp-consume, amqp-declare-queue on
-librabbitmq-c). Usage: test_clients.py BINARY DATA_DIR"""
+librabbitmq-c). Usage: test_clients.py BINARY DATA_DIR
+
+Environment: GATEWAY_ARGS are extra gateway flags (e.g. --backend pulsar ...); AMQP_IT_VHOST
+runs every scenario in that vhost, whose namespace public/<vhost> is created first through
+PULSAR_ADMIN_URL when that is set (a shared broker keeps state between runs)."""
 
 import json
+import os
+import shlex
+import urllib.parse
+import urllib.request
 import subprocess
 import sys
 import threading
@@ -12,6 +20,12 @@ import pika
 import pika.exceptions
 
 BIN, DATA = sys.argv[1], sys.argv[2]
+EXTRA = shlex.split(os.environ.get("GATEWAY_ARGS", ""))
+VHOST = os.environ.get("AMQP_IT_VHOST", "/")
+if VHOST != "/" and os.environ.get("PULSAR_ADMIN_URL"):
+    req = urllib.request.Request(os.environ["PULSAR_ADMIN_URL"].rstrip("/") + "/admin/v2/namespaces/public/" + VHOST,
+                                 method="PUT")
+    urllib.request.urlopen(req, timeout=30).read()
 
 
 class Gateway:
@@ -21,7 +35,7 @@ class Gateway:
         self.proc = subprocess.Popen(
             [BIN, "--data-dir", DATA, "--amqp-addr", "127.0.0.1:0",
              "--kafka-enabled=false", "--mqtt-enabled=false", "--http-enabled=false",
-             "--log-format", "json"],
+             "--log-format", "json", *EXTRA],
             stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True)
         self.port = None
         for line in self.proc.stdout:
@@ -39,11 +53,11 @@ class Gateway:
                 print("gateway:", line.strip())
 
     def url(self):
-        return "amqp://guest:guest@127.0.0.1:%d/" % self.port
+        return "amqp://guest:guest@127.0.0.1:%d/%s" % (self.port, urllib.parse.quote(VHOST, safe=""))
 
     def pika(self):
         return pika.BlockingConnection(pika.ConnectionParameters(
-            "127.0.0.1", self.port, "/", pika.PlainCredentials("guest", "guest")))
+            "127.0.0.1", self.port, VHOST, pika.PlainCredentials("guest", "guest")))
 
     def stop(self):
         self.proc.terminate()
