@@ -43,6 +43,20 @@ func (ss *session) open(rec subRecord, durable, resume bool) (*sub, error) {
 	}
 	if resume {
 		t.opts.InitialPosition = bridge.Earliest
+	} else if t.opts.TopicsPattern != "" {
+		// A pattern subscription finds new topics after a delay (Pulsar:
+		// the discovery period): start at the earliest message, so that
+		// none of a new topic's is missed, and skip older messages of
+		// existing topics, by time, or for a durable shared group by
+		// creating its subscription at their end.
+		t.opts.InitialPosition = bridge.Earliest
+		if t.group != "" && durable {
+			if err := ss.s.pinExisting(ss.ctx, t); err != nil {
+				return nil, err
+			}
+		} else {
+			rec.Since = time.Now().UnixMilli()
+		}
 	}
 	var c bridge.Consumer
 	// A taken-over session on another gateway may hold the consumer a
@@ -75,13 +89,26 @@ func (ss *session) start(sb *sub, retained bool) {
 			if err != nil {
 				return
 			}
-			qos := min(byte(sb.qos.Load()), messageQos(m))
-			retain := sb.rec.RetainAsPub && m.Properties[propRetain] == "1"
-			if err := ss.deliver(sb, sb.consumer, m, mqttTopic(m), qos, retain); err != nil {
+			// No polling for more with a done context to batch writes:
+			// Pulsar's Receive may then nack what it was indexing, which
+			// comes back out of order.
+			if !ss.deliverOne(sb, m) {
 				return // unacknowledged: the backend delivers it again
 			}
 		}
 	})
+}
+
+// deliverOne delivers a message of sb's consumer; false when the session
+// cannot go on.
+func (ss *session) deliverOne(sb *sub, m *bridge.Message) bool {
+	if sb.rec.Since != 0 && m.PublishTime.UnixMilli() < sb.rec.Since {
+		sb.consumer.Ack(m.ID) // published before the subscription
+		return true
+	}
+	qos := min(byte(sb.qos.Load()), messageQos(m))
+	retain := sb.rec.RetainAsPub && m.Properties[propRetain] == "1"
+	return ss.deliver(sb, sb.consumer, m, mqttTopic(m), qos, retain) == nil
 }
 
 // sendRetained sends the retained messages matching a new subscription
@@ -113,8 +140,13 @@ func (ss *session) deliver(sb *sub, c bridge.Consumer, m *bridge.Message, topic 
 	if qos > 0 {
 		select {
 		case ss.window <- struct{}{}:
-		case <-sb.ctx.Done():
-			return sb.ctx.Err()
+		default:
+			ss.cork.Flush() // the client must see what it is to acknowledge
+			select {
+			case ss.window <- struct{}{}:
+			case <-sb.ctx.Done():
+				return sb.ctx.Err()
+			}
 		}
 	}
 	pk := publishPacket(m, topic, qos, ss.version)

@@ -32,8 +32,24 @@
 // their subscriptions. Mochi itself is told every session is clean, so it
 // never holds or replays one; the hook takes sessions over instead.
 //
+// Wildcards: a filter with + or # is a pattern subscription. The backend
+// finds topics created later after a delay (Pulsar: the discovery period,
+// a second by default), so a new pattern subscription starts at the
+// earliest message and skips, by publish time, what was published before
+// it subscribed (the record keeps that time for resumes); a durable
+// shared group is instead created at the end of every existing matching
+// topic. Skipping by time assumes the gateway's and the broker's clocks
+// agree.
+//
+// Topics: a publish to a topic that does not exist creates it with one
+// partition (the embedded backend does so itself; Pulsar's admin lookup
+// does not). Publishes that arrive while a topic's producer opens wait
+// and go out in arrival order, whichever connection sent them.
+//
 // Known gaps: a QoS 2 publish retransmitted on a new connection is stored
 // twice (no persisted packet-id state); redelivered messages get new packet
 // ids; no-local and message expiry are not applied; a delayed will is lost
-// when the gateway restarts.
+// when the gateway restarts; a member joining a clean-session (non-durable)
+// shared group on a wildcard filter skips messages older than its
+// subscription that the group had not consumed yet.
 package mqtt

@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"sync"
 	"time"
@@ -280,7 +281,10 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 	if pk.FixedHeader.Qos > 0 {
 		e = ss.in.push(pk.PacketID, pk.FixedHeader.Qos)
 	}
-	h.s.publish(ss.ctx, &pk, func(err error) {
+	// Not the session's context: a client may leave right after a QoS 0
+	// publish (mosquitto_pub does), and what it sent must still go out,
+	// in order (a cancelled send fails or is retried behind later ones).
+	h.s.publish(context.Background(), &pk, func(err error) {
 		if e != nil {
 			ss.in.finish(e, err)
 		} else if err != nil {

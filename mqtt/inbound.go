@@ -68,11 +68,14 @@ func (a *ackQueue) run() {
 		ready := append([]*inAck(nil), a.q[:n]...)
 		a.q = a.q[n:]
 		a.mu.Unlock()
+		a.ss.cork.Cork()
 		for _, e := range ready {
 			if !a.write(e) {
+				a.ss.cork.Uncork()
 				return
 			}
 		}
+		a.ss.cork.Uncork()
 	}
 }
 

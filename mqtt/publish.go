@@ -23,11 +23,5 @@ func (s *Server) publish(ctx context.Context, pk *packets.Packet, done func(erro
 			return
 		}
 	}
-	p, release, err := s.producers.get(ctx, name)
-	if err != nil {
-		done(err)
-		return
-	}
-	defer release()
-	p.SendAsync(ctx, msg, func(_ bridge.SendResult, err error) { done(err) })
+	s.producers.send(ctx, name, msg, func(_ bridge.SendResult, err error) { done(err) })
 }

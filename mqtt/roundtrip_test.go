@@ -3,28 +3,32 @@ package mqtt
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
-func TestRoundTripQoS3(t *testing.T) {
-	g := startGateway(t, "")
+func TestRoundTripQoS3(t *testing.T) { eachBackend(t, testRoundTripQoS3) }
+
+func testRoundTripQoS3(t *testing.T, k *kit) {
+	g := k.start(t)
+	topic := k.topic("rt/3")
 	for qos := byte(0); qos <= 2; qos++ {
-		sub := connect3(t, g, "sub3-"+string('0'+qos), true)
-		sub.sub(t, "rt/3", qos)
-		pub := connect3(t, g, "pub3-"+string('0'+qos), true)
+		sub := connect3(t, g, k.id("sub3-"+string('0'+qos)), true)
+		sub.sub(t, topic, qos)
+		pub := connect3(t, g, k.id("pub3-"+string('0'+qos)), true)
 		want := seq("m", 50)
 		for _, p := range want {
-			pub.pub(t, "rt/3", qos, false, p)
+			pub.pub(t, topic, qos, false, p)
 		}
 		got := expect(t, sub.got, len(want))
 		if !slices.Equal(payloads(got), want) {
 			t.Fatalf("qos %d: got %v, want %v", qos, payloads(got), want)
 		}
 		for _, m := range got {
-			if m.qos != qos || m.topic != "rt/3" {
+			if m.qos != qos || m.topic != topic {
 				t.Fatalf("qos %d: got %+v", qos, m)
 			}
 		}
@@ -33,15 +37,18 @@ func TestRoundTripQoS3(t *testing.T) {
 	}
 }
 
-func TestRoundTripQoS5(t *testing.T) {
-	g := startGateway(t, "")
+func TestRoundTripQoS5(t *testing.T) { eachBackend(t, testRoundTripQoS5) }
+
+func testRoundTripQoS5(t *testing.T, k *kit) {
+	g := k.start(t)
+	topic := k.topic("rt/5")
 	for qos := byte(0); qos <= 2; qos++ {
-		sub := connect5(t, g, "sub5-"+string('0'+qos), true, 0)
-		sub.sub(t, "rt/5", qos)
-		pub := connect5(t, g, "pub5-"+string('0'+qos), true, 0)
+		sub := connect5(t, g, k.id("sub5-"+string('0'+qos)), true, 0)
+		sub.sub(t, topic, qos)
+		pub := connect5(t, g, k.id("pub5-"+string('0'+qos)), true, 0)
 		want := seq("m", 50)
 		for _, p := range want {
-			pub.pub(t, "rt/5", qos, p, "k", "v")
+			pub.pub(t, topic, qos, p, "k", "v")
 		}
 		got := expect(t, sub.got, len(want))
 		if !slices.Equal(payloads(got), want) {
@@ -55,13 +62,16 @@ func TestRoundTripQoS5(t *testing.T) {
 
 // What an MQTT client publishes is what a Kafka client reads: the mapped
 // topic, the payload, user properties as headers.
-func TestPublishReadableByBridge(t *testing.T) {
-	g := startGateway(t, "")
-	pub := connect5(t, g, "pub", true, 0)
-	pub.pub(t, "site/room 1/temp", 1, "21.5", "unit", "C")
+func TestPublishReadableByBridge(t *testing.T) { eachBackend(t, testPublishReadableByBridge) }
+
+func testPublishReadableByBridge(t *testing.T, k *kit) {
+	g := k.start(t)
+	pub := connect5(t, g, k.id("pub"), true, 0)
+	topic := k.topic("site/room 1/temp")
+	pub.pub(t, topic, 1, "21.5", "unit", "C")
 
 	ctx := context.Background()
-	name := "persistent://public/default/site.room_201.temp"
+	name := "persistent://public/default/" + strings.ReplaceAll(k.topic("site.room_201.temp"), "/", ".")
 	r, err := g.backend.CreateReader(ctx, bridge.ReaderOptions{Topic: bridge.PartitionName(name, 0), Start: bridge.StartEarliest()})
 	if err != nil {
 		t.Fatal(err)
@@ -73,17 +83,20 @@ func TestPublishReadableByBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(m.Value) != "21.5" || m.Properties["unit"] != "C" || m.Properties[propTopic] != "site/room 1/temp" || m.Properties[propQos] != "1" {
+	if string(m.Value) != "21.5" || m.Properties["unit"] != "C" || m.Properties[propTopic] != topic || m.Properties[propQos] != "1" {
 		t.Fatalf("got %q %v", m.Value, m.Properties)
 	}
 }
 
 // A Kafka-side write reaches an MQTT subscriber, at most at QoS 1.
-func TestBridgeWriteReachesMQTT(t *testing.T) {
-	g := startGateway(t, "")
-	sub := connect3(t, g, "sub", true)
-	sub.sub(t, "from/kafka", 2)
-	p, err := g.backend.CreateProducer(context.Background(), bridge.ProducerOptions{Topic: "persistent://public/default/from.kafka"})
+func TestBridgeWriteReachesMQTT(t *testing.T) { eachBackend(t, testBridgeWriteReachesMQTT) }
+
+func testBridgeWriteReachesMQTT(t *testing.T, k *kit) {
+	g := k.start(t)
+	sub := connect3(t, g, k.id("sub"), true)
+	topic := k.topic("from/kafka")
+	sub.sub(t, topic, 2)
+	p, err := g.backend.CreateProducer(context.Background(), bridge.ProducerOptions{Topic: "persistent://public/default/" + strings.ReplaceAll(topic, "/", ".")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +105,7 @@ func TestBridgeWriteReachesMQTT(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := expect(t, sub.got, 1)[0]
-	if m.payload != "k1" || m.topic != "from/kafka" || m.qos != 1 {
+	if m.payload != "k1" || m.topic != topic || m.qos != 1 {
 		t.Fatalf("got %+v", m)
 	}
 }

@@ -102,7 +102,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.producers = newProducers(opts.Backend)
 
 	caps := mochi.NewDefaultServerCapabilities()
-	caps.MaximumClientWritesPending = 1024
+	// Mochi's own outbound queue carries only what mochi itself sends
+	// (the hook writes deliveries): a small one saves 8 KiB a connection.
+	caps.MaximumClientWritesPending = 16
 	caps.MaximumPacketSize = opts.MaxPacketSize
 	s.mochi = mochi.New(&mochi.Options{
 		Capabilities:           caps,
@@ -149,15 +151,11 @@ func (s *Server) topicName(topic string) (string, error) {
 // HandleConn serves one client until it leaves; when ctx ends it tells an
 // MQTT 5 client the server is going away and closes the connection.
 func (s *Server) HandleConn(ctx context.Context, conn net.Conn) error {
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-done:
-		case <-ctx.Done():
-			s.drain(conn)
-		}
-	}()
+	conn = &corkConn{Conn: conn}
+	// No goroutine per connection waits for ctx: idle connections are
+	// the common case and each goroutine's stack counts.
+	stop := context.AfterFunc(ctx, func() { s.drain(conn) })
+	defer stop()
 	// Mochi replaces this deadline with the keep-alive's after CONNECT.
 	if err := conn.SetReadDeadline(time.Now().Add(s.opts.ConnectTimeout)); err != nil {
 		return err

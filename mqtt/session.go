@@ -19,6 +19,7 @@ import (
 type session struct {
 	s          *Server
 	cl         *mochi.Client
+	cork       *corkConn // nil: every write goes out at once
 	id         string
 	version    byte
 	persistent bool   // survives the connection (durable subscriptions)
@@ -53,7 +54,7 @@ type pendingAck struct {
 
 func newSession(s *Server, cl *mochi.Client, pk packets.Packet) *session {
 	ss := &session{s: s, cl: cl, id: cl.ID, version: cl.Properties.ProtocolVersion,
-		subs: map[string]*sub{}, pending: map[uint16]pendingAck{}}
+		subs: map[string]*sub{}, pending: map[uint16]pendingAck{}, cork: corker(cl.Net.Conn)}
 	ss.log = s.log.With(zap.String("client", cl.ID))
 	ss.cleanStart = pk.Connect.Clean
 	if ss.version == 5 {

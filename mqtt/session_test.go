@@ -65,16 +65,18 @@ func TestTakeover(t *testing.T) {
 
 // $share/g/filter is one Shared subscription g: each message goes to one
 // member of the group.
-func TestSharedSubscription(t *testing.T) {
-	g := startGateway(t, "")
-	a := connect5(t, g, "a", true, 0)
-	a.sub(t, "$share/grp/sh/+", 1)
-	b := connect5(t, g, "b", true, 0)
-	b.sub(t, "$share/grp/sh/+", 1)
-	pub := connect5(t, g, "pub", true, 0)
+func TestSharedSubscription(t *testing.T) { eachBackend(t, testSharedSubscription) }
+
+func testSharedSubscription(t *testing.T, k *kit) {
+	g := k.start(t)
+	a := connect5(t, g, k.id("a"), true, 0)
+	a.sub(t, "$share/grp/"+k.topic("sh/+"), 1)
+	b := connect5(t, g, k.id("b"), true, 0)
+	b.sub(t, "$share/grp/"+k.topic("sh/+"), 1)
+	pub := connect5(t, g, k.id("pub"), true, 0)
 	const n = 40
 	for _, p := range seq("s", n) {
-		pub.pub(t, "sh/t", 1, p)
+		pub.pub(t, k.topic("sh/t"), 1, p)
 	}
 	seen := map[string]bool{}
 	deadline := time.After(10 * time.Second)

@@ -9,20 +9,22 @@ import (
 
 // A wildcard subscription gets messages of matching topics, including one
 // created after it subscribed, and not of others.
-func TestWildcards(t *testing.T) {
-	g := startGateway(t, "")
-	pub := connect3(t, g, "pub", true)
-	pub.pub(t, "w/old/t", 1, false, "before") // the topic exists before the subscription
+func TestWildcards(t *testing.T) { eachBackend(t, testWildcards) }
 
-	plus := connect3(t, g, "plus", true)
-	plus.sub(t, "w/+/t", 1)
-	hash := connect5(t, g, "hash", true, 0)
-	hash.sub(t, "w/#", 1)
+func testWildcards(t *testing.T, k *kit) {
+	g := k.start(t)
+	pub := connect3(t, g, k.id("pub"), true)
+	pub.pub(t, k.topic("w/old/t"), 1, false, "before") // the topic exists before the subscription
 
-	pub.pub(t, "w/old/t", 1, false, "old")
-	pub.pub(t, "w/new/t", 1, false, "new") // created after subscribing
-	pub.pub(t, "w/new/x", 1, false, "other")
-	pub.pub(t, "v/new/t", 1, false, "elsewhere")
+	plus := connect3(t, g, k.id("plus"), true)
+	plus.sub(t, k.topic("w/+/t"), 1)
+	hash := connect5(t, g, k.id("hash"), true, 0)
+	hash.sub(t, k.topic("w/#"), 1)
+
+	pub.pub(t, k.topic("w/old/t"), 1, false, "old")
+	pub.pub(t, k.topic("w/new/t"), 1, false, "new") // created after subscribing
+	pub.pub(t, k.topic("w/new/x"), 1, false, "other")
+	pub.pub(t, k.topic("v/new/t"), 1, false, "elsewhere")
 
 	got := payloads(expect(t, plus.got, 2))
 	sort.Strings(got)

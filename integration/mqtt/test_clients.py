@@ -3,6 +3,7 @@ clients: mosquitto_pub/mosquitto_sub (libmosquitto, 3.1.1 and 5) and
 paho-mqtt for Python. Usage: test_clients.py BINARY DATA_DIR"""
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -11,6 +12,10 @@ import time
 import paho.mqtt.client as mqtt
 
 BIN, DATA = sys.argv[1], sys.argv[2]
+# Extra gateway flags (run.sh: the Pulsar backend), and the prefix of every
+# topic and client id, unique per run on a shared broker.
+EXTRA = os.environ.get("GATEWAY_ARGS", "").split()
+IT = os.environ.get("MQTT_IT_PREFIX", "it")
 
 
 class Gateway:
@@ -20,7 +25,7 @@ class Gateway:
         self.proc = subprocess.Popen(
             [BIN, "--data-dir", DATA, "--mqtt-addr", "127.0.0.1:0",
              "--kafka-enabled=false", "--amqp-enabled=false", "--http-enabled=false",
-             "--log-format", "json"],
+             "--log-format", "json", *EXTRA],
             stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True)
         self.port = None
         for line in self.proc.stdout:
@@ -61,6 +66,7 @@ def lines(proc, timeout=10):
 def paho_client(gw, cid, clean=True, proto=mqtt.MQTTv311, **kw):
     got = []
     cond = threading.Condition()
+    cid = f"{IT}-{cid}"
     if proto == mqtt.MQTTv5:
         c = mqtt.Client(client_id=cid, protocol=proto)
     else:
@@ -102,19 +108,19 @@ def scenario(name):
 def test_mosquitto_qos(gw):
     for v in ("mqttv311", "mqttv5"):
         for qos in ("0", "1", "2"):
-            sub = mosquitto_sub(gw, "-V", v, "-q", qos, "-t", f"it/{v}/+", "-C", "10", "-v")
+            sub = mosquitto_sub(gw, "-V", v, "-q", qos, "-t", f"{IT}/{v}/+", "-C", "10", "-v")
             time.sleep(0.5)
             for i in range(10):
-                mosquitto_pub(gw, "-V", v, "-q", qos, "-t", f"it/{v}/q{qos}", "-m", f"m{i}")
+                mosquitto_pub(gw, "-V", v, "-q", qos, "-t", f"{IT}/{v}/q{qos}", "-m", f"m{i}")
             got = lines(sub)
-            assert got == [f"it/{v}/q{qos} m{i}" for i in range(10)], got
+            assert got == [f"{IT}/{v}/q{qos} m{i}" for i in range(10)], got
 
 
 @scenario("MQTT 5 user properties through mosquitto")
 def test_user_properties(gw):
-    sub = mosquitto_sub(gw, "-V", "mqttv5", "-t", "it/props", "-C", "1", "-F", "%P %p")
+    sub = mosquitto_sub(gw, "-V", "mqttv5", "-t", f"{IT}/props", "-C", "1", "-F", "%P %p")
     time.sleep(0.5)
-    mosquitto_pub(gw, "-V", "mqttv5", "-q", "1", "-t", "it/props", "-m", "x",
+    mosquitto_pub(gw, "-V", "mqttv5", "-q", "1", "-t", f"{IT}/props", "-m", "x",
                   "-D", "publish", "user-property", "site", "a")
     got = lines(sub)
     assert got == ["site:a x"], got
@@ -123,10 +129,10 @@ def test_user_properties(gw):
 @scenario("paho-python QoS 2 and QoS 1 round trip")
 def test_paho_roundtrip(gw):
     sub = paho_client(gw, "py-sub")
-    sub_wait(sub, "it/py/#", 2)
+    sub_wait(sub, f"{IT}/py/#", 2)
     pub = paho_client(gw, "py-pub")
     for i in range(20):
-        pub.publish("it/py/a", f"p{i}", qos=2 if i % 2 else 1).wait_for_publish(10)
+        pub.publish(f"{IT}/py/a", f"p{i}", qos=2 if i % 2 else 1).wait_for_publish(10)
     got = sub.wait(20)
     # Order holds per QoS: paho hands a QoS 2 message over at PUBREL.
     for qos in (1, 2):
@@ -138,13 +144,13 @@ def test_paho_roundtrip(gw):
 @scenario("will message on a dropped connection")
 def test_will(gw):
     watch = paho_client(gw, "py-watch")
-    sub_wait(watch, "it/will/#", 1)
-    dying = paho_client(gw, "py-dying", will=("it/will/dying", "gone", 1, False))
+    sub_wait(watch, f"{IT}/will/#", 1)
+    dying = paho_client(gw, "py-dying", will=(f"{IT}/will/dying", "gone", 1, False))
     time.sleep(0.3)
     dying.loop_stop()
     dying.socket().close()  # no DISCONNECT
     got = watch.wait(1)
-    assert got[0][:2] == ("it/will/dying", "gone"), got
+    assert got[0][:2] == (f"{IT}/will/dying", "gone"), got
     watch.disconnect()
 
 
@@ -152,10 +158,10 @@ def test_will(gw):
 def test_shared(gw):
     members = [paho_client(gw, f"py-share-{i}", proto=mqtt.MQTTv5) for i in range(2)]
     for m in members:
-        sub_wait(m, "$share/grp/it/sh/+", 1)
+        sub_wait(m, f"$share/grp/{IT}/sh/+", 1)
     pub = paho_client(gw, "py-share-pub")
     for i in range(20):
-        pub.publish("it/sh/a", f"s{i}", qos=1).wait_for_publish(10)
+        pub.publish(f"{IT}/sh/a", f"s{i}", qos=1).wait_for_publish(10)
     deadline = time.time() + 10
     while sum(len(m.got) for m in members) < 20 and time.time() < deadline:
         time.sleep(0.05)
@@ -171,11 +177,11 @@ def test_takeover(gw):
     first = paho_client(gw, "py-take", clean=False)
     gone = threading.Event()
     first.on_disconnect = lambda *a: gone.set()
-    sub_wait(first, "it/take", 1)
+    sub_wait(first, f"{IT}/take", 1)
     second = paho_client(gw, "py-take", clean=False)
     assert gone.wait(5), "the first connection was not closed"
     first.loop_stop()
-    mosquitto_pub(gw, "-q", "1", "-t", "it/take", "-m", "t1")
+    mosquitto_pub(gw, "-q", "1", "-t", f"{IT}/take", "-m", "t1")
     got = second.wait(1)
     assert got[0][1] == "t1", got
     assert not first.got, first.got
@@ -185,27 +191,27 @@ def test_takeover(gw):
 def before_restart(gw):
     # A retained message, a persistent 3.1.1 session and an MQTT 5 one with
     # session expiry, both away while messages arrive.
-    mosquitto_pub(gw, "-q", "1", "-r", "-t", "it/ret/a", "-m", "kept")
+    mosquitto_pub(gw, "-q", "1", "-r", "-t", f"{IT}/ret/a", "-m", "kept")
     dev = paho_client(gw, "py-device", clean=False)
-    sub_wait(dev, "it/cmd/+", 1)
+    sub_wait(dev, f"{IT}/cmd/+", 1)
     dev.disconnect()
     dev.loop_stop()
     time.sleep(0.3)
-    subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(gw.port), "-V", "mqttv5", "-i", "mosq-dev",
-                    "-c", "-x", "3600", "-q", "1", "-t", "it/cmd/#", "-W", "1"], timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(gw.port), "-V", "mqttv5", "-i", f"{IT}-mosq-dev",
+                    "-c", "-x", "3600", "-q", "1", "-t", f"{IT}/cmd/#", "-W", "1"], timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for i in range(5):
-        mosquitto_pub(gw, "-q", "1", "-t", "it/cmd/dev", "-m", f"c{i}")
+        mosquitto_pub(gw, "-q", "1", "-t", f"{IT}/cmd/dev", "-m", f"c{i}")
 
 
 def after_restart(gw):
-    sub = mosquitto_sub(gw, "-t", "it/ret/#", "-C", "1", "-v")
-    assert lines(sub) == ["it/ret/a kept"]
+    sub = mosquitto_sub(gw, "-t", f"{IT}/ret/#", "-C", "1", "-v")
+    assert lines(sub) == [f"{IT}/ret/a kept"]
     dev = paho_client(gw, "py-device", clean=False)
     got = dev.wait(5)
     assert [p for _, p, _, _ in got] == [f"c{i}" for i in range(5)], got
     dev.disconnect()
-    sub = mosquitto_sub(gw, "-V", "mqttv5", "-i", "mosq-dev", "-c", "-x", "3600", "-q", "1",
-                        "-t", "it/cmd/#", "-C", "5")
+    sub = mosquitto_sub(gw, "-V", "mqttv5", "-i", f"{IT}-mosq-dev", "-c", "-x", "3600", "-q", "1",
+                        "-t", f"{IT}/cmd/#", "-C", "5")
     assert lines(sub) == [f"c{i}" for i in range(5)]
 
 

@@ -1,0 +1,417 @@
+// Command bench compares the gateway's MQTT end-to-end throughput and idle
+// connection memory with Mosquitto's, on this machine, in one run with the
+// servers interleaved (each round runs every scenario on every server) and
+// reports medians. See integration/mqtt/README.md.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+var (
+	gatewayBin = flag.String("gateway", "", "gateway binary (default: go build ./cmd/pulsar-gateway)")
+	rounds     = flag.Int("rounds", 3, "rounds; every round runs every scenario on every server")
+	perPub     = flag.Int("msgs", 2000, "messages per publisher (fan-in) or published (fan-out)")
+	fan        = flag.Int("fan", 10, "publishers of the fan-in, subscribers of the fan-out")
+	payloadLen = flag.Int("payload", 100, "payload bytes")
+	window     = flag.Int("window", 100, "QoS 1 messages a publisher has unacknowledged")
+	idle       = flag.Int("idle", 10000, "idle connections of the memory test (0: skip)")
+	only       = flag.String("servers", "", "comma-separated subset of embedded,mosquitto,pulsar")
+	pulsarURL  = flag.String("pulsar-url", os.Getenv("PULSAR_URL"), "Pulsar broker; empty skips the Pulsar backend")
+	cpuprofile = flag.String("cpuprofile", "", "serve the gateway in this process (embedded backend) and write a CPU profile of the scenarios here")
+	pulsarAdm  = flag.String("pulsar-admin-url", os.Getenv("PULSAR_ADMIN_URL"), "Pulsar admin URL")
+)
+
+type server struct {
+	name string
+	addr string
+	cmd  *exec.Cmd
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func start(name string, args []string, port int) *server {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = nil, os.Stderr
+	if err := cmd.Start(); err != nil {
+		log.Fatalf("%s: %v", name, err)
+	}
+	s := &server{name: name, addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		c, err := net.Dial("tcp", s.addr)
+		if err == nil {
+			c.Close()
+			return s
+		}
+		if time.Now().After(deadline) {
+			log.Fatalf("%s does not listen on %s", name, s.addr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (s *server) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// rss is the server's resident set in bytes.
+func (s *server) rss() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+var runSeq atomic.Int64
+
+// result of one scenario run.
+type result struct {
+	rate float64 // deliveries per second
+	lost int
+}
+
+// scenario runs pubs publishers to subs subscribers of one topic, each
+// publisher sending n messages at qos; it returns deliveries/s from the
+// first publish to the last delivery.
+func scenario(addr string, pubs, subs, n int, qos byte) result {
+	topic := fmt.Sprintf("bench/%d/%d", os.Getpid(), runSeq.Add(1))
+	want := int64(pubs * n)
+	var got atomic.Int64
+	var last atomic.Int64
+	doneSubs := make(chan struct{}, subs)
+	var closers []func()
+	for i := range subs {
+		c, err := dial(addr, "", fmt.Sprintf("bs-%s-%d", strings.ReplaceAll(topic, "/", "-"), i), 60)
+		if err != nil {
+			log.Fatal(err)
+		}
+		closers = append(closers, func() { c.Close() })
+		if err := c.subscribe(topic, qos); err != nil {
+			log.Fatal(err)
+		}
+		go func() {
+			var mine int64
+			for {
+				typ, b, err := c.read()
+				if err != nil {
+					return
+				}
+				if typ>>4 != 3 {
+					continue
+				}
+				if (typ>>1)&3 > 0 {
+					tl := int(b[0])<<8 | int(b[1])
+					id := uint16(b[2+tl])<<8 | uint16(b[3+tl])
+					c.wmu.Lock()
+					c.puback(id)
+					if c.r.Buffered() == 0 {
+						c.flush()
+					}
+					c.wmu.Unlock()
+				}
+				got.Add(1)
+				last.Store(time.Now().UnixNano())
+				if mine++; mine == want {
+					c.wmu.Lock()
+					c.flush()
+					c.wmu.Unlock()
+					doneSubs <- struct{}{}
+				}
+			}
+		}()
+	}
+	payload := make([]byte, *payloadLen)
+	var pubClients []*client
+	for i := range pubs {
+		c, err := dial(addr, "", fmt.Sprintf("bp-%s-%d", strings.ReplaceAll(topic, "/", "-"), i), 60)
+		if err != nil {
+			log.Fatal(err)
+		}
+		closers = append(closers, func() { c.Close() })
+		pubClients = append(pubClients, c)
+	}
+	time.Sleep(200 * time.Millisecond)
+	begin := time.Now()
+	var wg sync.WaitGroup
+	for _, c := range pubClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem := make(chan struct{}, *window)
+			if qos > 0 {
+				go func() {
+					for {
+						typ, _, err := c.read()
+						if err != nil {
+							return
+						}
+						if typ>>4 == 4 {
+							<-sem
+						}
+					}
+				}()
+			}
+			buf := make([]byte, 0, 256)
+			for i := range n {
+				if qos > 0 {
+					select {
+					case sem <- struct{}{}:
+					default:
+						c.flush()
+						sem <- struct{}{}
+					}
+				}
+				buf = c.publish(topic, qos, uint16(i%65535+1), payload, buf)
+				if i%32 == 31 {
+					c.flush()
+				}
+			}
+			c.flush()
+			if qos > 0 { // all acknowledged
+				for range *window {
+					sem <- struct{}{}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Wait for every subscriber, or for deliveries to stall.
+	ended := 0
+	for ended < subs {
+		before := got.Load()
+		select {
+		case <-doneSubs:
+			ended++
+		case <-time.After(5 * time.Second):
+			if got.Load() == before {
+				ended = subs
+			}
+		}
+	}
+	total := got.Load()
+	end := time.Unix(0, last.Load())
+	for _, f := range closers {
+		f()
+	}
+	return result{rate: float64(total) / end.Sub(begin).Seconds(), lost: int(want*int64(subs) - total)}
+}
+
+// idleMemory opens n idle connections from local and returns the RSS
+// growth per connection in bytes.
+func idleMemory(s *server, n int, local string) float64 {
+	time.Sleep(time.Second)
+	before := s.rss()
+	conns := make([]*client, n)
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	var failed atomic.Int64
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				c, err := dial(s.addr, local, fmt.Sprintf("idle-%d-%d", os.Getpid(), i), 300)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				conns[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		log.Printf("%s: %d idle connections failed", s.name, f)
+	}
+	time.Sleep(2 * time.Second)
+	after := s.rss()
+	for _, c := range conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+	return float64(after-before) / float64(n-int(failed.Load()))
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+func main() {
+	flag.Parse()
+	log.SetFlags(log.Ltime)
+	work, err := os.MkdirTemp("", "mqtt-bench-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(work)
+	bin := *gatewayBin
+	if bin == "" {
+		bin = filepath.Join(work, "pulsar-gateway")
+		b := exec.Command("go", "build", "-o", bin, "./cmd/pulsar-gateway")
+		b.Stdout, b.Stderr = os.Stderr, os.Stderr
+		if err := b.Run(); err != nil {
+			log.Fatal("go build (run from the repository root, or pass -gateway): ", err)
+		}
+	}
+	want := func(name string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), name) }
+	gwArgs := func(port int, extra ...string) []string {
+		return append([]string{bin, "--mqtt-addr", fmt.Sprintf("127.0.0.1:%d", port), "--kafka-enabled=false",
+			"--amqp-enabled=false", "--http-enabled=false", "--log-level", "warn"}, extra...)
+	}
+	var servers []*server
+	if *cpuprofile != "" {
+		addr, stop := inproc(filepath.Join(work, "inproc"))
+		defer stop()
+		servers = append(servers, &server{name: "gateway/inproc", addr: addr})
+		defer startProfile(*cpuprofile)()
+	} else if want("embedded") {
+		p := freePort()
+		servers = append(servers, start("gateway/embedded", gwArgs(p, "--data-dir", filepath.Join(work, "data")), p))
+	}
+	if want("mosquitto") {
+		p := freePort()
+		conf := filepath.Join(work, "mosquitto.conf")
+		// The gateway's defaults: 64 unacknowledged messages per session,
+		// no limit on queued ones (it holds them in the backend).
+		os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"+
+			"max_inflight_messages 64\nmax_queued_messages 0\nmax_connections -1\nlog_dest none\n", p)), 0o644)
+		servers = append(servers, start("mosquitto", []string{"mosquitto", "-c", conf}, p))
+	}
+	if want("pulsar") && *pulsarURL != "" {
+		p := freePort()
+		servers = append(servers, start("gateway/pulsar", gwArgs(p, "--backend", "pulsar", "--pulsar-url", *pulsarURL,
+			"--pulsar-admin-url", *pulsarAdm), p))
+	}
+	defer func() {
+		for _, s := range servers {
+			if s.cmd != nil {
+				s.stop()
+			}
+		}
+	}()
+
+	type key struct {
+		scen   string
+		qos    byte
+		server string
+	}
+	scens := []struct {
+		name       string
+		pubs, subs int
+	}{
+		{fmt.Sprintf("%d pub -> 1 sub", *fan), *fan, 1},
+		{fmt.Sprintf("1 pub -> %d sub", *fan), 1, *fan},
+	}
+	// Memory first, on fresh processes: a warm heap (glibc's or Go's)
+	// would take new connections into memory it already holds.
+	mem := map[string]float64{}
+	if *idle > 0 && *cpuprofile == "" {
+		for i, s := range servers {
+			mem[s.name] = idleMemory(s, *idle, fmt.Sprintf("127.0.0.%d", i+2))
+			log.Printf("%s: %.1f KiB per idle connection", s.name, mem[s.name]/1024)
+		}
+	}
+	rates := map[key][]float64{}
+	lost := map[key]int{}
+	for r := range *rounds {
+		for _, sc := range scens {
+			for _, qos := range []byte{0, 1} {
+				for _, s := range servers {
+					// Both scenarios deliver fan * msgs messages.
+					res := scenario(s.addr, sc.pubs, sc.subs, *perPub, qos)
+					k := key{sc.name, qos, s.name}
+					rates[k] = append(rates[k], res.rate)
+					lost[k] += res.lost
+					log.Printf("round %d  %-16s qos %d  %-17s %9.0f msg/s  lost %d", r+1, sc.name, qos, s.name, res.rate, res.lost)
+				}
+			}
+		}
+	}
+
+	fmt.Printf("\nMQTT end-to-end, %d-byte payloads, median of %d rounds, msgs/s delivered (ratio = gateway / mosquitto)\n\n", *payloadLen, *rounds)
+	head := "| scenario | QoS |"
+	sep := "|---|---|"
+	for _, s := range servers {
+		head += " " + s.name + " |"
+		sep += "---|"
+		if s.name != "mosquitto" && want("mosquitto") {
+			head += " ratio |"
+			sep += "---|"
+		}
+	}
+	fmt.Println(head)
+	fmt.Println(sep)
+	for _, sc := range scens {
+		for _, qos := range []byte{0, 1} {
+			line := fmt.Sprintf("| %s | %d |", sc.name, qos)
+			base := median(rates[key{sc.name, qos, "mosquitto"}])
+			for _, s := range servers {
+				k := key{sc.name, qos, s.name}
+				m := median(rates[k])
+				cell := fmt.Sprintf(" %.0f", m)
+				if lost[k] > 0 {
+					cell += fmt.Sprintf(" (%d lost)", lost[k])
+				}
+				line += cell + " |"
+				if s.name != "mosquitto" && want("mosquitto") {
+					line += fmt.Sprintf(" %.2f |", m/base)
+				}
+			}
+			fmt.Println(line)
+		}
+	}
+	if *idle > 0 && *cpuprofile == "" {
+		line := fmt.Sprintf("| idle connection, KiB RSS each (%d conns) | - |", *idle)
+		for _, s := range servers {
+			line += fmt.Sprintf(" %.1f |", mem[s.name]/1024)
+			if s.name != "mosquitto" && want("mosquitto") {
+				line += " - |"
+			}
+		}
+		fmt.Println(line)
+	}
+}

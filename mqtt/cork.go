@@ -1,0 +1,112 @@
+package mqtt
+
+import (
+	"net"
+	"sync"
+)
+
+// corkConn lets a burst of packets go out in one write: while corked,
+// writes gather in a buffer, written when the last cork is removed (or by
+// flush). Mochi writes every packet with its own write call otherwise,
+// which costs a system call per message on the hot path. Buffers come from
+// a pool, so an idle connection holds none.
+type corkConn struct {
+	net.Conn
+	mu    sync.Mutex
+	corks int
+	buf   *[]byte
+	err   error
+}
+
+const corkMax = 64 << 10 // flush past this many buffered bytes
+
+var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.corks == 0 && c.buf == nil {
+		n, err := c.Conn.Write(p)
+		if err != nil {
+			c.err = err
+		}
+		return n, err
+	}
+	if c.buf == nil {
+		c.buf = corkBufs.Get().(*[]byte)
+	}
+	*c.buf = append(*c.buf, p...)
+	if len(*c.buf) >= corkMax {
+		c.flushLocked()
+	}
+	return len(p), c.err
+}
+
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corks++
+	c.mu.Unlock()
+}
+
+func (c *corkConn) uncork() {
+	c.mu.Lock()
+	c.corks--
+	if c.corks == 0 {
+		c.flushLocked()
+	}
+	c.mu.Unlock()
+}
+
+// flush writes what is buffered, corked or not: a writer about to wait for
+// the client (its window full) must first let the client see everything.
+func (c *corkConn) flush() {
+	c.mu.Lock()
+	c.flushLocked()
+	c.mu.Unlock()
+}
+
+func (c *corkConn) flushLocked() {
+	if c.buf == nil {
+		return
+	}
+	if c.err == nil && len(*c.buf) > 0 {
+		if _, err := c.Conn.Write(*c.buf); err != nil {
+			c.err = err
+		}
+	}
+	*c.buf = (*c.buf)[:0]
+	if cap(*c.buf) <= corkMax*2 {
+		corkBufs.Put(c.buf)
+	}
+	c.buf = nil
+}
+
+// corker is the session's corkConn, or a no-op when mochi's connection is
+// not one (tests that build clients by hand).
+func corker(nc net.Conn) *corkConn {
+	if c, ok := nc.(*corkConn); ok {
+		return c
+	}
+	return nil
+}
+
+func (c *corkConn) Cork() {
+	if c != nil {
+		c.cork()
+	}
+}
+
+func (c *corkConn) Uncork() {
+	if c != nil {
+		c.uncork()
+	}
+}
+
+func (c *corkConn) Flush() {
+	if c != nil {
+		c.flush()
+	}
+}
