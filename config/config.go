@@ -57,6 +57,13 @@ type Kafka struct {
 	// AdvertisedAddr is the host:port put in Metadata answers. Empty derives
 	// it from the bound address (see Advertised).
 	AdvertisedAddr string `yaml:"advertised_addr"`
+	// AutoCreateTopics creates a topic that a producer or a metadata
+	// request names and that does not exist (Kafka's
+	// auto.create.topics.enable).
+	AutoCreateTopics bool `yaml:"auto_create_topics"`
+	// DefaultPartitions is the partition count of auto-created topics and
+	// of CreateTopics asking for the default (Kafka's num.partitions).
+	DefaultPartitions int `yaml:"default_partitions"`
 }
 
 // TLS turns a listener into a TLS listener when both files are set.
@@ -98,7 +105,7 @@ func Default() *Config {
 			URL:      "pulsar://127.0.0.1:6650",
 			AdminURL: "http://127.0.0.1:8080",
 		},
-		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}},
+		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1},
 		MQTT:  Listener{Enabled: true, Addr: ":1883"},
 		AMQP:  Listener{Enabled: true, Addr: ":5672"},
 		// Not 8080: Pulsar's admin API is there, often on the same host.

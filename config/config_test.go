@@ -70,6 +70,8 @@ func TestDefaults(t *testing.T) {
 		{"kafka.enabled", "true"},
 		{"kafka.addr", ":9092"},
 		{"kafka.advertised_addr", ""},
+		{"kafka.auto_create_topics", "true"},
+		{"kafka.default_partitions", "1"},
 		{"mqtt.addr", ":1883"},
 		{"amqp.addr", ":5672"},
 		{"http.addr", ":8081"},
@@ -242,6 +244,7 @@ func TestValidationErrors(t *testing.T) {
 		{"tenant with slash", []string{"--tenant", "a/b"}, nil, `tenant: "a/b": must be a non-empty name`},
 		{"log level", []string{"--log-level", "loud"}, nil, `log.level: "loud": must be debug, info, warn or error`},
 		{"log format", []string{"--log-format", "xml"}, nil, `log.format: "xml": must be json or console`},
+		{"zero default partitions", []string{"--kafka-default-partitions", "0"}, nil, "kafka.default_partitions: 0: must be 1 or more"},
 		{"negative limit", []string{"--limits-max-connections", "-1"}, nil, "limits.max_connections: -1: must be 0 (no limit) or more"},
 		{"negative drain", []string{"--shutdown-drain-timeout", "-1s"}, nil, "shutdown.drain_timeout: -1s: must not be negative"},
 		{"advertised port 0", []string{"--kafka-advertised-addr", "kafka:0"}, nil, `kafka.advertised_addr: "kafka:0": needs a host and a port other than 0`},
@@ -420,4 +423,20 @@ func selfSigned(t *testing.T) (certFile, keyFile string) {
 	certFile = writeFile(t, "cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
 	keyFile = writeFile(t, "key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})))
 	return certFile, keyFile
+}
+
+func TestKafkaTopicDefaults(t *testing.T) {
+	file := writeFile(t, "gw.yaml", "kafka:\n  auto_create_topics: false\n  default_partitions: 3\n")
+	cfg := mustLoad(t, []string{"--config", file}, nil)
+	if cfg.Kafka.AutoCreateTopics || cfg.Kafka.DefaultPartitions != 3 {
+		t.Errorf("from the file: auto_create_topics %v default_partitions %d; want false 3", cfg.Kafka.AutoCreateTopics, cfg.Kafka.DefaultPartitions)
+	}
+	cfg = mustLoad(t, []string{"--config", file, "--kafka-auto-create-topics", "--kafka-default-partitions", "6"}, nil)
+	if !cfg.Kafka.AutoCreateTopics || cfg.Kafka.DefaultPartitions != 6 {
+		t.Errorf("flags over the file: auto_create_topics %v default_partitions %d; want true 6", cfg.Kafka.AutoCreateTopics, cfg.Kafka.DefaultPartitions)
+	}
+	cfg = mustLoad(t, nil, map[string]string{"PULSAR_GATEWAY_KAFKA_AUTO_CREATE_TOPICS": "false", "PULSAR_GATEWAY_KAFKA_DEFAULT_PARTITIONS": "2"})
+	if cfg.Kafka.AutoCreateTopics || cfg.Kafka.DefaultPartitions != 2 {
+		t.Errorf("from env: auto_create_topics %v default_partitions %d; want false 2", cfg.Kafka.AutoCreateTopics, cfg.Kafka.DefaultPartitions)
+	}
 }

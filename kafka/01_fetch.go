@@ -136,10 +136,12 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 		}
 	}
 	added := 0
+	// One timeout for the whole gather, not one per message (a timer each
+	// was a visible share of the Fetch path's CPU).
+	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+	defer cancel()
 	for fp.offset < fp.hw {
-		ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
 		m, err := fp.cur.read(ctx)
-		cancel()
 		if err != nil {
 			return added, err
 		}

@@ -41,7 +41,7 @@ func (pc *producerCache) get(ctx context.Context, partition string) (*partitionP
 		pp = &partitionProducer{name: partition, durable: pc.durable, ready: make(chan struct{})}
 		pc.m[partition] = pp
 		pc.mu.Unlock()
-		pp.p, pp.err = pc.b.CreateProducer(ctx, bridge.ProducerOptions{Topic: partition, MaxPending: 10000})
+		pp.p, pp.err = pc.b.CreateProducer(ctx, producerOptions(partition))
 		close(pp.ready)
 		if pp.err != nil {
 			pc.drop(partition, pp)
@@ -104,6 +104,26 @@ func (pc *producerCache) close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// producerOptions: a Kafka client already batches (kgo: up to 1 MiB), and
+// Kafka partitions are read in order by one reader each, so the backend may
+// pack up to 1000 records into one entry instead of the bridge default of
+// 100 (sized for spreading bursts over Shared subscriptions). Pulsar's own
+// 128 KiB batch bound still applies, so this matters for small records:
+// with 100 a 1 MiB batch of 100-byte records became ~100 Pulsar entries.
+// Measured on Pulsar 4.0.7 (integration/kafka/bench, 100-byte records,
+// medians of 3 interleaved runs): 14 -> 24 MB/s produce.
+func producerOptions(partition string) bridge.ProducerOptions {
+	return bridge.ProducerOptions{
+		Topic:               partition,
+		MaxPending:          producerMaxPending,
+		BatchingMaxMessages: 1000,
+	}
+}
+
+// producerMaxPending bounds records handed to the backend per partition and
+// not yet durable.
+const producerMaxPending = 10000
 
 // sendResult is the outcome of one batch: the first record's offset.
 type sendResult struct {

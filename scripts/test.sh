@@ -33,6 +33,8 @@ install_debian_packages
 for artifact in org.apache.kafka:kafka-clients:4.4.0 org.slf4j:slf4j-nop:2.0.17; do
   mvn -B -q dependency:get -Dartifact="$artifact" >/dev/null
 done
+# Kafka's jars, for its console tools in integration/kafka.
+integration/kafka/kraft.sh classpath >/dev/null
 
 # The real Pulsar broker for bridge/pulsar and the integration tests on the
 # Pulsar backend. Its data lives in a fresh folder of this run.

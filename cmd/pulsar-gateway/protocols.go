@@ -44,9 +44,11 @@ var protocolFactories = map[string]protocolFactory{
 // newKafka serves Kafka on the backend, advertising the configured address.
 func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 	return kafka.New(context.Background(), d.Backend, kafka.Options{
-		Advertised: d.Config.Kafka.Advertised(d.Addr),
-		Namespace:  d.Config.Tenant + "/" + d.Config.Namespace,
-		Logger:     d.Logger,
+		Advertised:        d.Config.Kafka.Advertised(d.Addr),
+		Namespace:         d.Config.Tenant + "/" + d.Config.Namespace,
+		DisableAutoCreate: !d.Config.Kafka.AutoCreateTopics,
+		DefaultPartitions: d.Config.Kafka.DefaultPartitions,
+		Logger:            d.Logger,
 	})
 }
 

@@ -1,0 +1,378 @@
+// Command bench compares produce and consume throughput and produce latency
+// of the Kafka gateway with a direct Pulsar client and a real Kafka broker,
+// in one run, interleaving targets so machine noise spreads over all of them:
+//
+//	gw-embedded   kgo -> gateway (in this process) -> embedded backend on disk
+//	gw-pulsar     kgo -> gateway (in this process) -> Pulsar     (PULSAR_URL, PULSAR_ADMIN_URL)
+//	pulsar        pulsar-client-go -> Pulsar, same batching      (PULSAR_URL)
+//	kafka         kgo -> real Kafka broker                       (KAFKA_BOOTSTRAP, see ../kraft.sh)
+//
+// Every kgo producer uses acks=all, lz4 and kgo's default batching
+// (1 MiB batches, no linger); the Pulsar producer batches up to 1 MiB /
+// 10000 messages / 1 ms with lz4. Values are random letters. Each run produces -bytes of 100-byte and of
+// 1 KiB records to a fresh one-partition topic, then consumes them from the
+// start with a fresh consumer (timed from its creation: client start-up
+// counts, hence the volume). The table shows medians over -runs.
+//
+//	go run ./integration/kafka/bench -runs 3 -cpuprofile /tmp/gw.pprof
+//
+// The gateway runs in this process so -cpuprofile covers it (the clients are
+// in the profile too: look at the kafka and bridge packages).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	plog "github.com/apache/pulsar-client-go/pulsar/log"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
+	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
+	"github.com/pulsar-gateway/pulsar-gateway/kafka"
+)
+
+var (
+	runs       = flag.Int("runs", 3, "runs per target and size (medians reported)")
+	totalBytes = flag.Int("bytes", 64<<20, "payload bytes produced per run and size")
+	sizesFlag  = flag.String("sizes", "100,1024", "record value sizes")
+	targets    = flag.String("targets", "gw-embedded,gw-pulsar,pulsar,kafka", "targets to run (skipped when their env is missing)")
+	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run (gateway included)")
+	timeout    = flag.Duration("timeout", 3*time.Minute, "bound on one produce or consume phase")
+)
+
+type result struct {
+	prodRecS, prodMBs, p99ms float64
+	consRecS, consMBs        float64
+}
+
+type target struct {
+	name string
+	run  func(ctx context.Context, topic string, size, n int) (result, error)
+}
+
+func main() {
+	flag.Parse()
+	ctx := context.Background()
+	var sizes []int
+	for _, s := range strings.Split(*sizesFlag, ",") {
+		var v int
+		fmt.Sscan(s, &v)
+		sizes = append(sizes, v)
+	}
+	want := map[string]bool{}
+	for _, t := range strings.Split(*targets, ",") {
+		want[t] = true
+	}
+	pulsarURL, adminURL := os.Getenv("PULSAR_URL"), os.Getenv("PULSAR_ADMIN_URL")
+	kafkaAddr := os.Getenv("KAFKA_BOOTSTRAP")
+
+	var ts []target
+	var closers []func()
+	defer func() {
+		for _, c := range slices.Backward(closers) {
+			c()
+		}
+	}()
+	if want["gw-embedded"] {
+		dir, err := os.MkdirTemp("", "kafka-bench")
+		check(err)
+		closers = append(closers, func() { os.RemoveAll(dir) })
+		b, err := embedded.Open(embedded.Options{Dir: dir})
+		check(err)
+		addr, stop := serve(ctx, b)
+		closers = append(closers, func() { stop(); b.Close() })
+		ts = append(ts, target{"gw-embedded", kgoTarget(addr)})
+	}
+	if want["gw-pulsar"] && pulsarURL != "" && adminURL != "" {
+		b, err := pulsarbackend.Open(ctx, pulsarbackend.Options{URL: pulsarURL, AdminURL: adminURL})
+		check(err)
+		addr, stop := serve(ctx, b)
+		closers = append(closers, func() { stop(); b.Close() })
+		ts = append(ts, target{"gw-pulsar", kgoTarget(addr)})
+	} else if want["gw-pulsar"] {
+		fmt.Fprintln(os.Stderr, "gw-pulsar skipped: PULSAR_URL and PULSAR_ADMIN_URL not set")
+	}
+	if want["pulsar"] && pulsarURL != "" {
+		cl, err := pulsar.NewClient(pulsar.ClientOptions{URL: pulsarURL, Logger: plog.DefaultNopLogger()})
+		check(err)
+		closers = append(closers, cl.Close)
+		ts = append(ts, target{"pulsar", pulsarTarget(cl)})
+	} else if want["pulsar"] {
+		fmt.Fprintln(os.Stderr, "pulsar skipped: PULSAR_URL not set")
+	}
+	if want["kafka"] && kafkaAddr != "" {
+		ts = append(ts, target{"kafka", kgoTarget(kafkaAddr)})
+	} else if want["kafka"] {
+		fmt.Fprintln(os.Stderr, "kafka skipped: KAFKA_BOOTSTRAP not set (integration/kafka/kraft.sh start)")
+	}
+	if len(ts) == 0 {
+		fmt.Fprintln(os.Stderr, "no target")
+		os.Exit(2)
+	}
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
+
+	results := map[string][]result{} // name/size
+	stamp := time.Now().UnixNano()
+	for r := range *runs {
+		for _, size := range sizes {
+			n := *totalBytes / size
+			// Rotate the order each run: no target always goes first.
+			for i := range ts {
+				t := ts[(i+r)%len(ts)]
+				topic := fmt.Sprintf("bench-%x-%s-%d-%d", stamp, t.name, size, r)
+				res, err := t.run(ctx, topic, size, n)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "%s size %d run %d: %v\n", t.name, size, r, err)
+					continue
+				}
+				fmt.Fprintf(os.Stderr, "run %d %-11s %5dB: produce %8.0f rec/s %7.1f MB/s p99 %6.1f ms | consume %8.0f rec/s %7.1f MB/s\n",
+					r, t.name, size, res.prodRecS, res.prodMBs, res.p99ms, res.consRecS, res.consMBs)
+				key := fmt.Sprintf("%s/%d", t.name, size)
+				results[key] = append(results[key], res)
+			}
+		}
+	}
+	report(ts, sizes, results)
+}
+
+// report prints medians as a markdown table, with the ratios the targets
+// are judged by: gw-pulsar / pulsar and gw-embedded / kafka.
+func report(ts []target, sizes []int, results map[string][]result) {
+	med := func(key string, f func(result) float64) float64 {
+		var v []float64
+		for _, r := range results[key] {
+			v = append(v, f(r))
+		}
+		if len(v) == 0 {
+			return 0
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	ref := map[string]string{"gw-pulsar": "pulsar", "gw-embedded": "kafka"}
+	fmt.Printf("\n| target | size | produce MB/s | produce rec/s | p99 produce ms | consume MB/s | consume rec/s | produce ratio | consume ratio |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|---|---|\n")
+	for _, size := range sizes {
+		for _, t := range ts {
+			key := fmt.Sprintf("%s/%d", t.name, size)
+			if len(results[key]) == 0 {
+				continue
+			}
+			pm, cm := med(key, func(r result) float64 { return r.prodMBs }), med(key, func(r result) float64 { return r.consMBs })
+			ratio := func(mine float64, f func(result) float64) string {
+				rk := fmt.Sprintf("%s/%d", ref[t.name], size)
+				if ref[t.name] == "" || len(results[rk]) == 0 {
+					return ""
+				}
+				return fmt.Sprintf("%.2f × %s", mine/med(rk, f), ref[t.name])
+			}
+			fmt.Printf("| %s | %d B | %.1f | %.0f | %.1f | %.1f | %.0f | %s | %s |\n", t.name, size,
+				pm, med(key, func(r result) float64 { return r.prodRecS }), med(key, func(r result) float64 { return r.p99ms }),
+				cm, med(key, func(r result) float64 { return r.consRecS }),
+				ratio(pm, func(r result) float64 { return r.prodMBs }), ratio(cm, func(r result) float64 { return r.consMBs }))
+		}
+	}
+	fmt.Printf("\n(medians of %d runs, %d MiB per run and size)\n", *runs, *totalBytes>>20)
+}
+
+// serve runs a Kafka gateway on b on a free port of 127.0.0.1.
+func serve(ctx context.Context, b bridge.Backend) (string, func()) {
+	ln, err := netListen()
+	check(err)
+	h, err := kafka.New(ctx, b, kafka.Options{Advertised: ln.Addr().String(), Logger: zap.NewNop()})
+	check(err)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer nc.Close()
+				h.HandleConn(ctx, nc)
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() {
+		cancel()
+		ln.Close()
+		wg.Wait()
+		h.Close()
+	}
+}
+
+// kgoTarget produces with acks=all and lz4 (kgo defaults otherwise:
+// idempotent, 1 MiB batches, no linger) and consumes from the start.
+func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int) (result, error) {
+	return func(ctx context.Context, topic string, size, n int) (result, error) {
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		prod, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic),
+			kgo.AllowAutoTopicCreation(), kgo.RequiredAcks(kgo.AllISRAcks()),
+			kgo.ProducerBatchCompression(kgo.Lz4Compression()))
+		if err != nil {
+			return result{}, err
+		}
+		defer prod.Close()
+		// Create the topic first so neither side times its creation.
+		if err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte("warm-up")}).FirstErr(); err != nil {
+			return result{}, fmt.Errorf("warm-up: %w", err)
+		}
+		value := payload(size)
+		lat := make([]time.Duration, n)
+		var errOnce sync.Once
+		var perr error
+		start := time.Now()
+		for i := range n {
+			sent := time.Now()
+			prod.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+				lat[i] = time.Since(sent)
+				if err != nil {
+					errOnce.Do(func() { perr = err })
+				}
+			})
+		}
+		if err := prod.Flush(ctx); err != nil {
+			return result{}, err
+		}
+		if perr != nil {
+			return result{}, perr
+		}
+		pd := time.Since(start)
+
+		cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		if err != nil {
+			return result{}, err
+		}
+		defer cons.Close()
+		start = time.Now()
+		for got := 0; got < n+1; {
+			fs := cons.PollFetches(ctx)
+			if err := ctx.Err(); err != nil {
+				return result{}, fmt.Errorf("consumed %d of %d: %w", got, n+1, err)
+			}
+			fs.EachError(func(_ string, _ int32, e error) { err = e })
+			if err != nil {
+				return result{}, err
+			}
+			got += fs.NumRecords()
+		}
+		return mkResult(n, size, pd, time.Since(start), lat), nil
+	}
+}
+
+// pulsarTarget is the same workload on pulsar-client-go: lz4, batches up to
+// 1 MiB (kgo's batch size), producer send timeout and queue like kgo's
+// defaults, a Reader from the earliest message.
+func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size, n int) (result, error) {
+	return func(ctx context.Context, topic string, size, n int) (result, error) {
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		prod, err := cl.CreateProducer(pulsar.ProducerOptions{
+			Topic:                   "persistent://public/default/" + topic,
+			CompressionType:         pulsar.LZ4,
+			BatchingMaxSize:         1 << 20,
+			BatchingMaxMessages:     10000,
+			BatchingMaxPublishDelay: time.Millisecond,
+			MaxPendingMessages:      10000,
+		})
+		if err != nil {
+			return result{}, err
+		}
+		defer prod.Close()
+		if _, err := prod.Send(ctx, &pulsar.ProducerMessage{Payload: []byte("warm-up")}); err != nil {
+			return result{}, fmt.Errorf("warm-up: %w", err)
+		}
+		value := payload(size)
+		lat := make([]time.Duration, n)
+		var errOnce sync.Once
+		var perr error
+		start := time.Now()
+		for i := range n {
+			sent := time.Now()
+			prod.SendAsync(ctx, &pulsar.ProducerMessage{Payload: value}, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+				lat[i] = time.Since(sent)
+				if err != nil {
+					errOnce.Do(func() { perr = err })
+				}
+			})
+		}
+		if err := prod.FlushWithCtx(ctx); err != nil {
+			return result{}, err
+		}
+		if perr != nil {
+			return result{}, perr
+		}
+		pd := time.Since(start)
+
+		rd, err := cl.CreateReader(pulsar.ReaderOptions{
+			Topic:             "persistent://public/default/" + topic,
+			StartMessageID:    pulsar.EarliestMessageID(),
+			ReceiverQueueSize: 10000,
+		})
+		if err != nil {
+			return result{}, err
+		}
+		defer rd.Close()
+		start = time.Now()
+		for got := 0; got < n+1; got++ {
+			if _, err := rd.Next(ctx); err != nil {
+				return result{}, fmt.Errorf("consumed %d of %d: %w", got, n+1, err)
+			}
+		}
+		return mkResult(n, size, pd, time.Since(start), lat), nil
+	}
+}
+
+// payload is random upper-case letters, as kafka-producer-perf-test sends:
+// lz4 gains a little on it, unlike on zeros, which would compress to nothing
+// and measure the codec instead of the path.
+func payload(size int) []byte {
+	v := make([]byte, size)
+	for i := range v {
+		v[i] = 'A' + byte(rand.IntN(26))
+	}
+	return v
+}
+
+func mkResult(n, size int, pd, cd time.Duration, lat []time.Duration) result {
+	slices.Sort(lat)
+	mb := float64(n*size) / 1e6
+	return result{
+		prodRecS: float64(n) / pd.Seconds(), prodMBs: mb / pd.Seconds(),
+		p99ms:    float64(lat[len(lat)*99/100]) / float64(time.Millisecond),
+		consRecS: float64(n) / cd.Seconds(), consMBs: mb / cd.Seconds(),
+	}
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
