@@ -6,18 +6,18 @@ Environment: GATEWAY_ARGS are extra gateway flags (e.g. --backend pulsar ...); A
 runs every scenario in that vhost, whose namespace public/<vhost> is created first through
 PULSAR_ADMIN_URL when that is set (a shared broker keeps state between runs)."""
 
-import json
 import os
 import shlex
 import urllib.parse
 import urllib.request
 import subprocess
 import sys
-import threading
 import traceback
 
 import pika
 import pika.exceptions
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from gateway import GatewayProcess  # noqa: E402  (integration/gateway.py)
 
 BIN, DATA = sys.argv[1], sys.argv[2]
 EXTRA = shlex.split(os.environ.get("GATEWAY_ARGS", ""))
@@ -28,29 +28,11 @@ if VHOST != "/" and os.environ.get("PULSAR_ADMIN_URL"):
     urllib.request.urlopen(req, timeout=30).read()
 
 
-class Gateway:
-    """The binary on 127.0.0.1:0 with its store in DATA (kept across restarts)."""
+class Gateway(GatewayProcess):
+    """The binary serving AMQP, with its store in DATA (kept across restarts)."""
 
     def __init__(self):
-        self.proc = subprocess.Popen(
-            [BIN, "--data-dir", DATA, "--amqp-addr", "127.0.0.1:0",
-             "--kafka-enabled=false", "--mqtt-enabled=false", "--http-enabled=false",
-             "--log-format", "json", *EXTRA],
-            stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True)
-        self.port = None
-        for line in self.proc.stdout:
-            rec = json.loads(line)
-            if rec.get("msg") == "listening" and rec.get("protocol") == "amqp":
-                self.port = int(rec["addr"].rsplit(":", 1)[1])
-                break
-        assert self.port, "the gateway did not report its AMQP address"
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self):
-        for line in self.proc.stdout:
-            rec = json.loads(line)
-            if rec.get("level") in ("warn", "error"):
-                print("gateway:", line.strip())
+        super().__init__(BIN, DATA, "amqp", EXTRA)
 
     def url(self):
         return "amqp://guest:guest@127.0.0.1:%d/%s" % (self.port, urllib.parse.quote(VHOST, safe=""))
@@ -58,10 +40,6 @@ class Gateway:
     def pika(self):
         return pika.BlockingConnection(pika.ConnectionParameters(
             "127.0.0.1", self.port, VHOST, pika.PlainCredentials("guest", "guest")))
-
-    def stop(self):
-        self.proc.terminate()
-        assert self.proc.wait(15) == 0, "the gateway did not stop cleanly"
 
 
 def tool(gw, name, *args, input=None):

@@ -2,7 +2,6 @@
 clients: mosquitto_pub/mosquitto_sub (libmosquitto, 3.1.1 and 5) and
 paho-mqtt for Python. Usage: test_clients.py BINARY DATA_DIR"""
 
-import json
 import os
 import subprocess
 import sys
@@ -10,6 +9,8 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from gateway import GatewayProcess  # noqa: E402  (integration/gateway.py)
 
 BIN, DATA = sys.argv[1], sys.argv[2]
 # Extra gateway flags (run.sh: the Pulsar backend), and the prefix of every
@@ -18,33 +19,11 @@ EXTRA = os.environ.get("GATEWAY_ARGS", "").split()
 IT = os.environ.get("MQTT_IT_PREFIX", "it")
 
 
-class Gateway:
-    """The binary on 127.0.0.1:0 with its store in DATA (kept across restarts)."""
+class Gateway(GatewayProcess):
+    """The binary serving MQTT, with its store in DATA (kept across restarts)."""
 
     def __init__(self):
-        self.proc = subprocess.Popen(
-            [BIN, "--data-dir", DATA, "--mqtt-addr", "127.0.0.1:0",
-             "--kafka-enabled=false", "--amqp-enabled=false", "--http-enabled=false",
-             "--log-format", "json", *EXTRA],
-            stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True)
-        self.port = None
-        for line in self.proc.stdout:
-            rec = json.loads(line)
-            if rec.get("msg") == "listening" and rec.get("protocol") == "mqtt":
-                self.port = int(rec["addr"].rsplit(":", 1)[1])
-                break
-        assert self.port, "the gateway did not report its MQTT address"
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self):
-        for line in self.proc.stdout:
-            rec = json.loads(line)
-            if rec.get("level") in ("warn", "error"):
-                print("gateway:", line.strip())
-
-    def stop(self):
-        self.proc.terminate()
-        assert self.proc.wait(15) == 0, "the gateway did not stop cleanly"
+        super().__init__(BIN, DATA, "mqtt", EXTRA)
 
 
 def mosquitto_pub(gw, *args):
