@@ -19,6 +19,8 @@
 #   KAFKA_JAVA_OPTS      heap settings (default -Xms256m -Xmx1g)
 #   JAVA_HOME            java to use (else `java` on PATH; Java 17+)
 set -euo pipefail
+# shellcheck source=../service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../service.sh"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KAFKA_VERSION=${KAFKA_VERSION:-4.0.0}
@@ -55,14 +57,7 @@ ready() {
   port_open "$KAFKA_PORT" && grep -q 'Kafka Server started' "$LOG_FILE" 2>/dev/null
 }
 
-running_pid() {
-  local pid
-  [[ -f $PID_FILE ]] || return 1
-  pid=$(<"$PID_FILE")
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka ' &&
-    echo "$pid"
-}
+running_pid() { pid_matching 'kafka\.Kafka '; }
 
 ensure_jars() {
   [[ -f $LIB/.complete ]] && return 0
@@ -172,26 +167,7 @@ start() {
   echo "KAFKA_BOOTSTRAP=$BOOTSTRAP"
 }
 
-stop() {
-  local pid i
-  if ! pid=$(running_pid); then
-    rm -f "$PID_FILE"
-    log "not running"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < KAFKA_STOP_TIMEOUT; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "no exit after ${KAFKA_STOP_TIMEOUT}s, SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    sleep 1
-  fi
-  rm -f "$PID_FILE"
-  log "stopped (pid $pid)"
-}
+stop() { stop_service 'kafka\.Kafka ' "$KAFKA_STOP_TIMEOUT"; }
 
 status() {
   if running_pid >/dev/null && ready; then

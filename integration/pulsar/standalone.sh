@@ -17,6 +17,8 @@
 #   PULSAR_JAVA_OPTS      heap settings (default -Xms256m -Xmx1g -XX:MaxDirectMemorySize=1g)
 #   JAVA_HOME             java to use (else `java` on PATH; Java 17+)
 set -euo pipefail
+# shellcheck source=../service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../service.sh"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PULSAR_VERSION=${PULSAR_VERSION:-4.0.7}
@@ -78,14 +80,7 @@ ready() {
 }
 
 # Our broker's pid if it is alive. Checks the command line so a recycled pid is never signalled.
-running_pid() {
-  local pid
-  [[ -f $PID_FILE ]] || return 1
-  pid=$(<"$PID_FILE")
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q PulsarStandaloneStarter &&
-    echo "$pid"
-}
+running_pid() { pid_matching 'PulsarStandaloneStarter'; }
 
 # Resolve the broker's runtime jars once per version into $LIB (a marker file means complete).
 ensure_jars() {
@@ -198,26 +193,7 @@ start() {
   urls
 }
 
-stop() {
-  local pid i
-  if ! pid=$(running_pid); then
-    rm -f "$PID_FILE"
-    log "not running"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < PULSAR_STOP_TIMEOUT; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "no exit after ${PULSAR_STOP_TIMEOUT}s, SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    sleep 1
-  fi
-  rm -f "$PID_FILE"
-  log "stopped (pid $pid)"
-}
+stop() { stop_service 'PulsarStandaloneStarter' "$PULSAR_STOP_TIMEOUT"; }
 
 status() {
   if running_pid >/dev/null && ready; then

@@ -1,0 +1,37 @@
+# Sourced by integration/pulsar/standalone.sh and integration/kafka/kraft.sh: the
+# pid-file handling of a broker JVM run in the background. The caller defines
+# PID_FILE and log().
+
+# pid_matching PATTERN: print the pid in PID_FILE if that process is alive and
+# its command line matches PATTERN (a stale file may name a recycled pid).
+pid_matching() {
+  local pid
+  [[ -f $PID_FILE ]] || return 1
+  pid=$(<"$PID_FILE")
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$1" &&
+    echo "$pid"
+}
+
+# stop_service PATTERN TIMEOUT: SIGTERM, wait up to TIMEOUT seconds, then
+# SIGKILL. Idempotent.
+stop_service() {
+  local pid i
+  if ! pid=$(pid_matching "$1"); then
+    rm -f "$PID_FILE"
+    log "not running"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < $2; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "no exit after ${2}s, SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 1
+  fi
+  rm -f "$PID_FILE"
+  log "stopped (pid $pid)"
+}
