@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -21,19 +22,24 @@ type consumer struct {
 	opts  bridge.SubscribeOptions
 	topic string // the single non-partitioned topic, or "" (then Seek goes through the admin API)
 
-	mu       sync.Mutex
-	closed   bool
-	ctx      context.Context // ends at Close: unblocks Receive
+	closed   atomic.Bool     // set under mu by Close; read without it on the hot path
+	ctx      context.Context // ends at Close: unblocks Receive (set before use, never changed)
 	cancel   context.CancelFunc
-	unacked  map[subKey]map[msgKey]struct{} // Exclusive/Failover: received, not acked
-	floors   map[string]int64               // partition → lowest index to deliver after a Seek
-	timers   map[*time.Timer]struct{}       // delayed nacks
+	ackCache ackCache // guarded by b.acks.mu
+
+	mu       sync.Mutex
+	unacked  map[subKey]*msgSet // received, not acked (nil once closed)
+	unackedT string             // partition of unackedS, a cache of unacked[{unackedT, sub}]
+	unackedS *msgSet
+	floors   map[string]int64         // partition → lowest index to deliver after a Seek
+	timers   map[*time.Timer]struct{} // delayed nacks
 	chanOnce sync.Once
 	ch       chan *bridge.Message
 
 	parts     map[string]int // partition number of each topic name seen
 	lastPos   pos            // entry of the last message received
 	lastTopic string
+	lastPart  int // partition number of lastTopic
 }
 
 var subTypes = map[bridge.SubscriptionType]pulsar.SubscriptionType{
@@ -76,7 +82,11 @@ func (b *Backend) Subscribe(ctx context.Context, opts bridge.SubscribeOptions) (
 	// fraction of the delay), so the bridge waits the delay itself and
 	// then nacks with a minimal client delay.
 	co.NackRedeliveryDelay = 10 * time.Millisecond
-	c := &consumer{b: b, opts: opts, timers: map[*time.Timer]struct{}{}, unacked: map[subKey]map[msgKey]struct{}{}, floors: map[string]int64{}}
+	c := &consumer{b: b, opts: opts, timers: map[*time.Timer]struct{}{}, floors: map[string]int64{}, parts: map[string]int{}}
+	// Every type needs received-not-acked messages: the broker does not
+	// count a consumer close as a redelivery, even on Shared (conformance
+	// RedeliverOnClose).
+	c.unacked = map[subKey]*msgSet{}
 	if opts.TopicsPattern != "" {
 		if _, err := regexp.Compile(opts.TopicsPattern); err != nil {
 			return nil, fmt.Errorf("%w: pattern %q: %v", bridge.ErrInvalid, opts.TopicsPattern, err)
@@ -121,11 +131,9 @@ func (c *consumer) singleActive() bool {
 // Receive returns the next message. Messages below a Seek's index (the rest
 // of the entry a seek had to start from) are acknowledged and skipped.
 func (c *consumer) Receive(ctx context.Context) (*bridge.Message, error) {
+	cctx := c.ctx
 	for {
-		c.mu.Lock()
-		closed, cctx := c.closed, c.ctx
-		c.mu.Unlock()
-		if closed {
+		if c.closed.Load() {
 			return nil, errClosed("consumer")
 		}
 		var m pulsar.Message
@@ -146,49 +154,68 @@ func (c *consumer) Receive(ctx context.Context) (*bridge.Message, error) {
 			}
 			return nil, mapErr(err, subScope, "receive")
 		}
+		ix := m.Index()
+		if ix == nil {
+			return nil, errIndexMissing
+		}
 		name := m.Topic()
+		id := m.ID()
+		mp := pos{id.LedgerID(), id.EntryID()}
+		mk := msgKey{mp, id.BatchIdx()}
+		k := subKey{name, c.opts.Subscription}
 		c.mu.Lock()
-		part, known := c.parts[name]
-		mp := pos{m.ID().LedgerID(), m.ID().EntryID()}
-		newEntry := mp != c.lastPos || name != c.lastTopic
-		c.lastPos, c.lastTopic = mp, name
-		c.mu.Unlock()
-		if !known {
-			part = partitionOf(name)
-			c.mu.Lock()
-			if c.parts == nil {
-				c.parts = map[string]int{}
+		part := c.lastPart
+		sameTopic := name == c.lastTopic && c.lastTopic != ""
+		if !sameTopic {
+			var known bool
+			if part, known = c.parts[name]; !known {
+				part = partitionOf(name)
+				c.parts[name] = part
 			}
-			c.parts[name] = part
-			c.mu.Unlock()
+		}
+		newEntry := mp != c.lastPos || !sameTopic
+		c.lastPos, c.lastTopic, c.lastPart = mp, name, part
+		skip := false
+		if len(c.floors) > 0 {
+			floor, hasFloor := c.floors[name]
+			if skip = hasFloor && int64(*ix) < floor; !skip {
+				delete(c.floors, name)
+			}
+		}
+		if !skip && c.unacked != nil {
+			c.unackedSetLocked(k).add(mp, mk.batch, id.BatchSize())
+		}
+		c.mu.Unlock()
+		if newEntry { // one sparse-index update per entry, not per message
+			c.b.index.learnMsg(name, m)
+		}
+		if skip {
+			_ = c.c.Ack(m)
+			continue
 		}
 		out, ok := toMessage(m, name, part)
 		if !ok {
 			return nil, errIndexMissing
 		}
-		if newEntry { // one sparse-index update per entry, not per message
-			c.b.index.learnMsg(name, m)
-		}
-		c.mu.Lock()
-		floor, hasFloor := c.floors[name]
-		if hasFloor && out.Index < floor {
-			c.mu.Unlock()
-			_ = c.c.Ack(m)
-			continue
-		}
-		delete(c.floors, name)
-		k := subKey{name, c.opts.Subscription}
-		mk := msgKey{pos{m.ID().LedgerID(), m.ID().EntryID()}, m.ID().BatchIdx()}
-		if c.unacked != nil {
-			if c.unacked[k] == nil {
-				c.unacked[k] = map[msgKey]struct{}{}
-			}
-			c.unacked[k][mk] = struct{}{}
-		}
-		c.mu.Unlock()
 		out.RedeliveryCount = max(int(m.RedeliveryCount()), c.b.acks.count(k, mk))
 		return out, nil
 	}
+}
+
+// unackedSetLocked is unacked[k], created when missing, through a one-entry
+// cache (the subscription is fixed, so the partition identifies k); c.mu is
+// held and c.unacked is not nil.
+func (c *consumer) unackedSetLocked(k subKey) *msgSet {
+	if c.unackedS != nil && k.partition == c.unackedT {
+		return c.unackedS
+	}
+	s := c.unacked[k]
+	if s == nil {
+		s = newMsgSet()
+		c.unacked[k] = s
+	}
+	c.unackedT, c.unackedS = k.partition, s
+	return s
 }
 
 // mergeCtx ends when either context ends.
@@ -220,10 +247,7 @@ func (c *consumer) Chan() <-chan *bridge.Message {
 }
 
 func (c *consumer) check(id bridge.MessageID) (*msgID, error) {
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.closed.Load() {
 		return nil, errClosed("consumer")
 	}
 	return asID(id)
@@ -238,9 +262,12 @@ func (c *consumer) Ack(id bridge.MessageID) error {
 		return mapErr(err, subScope, "ack")
 	}
 	k := subKey{m.topic, c.opts.Subscription}
-	c.b.acks.acked(k, m.pos(), m.id.BatchIdx(), m.id.BatchSize())
+	p, bi := m.pos(), m.id.BatchIdx()
+	c.b.acks.ackedCached(&c.ackCache, k, p, bi, m.id.BatchSize())
 	c.mu.Lock()
-	delete(c.unacked[k], msgKey{m.pos(), m.id.BatchIdx()})
+	if c.unacked != nil {
+		c.unackedSetLocked(k).remove(p, bi)
+	}
 	c.mu.Unlock()
 	return nil
 }
@@ -259,10 +286,8 @@ func (c *consumer) AckCumulative(id bridge.MessageID) error {
 	k := subKey{m.topic, c.opts.Subscription}
 	c.b.acks.ackedUpTo(k, m.pos(), m.id.BatchIdx(), m.id.BatchSize())
 	c.mu.Lock()
-	for q := range c.unacked[k] {
-		if less(q.pos, m.pos()) || q.pos == m.pos() && q.batch <= m.id.BatchIdx() {
-			delete(c.unacked[k], q)
-		}
+	if c.unacked != nil {
+		c.unackedSetLocked(k).removeUpTo(m.pos(), m.id.BatchIdx())
 	}
 	c.mu.Unlock()
 	return nil
@@ -279,7 +304,12 @@ func (c *consumer) Nack(id bridge.MessageID) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.unacked[k], msgKey{m.pos(), m.id.BatchIdx()})
+	if c.timers == nil { // closed meanwhile
+		return
+	}
+	if c.unacked != nil {
+		c.unackedSetLocked(k).remove(m.pos(), m.id.BatchIdx())
+	}
 	var tm *time.Timer
 	tm = time.AfterFunc(c.opts.NackRedeliveryDelay, func() {
 		c.mu.Lock()
@@ -329,13 +359,13 @@ func (c *consumer) Seek(id bridge.MessageID) error {
 // redelivered once: the broker does not count a consumer going away.
 func (c *consumer) Close() error {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed.Load() {
 		c.mu.Unlock()
 		return nil
 	}
-	c.closed = true
+	c.closed.Store(true)
 	un := c.unacked
-	c.unacked = nil
+	c.unacked, c.unackedS = nil, nil
 	for tm := range c.timers {
 		tm.Stop()
 	}
@@ -343,9 +373,7 @@ func (c *consumer) Close() error {
 	c.mu.Unlock()
 	c.cancel()
 	for k, ms := range un {
-		for mk := range ms {
-			c.b.acks.bump(k, mk)
-		}
+		ms.each(func(mk msgKey) { c.b.acks.bump(k, mk) })
 	}
 	c.c.Close()
 	c.b.untrack(c)
@@ -355,10 +383,7 @@ func (c *consumer) Close() error {
 func (c *consumer) closeForBackend() { _ = c.Close() }
 
 func (c *consumer) Unsubscribe() error {
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.closed.Load() {
 		return errClosed("consumer")
 	}
 	if err := c.c.Unsubscribe(); err != nil {

@@ -59,16 +59,21 @@ func toMessage(m pulsar.Message, partitionName string, partition int) (*bridge.M
 	if len(props) == 0 {
 		props = nil
 	}
-	out := &bridge.Message{
-		Topic:       partitionName,
-		Partition:   partition,
-		Index:       int64(*ix),
-		Key:         key,
-		Value:       m.Payload(),
-		Properties:  props,
-		PublishTime: m.PublishTime(),
-		ID:          &msgID{id: m.ID(), topic: partitionName, partition: partition, index: int64(*ix)},
+	// One allocation for the message and its ID.
+	both := &messageWithID{
+		Message: bridge.Message{
+			Topic:       partitionName,
+			Partition:   partition,
+			Index:       int64(*ix),
+			Key:         key,
+			Value:       m.Payload(),
+			Properties:  props,
+			PublishTime: m.PublishTime(),
+		},
+		id: msgID{id: m.ID(), topic: partitionName, partition: partition, index: int64(*ix)},
 	}
+	out := &both.Message
+	out.ID = &both.id
 	if et := m.EventTime(); et.UnixMilli() != 0 {
 		out.EventTime = et
 	}
@@ -76,6 +81,12 @@ func toMessage(m pulsar.Message, partitionName string, partition int) (*bridge.M
 		out.Value = []byte{}
 	}
 	return out, true
+}
+
+// messageWithID allocates a received message and its ID together.
+type messageWithID struct {
+	bridge.Message
+	id msgID
 }
 
 func without(m map[string]string, k string) map[string]string {
