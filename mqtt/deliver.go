@@ -55,7 +55,7 @@ func (ss *session) open(rec subRecord, durable, resume bool) (*sub, error) {
 				return nil, err
 			}
 		} else {
-			rec.Since = time.Now().UnixMilli()
+			rec.Since = time.Now().UnixNano()
 		}
 	}
 	var c bridge.Consumer
@@ -102,7 +102,7 @@ func (ss *session) start(sb *sub, retained bool) {
 // deliverOne delivers a message of sb's consumer; false when the session
 // cannot go on.
 func (ss *session) deliverOne(sb *sub, m *bridge.Message) bool {
-	if sb.rec.Since != 0 && m.PublishTime.UnixMilli() < sb.rec.Since {
+	if sb.rec.Since != 0 && publishedBefore(m.PublishTime, sb.rec.Since) {
 		sb.consumer.Ack(m.ID) // published before the subscription
 		return true
 	}
@@ -182,4 +182,16 @@ func (ss *session) deliver(sb *sub, c bridge.Consumer, m *bridge.Message, topic 
 		}
 	}
 	return nil
+}
+
+// publishedBefore tells whether a message published at pub predates a
+// subscription made at since (Unix ns). Pulsar stamps publish times in whole
+// milliseconds: such a time is compared by millisecond, so a message of the
+// subscription's own millisecond is delivered (an old one at worst, never
+// a lost new one). The embedded backend's nanosecond times compare exactly.
+func publishedBefore(pub time.Time, since int64) bool {
+	if pub.UnixNano()%int64(time.Millisecond) == 0 {
+		return pub.UnixMilli() < since/int64(time.Millisecond)
+	}
+	return pub.UnixNano() < since
 }

@@ -41,11 +41,11 @@ type subRecord struct {
 	NoLocal        bool   `json:"nl,omitempty"`
 	RetainHandling byte   `json:"rh,omitempty"`
 	Identifier     int    `json:"id,omitempty"`
-	// Since (Unix ms) is when a wildcard filter was subscribed: its consumer
+	// Since (Unix ns) is when a wildcard filter was subscribed: its consumer
 	// starts at the earliest message, so that a topic created later is read
 	// from its start whenever the backend discovers it (Pulsar: within the
 	// discovery period), and drops what was published before.
-	Since int64 `json:"since,omitempty"`
+	Since int64 `json:"since_ns,omitempty"`
 }
 
 func (s *Server) loadSession(id string) (sessionRecord, bool) {
