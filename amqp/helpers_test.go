@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	amqp091 "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
@@ -20,6 +21,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
+	"github.com/pulsar-gateway/pulsar-gateway/handlers"
 )
 
 // gateway is the AMQP handler on a real socket and a backend.
@@ -168,45 +170,20 @@ func serveGateway(t testing.TB, b bridge.Backend, log *zap.Logger, opts ...func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[nc] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				srv.HandleConn(ctx, nc)
-				nc.Close()
-				mu.Lock()
-				delete(conns, nc)
-				mu.Unlock()
-			}()
-		}
-	}()
+	// The gateway's own listener plumbing, as the binary serves it.
+	hs := handlers.NewServer(handlers.Options{Protocol: "amqp", Handler: srv, Logger: log.Named("handlers"),
+		Metrics: handlers.NewMetrics(prometheus.NewRegistry())})
+	served := make(chan struct{})
+	go func() { hs.Serve(ln); close(served) }()
 	g := &gateway{url: "amqp://guest:guest@" + ln.Addr().String() + "/", vhost: "/", backend: b, srv: srv}
 	var once sync.Once
 	g.stop = func() {
 		once.Do(func() {
-			ln.Close()
-			cancel()
-			time.Sleep(50 * time.Millisecond)
-			mu.Lock()
-			for nc := range conns {
-				nc.Close()
-			}
-			mu.Unlock()
-			wg.Wait()
+			// Connections get 50ms to finish once drained, then are closed.
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			hs.Drain(ctx)
+			<-served
 			srv.Close()
 			b.Close()
 		})

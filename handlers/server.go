@@ -233,12 +233,24 @@ func (s *Server) Drain(ctx context.Context) error {
 		c.Close()
 	}
 	s.mu.Unlock()
+	// A handler whose connection was closed returns at its next read or
+	// write; wait for that (bounded), so the caller may close the backend
+	// under no running handler.
+	select {
+	case <-done:
+	case <-time.After(handlerExitGrace):
+		s.log.Warn("handlers still running after their connections were closed", zap.Duration("waited", handlerExitGrace))
+	}
 	if n == 0 {
 		return nil
 	}
 	s.log.Warn("drain deadline passed: closed open connections", zap.Int("connections", n))
 	return fmt.Errorf("handlers: %s: drain deadline passed: closed %d open connections", s.opts.Protocol, n)
 }
+
+// handlerExitGrace bounds how long Drain waits for handlers to return once
+// their connections are closed.
+const handlerExitGrace = 5 * time.Second
 
 // Close stops accepting and closes every connection at once.
 func (s *Server) Close() error {
