@@ -35,3 +35,23 @@ stop_service() {
   rm -f "$PID_FILE"
   log "stopped (pid $pid)"
 }
+
+# resolve_jars POM HOME LIB WHAT MVN_ARGS...: copy the runtime jars of the
+# artifact POM pulls into LIB, once (a marker file means complete). Maven's
+# output goes to HOME/mvn.log and is shown only on failure (-q still prints
+# colour codes). The caller defines die().
+resolve_jars() {
+  local pom=$1 home=$2 lib=$3 what=$4
+  shift 4
+  [[ -f $lib/.complete ]] && return 0
+  command -v mvn >/dev/null 2>&1 || die "mvn not found (needed once to download $what jars)"
+  log "resolving $what jars from Maven Central into $lib (first time only)"
+  rm -rf "$lib.tmp"
+  mkdir -p "$home"
+  mvn -B -q -f "$pom" "$@" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$lib.tmp" >"$home/mvn.log" 2>&1 || {
+    cat "$home/mvn.log" >&2
+    die "maven could not resolve $what"
+  }
+  rm -rf "$lib" && mv "$lib.tmp" "$lib" && touch "$lib/.complete"
+}

@@ -60,18 +60,8 @@ ready() {
 running_pid() { pid_matching 'kafka\.Kafka '; }
 
 ensure_jars() {
-  [[ -f $LIB/.complete ]] && return 0
-  command -v mvn >/dev/null 2>&1 || die "mvn not found (needed once to download Kafka jars)"
-  log "resolving Kafka $KAFKA_VERSION jars from Maven Central into $LIB (first time only)"
-  rm -rf "$LIB.tmp"
-  mkdir -p "$KAFKA_HOME"
-  mvn -B -q -f "$HERE/kraft/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB.tmp" \
-    >"$KAFKA_HOME/mvn.log" 2>&1 || {
-    cat "$KAFKA_HOME/mvn.log" >&2
-    die "maven could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
-  }
-  rm -rf "$LIB" && mv "$LIB.tmp" "$LIB" && touch "$LIB/.complete"
+  resolve_jars "$HERE/kraft/pom.xml" "$KAFKA_HOME" "$LIB" "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" \
+    -Dkafka.version="$KAFKA_VERSION"
 }
 
 write_config() {

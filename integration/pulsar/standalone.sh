@@ -84,19 +84,8 @@ running_pid() { pid_matching 'PulsarStandaloneStarter'; }
 
 # Resolve the broker's runtime jars once per version into $LIB (a marker file means complete).
 ensure_jars() {
-  [[ -f $LIB/.complete ]] && return 0
-  command -v mvn >/dev/null 2>&1 || die "mvn not found (needed once to download Pulsar jars)"
-  log "resolving Pulsar $PULSAR_VERSION jars from Maven Central into $LIB (first time only)"
-  rm -rf "$LIB.tmp"
-  mkdir -p "$PULSAR_HOME"
-  # Output kept in a file and shown only on failure (-q still prints colour codes).
-  mvn -B -q -f "$HERE/pom.xml" -Dpulsar.version="$PULSAR_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB.tmp" \
-    >"$PULSAR_HOME/mvn.log" 2>&1 || {
-    cat "$PULSAR_HOME/mvn.log" >&2
-    die "maven could not resolve org.apache.pulsar:pulsar-broker:$PULSAR_VERSION"
-  }
-  rm -rf "$LIB" && mv "$LIB.tmp" "$LIB" && touch "$LIB/.complete"
+  resolve_jars "$HERE/pom.xml" "$PULSAR_HOME" "$LIB" "org.apache.pulsar:pulsar-broker:$PULSAR_VERSION" \
+    -Dpulsar.version="$PULSAR_VERSION"
 }
 
 # Generated per run into $PULSAR_DATA: the committed standalone.conf with the ports substituted
