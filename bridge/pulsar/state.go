@@ -2,47 +2,66 @@ package pulsar
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
-// table is a state table: a compacted topic (key = record key) read by one
-// reader per backend, shared by every handle of that table. A value is
-// stored with a one-byte prefix so an empty value stays apart from a delete,
-// which is an empty payload (a compaction tombstone).
+// table is a state table: a compacted topic (key = record key) read through
+// pulsar-client-go's TableView, one per backend, shared by every handle of
+// that table.
 //
-// A Put returns once the message is durable AND this backend's reader has
-// applied it: reads of this process see their own writes at once, and
-// watchers see changes in log order, whichever gateway wrote them. This is
-// our own reader rather than TableView because TableView offers no way to
-// wait for a given write and needs a schema on both sides.
+// A Put returns once the message is durable AND this backend's TableView
+// has applied it, so reads of this process see their own writes at once,
+// and watchers see changes in log order, whichever gateway wrote them.
+// TableView has no call that waits for a given write, so each record
+// carries a token (random per table, then a counter) and the Put waits until
+// the TableView listener has seen its token.
+//
+// Record payloads (first byte):
+//
+//	2 token(8) value   a value (may be empty)
+//	3 token(8)         a delete
+//	1 value, 0         the same without a token (written before tokens)
+//
+// A delete is a record, not an empty payload: the Go client does not deliver
+// empty-payload messages to readers reliably. Compaction still keeps only
+// the latest record of a key.
 type table struct {
 	b     *Backend
 	topic string
 	p     pulsar.Producer
-	r     pulsar.Reader
+	tv    pulsar.TableView
+
+	tokenBase uint64
+	seq       atomic.Uint64
 
 	mu       sync.Mutex
-	cond     *sync.Cond
 	data     map[string][]byte
-	applied  pulsar.MessageID
+	waiting  map[uint64]chan struct{}
 	watchers map[int]func(string, []byte)
 	nextW    int
-	err      error
-	cancel   context.CancelFunc
-	done     chan struct{}
-	refs     int
+	closed   bool
 }
 
 // handle is one State() result; Close of the backend ends them all.
 type handle struct{ t *table }
 
-const valuePrefix = 1
+const (
+	recDeleteLegacy = 0
+	recValueLegacy  = 1
+	recValue        = 2
+	recDelete       = 3
+	tokenLen        = 8
+)
 
 func (b *Backend) State(ctx context.Context, name string) (bridge.StateTable, error) {
 	if b.isClosed() {
@@ -64,29 +83,30 @@ func (b *Backend) State(ctx context.Context, name string) (bridge.StateTable, er
 	}
 	// Compact once the topic holds 1 MiB of history (best effort).
 	_ = b.admin.Topics().SetCompactionThreshold(ut, 1<<20)
-	t = &table{b: b, topic: topic, data: map[string][]byte{}, watchers: map[int]func(string, []byte){}, done: make(chan struct{})}
-	t.cond = sync.NewCond(&t.mu)
+	var seed [8]byte
+	_, _ = rand.Read(seed[:])
+	t = &table{b: b, topic: topic, data: map[string][]byte{}, waiting: map[uint64]chan struct{}{},
+		watchers: map[int]func(string, []byte){},
+		// The high 32 bits tell this table apart from other writers; the
+		// counter fills the low 32 (wrapping is harmless: only tokens still
+		// awaited matter).
+		tokenBase: binary.BigEndian.Uint64(seed[:]) &^ (1<<32 - 1)}
 	var err error
-	if t.p, err = b.client.CreateProducer(pulsar.ProducerOptions{Topic: topic, DisableBatching: true, SendTimeout: -1}); err != nil {
+	if t.p, err = b.client.CreateProducer(pulsar.ProducerOptions{Topic: topic, DisableBatching: true, SendTimeout: -1,
+		Schema: pulsar.NewBytesSchema(nil)}); err != nil {
 		return nil, mapErr(err, topicScope, "state producer")
 	}
-	if t.r, err = b.client.CreateReader(pulsar.ReaderOptions{Topic: topic, StartMessageID: pulsar.EarliestMessageID(),
-		ReadCompacted: true}); err != nil {
+	// CreateTableView returns once it has read the topic to its end.
+	if t.tv, err = b.client.CreateTableView(pulsar.TableViewOptions{Topic: topic,
+		Schema: pulsar.NewBytesSchema(nil), SchemaValueType: reflect.TypeOf([]byte(nil)),
+		Logger: newClientLogger(b.log)}); err != nil {
 		t.p.Close()
-		return nil, mapErr(err, topicScope, "state reader")
+		return nil, mapErr(err, topicScope, "load state "+name)
 	}
-	for t.r.HasNext() {
-		m, err := t.r.Next(ctx)
-		if err != nil {
-			t.r.Close()
-			t.p.Close()
-			return nil, mapErr(err, topicScope, "load state "+name)
-		}
-		t.apply(m, false)
+	if err := t.tv.ForEachAndListen(t.apply); err != nil {
+		t.close()
+		return nil, mapErr(err, topicScope, "load state "+name)
 	}
-	rctx, cancel := context.WithCancel(context.Background())
-	t.cancel = cancel
-	go t.run(rctx)
 	b.mu.Lock()
 	if old := b.tables[name]; old != nil || b.closed {
 		b.mu.Unlock()
@@ -102,73 +122,62 @@ func (b *Backend) State(ctx context.Context, name string) (bridge.StateTable, er
 	return &handle{t}, nil
 }
 
-func (t *table) run(ctx context.Context) {
-	defer close(t.done)
-	for {
-		m, err := t.r.Next(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			continue
+// apply is the TableView listener: it runs for every record in log order
+// (and once per key already loaded, when registered).
+func (t *table) apply(key string, v any) error {
+	p, _ := v.([]byte)
+	var (
+		val      []byte
+		token    uint64
+		hasToken bool
+	)
+	switch {
+	case len(p) == 0: // a tombstone someone else wrote
+	case p[0] == recValueLegacy:
+		val = slices.Clone(p[1:])
+	case (p[0] == recValue || p[0] == recDelete) && len(p) >= 1+tokenLen:
+		token, hasToken = binary.BigEndian.Uint64(p[1:]), true
+		if p[0] == recValue {
+			val = append([]byte{}, p[1+tokenLen:]...)
 		}
-		t.apply(m, true)
-	}
-}
-
-func (t *table) apply(m pulsar.Message, notify bool) {
-	key := m.Key()
-	var v []byte
-	if p := m.Payload(); len(p) > 0 && p[0] == valuePrefix {
-		v = slices.Clone(p[1:])
 	}
 	t.mu.Lock()
-	if v == nil {
+	if val == nil {
 		delete(t.data, key)
 	} else {
-		t.data[key] = v
+		t.data[key] = val
 	}
-	t.applied = m.ID()
-	ws := make([]func(string, []byte), 0, len(t.watchers))
-	if notify {
-		ids := make([]int, 0, len(t.watchers))
-		for id := range t.watchers {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			ws = append(ws, t.watchers[id])
-		}
+	if ch, ok := t.waiting[token]; hasToken && ok {
+		delete(t.waiting, token)
+		close(ch)
 	}
-	t.cond.Broadcast()
+	ids := make([]int, 0, len(t.watchers))
+	for id := range t.watchers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	ws := make([]func(string, []byte), 0, len(ids))
+	for _, id := range ids {
+		ws = append(ws, t.watchers[id])
+	}
 	t.mu.Unlock()
 	for _, w := range ws {
-		w(key, slices.Clone(v))
+		w(key, slices.Clone(val))
 	}
-}
-
-func idAtLeast(a, b pulsar.MessageID) bool {
-	if a == nil {
-		return false
-	}
-	if a.LedgerID() != b.LedgerID() {
-		return a.LedgerID() > b.LedgerID()
-	}
-	return a.EntryID() >= b.EntryID()
+	return nil
 }
 
 func (t *table) closeForBackend() { t.close() }
 
 func (t *table) close() {
-	if t.cancel != nil {
-		t.cancel()
-		<-t.done
-	}
 	t.mu.Lock()
-	t.err = bridge.ErrClosed
-	t.cond.Broadcast()
+	t.closed = true
+	for tok, ch := range t.waiting {
+		delete(t.waiting, tok)
+		close(ch)
+	}
 	t.mu.Unlock()
-	t.r.Close()
+	t.tv.Close()
 	t.p.Close()
 }
 
@@ -184,32 +193,45 @@ func (h *handle) Put(ctx context.Context, key string, value []byte) error {
 	if t.b.isClosed() {
 		return errClosed("backend")
 	}
-	// A delete is a one-byte 0 record, not an empty payload: the Go
-	// client does not deliver empty-payload messages to readers reliably.
-	// Compaction still keeps only the latest record of a key.
-	payload := []byte{0}
+	token := t.tokenBase | t.seq.Add(1)&(1<<32-1)
+	payload := make([]byte, 1+tokenLen, 1+tokenLen+len(value))
+	payload[0] = recDelete
 	if value != nil {
-		payload = append([]byte{valuePrefix}, value...)
+		payload[0] = recValue
+		payload = append(payload, value...)
 	}
-	id, err := t.p.Send(ctx, &pulsar.ProducerMessage{Key: key, Payload: payload})
-	if err != nil {
+	binary.BigEndian.PutUint64(payload[1:], token)
+	ch := make(chan struct{})
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return errClosed("state table")
+	}
+	t.waiting[token] = ch
+	t.mu.Unlock()
+	forget := func() {
+		t.mu.Lock()
+		delete(t.waiting, token)
+		t.mu.Unlock()
+	}
+	if _, err := t.p.Send(ctx, &pulsar.ProducerMessage{Key: key, Payload: payload}); err != nil {
+		forget()
 		return mapErr(err, topicScope, "state put")
 	}
-	// Wait until our reader applied it (so Get sees it at once).
-	stop := context.AfterFunc(ctx, func() { t.mu.Lock(); t.cond.Broadcast(); t.mu.Unlock() })
-	defer stop()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for !idAtLeast(t.applied, id) {
-		if t.err != nil {
-			return t.err
+	// Wait until the TableView applied it (so Get sees it at once).
+	select {
+	case <-ch:
+		t.mu.Lock()
+		closed := t.closed
+		t.mu.Unlock()
+		if closed {
+			return errClosed("state table")
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		t.cond.Wait()
+		return nil
+	case <-ctx.Done():
+		forget()
+		return ctx.Err()
 	}
-	return nil
 }
 
 func (h *handle) Delete(ctx context.Context, key string) error { return h.Put(ctx, key, nil) }
