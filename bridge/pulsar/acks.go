@@ -28,6 +28,9 @@ type ackBook struct {
 	// Shared/Key_Shared subscription, and single-active ones without nacks
 	// or closes) count needs no lock.
 	nRedelivered atomic.Int64
+	// load returns the saved partial acks of a subscription this process
+	// has not touched yet (see ackstore.go); nil: none saved.
+	load func(subKey) map[pos]*batchAcks
 }
 
 // subAcks is one subscription on one partition. Never removed from
@@ -37,6 +40,7 @@ type subAcks struct {
 	lastP       pos        // cache: partial[lastP] is last (nil: no cache)
 	last        *batchAcks // (acks mostly walk an entry in order)
 	redelivered map[msgKey]int
+	dirty       bool // partial changed since it was last saved
 }
 
 // batchAcks is the set of acked batch indexes of one entry of n messages.
@@ -100,6 +104,11 @@ func (a *ackBook) subLocked(c *ackCache, k subKey) *subAcks {
 	s := a.subs[k]
 	if s == nil {
 		s = &subAcks{partial: map[pos]*batchAcks{}, redelivered: map[msgKey]int{}}
+		if a.load != nil {
+			if saved := a.load(k); saved != nil {
+				s.partial = saved
+			}
+		}
 		a.subs[k] = s
 	}
 	if c != nil {
@@ -137,9 +146,12 @@ func (a *ackBook) ackedCached(c *ackCache, k subKey, p pos, bi, n int32) {
 		}
 		s.lastP, s.last = p, b
 	}
-	if bi < b.n && b.set(bi) && b.full() {
-		delete(s.partial, p)
-		s.last = nil
+	if bi < b.n && b.set(bi) {
+		s.dirty = true
+		if b.full() {
+			delete(s.partial, p)
+			s.last = nil
+		}
 	}
 }
 
@@ -149,6 +161,7 @@ func (a *ackBook) ackedUpTo(k subKey, p pos, bi, n int32) {
 	defer a.mu.Unlock()
 	s := a.subLocked(nil, k)
 	s.last = nil
+	s.dirty = true
 	for q := range s.partial {
 		if less(q, p) || q == p {
 			delete(s.partial, q)
@@ -169,31 +182,75 @@ func (a *ackBook) ackedUpTo(k subKey, p pos, bi, n int32) {
 	}
 }
 
-// partialCount is how many messages are acked inside entries after mark.
-func (a *ackBook) partialCount(k subKey, mark pos) int64 {
+// partialCount is how many messages are acked inside entries after mark
+// that are not inside one of the deleted ranges (from, to].
+func (a *ackBook) partialCount(k subKey, mark pos, deleted [][2]pos) int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.subLocked(nil, k)
+	var n int64
+next:
+	for q, b := range s.partial {
+		if !less(mark, q) {
+			continue
+		}
+		for _, r := range deleted {
+			if less(r[0], q) && !less(r[1], q) {
+				continue next
+			}
+		}
+		n += int64(b.acked)
+	}
+	return n
+}
+
+func (a *ackBook) setLoader(f func(subKey) map[pos]*batchAcks) {
+	a.mu.Lock()
+	a.load = f
+	a.mu.Unlock()
+}
+
+// snapshot encodes k's partial acks and clears its dirty mark.
+func (a *ackBook) snapshot(k subKey) ([]byte, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := a.subs[k]
-	if s == nil {
-		return 0
+	if s == nil || !s.dirty {
+		return nil, false
 	}
-	var n int64
-	for q, b := range s.partial {
-		if less(mark, q) {
-			n += int64(b.acked)
+	s.dirty = false
+	return encodePartial(s.partial), true
+}
+
+func (a *ackBook) markDirty(k subKey) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if s := a.subs[k]; s != nil {
+		s.dirty = true
+	}
+}
+
+// dirtyKeys lists the partitions of subscription sub with unsaved changes.
+func (a *ackBook) dirtyKeys(sub string) []subKey {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var ks []subKey
+	for k, s := range a.subs {
+		if k.sub == sub && s.dirty {
+			ks = append(ks, k)
 		}
 	}
-	return n
+	return ks
 }
 
 // reset forgets a subscription's partial acks (its cursor moved).
 func (a *ackBook) reset(k subKey) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if s := a.subs[k]; s != nil {
-		clear(s.partial)
-		s.last = nil
-	}
+	s := a.subLocked(nil, k)
+	clear(s.partial)
+	s.last = nil
+	s.dirty = true
 }
 
 func (a *ackBook) bump(k subKey, m msgKey) {

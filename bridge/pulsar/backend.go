@@ -70,6 +70,8 @@ type Backend struct {
 	tailers map[string]*tailer
 	tables  map[string]*table
 	handles map[closer]struct{}
+
+	ackTable *table // saved partial batch acks (ackstore.go); nil: not saved
 }
 
 type closer interface{ closeForBackend() }
@@ -138,6 +140,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 			return nil, err
 		}
 	}
+	b.openAckStore(ctx)
 	return b, nil
 }
 
@@ -213,6 +216,10 @@ func (b *Backend) Close() error {
 		if _, ok := h.(*producer); !ok {
 			h.closeForBackend()
 		}
+	}
+	// After the consumers: closing them saves their batch acks here.
+	if b.ackTable != nil {
+		b.ackTable.close()
 	}
 	b.mu.Lock()
 	ts := b.tailers

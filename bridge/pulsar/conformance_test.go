@@ -48,10 +48,5 @@ func TestConformance(t *testing.T) {
 		},
 		Wait:  15 * time.Second,
 		Quiet: time.Second,
-		KnownGaps: map[string]string{
-			"Restart/Cursors": "the broker counts backlog by entries and does not report which messages " +
-				"of a batch were acknowledged, so after a restart the backlog counts a partly acked batch " +
-				"whole (those messages are still not redelivered)",
-		},
 	})
 }

@@ -347,9 +347,11 @@ func (c *consumer) Seek(id bridge.MessageID) error {
 	c.mu.Lock()
 	c.floors[m.topic] = m.index
 	c.mu.Unlock()
-	c.b.acks.reset(subKey{m.topic, c.opts.Subscription})
+	k := subKey{m.topic, c.opts.Subscription}
+	c.b.acks.reset(k)
 	if c.topic == m.topic {
 		err = c.c.Seek(pulsar.NewMessageID(e.ledger, e.entry, -1, max(int32(m.partition), 0)))
+		c.b.saveAcks(ctx, k)
 		return mapErr(err, subScope, "seek")
 	}
 	return c.b.adm.resetCursor(ctx, tn, c.opts.Subscription, e, m.index)
@@ -376,6 +378,7 @@ func (c *consumer) Close() error {
 		ms.each(func(mk msgKey) { c.b.acks.bump(k, mk) })
 	}
 	c.c.Close()
+	c.b.saveSubAcks(c.opts.Subscription)
 	c.b.untrack(c)
 	return nil
 }
@@ -388,6 +391,20 @@ func (c *consumer) Unsubscribe() error {
 	}
 	if err := c.c.Unsubscribe(); err != nil {
 		return mapErr(err, subScope, "unsubscribe")
+	}
+	// Close then saves the emptied books: a later subscription of this
+	// name must not inherit these acks.
+	c.mu.Lock()
+	parts := make([]string, 0, len(c.parts)+1)
+	for p := range c.parts {
+		parts = append(parts, p)
+	}
+	if c.topic != "" {
+		parts = append(parts, c.topic)
+	}
+	c.mu.Unlock()
+	for _, p := range parts {
+		c.b.acks.reset(subKey{p, c.opts.Subscription})
 	}
 	return c.Close()
 }

@@ -76,6 +76,27 @@ func (b *Backend) State(ctx context.Context, name string) (bridge.StateTable, er
 	if t != nil {
 		return &handle{t}, nil
 	}
+	t, err := b.openTable(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	if old := b.tables[name]; old != nil || b.closed {
+		b.mu.Unlock()
+		t.close()
+		if old == nil {
+			return nil, errClosed("backend")
+		}
+		return &handle{old}, nil
+	}
+	b.tables[name] = t
+	b.handles[t] = struct{}{}
+	b.mu.Unlock()
+	return &handle{t}, nil
+}
+
+// openTable creates the table's topic when missing and loads it.
+func (b *Backend) openTable(ctx context.Context, name string) (*table, error) {
 	topic := "persistent://" + b.opts.Tenant + "/" + b.opts.Namespace + "/__pgw-state-" + name
 	ut := mustUtilsTopic(topic)
 	if err := b.admin.Topics().CreateWithContext(ctx, ut, 0); err != nil && !isConflict(err) {
@@ -85,7 +106,7 @@ func (b *Backend) State(ctx context.Context, name string) (bridge.StateTable, er
 	_ = b.admin.Topics().SetCompactionThreshold(ut, 1<<20)
 	var seed [8]byte
 	_, _ = rand.Read(seed[:])
-	t = &table{b: b, topic: topic, data: map[string][]byte{}, waiting: map[uint64]chan struct{}{},
+	t := &table{b: b, topic: topic, data: map[string][]byte{}, waiting: map[uint64]chan struct{}{},
 		watchers: map[int]func(string, []byte){},
 		// The high 32 bits tell this table apart from other writers; the
 		// counter fills the low 32 (wrapping is harmless: only tokens still
@@ -107,19 +128,7 @@ func (b *Backend) State(ctx context.Context, name string) (bridge.StateTable, er
 		t.close()
 		return nil, mapErr(err, topicScope, "load state "+name)
 	}
-	b.mu.Lock()
-	if old := b.tables[name]; old != nil || b.closed {
-		b.mu.Unlock()
-		t.close()
-		if old == nil {
-			return nil, errClosed("backend")
-		}
-		return &handle{old}, nil
-	}
-	b.tables[name] = t
-	b.handles[t] = struct{}{}
-	b.mu.Unlock()
-	return &handle{t}, nil
+	return t, nil
 }
 
 // apply is the TableView listener: it runs for every record in log order
@@ -190,9 +199,7 @@ func (h *handle) Get(key string) ([]byte, bool) {
 
 func (h *handle) Put(ctx context.Context, key string, value []byte) error {
 	t := h.t
-	if t.b.isClosed() {
-		return errClosed("backend")
-	}
+	// (No check of the backend: it saves batch acks here while closing.)
 	token := t.tokenBase | t.seq.Add(1)&(1<<32-1)
 	payload := make([]byte, 1+tokenLen, 1+tokenLen+len(value))
 	payload[0] = recDelete

@@ -102,7 +102,7 @@ func (b *Backend) backlog(ctx context.Context, tn bridge.TopicName, sub string, 
 	k := subKey{tn.String(), sub}
 	cur, ok := st.Cursors[sub]
 	if !ok { // non-durable cursors are not listed: count from the start
-		return max(next-b.acks.partialCount(k, pos{-1, -1}), 0), nil
+		return max(next-b.acks.partialCount(k, pos{-1, -1}, nil), 0), nil
 	}
 	md, ok := parsePos(cur.MarkDeletePosition)
 	if !ok {
@@ -127,9 +127,11 @@ func (b *Backend) backlog(ctx context.Context, tn bridge.TopicName, sub string, 
 		return 0, err
 	}
 	n := next - done - 1
+	var deleted [][2]pos
 	for _, m := range rangeRE.FindAllStringSubmatch(cur.IndividuallyDeletedMessages, -1) {
 		from, _ := parsePos(m[1] + ":" + m[2])
 		to, _ := parsePos(m[3] + ":" + m[4])
+		deleted = append(deleted, [2]pos{from, to})
 		a, err := lastBefore(from)
 		if err != nil {
 			return 0, err
@@ -140,7 +142,7 @@ func (b *Backend) backlog(ctx context.Context, tn bridge.TopicName, sub string, 
 		}
 		n -= z - a
 	}
-	n -= b.acks.partialCount(k, md)
+	n -= b.acks.partialCount(k, md, deleted)
 	return max(n, 0), nil
 }
 
@@ -212,6 +214,13 @@ func (a *adminAPI) DeleteSubscription(ctx context.Context, topic, subscription s
 	if err != nil {
 		return mapErr(err, subScope, "delete subscription "+subscription+" of "+tn.String())
 	}
+	if parts, err := a.partitionNames(ctx, tn); err == nil {
+		for _, p := range parts {
+			k := subKey{p.String(), subscription}
+			a.b.acks.reset(k)
+			a.b.saveAcks(ctx, k)
+		}
+	}
 	return nil
 }
 
@@ -252,6 +261,7 @@ func (a *adminAPI) resetCursor(ctx context.Context, tn bridge.TopicName, sub str
 	for i := int64(0); i < bi; i++ {
 		a.b.acks.acked(k, e.pos, int32(i), int32(e.count))
 	}
+	a.b.saveAcks(ctx, k)
 	return nil
 }
 
@@ -297,7 +307,9 @@ func (a *adminAPI) ClearBacklog(ctx context.Context, topic, subscription string)
 		if err := a.b.admin.Subscriptions().ClearBacklogWithContext(ctx, *ut, subscription); err != nil {
 			return mapErr(err, subScope, "clear backlog of "+subscription)
 		}
-		a.b.acks.reset(subKey{p.String(), subscription})
+		k := subKey{p.String(), subscription}
+		a.b.acks.reset(k)
+		a.b.saveAcks(ctx, k)
 	}
 	return nil
 }
