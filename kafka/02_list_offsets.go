@@ -1,14 +1,17 @@
 package kafka
 
 import (
+	"context"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
 // ListOffsets v1-v7: earliest (-2), latest (-1), max timestamp (-3, v7)
-// and by time. v8's tiered-storage positions are not offered.
+// and by record timestamp. v8's tiered-storage positions are not offered.
 func init() { register(2, 1, 7, handleListOffsets) }
 
 func handleListOffsets(h *Handler, r *request) (kmsg.Response, error) {
@@ -49,23 +52,78 @@ func (h *Handler) listOffset(r *request, partition string, ts int64, rp *kmsg.Li
 	case -2:
 		rp.Offset = rng.First
 	case -3:
+		// The newest record and its timestamp: record timestamps are not
+		// indexed, and they mostly grow with the offset.
 		if rng.Next > rng.First {
-			rp.Offset = rng.Next - 1 // the newest; timestamps are not indexed
+			m, err := h.firstRecordFrom(r.ctx, partition, rng.Next-1, rng.Next, -1)
+			if err != nil {
+				rp.ErrorCode = errorCode(err)
+				return
+			}
+			if m != nil {
+				rp.Offset, rp.Timestamp = m.Index, timestamp(m)
+			}
 		}
 	default:
 		if ts < 0 {
 			rp.ErrorCode = kerr.InvalidRequest.Code
 			return
 		}
-		// The backend indexes publish time; Kafka uses the record's own
-		// timestamp. They agree unless producers set times in the past.
+		// Kafka answers the first record whose own timestamp is >= ts. The
+		// backend indexes publish time, which is at or after a record's
+		// timestamp (the producer stamps it before sending), so that
+		// record is at or after the first one published at ts: read on
+		// from there to it.
 		idx, err := h.b.Admin().IndexAtTime(r.ctx, partition, time.UnixMilli(ts))
 		if err != nil {
 			rp.ErrorCode = errorCode(err)
 			return
 		}
-		if idx < rng.Next {
-			rp.Offset, rp.Timestamp = idx, ts
+		if idx >= rng.Next {
+			return
+		}
+		m, err := h.firstRecordFrom(r.ctx, partition, idx, rng.Next, ts)
+		if err != nil {
+			rp.ErrorCode = errorCode(err)
+			return
+		}
+		if m != nil {
+			rp.Offset, rp.Timestamp = m.Index, timestamp(m)
+		}
+	}
+}
+
+// maxTimestampScan bounds how far ListOffsets reads past the publish-time
+// answer for a record timestamp (producers that stamp records far in the
+// past); past it the publish-time answer stands.
+const maxTimestampScan = 10000
+
+// firstRecordFrom reads partition from index from (below next) and returns
+// the first message whose Kafka timestamp is >= ts, nil if none before
+// next. Past maxTimestampScan messages it returns the first one read.
+func (h *Handler) firstRecordFrom(ctx context.Context, partition string, from, next, ts int64) (*bridge.Message, error) {
+	rd, err := h.b.CreateReader(ctx, bridge.ReaderOptions{Topic: partition, Start: bridge.StartAtIndex(from), ReceiverQueueSize: 256})
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	var first *bridge.Message
+	for n := 0; ; n++ {
+		m, err := rd.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if first == nil {
+			first = m
+		}
+		if timestamp(m) >= ts {
+			return m, nil
+		}
+		if m.Index+1 >= next {
+			return nil, nil
+		}
+		if n >= maxTimestampScan {
+			return first, nil
 		}
 	}
 }
