@@ -28,6 +28,7 @@ type conn struct {
 
 	fetchers fetchSessions // readers kept between Fetch requests
 	budget   *byteBudget   // request bytes read and not yet answered
+	sasl     saslState     // touched by the read loop only
 }
 
 // slot is one request's answer, filled by its goroutine.
@@ -87,6 +88,17 @@ func (c *conn) readLoop(ctx context.Context) error {
 			}
 			return err
 		}
+		if c.sasl.rawNext { // SaslHandshake v0: this frame is the bare token
+			sl, err := c.rawSASL(frame)
+			c.budget.release(len(frame))
+			if sl != nil {
+				c.slots <- sl
+			}
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		req, sl, err := c.decode(ctx, frame)
 		if sl != nil {
 			c.slots <- sl
@@ -97,6 +109,16 @@ func (c *conn) readLoop(ctx context.Context) error {
 		}
 		if req == nil {
 			c.budget.release(len(frame))
+			continue
+		}
+		if isSASL(req.hdr.key) {
+			// Inline: the next request is only let through once this
+			// one has decided whether the client logged in.
+			c.run(req, sl)
+			c.budget.release(len(frame))
+			if c.sasl.failed {
+				return nil
+			}
 			continue
 		}
 		go func() {
@@ -111,6 +133,10 @@ func (c *conn) readLoop(ctx context.Context) error {
 // except ApiVersions, which answers any version with what it supports.
 func (c *conn) decode(ctx context.Context, frame []byte) (*request, *slot, error) {
 	hdr := parseHeader(frame)
+	if c.h.opts.Authenticate != nil && !c.sasl.authenticated && !isSASL(hdr.key) && hdr.key != 18 {
+		// As Kafka: nothing but ApiVersions before a SASL login.
+		return nil, nil, fmt.Errorf("kafka: %s request before SASL authentication", kmsg.NameForKey(hdr.key))
+	}
 	if _, ok := lookup(hdr.key, hdr.version); !ok {
 		if hdr.key == 18 && hdr.version >= 0 {
 			// The body of a newer version is not ours to parse; KIP-511 says
@@ -191,14 +217,14 @@ func (c *conn) writeLoop(cancel context.CancelFunc) error {
 			}
 			<-sl.done
 		}
-		if sl.err != nil {
-			c.h.log.Debug("closing kafka connection", zap.Error(sl.err))
-			return fail(sl.err)
-		}
 		if sl.out != nil {
 			if _, err := w.Write(sl.out); err != nil {
 				return fail(err)
 			}
+		}
+		if sl.err != nil { // after its answer, if any (a failed SASL login)
+			c.h.log.Debug("closing kafka connection", zap.Error(sl.err))
+			return fail(sl.err)
 		}
 		if len(c.slots) == 0 {
 			if err := w.Flush(); err != nil {

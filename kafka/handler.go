@@ -39,7 +39,10 @@ type Options struct {
 	// durable Pulsar subscription per group. Such a subscription holds
 	// its backlog, as any durable subscription does.
 	DisableSubscriptionMirror bool
-	Logger                    *zap.Logger
+	// Authenticate, when set, requires every connection to log in with
+	// SASL PLAIN first and checks the username and password it sent.
+	Authenticate func(user, password string) bool
+	Logger       *zap.Logger
 }
 
 // Handler is the Kafka protocol handler: a handlers.ConnHandler, and an

@@ -45,13 +45,20 @@ func startGatewayB(tb testing.TB) string {
 }
 
 // serveOn starts one more gateway on a backend, as a replica would.
-func serveOn(t testing.TB, b bridge.Backend) string {
+func serveOn(t testing.TB, b bridge.Backend) string { return serveWith(t, b, nil) }
+
+// serveWith is serveOn with options changed by set.
+func serveWith(t testing.TB, b bridge.Backend, set func(*Options)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(context.Background(), b, Options{Advertised: ln.Addr().String(), Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("kafka")})
+	opts := Options{Advertised: ln.Addr().String(), Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("kafka")}
+	if set != nil {
+		set(&opts)
+	}
+	h, err := New(context.Background(), b, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,34 @@
+package kafka
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// SaslHandshake v0-v1: PLAIN only, and only when the gateway has users
+// (Options.Authenticate). After v0 the client sends a bare token; after v1
+// a SaslAuthenticate request.
+func init() { register(17, 0, 1, handleSaslHandshake) }
+
+func handleSaslHandshake(h *Handler, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.SASLHandshakeRequest)
+	resp := req.ResponseKind().(*kmsg.SASLHandshakeResponse)
+	c := r.c
+	switch {
+	case h.opts.Authenticate == nil:
+		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
+		resp.SupportedMechanisms = []string{}
+	case c.sasl.authenticated || c.sasl.mechanism != "":
+		resp.ErrorCode = kerr.IllegalSaslState.Code
+		c.sasl.failed = true
+		return resp, nil
+	case req.Mechanism != "PLAIN":
+		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
+		resp.SupportedMechanisms = []string{"PLAIN"}
+	default:
+		resp.SupportedMechanisms = []string{"PLAIN"}
+		c.sasl.mechanism = req.Mechanism
+		c.sasl.rawNext = req.Version == 0
+	}
+	return resp, nil
+}
