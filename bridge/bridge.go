@@ -93,6 +93,12 @@ type ProducerOptions struct {
 	BatchingMaxDelay time.Duration
 	// BatchingMaxMessages bounds a batch; zero takes the default.
 	BatchingMaxMessages int
+	// BatchingMaxBytes bounds a batch's payload bytes; zero takes the
+	// backend's default (128 KiB on Pulsar).
+	BatchingMaxBytes int
+	// Compression compresses batches on the way to the backend (Pulsar
+	// decompresses for every kind of reader); the embedded store ignores it.
+	Compression Compression
 	// MaxPending bounds messages sent but not yet durable; SendAsync blocks
 	// past it (a slow backend slows its producer, not the gateway).
 	MaxPending int
@@ -101,6 +107,15 @@ type ProducerOptions struct {
 	// through Key_Shared subscriptions need it there.
 	KeyBasedBatching bool
 }
+
+// Compression is a batch codec.
+type Compression int
+
+const (
+	CompressionNone Compression = iota
+	CompressionLZ4
+	CompressionZstd
+)
 
 // Producer writes messages. It is safe for concurrent use.
 type Producer interface {

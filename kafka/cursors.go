@@ -10,6 +10,12 @@ import (
 // maxCursors bounds the readers one connection keeps open.
 const maxCursors = 1024
 
+// cursorReadAhead is how many messages a cursor's reader fetches ahead: a
+// Fetch answers up to 1 MiB per partition by default (10,000 records of
+// 100 bytes), and a read-ahead of 1000 (Pulsar's default) left the reader
+// waiting on the broker several times per Fetch.
+const cursorReadAhead = 4096
+
 // fetchSessions keeps one backend reader per partition of a connection, at
 // the offset the next Fetch is expected to ask for: a consumer reading on
 // costs no seek.
@@ -44,7 +50,8 @@ func (fs *fetchSessions) acquire(ctx context.Context, b bridge.Backend, partitio
 				break
 			}
 		}
-		r, err := b.CreateReader(ctx, bridge.ReaderOptions{Topic: partition, Start: bridge.StartAtIndex(offset)})
+		r, err := b.CreateReader(ctx, bridge.ReaderOptions{Topic: partition, Start: bridge.StartAtIndex(offset),
+			ReceiverQueueSize: cursorReadAhead})
 		if err != nil {
 			fs.mu.Unlock()
 			return nil, err

@@ -86,6 +86,15 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 	if opts.KeyBasedBatching {
 		po.BatcherBuilderType = pulsar.KeyBasedBatchBuilder
 	}
+	if opts.BatchingMaxBytes > 0 {
+		po.BatchingMaxSize = uint(opts.BatchingMaxBytes)
+	}
+	switch opts.Compression {
+	case bridge.CompressionLZ4:
+		po.CompressionType = pulsar.LZ4
+	case bridge.CompressionZstd:
+		po.CompressionType = pulsar.ZSTD
+	}
 	if po.BatchingMaxMessages == 0 {
 		// Shared subscriptions dispatch whole entries: smaller batches
 		// spread a burst over consumers.

@@ -27,8 +27,7 @@ type reader struct {
 	r         pulsar.Reader
 	floor     int64
 	floorTime time.Time
-	ctx       context.Context
-	cancel    context.CancelFunc
+	lastPos   pos // entry of the last message read
 }
 
 // CreateReader opens a reader of one partition (or non-partitioned topic).
@@ -41,7 +40,6 @@ func (b *Backend) CreateReader(ctx context.Context, opts bridge.ReaderOptions) (
 		return nil, err
 	}
 	r := &reader{b: b, name: tn.String(), tn: tn, partition: partitionOf(tn.String()), queue: opts.ReceiverQueueSize}
-	r.ctx, r.cancel = context.WithCancel(context.Background())
 	if err := r.open(ctx, opts.Start); err != nil {
 		return nil, err
 	}
@@ -123,21 +121,21 @@ func (r *reader) Next(ctx context.Context) (*bridge.Message, error) {
 			r.mu.Unlock()
 			return nil, errClosed("reader")
 		}
-		pr, rctx := r.r, r.ctx
+		pr := r.r
 		r.mu.Unlock()
-		nctx, stop := mergeCtx(ctx, rctx)
-		m, err := pr.Next(nctx)
-		stop()
+		// No context merged with ours per message (that was a fifth of
+		// the read path): Close and Seek close pr, which ends its Next.
+		m, err := pr.Next(ctx)
 		if err != nil {
-			switch {
-			case ctx.Err() != nil:
+			if ctx.Err() != nil {
 				return nil, ctx.Err()
-			case rctx.Err() != nil:
-				return nil, errClosed("reader")
 			}
 			r.mu.Lock()
-			swapped := r.r != pr
+			closed, swapped := r.closed, r.r != pr
 			r.mu.Unlock()
+			if closed {
+				return nil, errClosed("reader")
+			}
 			if swapped { // a Seek replaced the client reader
 				continue
 			}
@@ -147,8 +145,15 @@ func (r *reader) Next(ctx context.Context) (*bridge.Message, error) {
 		if !ok {
 			return nil, errIndexMissing
 		}
-		r.b.index.learnMsg(r.name, m)
+		id := m.ID()
+		mp := pos{id.LedgerID(), id.EntryID()}
 		r.mu.Lock()
+		if mp != r.lastPos { // one sparse-index update per entry, not per message
+			r.lastPos = mp
+			r.mu.Unlock()
+			r.b.index.learnMsg(r.name, m)
+			r.mu.Lock()
+		}
 		if r.r != pr { // read from a reader a Seek replaced
 			r.mu.Unlock()
 			continue
@@ -182,7 +187,6 @@ func (r *reader) Close() error {
 	r.closed = true
 	pr := r.r
 	r.mu.Unlock()
-	r.cancel()
 	pr.Close()
 	r.b.untrack(r)
 	return nil
