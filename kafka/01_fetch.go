@@ -12,8 +12,8 @@ import (
 )
 
 // Fetch v4-v12: v4 is the first with record batch v2 and isolation level;
-// v13 names topics by id, which we do not offer. Fetch sessions (KIP-227)
-// are declined with session id 0, so every request is a full one.
+// v13 names topics by id, which we do not offer. From v7, incremental fetch
+// sessions (KIP-227, fetch_sessions.go).
 func init() { register(1, 4, 12, handleFetch) }
 
 // fetchPartition is one partition of a Fetch being gathered.
@@ -37,27 +37,51 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 		maxBytes = 50 << 20
 	}
 
-	var parts []*fetchPartition
-	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
-	for i, t := range req.Topics {
-		rt := &resp.Topics[i]
-		*rt = kmsg.NewFetchResponseTopic()
-		rt.Topic = t.Topic
-		rt.Partitions = make([]kmsg.FetchResponseTopicPartition, len(t.Partitions))
-		info, ok, err := h.topics.get(r.ctx, t.Topic)
-		for j, p := range t.Partitions {
-			rp := &rt.Partitions[j]
-			*rp = kmsg.NewFetchResponseTopicPartition()
-			rp.Partition = p.Partition
-			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
-			switch {
-			case err != nil:
-				rp.ErrorCode = errorCode(err)
-			case !ok || p.Partition < 0 || int(p.Partition) >= info.partitions:
-				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			default:
-				parts = append(parts, &fetchPartition{rp: rp, partition: info.partition(p.Partition), offset: p.FetchOffset, maxBytes: int(p.PartitionMaxBytes)})
+	sess, code := r.c.sessions.begin(req)
+	if code != 0 {
+		resp.ErrorCode = code
+		return resp, nil
+	}
+	var wanted []wantedPartition
+	if sess != nil {
+		defer sess.mu.Unlock()
+		resp.SessionID = sess.id
+		wanted = sess.apply(req)
+	} else {
+		for _, t := range req.Topics {
+			for _, p := range t.Partitions {
+				wanted = append(wanted, wantedPartition{key: partKey{t.Topic, p.Partition},
+					state: &sessionPartition{fetchOffset: p.FetchOffset, maxBytes: p.PartitionMaxBytes}})
 			}
+		}
+	}
+
+	var parts []*fetchPartition
+	answers := make([]kmsg.FetchResponseTopicPartition, len(wanted))
+	type topicLookup struct {
+		info topicInfo
+		ok   bool
+		err  error
+	}
+	topics := map[string]topicLookup{}
+	for i, w := range wanted {
+		tl, seen := topics[w.key.topic]
+		if !seen {
+			tl.info, tl.ok, tl.err = h.topics.get(r.ctx, w.key.topic)
+			topics[w.key.topic] = tl
+		}
+		rp := &answers[i]
+		*rp = kmsg.NewFetchResponseTopicPartition()
+		rp.Partition = w.key.partition
+		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
+		switch {
+		case tl.err != nil:
+			rp.ErrorCode = errorCode(tl.err)
+		case !tl.ok || w.key.partition < 0 || int(w.key.partition) >= tl.info.partitions:
+			rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+		default:
+			parts = append(parts, &fetchPartition{rp: rp, partition: tl.info.partition(w.key.partition),
+				offset: w.state.fetchOffset, maxBytes: int(w.state.maxBytes)})
 		}
 	}
 	defer func() {
@@ -70,7 +94,7 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 
 	total := 0
 	// A partition already in error answers at once, as Kafka does.
-	failed := len(parts) < countPartitions(req)
+	failed := len(parts) < len(wanted)
 	for {
 		for _, fp := range parts {
 			if fp.rp.ErrorCode != 0 {
@@ -99,13 +123,24 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 			fp.rp.RecordBatches = appendBatch(nil, fp.msgs)
 		}
 	}
-	// Empty, not null: librdkafka rejects a null record set.
-	for i := range resp.Topics {
-		for j := range resp.Topics[i].Partitions {
-			if rp := &resp.Topics[i].Partitions[j]; rp.RecordBatches == nil {
-				rp.RecordBatches = []byte{}
-			}
+	// In topic order, consecutive partitions of a topic in one entry; an
+	// incremental answer only with what changed.
+	incremental := sess != nil && req.SessionEpoch != epochInitial
+	for i, w := range wanted {
+		rp := &answers[i]
+		if !w.state.include(rp) && incremental {
+			continue
 		}
+		if rp.RecordBatches == nil { // empty, not null: librdkafka rejects null
+			rp.RecordBatches = []byte{}
+		}
+		if n := len(resp.Topics); n == 0 || resp.Topics[n-1].Topic != w.key.topic {
+			rt := kmsg.NewFetchResponseTopic()
+			rt.Topic = w.key.topic
+			resp.Topics = append(resp.Topics, rt)
+		}
+		rt := &resp.Topics[len(resp.Topics)-1]
+		rt.Partitions = append(rt.Partitions, *rp)
 	}
 	return resp, nil
 }
@@ -160,14 +195,6 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 		fp.cur.next = fp.offset
 	}
 	return added, nil
-}
-
-func countPartitions(req *kmsg.FetchRequest) int {
-	n := 0
-	for _, t := range req.Topics {
-		n += len(t.Partitions)
-	}
-	return n
 }
 
 // messageSize estimates a message's size in a record batch.

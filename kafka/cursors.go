@@ -16,10 +16,10 @@ const maxCursors = 1024
 // waiting on the broker several times per Fetch.
 const cursorReadAhead = 4096
 
-// fetchSessions keeps one backend reader per partition of a connection, at
+// cursorCache keeps one backend reader per partition of a connection, at
 // the offset the next Fetch is expected to ask for: a consumer reading on
 // costs no seek.
-type fetchSessions struct {
+type cursorCache struct {
 	mu sync.Mutex
 	m  map[string]*cursor
 }
@@ -34,7 +34,7 @@ type cursor struct {
 }
 
 // acquire returns the partition's cursor positioned at offset, locked.
-func (fs *fetchSessions) acquire(ctx context.Context, b bridge.Backend, partition string, offset int64) (*cursor, error) {
+func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition string, offset int64) (*cursor, error) {
 	fs.mu.Lock()
 	if fs.m == nil {
 		fs.m = map[string]*cursor{}
@@ -72,7 +72,7 @@ func (fs *fetchSessions) acquire(ctx context.Context, b bridge.Backend, partitio
 	return c, nil
 }
 
-func (fs *fetchSessions) forget(partition string, c *cursor) {
+func (fs *cursorCache) forget(partition string, c *cursor) {
 	fs.mu.Lock()
 	if fs.m[partition] == c {
 		delete(fs.m, partition)
@@ -81,7 +81,7 @@ func (fs *fetchSessions) forget(partition string, c *cursor) {
 	c.r.Close()
 }
 
-func (fs *fetchSessions) close() {
+func (fs *cursorCache) close() {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for _, c := range fs.m {
