@@ -30,6 +30,8 @@ type channel struct {
 	global    chan struct{}              // basic.qos global: tokens shared by the channel's consumers; nil: no limit
 	getters   map[string]bridge.Consumer // basic.get consumers, by topic
 	confirms  *confirms                  // nil until confirm.select
+	replyTag  string                     // the direct reply-to consumer, if any (replyto.go)
+	replyKey  string                     // its routable name
 }
 
 // unacked is a delivery the client must still ack, nack or reject.
@@ -154,12 +156,14 @@ func (ch *channel) closeWith(e *wire.Error) {
 // unacknowledged messages to other consumers, which is AMQP's requeue on close.
 func (ch *channel) shutdown() {
 	ch.end()
+	ch.replyCancel("", true)
 	ch.mu.Lock()
 	cons := ch.consumers
 	getters := ch.getters
 	ch.consumers, ch.getters = map[string]*consumer{}, map[string]bridge.Consumer{}
 	for _, u := range ch.unacked {
 		u.stats.unacked.Add(-1)
+		u.stats.returned(u.msg)
 		if u.cons != nil && u.cons.cancelled {
 			cons[u.cons.tag+"\x00cancelled"] = u.cons // cancelled, holding unacked deliveries
 		}
@@ -171,8 +175,12 @@ func (ch *channel) shutdown() {
 		cs.stop()
 		cs.release()
 	}
-	for _, g := range getters {
+	for topic, g := range getters {
 		g.Close()
+		st := ch.c.s.stats(topic)
+		ch.c.s.mu.Lock()
+		st.getters--
+		ch.c.s.mu.Unlock()
 	}
 }
 

@@ -41,6 +41,11 @@ type conn struct {
 	channelMax uint16
 	heartbeat  time.Duration
 
+	ctx       context.Context // ends when the gateway drains
+	published atomic.Bool     // the client published at least once (alarms.go)
+	// blockedSent: connection.blocked was sent and unblocked is due; under Server.mu
+	blockedSent bool
+
 	chans map[uint16]*channel // reader goroutine only
 	done  chan struct{}       // closed when HandleConn ends
 	// closing: connection.close was sent; only close-ok (or close) is read from now on.
@@ -49,13 +54,16 @@ type conn struct {
 
 // HandleConn serves one client until it leaves, errs or ctx (drain) ends.
 func (s *Server) HandleConn(ctx context.Context, nc net.Conn) error {
-	c := &conn{s: s, nc: nc, id: "amqp-conn-" + strconv.FormatUint(s.connSeq.Add(1), 10),
+	c := &conn{s: s, nc: nc, ctx: ctx, id: "amqp-conn-" + strconv.FormatUint(s.connSeq.Add(1), 10),
 		r: wire.NewReader(nc), w: wire.NewWriter(nc), chans: map[uint16]*channel{}, done: make(chan struct{})}
 	c.log = s.log.With(zap.String("conn", c.id), zap.Stringer("remote", nc.RemoteAddr()))
 	defer c.cleanup()
 	if err := c.handshake(); err != nil {
 		return c.fail(err)
 	}
+	s.mu.Lock()
+	s.conns[c] = true
+	s.mu.Unlock()
 	go c.heartbeats()
 	go func() {
 		select {
@@ -119,6 +127,9 @@ func (c *conn) awaitCloseOk() {
 
 func (c *conn) cleanup() {
 	close(c.done)
+	c.s.mu.Lock()
+	delete(c.s.conns, c)
+	c.s.mu.Unlock()
 	for _, ch := range c.chans {
 		ch.shutdown()
 	}

@@ -26,6 +26,8 @@ type consumer struct {
 	once   sync.Once
 	// unflushed: run wrote deliveries without flushing them; it flushes before it waits.
 	unflushed bool
+	prio      *prioBuffer // priority queues only (priority.go)
+	gather    int         // ready messages at start, for the first priority ordering
 
 	// under ch.mu
 	outstanding int  // deliveries not yet settled
@@ -56,6 +58,9 @@ func (ch *channel) basicQos(m *wire.BasicQos) error {
 
 func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 	c := ch.c
+	if m.Queue == replyTo {
+		return ch.replyConsume(m)
+	}
 	name, err := ch.queueName(m, m.Queue)
 	if err != nil {
 		return err
@@ -102,8 +107,18 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 	if prefetch > 0 && !m.NoAck {
 		rq = prefetch
 	}
+	pol := policyOf(name, q)
+	gather := 0
+	if pol.maxPriority > 0 {
+		rq = priorityWindow
+		ctx, cancel := ch.timeout()
+		n, _ := c.queueCounts(ctx, name)
+		cancel()
+		gather = int(n)
+	}
 	ctx, cancel := ch.timeout()
 	defer cancel()
+	stats.waitTrim(ctx) // a head being dropped is not delivered
 	bc, err := c.s.opts.Backend.Subscribe(ctx, bridge.SubscribeOptions{
 		Topics: []string{topic}, Subscription: c.s.opts.Subscription, Type: bridge.Shared,
 		ReceiverQueueSize: rq, NackRedeliveryDelay: c.s.opts.NackDelay, ConsumerName: c.id + "/" + tag,
@@ -112,8 +127,12 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 		c.s.consumerGone(c, name, topic, stats)
 		return internal(m, err)
 	}
-	cs := &consumer{ch: ch, tag: tag, queue: name, noAck: m.NoAck, bc: bc, stats: stats, pol: policyOf(name, q),
-		quit: make(chan struct{}), exited: make(chan struct{})}
+	cs := &consumer{ch: ch, tag: tag, queue: name, noAck: m.NoAck, bc: bc, stats: stats, pol: pol,
+		quit: make(chan struct{}), exited: make(chan struct{}), gather: gather}
+	if pol.maxPriority > 0 {
+		cs.prio = newPrioBuffer(pol.maxPriority)
+		go cs.prio.pump(bc.Chan(), cs.quit)
+	}
 	if prefetch > 0 && !m.NoAck {
 		cs.credit = make(chan struct{}, prefetch)
 		for range prefetch {
@@ -159,23 +178,35 @@ func (cs *consumer) run() {
 		}
 		var msg *bridge.Message
 		var ok bool
-		select {
-		case <-cs.quit:
-			return
-		case msg, ok = <-msgs:
-		default:
-			cs.flush()
+		if cs.prio != nil {
+			var gone bool
+			if msg, ok, gone = cs.nextByPriority(); gone {
+				cs.gone()
+			}
+			if !ok {
+				giveBack(token)
+				return
+			}
+		} else {
 			select {
 			case <-cs.quit:
 				return
 			case msg, ok = <-msgs:
+			default:
+				cs.flush()
+				select {
+				case <-cs.quit:
+					return
+				case msg, ok = <-msgs:
+				}
+			}
+			if !ok {
+				cs.gone()
+				return
 			}
 		}
-		if !ok {
-			cs.gone()
-			return
-		}
 		if cs.pol.expired(msg, time.Now()) {
+			cs.stats.gone(msg, false)
 			cs.ch.c.discard(cs.pol, cs.bc, msg, "expired")
 			giveBack(cs.credit) // nothing was delivered
 			giveBack(token)
@@ -230,6 +261,7 @@ func (cs *consumer) deliver(msg *bridge.Message, token chan struct{}, more bool)
 		ch.unacked[tag] = &unacked{cons: cs, bc: cs.bc, msg: msg, pol: cs.pol, stats: cs.stats, token: token}
 		cs.outstanding++
 		cs.stats.unacked.Add(1)
+		cs.stats.took(msg)
 	}
 	c := ch.c
 	c.wwait.Add(1)
@@ -245,6 +277,7 @@ func (cs *consumer) deliver(msg *bridge.Message, token chan struct{}, more bool)
 	}
 	c.wmu.Unlock()
 	if cs.noAck {
+		cs.stats.gone(msg, false)
 		cs.bc.Ack(msg.ID)
 	}
 }
@@ -304,7 +337,11 @@ func (s *Server) consumerGone(c *conn, name, topic string, stats *queueStats) {
 	if !last {
 		return
 	}
-	if q, ok := s.topo.queue(c.vhost, name); ok && q.AutoDelete {
+	q, ok := s.topo.queue(c.vhost, name)
+	if ok {
+		s.used(c.vhost, name, policyOf(name, q)) // unused from now on
+	}
+	if ok && q.AutoDelete {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		s.deleteQueue(ctx, c.vhost, topic, name)
@@ -312,6 +349,9 @@ func (s *Server) consumerGone(c *conn, name, topic string, stats *queueStats) {
 }
 
 func (ch *channel) basicCancel(m *wire.BasicCancel) error {
+	if ch.replyCancel(m.ConsumerTag, false) {
+		return ch.reply(m.NoWait, &wire.BasicCancelOk{ConsumerTag: m.ConsumerTag})
+	}
 	ch.mu.Lock()
 	cs := ch.consumers[m.ConsumerTag]
 	delete(ch.consumers, m.ConsumerTag)
@@ -324,6 +364,9 @@ func (ch *channel) basicCancel(m *wire.BasicCancel) error {
 	if cs != nil {
 		cs.stop()
 		<-cs.exited
+		if cs.prio != nil {
+			cs.prio.requeue(cs.bc)
+		}
 		// RabbitMQ keeps a cancelled consumer's unacked messages with the channel; the bridge
 		// consumer stays open until they are settled, since closing it would requeue them.
 		if releaseNow {
@@ -372,10 +415,13 @@ func (ch *channel) settle(m wire.Method, tag uint64, multiple bool, kind settleK
 	for _, u := range todo {
 		switch kind {
 		case settleRequeue:
+			u.stats.returned(u.msg)
 			u.bc.Nack(u.msg.ID)
 		case settleDrop:
+			u.stats.gone(u.msg, true)
 			ch.c.discard(u.pol, u.bc, u.msg, "rejected")
 		default:
+			u.stats.gone(u.msg, true)
 			u.bc.Ack(u.msg.ID)
 		}
 		u.stats.unacked.Add(-1)
@@ -425,6 +471,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 		return err
 	}
 	pol := policyOf(name, q)
+	c.s.used(c.vhost, name, pol)
 	topic := c.topic(name)
 	ctx, cancel := ch.timeout()
 	defer cancel()
@@ -446,6 +493,10 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 		ch.mu.Lock()
 		ch.getters[topic] = bc
 		ch.mu.Unlock()
+		st := c.s.stats(topic)
+		c.s.mu.Lock()
+		st.getters++
+		c.s.mu.Unlock()
 	}
 	wait := 200 * time.Millisecond
 	if ready == 0 {
@@ -458,6 +509,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 		if err != nil || !pol.expired(msg, time.Now()) {
 			break
 		}
+		c.s.stats(topic).gone(msg, false)
 		c.discard(pol, bc, msg, "expired")
 	}
 	rcancel()
@@ -475,6 +527,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 	if !m.NoAck {
 		ch.unacked[tag] = &unacked{bc: bc, msg: msg, pol: pol, stats: stats}
 		stats.unacked.Add(1)
+		stats.took(msg)
 	}
 	left := uint32(0)
 	if ready > 1 {
@@ -484,6 +537,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 		Exchange: exchange, RoutingKey: string(msg.Key), MessageCount: left}, &props, msg.Value)
 	ch.mu.Unlock()
 	if m.NoAck {
+		stats.gone(msg, false)
 		bc.Ack(msg.ID)
 	}
 	return err
@@ -499,4 +553,12 @@ func giveBack(w chan struct{}) {
 	case w <- struct{}{}:
 	default:
 	}
+}
+
+// takeBuffered empties the consumer's priority buffer (purge); nil for other queues.
+func (cs *consumer) takeBuffered() []*bridge.Message {
+	if cs.prio == nil {
+		return nil
+	}
+	return cs.prio.takeAll()
 }

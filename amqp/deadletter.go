@@ -9,8 +9,9 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
-// policy is what a queue's arguments ask of its messages: a time to live (x-message-ttl)
-// and where rejected or expired ones go (x-dead-letter-exchange, -routing-key).
+// policy is what a queue's arguments ask of its messages: a time to live (x-message-ttl),
+// where rejected, expired or dropped ones go (x-dead-letter-exchange, -routing-key), length
+// limits (args.go), priorities and the queue's own expiry.
 type policy struct {
 	queue    string
 	ttl      time.Duration // 0: none
@@ -19,11 +20,17 @@ type policy struct {
 	hasDLX   bool
 	dlKey    string
 	hasDLKey bool
+
+	maxLen, maxBytes int64  // x-max-length, x-max-length-bytes; -1: none
+	overflow         string // x-overflow: drop-head, reject-publish, reject-publish-dlx
+	maxPriority      uint8  // x-max-priority; 0: not a priority queue
+	expires          int64  // x-expires in ms; 0: never
 }
 
 func policyOf(name string, q queueRec) policy {
 	p := policy{queue: name}
 	args := decodeArgs(q.Args)
+	p.parseLimits(args)
 	if n, ok := asInt(args["x-message-ttl"]); ok && n >= 0 {
 		p.ttl, p.hasTTL = time.Duration(n)*time.Millisecond, true
 	}
@@ -47,20 +54,42 @@ func (p policy) expired(m *bridge.Message, now time.Time) bool {
 	return has && !m.PublishTime.IsZero() && now.Sub(m.PublishTime) >= ttl
 }
 
-// discard removes a message from its queue for reason ("rejected", "expired"): dead-lettered
-// when the queue has a dead-letter exchange (the ack waits until that write is durable, so a
-// crash redelivers rather than loses), else just acknowledged.
+// discard removes a message from its queue for reason ("rejected", "expired", "maxlen"):
+// dead-lettered when the queue has a dead-letter exchange (the ack waits until that write is
+// durable, so a crash redelivers rather than loses), else just acknowledged.
 func (c *conn) discard(p policy, bc bridge.Consumer, m *bridge.Message, reason string) {
+	c.discardThen(p, bc, m, reason, nil)
+}
+
+// discardThen is discard, calling then (if not nil) once the message is acked or nacked.
+func (c *conn) discardThen(p policy, bc bridge.Consumer, m *bridge.Message, reason string, then func()) {
+	settle := func(err error) {
+		if err != nil {
+			bc.Nack(m.ID) // try again later
+		} else {
+			bc.Ack(m.ID)
+		}
+		if then != nil {
+			then()
+		}
+	}
 	if !p.hasDLX {
-		bc.Ack(m.ID)
+		settle(nil)
 		return
 	}
 	exchange, props := fromPulsar(m)
-	key := string(m.Key)
+	c.deadLetter(p, exchange, string(m.Key), props, m.Value, reason, settle)
+}
+
+// deadLetter publishes a message of queue p.queue to its dead-letter exchange; done gets
+// nil once every copy is durable, or at once when the exchange is missing or routes
+// nowhere (RabbitMQ then drops the message), else an error.
+func (c *conn) deadLetter(p policy, exchange, key string, props wire.Properties, body []byte, reason string, done func(error)) {
+	origKey := key
 	if p.hasDLKey {
 		key = p.dlKey
 	}
-	addDeath(&props, p.queue, reason, exchange, string(m.Key))
+	addDeath(&props, p.queue, reason, exchange, origKey)
 	x, ok := c.s.topo.exchange(c.vhost, p.dlx)
 	var queues []string
 	if ok {
@@ -75,25 +104,23 @@ func (c *conn) discard(p policy, bc bridge.Consumer, m *bridge.Message, reason s
 		}
 	}
 	if len(queues) == 0 {
-		bc.Ack(m.ID) // a missing dead-letter exchange drops the message, as in RabbitMQ
+		done(nil)
 		return
 	}
-	out := toPulsar(p.dlx, key, &props, m.Value)
+	out := toPulsar(p.dlx, key, &props, body)
 	left := len(queues)
-	failed := false
-	done := func(err error) {
+	var failed error
+	one := func(err error) {
 		// callbacks of different producers may run concurrently
 		c.dlMu.Lock()
-		defer c.dlMu.Unlock()
 		if err != nil {
-			failed = true
+			failed = err
 		}
-		if left--; left == 0 {
-			if failed {
-				bc.Nack(m.ID) // try again later
-			} else {
-				bc.Ack(m.ID)
-			}
+		left--
+		last, ferr := left == 0, failed
+		c.dlMu.Unlock()
+		if last {
+			done(ferr)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -101,10 +128,10 @@ func (c *conn) discard(p policy, bc bridge.Consumer, m *bridge.Message, reason s
 	for _, q := range queues {
 		prod, err := c.s.producer(ctx, c.topic(q))
 		if err != nil {
-			done(err)
+			one(err)
 			continue
 		}
-		prod.SendAsync(ctx, out, func(_ bridge.SendResult, err error) { done(err) })
+		prod.SendAsync(ctx, out, func(_ bridge.SendResult, err error) { one(err) })
 	}
 }
 

@@ -17,9 +17,11 @@
 //
 // Files: conn.go (frames, writer, heartbeats, close), handshake.go (start, login, tune,
 // open), channel.go (dispatch, channel close), exchanges.go and queues.go (declare, bind,
-// delete, purge), topology.go (the shared records), route.go (direct, fanout, topic,
+// delete), purge.go, topology.go (the shared records), route.go (direct, fanout, topic,
 // headers), publish.go (publish and confirms), consume.go (consume, qos, ack, get),
-// props.go (AMQP properties in Pulsar properties), deadletter.go (TTL, dead-lettering).
+// props.go (AMQP properties in Pulsar properties), deadletter.go (TTL, dead-lettering),
+// args.go (queue argument checks), limits.go (x-max-length), expiry.go (x-expires),
+// priority.go (x-max-priority), replyto.go (direct reply-to), alarms.go (connection.blocked).
 //
 // Errors are *wire.Error, which know their scope: a soft one closes the channel
 // (channel.close, then close-ok awaited), a hard one the connection. Codes follow RabbitMQ
@@ -30,12 +32,46 @@
 //
 // Queues honour x-message-ttl, per-message expiration (an expired message is dropped or
 // dead-lettered when it reaches a consumer or basic.get, so counts include it until then)
-// and x-dead-letter-exchange/-routing-key for rejected and expired messages, with x-death.
+// and x-dead-letter-exchange/-routing-key for rejected, expired and max-length messages,
+// with x-death. Bad values of the arguments implemented here are refused with 406, as
+// RabbitMQ does; unknown ones are ignored.
+//
+//   - x-max-length, x-max-length-bytes (body bytes), x-overflow: counted on ready messages.
+//     drop-head (the default) drops or dead-letters (reason maxlen) the oldest message no
+//     consumer holds, through a short-lived consumer, before the next count, get or consume
+//     here; reject-publish nacks the publish under confirms (else drops it silently) and
+//     reject-publish-dlx also dead-letters it; a message routed to several queues still
+//     reaches those with room. The count lives in the gateway that publishes: loaded from
+//     the backlog once, then kept from what this gateway publishes, delivers and settles, so
+//     it is exact with one gateway. With several, a full reject-publish queue re-reads the
+//     backlog at most once a second (which catches consumption elsewhere), but publishes
+//     through other gateways are not counted. Messages buffered by consumers (their prefetch
+//     window in the gateway) count as ready but cannot be dropped; they are delivered.
+//   - x-expires: each gateway times the queues it knows (all of them, from its start); use
+//     here (declare, basic.get, the last consumer leaving) restarts the timer; it deletes
+//     the queue only if no consumer is attached on any gateway. Use through another gateway
+//     alone does not restart this gateway's timer.
+//   - x-max-priority (0..255; more is 406; a message's priority above it counts as it):
+//     ordered within each consumer's buffer in the gateway, up to 1000 messages read ahead
+//     (priorityWindow); a new consumer first waits (at most 200ms) for the messages ready
+//     when it started, so they are ordered together. Beyond the window, and for basic.get,
+//     messages come in publish order.
+//
+// queue.purge removes ready messages only (this gateway's consumer buffers, then what no
+// consumer holds); deliveries awaiting an ack stay and are acked or requeued as usual.
+// Messages buffered by consumers on other gateways are not purged.
+//
+// Direct reply-to (amq.rabbitmq.reply-to) is served from this gateway's memory: a reply
+// must be published through the gateway the requesting client is connected to.
+//
+// connection.blocked/unblocked go to clients that advertise the capability, while an
+// alarm is on (Options.MemoryAlarm, or Server.SetAlarm from the embedding program); the
+// gateway then stops reading from connections at their next publish until it clears.
 //
 // basic.qos is per consumer (global=false, for consumers created afterwards) and per
 // channel (global=true, shared by the channel's consumers); both may apply at once.
 //
-// Not yet: max-length, x-expires and the other x-arguments (accepted and logged),
-// transactions (540), direct reply-to, connection.blocked, exchange auto-delete, priorities. An exclusive queue is removed when its connection
+// Not yet: transactions (540), exchange auto-delete, and the other x-arguments (accepted;
+// x-queue-mode with a warning, x-single-active-consumer silently). An exclusive queue is removed when its connection
 // closes; a gateway that crashes leaves it behind.
 package amqp

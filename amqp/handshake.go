@@ -25,6 +25,8 @@ var capabilities = wire.Table{
 	"consumer_cancel_notify":       true,
 	"authentication_failure_close": true,
 	"per_consumer_qos":             true,
+	"connection.blocked":           true,
+	"direct_reply_to":              true,
 }
 
 // handshake runs the connection's opening: protocol header, start/start-ok (login),

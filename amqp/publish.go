@@ -1,6 +1,9 @@
 package amqp
 
 import (
+	"errors"
+	"strings"
+
 	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
@@ -9,6 +12,10 @@ import (
 // reaches. With confirms, the ack waits for every one of those writes to be durable.
 func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body []byte) error {
 	c := ch.c
+	c.published.Store(true)
+	if c.s.blocked.Load() {
+		c.waitUnblocked()
+	}
 	if m.Immediate {
 		return wire.NewError(wire.NotImplemented, "immediate=true").WithMethod(m)
 	}
@@ -19,7 +26,14 @@ func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body [
 	if x.Internal {
 		return wire.NewError(wire.AccessRefused, "cannot publish to internal exchange '%s' in vhost '%s'", m.Exchange, c.vhost).WithMethod(m)
 	}
-	queues := c.s.topo.route(c.vhost, m.Exchange, x, m.RoutingKey, p.Headers)
+	if err := ch.stampReplyTo(m, p); err != nil {
+		return err
+	}
+	var queues []string
+	direct := m.Exchange == "" && strings.HasPrefix(m.RoutingKey, replyTo+".")
+	if !direct {
+		queues = c.s.topo.route(c.vhost, m.Exchange, x, m.RoutingKey, p.Headers)
+	}
 
 	ch.mu.Lock()
 	var pub *pending
@@ -28,6 +42,13 @@ func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body [
 	}
 	ch.mu.Unlock()
 
+	if direct {
+		c.s.sendReply(m.RoutingKey, p, body)
+		if pub != nil {
+			ch.settled(pub, nil)
+		}
+		return nil
+	}
 	if len(queues) == 0 {
 		if m.Mandatory {
 			// Sent before the confirm, as RabbitMQ does.
@@ -49,8 +70,24 @@ func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body [
 	}
 	out := toPulsar(m.Exchange, m.RoutingKey, p, body)
 	for _, q := range queues {
-		prod, err := c.s.producer(ch.ctx, c.topic(q))
+		topic := c.topic(q)
+		pol, stats, _ := c.s.policy(c, q)
+		if pol.limited() {
+			ok, trim := c.s.admit(ch.ctx, topic, pol, stats, len(body))
+			if !ok {
+				ch.refused(pol, m.Exchange, m.RoutingKey, p, body)
+				if pub != nil {
+					ch.settled(pub, errQueueFull)
+				}
+				continue
+			}
+			if trim {
+				c.s.trim(c, topic, pol, stats)
+			}
+		}
+		prod, err := c.s.producer(ch.ctx, topic)
 		if err != nil {
+			c.s.sendFailed(pol, stats, len(body))
 			if pub != nil {
 				ch.settled(pub, err)
 				continue
@@ -59,12 +96,26 @@ func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body [
 			continue
 		}
 		prod.SendAsync(ch.ctx, out, func(_ bridge.SendResult, err error) {
+			if err != nil {
+				c.s.sendFailed(pol, stats, len(body))
+			}
 			if pub != nil {
 				ch.settled(pub, err)
 			}
 		})
 	}
 	return nil
+}
+
+// errQueueFull nacks a publish a reject-publish queue refused.
+var errQueueFull = errors.New("queue full (x-overflow reject-publish)")
+
+// sendFailed takes back the count of a publish that did not reach a limited queue.
+func (s *Server) sendFailed(p policy, stats *queueStats, size int) {
+	if l := stats.length.Load(); l != nil && p.limited() {
+		l.count.Add(-1)
+		l.bytes.Add(-int64(size))
+	}
 }
 
 // confirms is a channel's publisher-confirm state: publishes numbered from 1, settled in

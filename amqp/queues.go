@@ -21,7 +21,8 @@ var queueArgs = []string{"x-expires", "x-message-ttl", "x-dead-letter-exchange",
 
 // implementedArgs are the queue arguments that take effect here.
 var implementedArgs = map[string]bool{"x-queue-type": true, "x-message-ttl": true,
-	"x-dead-letter-exchange": true, "x-dead-letter-routing-key": true}
+	"x-dead-letter-exchange": true, "x-dead-letter-routing-key": true, "x-max-length": true,
+	"x-max-length-bytes": true, "x-overflow": true, "x-expires": true, "x-max-priority": true}
 
 // topic is the Pulsar topic of a queue of this connection's vhost: never partitioned, so a
 // queue keeps one order.
@@ -56,6 +57,9 @@ func (ch *channel) lookupQueue(m wire.Method, name string) (queueRec, error) {
 
 func (ch *channel) queueDeclare(m *wire.QueueDeclare) error {
 	c := ch.c
+	if isReplyTo(m.Queue) {
+		return ch.replyDeclare(m)
+	}
 	name := m.Queue
 	clientNamed := name != ""
 	if name == "" && !m.Passive {
@@ -78,6 +82,9 @@ func (ch *channel) queueDeclare(m *wire.QueueDeclare) error {
 			return err
 		}
 		return ch.declareOk(m, name)
+	}
+	if err := checkQueueArgs(m, name, c.vhost, m.Arguments); err != nil {
+		return err
 	}
 	if m.Exclusive {
 		m.Durable = false // durable and exclusive is transient exclusive (errata §30)
@@ -154,6 +161,9 @@ func queueMismatch(have, want queueRec) string {
 
 func (ch *channel) declareOk(m *wire.QueueDeclare, name string) error {
 	ch.lastQueue = name
+	if q, ok := ch.c.s.topo.queue(ch.c.vhost, name); ok {
+		ch.c.s.used(ch.c.vhost, name, policyOf(name, q))
+	}
 	if m.NoWait {
 		return nil
 	}
@@ -167,6 +177,8 @@ func (ch *channel) declareOk(m *wire.QueueDeclare, name string) error {
 // and unacknowledged here) and consumer_count (of the subscription, every gateway).
 func (c *conn) queueCounts(ctx context.Context, name string) (ready, consumers uint32) {
 	topic := c.topic(name)
+	stats := c.s.stats(topic)
+	stats.waitTrim(ctx)
 	// Count what was published here before: publishes are asynchronous, counts are not.
 	c.s.mu.Lock()
 	p := c.s.producers[topic]
@@ -182,7 +194,12 @@ func (c *conn) queueCounts(ctx context.Context, name string) (ready, consumers u
 		if s.Name != c.s.opts.Subscription {
 			continue
 		}
-		n := s.Backlog - c.s.stats(topic).unacked.Load()
+		n := s.Backlog - stats.unacked.Load()
+		if l := stats.length.Load(); l != nil {
+			// A length-limited queue's own count is exact on this gateway, while the
+			// backend's may not show the latest drops yet.
+			n, _ = l.ready(stats)
+		}
 		return uint32(max(n, 0)), uint32(s.Consumers)
 	}
 	return 0, 0
@@ -207,6 +224,9 @@ func (ch *channel) binding(m wire.Method, queue, exchange, key string, args wire
 	}
 	if exchange == "" {
 		return wire.NewError(wire.AccessRefused, "operation not permitted on the default exchange").WithMethod(m)
+	}
+	if isReplyTo(queue) {
+		return wire.NewError(wire.AccessRefused, "access to queue '%s' in vhost '%s' refused", queue, c.vhost).WithMethod(m)
 	}
 	if _, err := ch.lookupQueue(m, queue); err != nil {
 		return err
@@ -251,12 +271,11 @@ func (ch *channel) queuePurge(m *wire.QueuePurge) error {
 	ctx, cancel := ch.timeout()
 	defer cancel()
 	ready, _ := c.queueCounts(ctx, name)
-	// ClearBacklog also drops what is delivered and unacked; RabbitMQ keeps those. A known gap.
-	if err := c.s.opts.Backend.Admin().ClearBacklog(ctx, c.topic(name), c.s.opts.Subscription); err != nil &&
-		!errors.Is(err, bridge.ErrSubscriptionNotFound) {
+	n, err := c.s.purge(ctx, c, c.topic(name), int64(ready))
+	if err != nil {
 		return internal(m, err)
 	}
-	return ch.reply(m.NoWait, &wire.QueuePurgeOk{MessageCount: ready})
+	return ch.reply(m.NoWait, &wire.QueuePurgeOk{MessageCount: uint32(n)})
 }
 
 func (ch *channel) queueDelete(m *wire.QueueDelete) error {
@@ -297,6 +316,9 @@ func (s *Server) deleteQueue(ctx context.Context, vhost, topic, name string) err
 		return err
 	}
 	s.mu.Lock()
+	if q := s.queues[topic]; q != nil && q.expiry != nil {
+		q.expiry.Stop()
+	}
 	delete(s.queues, topic)
 	s.mu.Unlock()
 	return nil

@@ -31,6 +31,11 @@ type Options struct {
 	MaxBody      uint64        // largest message body; zero is 128 MiB (RabbitMQ's default)
 	// NackDelay is how long a requeued message waits before redelivery; zero is 1ms.
 	NackDelay time.Duration
+	// MemoryAlarm blocks publishing connections while the Go heap holds more bytes (as
+	// RabbitMQ's vm_memory_high_watermark); zero is off. Checked every AlarmInterval
+	// (zero is 1s). See alarms.go and Server.SetAlarm.
+	MemoryAlarm   uint64
+	AlarmInterval time.Duration
 }
 
 // Server is the AMQP connection handler (a handlers.ConnHandler and io.Closer).
@@ -41,12 +46,19 @@ type Server struct {
 
 	connSeq atomic.Uint64
 
-	mu        sync.Mutex
-	producers map[string]bridge.Producer    // by topic, shared by every connection
-	queues    map[string]*queueStats        // by topic: what this gateway knows of its consumers
-	consumers map[string]map[*consumer]bool // by topic, to cancel them when the queue goes
-	closed    bool
-	unwatch   func()
+	mu          sync.Mutex
+	producers   map[string]bridge.Producer    // by topic, shared by every connection
+	queues      map[string]*queueStats        // by topic: what this gateway knows of its consumers
+	consumers   map[string]map[*consumer]bool // by topic, to cancel them when the queue goes
+	replies     map[string]*channel           // direct reply-to names (replyto.go)
+	conns       map[*conn]bool                // open connections, for alarms
+	alarms      map[string]bool               // raised alarms (alarms.go)
+	unblocked   chan struct{}                 // closed when the alarms clear; nil: none raised yet
+	blockReason string
+	blocked     atomic.Bool
+	quit        chan struct{} // closed by Close
+	closed      bool
+	unwatch     func()
 }
 
 // queueStats is this gateway's view of a queue: its consumers (for auto-delete, exclusive
@@ -56,6 +68,14 @@ type queueStats struct {
 	exclusive    bool
 	everConsumed bool
 	unacked      atomic.Int64
+	pol          *policy // the queue's arguments, cached for publishes; nil when its record changed
+
+	getters   int         // basic.get consumers of this gateway
+	expiry    *time.Timer // x-expires (expiry.go)
+	expiryGen uint64      // which timer is current
+
+	length atomic.Pointer[queueLength] // length-limited queues only (limits.go)
+	loadMu sync.Mutex                  // loads length once
 }
 
 // New builds a Server on opts.Backend.
@@ -95,8 +115,16 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("amqp: topology state: %w", err)
 	}
 	s := &Server{opts: opts, log: opts.Logger, topo: &topology{st: st},
-		producers: map[string]bridge.Producer{}, queues: map[string]*queueStats{}, consumers: map[string]map[*consumer]bool{}}
+		producers: map[string]bridge.Producer{}, queues: map[string]*queueStats{}, consumers: map[string]map[*consumer]bool{},
+		replies: map[string]*channel{}, conns: map[*conn]bool{}, alarms: map[string]bool{}, quit: make(chan struct{})}
 	s.unwatch = st.Watch(s.topologyChanged)
+	s.armExpiries()
+	if opts.MemoryAlarm > 0 {
+		if s.opts.AlarmInterval <= 0 {
+			s.opts.AlarmInterval = time.Second
+		}
+		go s.watchMemory()
+	}
 	return s, nil
 }
 
@@ -106,21 +134,29 @@ func (s *Server) topologyChanged(k string, v []byte) {
 	if strings.HasPrefix(k, "b/") {
 		s.topo.invalidate()
 	}
-	if v != nil || !strings.HasPrefix(k, "q/") {
+	if !strings.HasPrefix(k, "q/") {
 		return
 	}
-	parts := strings.Split(k, "/")
-	if len(parts) != 3 {
+	vhost, name, ok := queueKey(k)
+	if !ok {
 		return
 	}
-	vhost, err1 := unesc(parts[1])
-	name, err2 := unesc(parts[2])
 	ns, ok := s.namespace(vhost)
-	if err1 != nil || err2 != nil || !ok {
+	if !ok {
 		return
 	}
 	topic := "persistent://" + ns + "/" + name
 	s.mu.Lock()
+	if q := s.queues[topic]; q != nil {
+		q.pol = nil
+		if v == nil {
+			q.length.Store(nil) // deleted elsewhere: a new queue of this name counts afresh
+		}
+	}
+	if v != nil {
+		s.mu.Unlock()
+		return
+	}
 	var gone []*consumer
 	for cs := range s.consumers[topic] {
 		gone = append(gone, cs)
@@ -133,6 +169,17 @@ func (s *Server) topologyChanged(k string, v []byte) {
 			}
 		}()
 	}
+}
+
+// queueKey parses a queue record's key q/<vhost>/<name>.
+func queueKey(k string) (vhost, name string, ok bool) {
+	parts := strings.Split(k, "/")
+	if len(parts) != 3 || parts[0] != "q" {
+		return "", "", false
+	}
+	vhost, err1 := unesc(parts[1])
+	name, err2 := unesc(parts[2])
+	return vhost, name, err1 == nil && err2 == nil
 }
 
 // namespace maps a vhost to its Pulsar namespace: "/" is the configured one, v is tenant/v.
@@ -191,10 +238,38 @@ func (s *Server) stats(topic string) *queueStats {
 	return q
 }
 
+// policy returns a queue's policy (cached) and stats; false when the queue does not exist.
+func (s *Server) policy(c *conn, name string) (policy, *queueStats, bool) {
+	stats := s.stats(c.topic(name))
+	s.mu.Lock()
+	p := stats.pol
+	s.mu.Unlock()
+	if p != nil {
+		return *p, stats, true
+	}
+	q, ok := s.topo.queue(c.vhost, name)
+	if !ok {
+		return policy{}, stats, false
+	}
+	pol := policyOf(name, q)
+	s.mu.Lock()
+	stats.pol = &pol
+	s.mu.Unlock()
+	return pol, stats, true
+}
+
 // Close closes the shared producers after the connections drained.
 func (s *Server) Close() error {
 	s.unwatch()
 	s.mu.Lock()
+	if !s.closed {
+		close(s.quit)
+	}
+	for _, q := range s.queues {
+		if q.expiry != nil {
+			q.expiry.Stop()
+		}
+	}
 	ps := s.producers
 	s.producers, s.closed = map[string]bridge.Producer{}, true
 	s.mu.Unlock()

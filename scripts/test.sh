@@ -33,6 +33,8 @@ install_debian_packages
 for artifact in org.apache.kafka:kafka-clients:4.4.0 org.slf4j:slf4j-nop:2.0.17; do
   mvn -B -q dependency:get -Dartifact="$artifact" >/dev/null
 done
+# RabbitMQ's Java client, for integration/amqp (slf4j-nop comes with Kafka's above).
+mvn -B -q dependency:get -Dartifact=com.rabbitmq:amqp-client:5.25.0 >/dev/null
 # Kafka's jars, for its console tools in integration/kafka.
 integration/kafka/kraft.sh classpath >/dev/null
 

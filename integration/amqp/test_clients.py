@@ -150,6 +150,49 @@ def pika_e2e_and_dead_letters(gw):
     conn.close()
 
 
+def pika_rpc_and_limits(gw):
+    """Direct reply-to RPC, x-max-length drop-head and reject-publish (a nack) with pika."""
+    client = gw.pika()
+    cch = client.channel()
+    replies = []
+    cch.basic_consume("amq.rabbitmq.reply-to", lambda c, m, p, b: replies.append((p.correlation_id, b)),
+                      auto_ack=True)
+    cch.queue_declare("l.rpc")
+    cch.basic_publish("", "l.rpc", b"ping", pika.BasicProperties(reply_to="amq.rabbitmq.reply-to",
+                                                                   correlation_id="c1"))
+    server = gw.pika()
+    sch = server.channel()
+    for _ in range(50):
+        method, props, body = sch.basic_get("l.rpc", auto_ack=True)
+        if method:
+            break
+        server.sleep(0.05)
+    assert body == b"ping" and props.reply_to.startswith("amq.rabbitmq.reply-to."), props
+    sch.basic_publish("", props.reply_to, b"pong", pika.BasicProperties(correlation_id=props.correlation_id))
+    for _ in range(50):
+        if replies:
+            break
+        client.process_data_events(time_limit=0.1)
+    assert replies == [("c1", b"pong")], replies
+
+    sch.confirm_delivery()
+    sch.queue_declare("l.ring", arguments={"x-max-length": 2})
+    for i in range(4):
+        sch.basic_publish("", "l.ring", b"%d" % i)
+    assert sch.queue_declare("l.ring", passive=True).method.message_count == 2
+    bodies = [sch.basic_get("l.ring", auto_ack=True)[2] for _ in range(2)]
+    assert bodies == [b"2", b"3"], bodies
+    sch.queue_declare("l.full", arguments={"x-max-length": 1, "x-overflow": "reject-publish"})
+    sch.basic_publish("", "l.full", b"a")
+    try:
+        sch.basic_publish("", "l.full", b"b")
+        raise AssertionError("publish into a full reject-publish queue confirmed")
+    except pika.exceptions.NackError:
+        pass
+    server.close()
+    client.close()
+
+
 def amqp_tools(gw):
     """librabbitmq's tools: declare, publish, get, consume."""
     tool(gw, "amqp-declare-queue", "-d", "-q", "t.q")
@@ -195,7 +238,7 @@ def main():
     failed = 0
     try:
         for scenario in [pika_routing, pika_mandatory_and_errors, pika_get_nack, pika_e2e_and_dead_letters,
-                         amqp_tools, restart]:
+                         pika_rpc_and_limits, amqp_tools, restart]:
             try:
                 res = scenario(gw)
                 if isinstance(res, Gateway):

@@ -1,0 +1,133 @@
+// Package amqp_test runs the RabbitMQ Java client (com.rabbitmq:amqp-client from Maven
+// Central) against the gateway's AMQP handler, served in-process on the embedded backend,
+// and on Pulsar when PULSAR_URL and PULSAR_ADMIN_URL are set. The jars come from the local
+// Maven repository (scripts/test.sh fetches them with mvn dependency:get); the test skips
+// without them or without a JDK.
+package amqp_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/amqp"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
+	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
+	"github.com/pulsar-gateway/pulsar-gateway/handlers"
+)
+
+// javaClasspath finds amqp-client 5.x and slf4j (api and nop) 2.x in ~/.m2.
+func javaClasspath() (string, bool) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", false
+	}
+	repo := filepath.Join(home, ".m2", "repository")
+	var jars []string
+	for _, pattern := range []string{
+		"com/rabbitmq/amqp-client/5.*/amqp-client-5.*[0-9].jar",
+		"org/slf4j/slf4j-api/2.*/slf4j-api-2.*[0-9].jar",
+		"org/slf4j/slf4j-nop/2.*/slf4j-nop-2.*[0-9].jar",
+	} {
+		found, _ := filepath.Glob(filepath.Join(repo, pattern))
+		if len(found) == 0 {
+			return "", false
+		}
+		sort.Strings(found)
+		jars = append(jars, found[len(found)-1])
+	}
+	return strings.Join(jars, string(os.PathListSeparator)), true
+}
+
+// serve runs the AMQP handler on 127.0.0.1:0 over b until the test ends.
+func serve(t *testing.T, b bridge.Backend) string {
+	t.Helper()
+	srv, err := amqp.New(context.Background(), amqp.Options{Backend: b, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := handlers.NewServer(handlers.Options{Protocol: "amqp", Handler: srv, Logger: zap.NewNop(),
+		Metrics: handlers.NewMetrics(prometheus.NewRegistry())})
+	served := make(chan struct{})
+	go func() { hs.Serve(ln); close(served) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		hs.Drain(ctx)
+		<-served
+		srv.Close()
+		b.Close()
+	})
+	return ln.Addr().String()
+}
+
+func TestJavaClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a JVM")
+	}
+	for _, tool := range []string{"java", "javac"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	cp, ok := javaClasspath()
+	if !ok {
+		t.Skip("com.rabbitmq:amqp-client 5.x and slf4j 2.x are not in ~/.m2 (scripts/test.sh fetches them)")
+	}
+	classes := t.TempDir()
+	if out, err := exec.Command("javac", "-cp", cp, "-d", classes, "testdata/JavaClient.java").CombinedOutput(); err != nil {
+		t.Fatalf("javac: %v\n%s", err, out)
+	}
+	backends := map[string]func(t *testing.T) bridge.Backend{
+		"embedded": func(t *testing.T) bridge.Backend {
+			b, err := embedded.Open(embedded.Options{Dir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		},
+		"pulsar": func(t *testing.T) bridge.Backend {
+			u, a := os.Getenv("PULSAR_URL"), os.Getenv("PULSAR_ADMIN_URL")
+			if u == "" || a == "" {
+				t.Skip("PULSAR_URL / PULSAR_ADMIN_URL unset")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			b, err := pulsarbackend.Open(ctx, pulsarbackend.Options{URL: u, AdminURL: a, Logger: zap.NewNop(), SkipIndexProbe: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		},
+	}
+	for _, name := range []string{"embedded", "pulsar"} {
+		t.Run(name, func(t *testing.T) {
+			addr := serve(t, backends[name](t))
+			// vhost "/": on Pulsar, public/default, so names carry a unique suffix.
+			suffix := fmt.Sprintf("-%x", time.Now().UnixNano())
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, "java", "-cp", cp+string(os.PathListSeparator)+classes,
+				"JavaClient", "amqp://guest:guest@"+addr+"/%2f", suffix).CombinedOutput()
+			t.Logf("%s", out)
+			if err != nil {
+				t.Fatalf("java client: %v", err)
+			}
+		})
+	}
+}
