@@ -11,9 +11,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,29 +22,16 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
+	"github.com/pulsar-gateway/pulsar-gateway/integration/m2"
 )
 
 // javaClasspath finds amqp-client 5.x and slf4j (api and nop) 2.x in ~/.m2.
 func javaClasspath() (string, bool) {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", false
-	}
-	repo := filepath.Join(home, ".m2", "repository")
-	var jars []string
-	for _, pattern := range []string{
+	return m2.Classpath(
 		"com/rabbitmq/amqp-client/5.*/amqp-client-5.*[0-9].jar",
 		"org/slf4j/slf4j-api/2.*/slf4j-api-2.*[0-9].jar",
 		"org/slf4j/slf4j-nop/2.*/slf4j-nop-2.*[0-9].jar",
-	} {
-		found, _ := filepath.Glob(filepath.Join(repo, pattern))
-		if len(found) == 0 {
-			return "", false
-		}
-		sort.Strings(found)
-		jars = append(jars, found[len(found)-1])
-	}
-	return strings.Join(jars, string(os.PathListSeparator)), true
+	)
 }
 
 // serve runs the AMQP handler on 127.0.0.1:0 over b until the test ends.
