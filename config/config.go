@@ -26,7 +26,7 @@ type Config struct {
 
 	Pulsar Pulsar   `yaml:"pulsar"`
 	Kafka  Kafka    `yaml:"kafka"`
-	MQTT   Listener `yaml:"mqtt"`
+	MQTT   MQTT     `yaml:"mqtt"`
 	AMQP   Listener `yaml:"amqp"`
 	HTTP   Listener `yaml:"http"`
 
@@ -64,6 +64,24 @@ type Kafka struct {
 	// DefaultPartitions is the partition count of auto-created topics and
 	// of CreateTopics asking for the default (Kafka's num.partitions).
 	DefaultPartitions int `yaml:"default_partitions"`
+	// PasswordFile is a Mosquitto password file (mosquitto_passwd): when
+	// set, Kafka clients must log in with SASL/PLAIN as one of its users.
+	PasswordFile string `yaml:"password_file"`
+}
+
+// MQTT is the MQTT listener and who may do what on it, in Mosquitto's
+// file formats; with neither file set every client may do everything.
+type MQTT struct {
+	Listener `yaml:",inline"`
+	// PasswordFile is a Mosquitto password_file (mosquitto_passwd's
+	// user:$7$... lines): a client must log in as one of its users.
+	PasswordFile string `yaml:"password_file"`
+	// AllowAnonymous lets clients without a username connect when
+	// PasswordFile is set.
+	AllowAnonymous bool `yaml:"allow_anonymous"`
+	// ACLFile is a Mosquitto acl_file: topic and pattern rules per user;
+	// what it does not grant is denied.
+	ACLFile string `yaml:"acl_file"`
 }
 
 // TLS turns a listener into a TLS listener when both files are set.
@@ -106,7 +124,7 @@ func Default() *Config {
 			AdminURL: "http://127.0.0.1:8080",
 		},
 		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1},
-		MQTT:  Listener{Enabled: true, Addr: ":1883"},
+		MQTT:  MQTT{Listener: Listener{Enabled: true, Addr: ":1883"}},
 		AMQP:  Listener{Enabled: true, Addr: ":5672"},
 		// Not 8080: Pulsar's admin API is there, often on the same host.
 		HTTP:     Listener{Enabled: true, Addr: ":8081"},

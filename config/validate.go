@@ -102,7 +102,7 @@ type namedListener struct {
 func (c *Config) listeners() []namedListener {
 	return []namedListener{
 		{"kafka", c.Kafka.Listener},
-		{"mqtt", c.MQTT},
+		{"mqtt", c.MQTT.Listener},
 		{"amqp", c.AMQP},
 		{"http", c.HTTP},
 	}

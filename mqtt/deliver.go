@@ -102,8 +102,9 @@ func (ss *session) start(sb *sub, retained bool) {
 // deliverOne delivers a message of sb's consumer; false when the session
 // cannot go on.
 func (ss *session) deliverOne(sb *sub, m *bridge.Message) bool {
-	if sb.rec.Since != 0 && publishedBefore(m.PublishTime, sb.rec.Since) {
-		sb.consumer.Ack(m.ID) // published before the subscription
+	if sb.rec.Since != 0 && publishedBefore(m.PublishTime, sb.rec.Since) ||
+		sb.rec.NoLocal && m.Properties[propClient] == ss.id { // [MQTT-3.8.3-3]
+		sb.consumer.Ack(m.ID) // published before the subscription, or by this client
 		return true
 	}
 	qos := min(byte(sb.qos.Load()), messageQos(m))
@@ -137,6 +138,15 @@ func (ss *session) sendRetained(sb *sub) {
 // backend once written; QoS 1 and 2 take a window slot until the client's
 // ack (complete).
 func (ss *session) deliver(sb *sub, c bridge.Consumer, m *bridge.Message, topic string, qos byte, retain bool) error {
+	left, expired := expiryLeft(m, time.Now())
+	if expired { // [MQTT-3.3.2-5]
+		if c != nil {
+			if err := c.Ack(m.ID); err != nil {
+				ss.log.Debug("acknowledging an expired message", zap.Error(err))
+			}
+		}
+		return nil
+	}
 	if qos > 0 {
 		select {
 		case ss.window <- struct{}{}:
@@ -151,13 +161,24 @@ func (ss *session) deliver(sb *sub, c bridge.Consumer, m *bridge.Message, topic 
 	}
 	pk := publishPacket(m, topic, qos, ss.version)
 	pk.FixedHeader.Retain = retain
+	if ss.version == 5 {
+		pk.Properties.MessageExpiryInterval = left // what is left of it [MQTT-3.3.2-6]
+	}
 	if sb.rec.Identifier > 0 && ss.version == 5 {
 		pk.Properties.SubscriptionIdentifier = []int{sb.rec.Identifier}
 	}
 	if qos > 0 {
+		p := pendingAck{consumer: c, id: m.ID}
+		if qos == 2 && c != nil {
+			p.key = m.Topic + " " + m.ID.String()
+		}
 		ss.mu.Lock()
-		pk.PacketID = ss.nextIDLocked()
-		ss.pending[pk.PacketID] = pendingAck{consumer: c, id: m.ID}
+		if id, ok := ss.reuseIDLocked(p.key); ok {
+			pk.PacketID, pk.FixedHeader.Dup = id, true
+		} else {
+			pk.PacketID = ss.nextIDLocked()
+		}
+		ss.pending[pk.PacketID] = p
 		ss.mu.Unlock()
 		ss.cl.State.Inflight.Set(pk) // mochi answers PUBREC with PUBREL from it
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	paho3 "github.com/eclipse/paho.mqtt.golang"
 )
 
 // An MQTT 5 session whose expiry passed while its client was away is gone:
@@ -73,20 +72,49 @@ func TestWillDelay(t *testing.T) {
 	expectNone(t, watch.got, 1500*time.Millisecond)
 }
 
-// With users configured, a wrong password is refused.
-func TestAuth(t *testing.T) {
-	g := startGateway(t, "", func(o *Options) { o.Users = map[string]string{"dev": "s3cret"} })
-	for _, c := range []struct {
-		pass string
-		ok   bool
-	}{{"s3cret", true}, {"wrong", false}} {
-		o := paho3.NewClientOptions().AddBroker("tcp://" + g.addr).SetClientID("auth").SetUsername("dev").SetPassword(c.pass).SetAutoReconnect(false)
-		cl := paho3.NewClient(o)
-		tok := cl.Connect()
-		tok.WaitTimeout(5 * time.Second)
-		if (tok.Error() == nil) != c.ok {
-			t.Errorf("password %q: connect error %v", c.pass, tok.Error())
+// MQTT 5 message expiry: a message that expired while a persistent session
+// was away is not delivered to it, nor is an expired retained message; one
+// that has time left arrives with the interval left, and a message without
+// expiry without one.
+func TestMessageExpiry(t *testing.T) { eachBackend(t, testMessageExpiry) }
+
+func testMessageExpiry(t *testing.T, k *kit) {
+	g := k.start(t)
+	sub := connect5(t, g, k.id("exp-sub"), false, 3600)
+	sub.sub(t, k.topic("mexp/x"), 1)
+	sub.Disconnect(nil)
+
+	pub := connect5(t, g, k.id("exp-pub"), true, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	send := func(topic, payload string, retain bool, expiry uint32) {
+		t.Helper()
+		p := &paho.Publish{Topic: k.topic(topic), QoS: 1, Retain: retain, Payload: []byte(payload), Properties: &paho.PublishProperties{}}
+		if expiry > 0 {
+			p.Properties.MessageExpiry = &expiry
 		}
-		cl.Disconnect(0)
+		if _, err := pub.Publish(ctx, p); err != nil {
+			t.Fatal(err)
+		}
 	}
+	send("mexp/x", "short", false, 1)
+	send("mexp/x", "long", false, 3600)
+	send("mexp/x", "forever", false, 0)
+	send("mexp/r1", "short retained", true, 1)
+	send("mexp/r2", "long retained", true, 3600)
+	time.Sleep(1100 * time.Millisecond) // "short" expires
+
+	sub = connect5(t, g, k.id("exp-sub"), false, 3600)
+	got := expect(t, sub.got, 2)
+	if got[0].payload != "long" || got[0].expiry < 3500 || got[0].expiry > 3600 {
+		t.Errorf("first: %q expiry %d, want long with about 3600 left", got[0].payload, got[0].expiry)
+	}
+	if got[1].payload != "forever" || got[1].expiry != 0 {
+		t.Errorf("second: %q expiry %d, want forever without expiry", got[1].payload, got[1].expiry)
+	}
+	sub.sub(t, k.topic("mexp/+"), 1)
+	if m := expect(t, sub.got, 1)[0]; m.payload != "long retained" || !m.retain || m.expiry < 3500 || m.expiry > 3600 {
+		t.Errorf("retained: %+v, want long retained with about 3600 left", m)
+	}
+	expectNone(t, sub.got, 300*time.Millisecond)
 }

@@ -92,6 +92,7 @@ type msg struct {
 	qos     byte
 	retain  bool
 	props   map[string]string
+	expiry  uint32 // MQTT 5 message expiry interval; 0 when absent
 }
 
 // client3 is an MQTT 3.1.1 client (paho.mqtt.golang).
@@ -153,6 +154,9 @@ func connect5(t *testing.T, g *gateway, id string, cleanStart bool, expiry uint3
 			if pr.Packet.Properties != nil {
 				for _, u := range pr.Packet.Properties.User {
 					m.props[u.Key] = u.Value
+				}
+				if e := pr.Packet.Properties.MessageExpiry; e != nil {
+					m.expiry = *e
 				}
 			}
 			c.got <- m

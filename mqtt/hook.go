@@ -3,7 +3,7 @@ package mqtt
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,24 +55,66 @@ func (h *hook) Provides(b byte) bool {
 	}, []byte{b})
 }
 
+// forget drops what is left of a connection that ended without
+// OnDisconnect: mochi skips it when it refuses a CONNECT.
+func (h *hook) forget(cl *mochi.Client) {
+	h.mu.Lock()
+	ss := h.byClient[cl]
+	delete(h.byClient, cl)
+	if ss != nil && h.byID[cl.ID] == ss {
+		delete(h.byID, cl.ID)
+	}
+	h.mu.Unlock()
+	if ss != nil {
+		ss.cancel()
+	}
+}
+
 func (h *hook) session(cl *mochi.Client) *session {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.byClient[cl]
 }
 
-// OnConnectAuthenticate checks the username and password when users are
-// configured; without, every client is let in.
+// OnConnectAuthenticate checks the login against the password file, when
+// there is one. The refusal's reason code is set in OnPacketEncode: mochi
+// answers every refusal with "bad username or password".
 func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
-	users := h.s.opts.Users
-	if len(users) == 0 {
+	ok, bad := h.s.opts.Auth.login(string(pk.Connect.Username), pk.Connect.UsernameFlag, pk.Connect.Password)
+	if ok {
 		return true
 	}
-	want, ok := users[string(pk.Connect.Username)]
-	return ok && subtle.ConstantTimeCompare([]byte(want), pk.Connect.Password) == 1
+	if ss := h.session(cl); ss != nil {
+		ss.refused = packets.ErrNotAuthorized
+		if bad {
+			ss.refused = packets.ErrBadUsernameOrPassword
+		}
+	}
+	h.s.log.Info("connection refused", zap.String("client", cl.ID), zap.String("username", string(pk.Connect.Username)),
+		zap.String("remote", cl.Net.Remote), zap.Bool("bad_credentials", bad))
+	return false
 }
 
-func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool { return true }
+// OnACLCheck checks subscriptions (write false) against the ACL file. A
+// publish is checked in OnPublish instead: mochi would close a 3.1.1
+// connection for it (Mosquitto acknowledges and drops the message), and
+// write its ack ahead of the ones the ack queue still owes.
+func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
+	ss := h.session(cl)
+	if write || ss == nil || h.s.opts.Auth == nil {
+		return true
+	}
+	if strings.HasPrefix(strings.ToLower(topic), "$share/") {
+		if parts := strings.SplitN(topic, "/", 3); len(parts) == 3 {
+			topic = parts[2] // the group is no topic
+		}
+	}
+	if ss.allowed(topic, false) {
+		return true
+	}
+	ss.log.Debug("subscription denied", zap.String("filter", topic))
+	return false
+}
 
 func (h *hook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
 	ss := newSession(h.s, cl, pk)
@@ -98,15 +140,20 @@ func (h *hook) OnSessionEstablish(cl *mochi.Client, pk packets.Packet) {
 		delete(h.wills, cl.ID)
 	}
 	h.mu.Unlock()
+	inherited := false
 	if old != nil && old != ss {
 		old.takenOver.Store(true)
 		old.stop()
+		if inherited = !ss.cleanStart && old.persistent; inherited {
+			ss.in2 = old.in2
+			ss.inherit(old.leftover())
+		}
 		old.cl.ClearInflights()
 		for f := range old.cl.State.Subscriptions.GetAll() {
 			old.cl.State.Subscriptions.Delete(f)
 		}
 	}
-	ss.establish()
+	ss.establish(inherited)
 }
 
 func (h *hook) OnSessionEstablished(cl *mochi.Client, pk packets.Packet) {
@@ -137,7 +184,7 @@ func (h *hook) OnDisconnect(cl *mochi.Client, err error, expire bool) {
 // mochi's inflight map says (it shares packet ids across directions).
 func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
 	switch pk.FixedHeader.Type {
-	case packets.Puback, packets.Pubcomp, packets.Pubrec, packets.Disconnect:
+	case packets.Puback, packets.Pubcomp, packets.Pubrec, packets.Pubrel, packets.Disconnect:
 	default:
 		return pk, nil
 	}
@@ -151,7 +198,11 @@ func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet
 	case packets.Pubrec:
 		if pk.ReasonCode >= packets.ErrUnspecifiedError.Code {
 			ss.complete(pk.PacketID) // refused: the flow ends here
+		} else {
+			ss.received(pk.PacketID)
 		}
+	case packets.Pubrel:
+		ss.released(pk.PacketID)
 	case packets.Disconnect:
 		// MQTT 5 may change the session expiry on DISCONNECT; mochi thinks
 		// it is 0 (newSession), so take the change here.
@@ -164,18 +215,34 @@ func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet
 }
 
 // OnPacketEncode sets CONNACK's session present from the backend's
-// session record, which mochi does not know of. It also keeps user
-// properties on PUBLISH when the client asked for no problem information:
-// that request covers other packets only [MQTT-3.1.2-29]; mochi drops them.
+// session record, which mochi does not know of, and a refusal's reason
+// code. It also keeps user properties on PUBLISH when the client asked for
+// no problem information: that request covers other packets only
+// [MQTT-3.1.2-29]; mochi drops them.
 func (h *hook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.Packet {
 	if pk.FixedHeader.Type == packets.Publish {
 		pk.Mods.DisallowProblemInfo = false
 		return pk
 	}
-	if pk.FixedHeader.Type != packets.Connack || pk.ReasonCode >= packets.ErrUnspecifiedError.Code {
+	if pk.FixedHeader.Type != packets.Connack {
 		return pk
 	}
-	if ss := h.session(cl); ss != nil {
+	ss := h.session(cl)
+	if ss == nil {
+		return pk
+	}
+	if ss.refused.Code != 0 {
+		pk.ReasonCode = ss.refused.Code
+		pk.Properties.ReasonString = ss.refused.Reason
+		if ss.version < 5 { // 3.1.1's return codes 4 and 5
+			pk.ReasonCode = packets.Err3NotAuthorized.Code
+			if ss.refused == packets.ErrBadUsernameOrPassword {
+				pk.ReasonCode = packets.ErrMalformedUsernameOrPassword.Code
+			}
+		}
+		return pk
+	}
+	if pk.ReasonCode < packets.ErrUnspecifiedError.Code {
 		pk.SessionPresent = ss.present
 	}
 	return pk
@@ -277,16 +344,37 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 	if ss == nil {
 		return pk, packets.ErrRejectPacket
 	}
+	if !ss.allowed(pk.TopicName, true) {
+		ss.log.Debug("publish denied", zap.String("topic", pk.TopicName))
+		if pk.FixedHeader.Qos > 0 {
+			q := ss.acks()
+			q.finish(q.push(pk.PacketID, pk.FixedHeader.Qos), packets.ErrNotAuthorized)
+		}
+		return pk, packets.ErrRejectPacket
+	}
+	var q *ackQueue
 	var e *inAck
 	if pk.FixedHeader.Qos > 0 {
-		e = ss.in.push(pk.PacketID, pk.FixedHeader.Qos)
+		q = ss.acks()
+		e = q.push(pk.PacketID, pk.FixedHeader.Qos)
+	}
+	var m *in2
+	if pk.FixedHeader.Qos == 2 {
+		var first bool
+		if m, first = ss.in2.begin(pk.PacketID, func(err error) { q.finish(e, err) }); !first {
+			// Sent again (DUP) before its PUBREL: stored once already.
+			return pk, packets.ErrRejectPacket
+		}
 	}
 	// Not the session's context: a client may leave right after a QoS 0
 	// publish (mosquitto_pub does), and what it sent must still go out,
 	// in order (a cancelled send fails or is retried behind later ones).
 	h.s.publish(context.Background(), &pk, func(err error) {
+		if m != nil {
+			ss.in2.finish(pk.PacketID, m, err)
+		}
 		if e != nil {
-			ss.in.finish(e, err)
+			q.finish(e, err)
 		} else if err != nil {
 			ss.log.Debug("QoS 0 publish failed", zap.String("topic", pk.TopicName), zap.Error(err))
 		}

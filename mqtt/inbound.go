@@ -83,6 +83,11 @@ func (a *ackQueue) run() {
 func (a *ackQueue) write(e *inAck) bool {
 	ss := a.ss
 	code := packets.CodeSuccess
+	if e.err == packets.ErrNotAuthorized && ss.version < 5 {
+		// A denied publish: 3.1.1 cannot say so; Mosquitto acknowledges
+		// it and drops the message.
+		e.err = nil
+	}
 	if e.err != nil {
 		if ss.version < 5 {
 			// 3.1.1 has no way to refuse a publish but closing.

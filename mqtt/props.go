@@ -21,15 +21,23 @@ const (
 	propResponseTopic = propPrefix + "response-topic"
 	propCorrelation   = propPrefix + "correlation-data" // base64
 	propPayloadFormat = propPrefix + "payload-format"
+	// propExpires is when an MQTT 5 message expires (Unix ms): absolute,
+	// so the interval left is known however long it waited.
+	propExpires = propPrefix + "expires"
+	// propClient is the publisher's client id, for no-local subscriptions.
+	propClient = propPrefix + "client"
 )
 
 // outMessage is an inbound PUBLISH as the backend stores it.
 func outMessage(pk *packets.Packet) *bridge.OutMessage {
-	p := make(map[string]string, len(pk.Properties.User)+3)
+	p := make(map[string]string, len(pk.Properties.User)+4)
 	for _, u := range pk.Properties.User {
 		p[u.Key] = u.Val // user keys first: ours overwrite a clash
 	}
 	p[propTopic] = pk.TopicName
+	if pk.Origin != "" {
+		p[propClient] = pk.Origin
+	}
 	p[propQos] = strconv.Itoa(int(pk.FixedHeader.Qos))
 	if pk.FixedHeader.Retain {
 		p[propRetain] = "1"
@@ -47,11 +55,29 @@ func outMessage(pk *packets.Packet) *bridge.OutMessage {
 	if pr.PayloadFormatFlag {
 		p[propPayloadFormat] = strconv.Itoa(int(pr.PayloadFormat))
 	}
+	now := time.Now()
+	if pr.MessageExpiryInterval > 0 {
+		p[propExpires] = strconv.FormatInt(now.Add(time.Duration(pr.MessageExpiryInterval)*time.Second).UnixMilli(), 10)
+	}
 	payload := pk.Payload
 	if payload == nil {
 		payload = []byte{}
 	}
-	return &bridge.OutMessage{Value: payload, Properties: p, EventTime: time.Now()}
+	return &bridge.OutMessage{Value: payload, Properties: p, EventTime: now}
+}
+
+// expiryLeft is the whole seconds (rounded up) a message has left before it
+// expires; expired once it has none. Messages without expiry have 0, false.
+func expiryLeft(m *bridge.Message, now time.Time) (left uint32, expired bool) {
+	ms, err := strconv.ParseInt(m.Properties[propExpires], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	d := time.UnixMilli(ms).Sub(now)
+	if d <= 0 {
+		return 0, true
+	}
+	return uint32((d + time.Second - 1) / time.Second), false
 }
 
 // messageQos is the QoS a message was published with; messages from other

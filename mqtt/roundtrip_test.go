@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/paho"
+
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
@@ -108,4 +110,46 @@ func testBridgeWriteReachesMQTT(t *testing.T, k *kit) {
 	if m.payload != "k1" || m.topic != topic || m.qos != 1 {
 		t.Fatalf("got %+v", m)
 	}
+}
+
+// An MQTT 5 no-local subscription does not get the client's own messages
+// back through the backend, also after the session resumes; its other
+// subscriptions and other clients' messages come as usual.
+func TestNoLocal(t *testing.T) { eachBackend(t, testNoLocal) }
+
+func testNoLocal(t *testing.T, k *kit) {
+	g := k.start(t)
+	id := k.id("nolocal")
+	c := connect5(t, g, id, false, 3600)
+	subNoLocal := func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{
+			{Topic: k.topic("nl/x"), QoS: 1, NoLocal: true}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	subNoLocal()
+	c.sub(t, k.topic("nl/y"), 1)
+	other := connect3(t, g, k.id("nl-other"), true)
+
+	c.pub(t, k.topic("nl/x"), 1, "own x")
+	c.pub(t, k.topic("nl/y"), 1, "own y")
+	other.pub(t, k.topic("nl/x"), 1, false, "other x")
+	got := payloads(expect(t, c.got, 2))
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"other x", "own y"}) {
+		t.Fatalf("got %q, want other x and own y", got)
+	}
+	expectNone(t, c.got, 300*time.Millisecond)
+
+	c.Disconnect(nil)
+	c = connect5(t, g, id, false, 3600) // the subscription resumes, still no-local
+	c.pub(t, k.topic("nl/x"), 1, "own again")
+	other.pub(t, k.topic("nl/x"), 1, false, "other again")
+	if m := expect(t, c.got, 1)[0]; m.payload != "other again" {
+		t.Fatalf("after resuming got %q, want other again", m.payload)
+	}
+	expectNone(t, c.got, 300*time.Millisecond)
 }

@@ -9,6 +9,7 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
@@ -27,22 +28,31 @@ type session struct {
 	cleanStart bool   // discard what a previous connection left
 	present    bool   // CONNACK's session present
 	will       *mochi.Will
+	willExpiry uint32 // the will's message expiry (mochi's Will has none)
 	takenOver  atomic.Bool
 	draining   atomic.Bool // the gateway is shutting down: no will
-	log        *zap.Logger
+	user       string      // the CONNECT's username, for the ACL
+	hasUser    bool
+	refused    packets.Code // why OnConnectAuthenticate refused it
+	log        clientLog
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	stop1  sync.Once
 	window chan struct{} // a slot per QoS 1/2 message awaiting the client's ack
-	in     *ackQueue
+	in     *ackQueue     // created by the first QoS 1 or 2 publish (acks)
+	in2    *inbound2     // shared with the next connection of a persistent session
 
 	mu      sync.Mutex
 	subs    map[string]*sub // by filter as sent
 	pending map[uint16]pendingAck
 	lastID  uint16
 	restore []subRecord // from the session record, opened once connected
+	// restored: the record held QoS 2 state, now in memory (rewrite it).
+	restored  bool
+	rel       map[uint16]bool   // PUBRELs a previous connection left (exactly.go)
+	resendIDs map[string]uint16 // its unacknowledged QoS 2 messages' ids
 }
 
 // pendingAck is a message sent to the client, acknowledged to the backend
@@ -50,13 +60,16 @@ type session struct {
 type pendingAck struct {
 	consumer bridge.Consumer
 	id       bridge.MessageID
+	key      string // QoS 2: the message, to reuse its packet id (exactly.go)
+	released bool   // QoS 2: PUBREC came, the backend was acknowledged
 }
 
 func newSession(s *Server, cl *mochi.Client, pk packets.Packet) *session {
 	ss := &session{s: s, cl: cl, id: cl.ID, version: cl.Properties.ProtocolVersion,
 		subs: map[string]*sub{}, pending: map[uint16]pendingAck{}, cork: corker(cl.Net.Conn)}
-	ss.log = s.log.With(zap.String("client", cl.ID))
+	ss.log = clientLog{s.log, cl.ID}
 	ss.cleanStart = pk.Connect.Clean
+	ss.user, ss.hasUser = string(pk.Connect.Username), pk.Connect.UsernameFlag
 	if ss.version == 5 {
 		ss.expiry = cl.Properties.Props.SessionExpiryInterval
 		ss.persistent = ss.expiry > 0
@@ -68,6 +81,7 @@ func newSession(s *Server, cl *mochi.Client, pk packets.Packet) *session {
 	if atomic.LoadUint32(&cl.Properties.Will.Flag) == 1 {
 		w := cl.Properties.Will
 		ss.will = &w
+		ss.willExpiry = pk.Connect.WillProperties.MessageExpiryInterval
 		atomic.StoreUint32(&cl.Properties.Will.Flag, 0) // we publish it, through the bridge
 	}
 	n := s.opts.Window
@@ -76,12 +90,32 @@ func newSession(s *Server, cl *mochi.Client, pk packets.Packet) *session {
 	}
 	ss.window = make(chan struct{}, n)
 	ss.ctx, ss.cancel = context.WithCancel(context.Background())
-	ss.in = newAckQueue(ss)
+	ss.in2 = &inbound2{}
 	return ss
 }
 
+// acks is the session's ack queue. Only the connection's reader calls it,
+// so it needs no lock; most connections that only subscribe never do.
+func (ss *session) acks() *ackQueue {
+	if ss.in == nil {
+		ss.in = newAckQueue(ss)
+	}
+	return ss.in
+}
+
+// allowed checks a publish (write) or a subscription against the ACL.
+func (ss *session) allowed(topic string, write bool) bool {
+	a := ss.s.opts.Auth
+	return a == nil || a.acl.allowed(ss.user, ss.hasUser, ss.id, topic, write)
+}
+
 // establish loads or discards the stored session, before CONNACK.
-func (ss *session) establish() {
+// Inherited: the session of a connection taken over goes on, with its QoS 2
+// state, which is newer than the record's.
+func (ss *session) establish(inherited bool) {
+	if inherited {
+		ss.present = true // recorded or not
+	}
 	rec, ok := ss.s.loadSession(ss.id)
 	if !ok {
 		return
@@ -92,12 +126,25 @@ func (ss *session) establish() {
 	}
 	ss.present = true
 	ss.restore = rec.Subs
+	if !inherited && (len(rec.Q2) > 0 || rec.Out != nil) {
+		ss.in2.restore(rec.Q2)
+		if rec.Out != nil {
+			ss.inherit(*rec.Out)
+		}
+		ss.restored = true
+	}
 }
 
 // resume reopens the stored subscriptions, after CONNACK. They were durable,
 // so they stay durable even if this connection's session is not persistent;
 // it deletes them when it ends.
 func (ss *session) resume() {
+	ss.resend()
+	if ss.restored {
+		// The QoS 2 state lives in memory now; left in the record, it
+		// would outlive its use if the gateway stopped without end.
+		ss.save()
+	}
 	for _, r := range ss.restore {
 		sb, err := ss.open(r, true, true)
 		if err != nil {
@@ -127,6 +174,12 @@ func (ss *session) saveLeft(left int64) {
 		}
 	}
 	ss.mu.Unlock()
+	if left != 0 { // the connection ended: keep its QoS 2 state for the next
+		rec.Q2 = ss.in2.stored(5 * time.Second)
+		if o := ss.leftover(); len(o.Rel) > 0 || len(o.Unacked) > 0 {
+			rec.Out = &o
+		}
+	}
 	if err := ss.s.saveSession(context.Background(), ss.id, rec); err != nil {
 		ss.log.Warn("saving a session record", zap.Error(err))
 	}
@@ -140,7 +193,7 @@ func (ss *session) nextIDLocked() uint16 {
 		if ss.lastID == 0 {
 			ss.lastID = 1
 		}
-		if _, busy := ss.pending[ss.lastID]; busy {
+		if _, busy := ss.pending[ss.lastID]; busy || ss.rel[ss.lastID] || ss.in2.has(ss.lastID) {
 			continue
 		}
 		if _, busy := ss.cl.State.Inflight.Get(ss.lastID); busy {
@@ -156,15 +209,20 @@ func (ss *session) complete(id uint16) {
 	ss.mu.Lock()
 	p, ok := ss.pending[id]
 	delete(ss.pending, id)
+	delete(ss.rel, id)
 	ss.mu.Unlock()
 	if !ok {
 		return
 	}
 	<-ss.window
 	if p.consumer != nil {
-		if err := p.consumer.Ack(p.id); err != nil {
-			ss.log.Debug("acknowledging a delivered message", zap.Error(err))
-		}
+		ss.ackBackend(p)
+	}
+}
+
+func (ss *session) ackBackend(p pendingAck) {
+	if err := p.consumer.Ack(p.id); err != nil {
+		ss.log.Debug("acknowledging a delivered message", zap.Error(err))
 	}
 }
 
@@ -237,9 +295,27 @@ func (ss *session) end() {
 	for _, r := range durable {
 		ss.s.dropDurable(ctx, ss.id, r)
 	}
-	if len(durable) > 0 {
+	if len(durable) > 0 || ss.restored { // restored: its QoS 2 state is used up
 		if err := ss.s.sessions.Delete(ctx, ss.id); err != nil {
 			ss.log.Warn("deleting a session record", zap.Error(err))
 		}
+	}
+}
+
+// clientLog logs with the client id, added only when a line is written:
+// zap's With would clone the encoder, a buffer of 1 KiB, for every
+// connection, and most never log.
+type clientLog struct {
+	log *zap.Logger
+	id  string
+}
+
+func (l clientLog) Debug(msg string, f ...zap.Field) { l.write(zap.DebugLevel, msg, f) }
+func (l clientLog) Info(msg string, f ...zap.Field)  { l.write(zap.InfoLevel, msg, f) }
+func (l clientLog) Warn(msg string, f ...zap.Field)  { l.write(zap.WarnLevel, msg, f) }
+
+func (l clientLog) write(level zapcore.Level, msg string, f []zap.Field) {
+	if ce := l.log.Check(level, msg); ce != nil {
+		ce.Write(append(f, zap.String("client", l.id))...)
 	}
 }

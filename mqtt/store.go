@@ -25,6 +25,9 @@ type sessionRecord struct {
 	// Left is when the last connection ended (Unix seconds); 0 while one
 	// is open, or after a crash.
 	Left int64 `json:"left,omitempty"`
+	// Q2 and Out are the QoS 2 state the last connection left (exactly.go).
+	Q2  []uint16   `json:"q2,omitempty"`
+	Out *outbound2 `json:"out,omitempty"`
 }
 
 // expired reports whether the session ended more than Expiry ago.

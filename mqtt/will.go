@@ -47,11 +47,16 @@ func (h *hook) sendWill(ss *session) {
 // the connection is gone, nothing else is held up.
 func (s *Server) publishWill(ss *session) {
 	w := ss.will
+	if !ss.allowed(w.TopicName, true) {
+		ss.log.Info("will not published: the ACL denies its topic", zap.String("topic", w.TopicName))
+		return
+	}
 	pk := packets.Packet{
 		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: w.Qos, Retain: w.Retain},
 		TopicName:   w.TopicName,
+		Origin:      ss.id,
 		Payload:     w.Payload,
-		Properties:  packets.Properties{User: w.User},
+		Properties:  packets.Properties{User: w.User, MessageExpiryInterval: ss.willExpiry},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

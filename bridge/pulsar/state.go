@@ -43,6 +43,7 @@ type table struct {
 
 	tokenBase uint64
 	seq       atomic.Uint64
+	closing   atomic.Bool // quiets the TableView's errors about its own close
 
 	mu       sync.Mutex
 	data     map[string][]byte
@@ -120,7 +121,7 @@ func (b *Backend) openTable(ctx context.Context, name string) (*table, error) {
 	// CreateTableView returns once it has read the topic to its end.
 	if t.tv, err = b.client.CreateTableView(pulsar.TableViewOptions{Topic: topic,
 		Schema: pulsar.NewBytesSchema(nil), SchemaValueType: reflect.TypeOf([]byte(nil)),
-		Logger: newClientLogger(b.log)}); err != nil {
+		Logger: closingLogger{newClientLogger(b.log).(clientLogger), &t.closing}}); err != nil {
 		t.p.Close()
 		return nil, mapErr(err, topicScope, "load state "+name)
 	}
@@ -179,6 +180,7 @@ func (t *table) apply(key string, v any) error {
 func (t *table) closeForBackend() { t.close() }
 
 func (t *table) close() {
+	t.closing.Store(true)
 	t.mu.Lock()
 	t.closed = true
 	for tok, ch := range t.waiting {

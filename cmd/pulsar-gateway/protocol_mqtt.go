@@ -11,10 +11,16 @@ import (
 // closed after its connections drained.
 func init() {
 	protocolFactories["mqtt"] = func(d protocolDeps) (handlers.ConnHandler, error) {
+		c := d.Config.MQTT
+		auth, err := mqtt.LoadAuth(c.PasswordFile, c.ACLFile, c.AllowAnonymous)
+		if err != nil {
+			return nil, err
+		}
 		return mqtt.New(context.Background(), mqtt.Options{
 			Backend:   d.Backend,
 			Logger:    d.Logger,
 			Namespace: d.Config.Tenant + "/" + d.Config.Namespace,
+			Auth:      auth,
 		})
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +12,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/config"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
 	"github.com/pulsar-gateway/pulsar-gateway/kafka"
+	"github.com/pulsar-gateway/pulsar-gateway/passwd"
 )
 
 // protocolDeps is what a protocol handler is built from. It is built after
@@ -43,13 +45,21 @@ var protocolFactories = map[string]protocolFactory{
 
 // newKafka serves Kafka on the backend, advertising the configured address.
 func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
-	return kafka.New(context.Background(), d.Backend, kafka.Options{
+	opts := kafka.Options{
 		Advertised:        d.Config.Kafka.Advertised(d.Addr),
 		Namespace:         d.Config.Tenant + "/" + d.Config.Namespace,
 		DisableAutoCreate: !d.Config.Kafka.AutoCreateTopics,
 		DefaultPartitions: d.Config.Kafka.DefaultPartitions,
 		Logger:            d.Logger,
-	})
+	}
+	if path := d.Config.Kafka.PasswordFile; path != "" {
+		users, err := passwd.Load(path)
+		if err != nil {
+			return nil, fmt.Errorf("kafka: %w", err)
+		}
+		opts.Authenticate = func(user, password string) bool { return users.Check(user, []byte(password)) }
+	}
+	return kafka.New(context.Background(), d.Backend, opts)
 }
 
 func placeholder(protocol string) protocolFactory {
@@ -64,7 +74,7 @@ func listenerConfig(cfg *config.Config, protocol string) config.Listener {
 	case "kafka":
 		return cfg.Kafka.Listener
 	case "mqtt":
-		return cfg.MQTT
+		return cfg.MQTT.Listener
 	case "amqp":
 		return cfg.AMQP
 	}

@@ -73,8 +73,8 @@ func gatewayBinary(t *testing.T) string {
 }
 
 // startGateway starts the gateway with only Kafka on a free port, on the
-// named backend, and returns the address it listens on.
-func startGateway(t *testing.T, backend string) string {
+// named backend, with extra flags, and returns the address it listens on.
+func startGateway(t *testing.T, backend string, extra ...string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -87,7 +87,7 @@ func startGateway(t *testing.T, backend string) string {
 	} else {
 		args = append(args, "--data-dir", filepath.Join(t.TempDir(), "data"))
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, append(args, extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

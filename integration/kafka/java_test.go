@@ -1,12 +1,11 @@
 package kafka_test
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pulsar-gateway/pulsar-gateway/integration/m2"
 )
 
 // javaClasspath finds kafka-clients 4.x and its runtime dependencies in the
@@ -14,28 +13,14 @@ import (
 // mvn dependency:get -Dartifact=org.apache.kafka:kafka-clients:4.4.0 and
 // -Dartifact=org.slf4j:slf4j-nop:2.0.17); ok is false when one is missing.
 func javaClasspath() (string, bool) {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", false
-	}
-	repo := filepath.Join(home, ".m2", "repository")
-	var jars []string
-	for _, pattern := range []string{
+	return m2.Classpath(
 		"org/apache/kafka/kafka-clients/4.*/kafka-clients-4.*[0-9].jar",
 		"org/slf4j/slf4j-api/2.*/slf4j-api-2.*[0-9].jar",
 		"org/slf4j/slf4j-nop/2.*/slf4j-nop-2.*[0-9].jar",
 		"at/yawk/lz4/lz4-java/*/lz4-java-*[0-9].jar",
 		"com/github/luben/zstd-jni/*/zstd-jni-*[0-9].jar",
 		"org/xerial/snappy/snappy-java/*/snappy-java-*[0-9].jar",
-	} {
-		found, _ := filepath.Glob(filepath.Join(repo, pattern))
-		if len(found) == 0 {
-			return "", false
-		}
-		sort.Strings(found)
-		jars = append(jars, found[len(found)-1])
-	}
-	return strings.Join(jars, string(os.PathListSeparator)), true
+	)
 }
 
 func TestJavaClient(t *testing.T) {

@@ -16,6 +16,13 @@ public class JavaRoundtrip {
         int n = 300;
         Properties common = new Properties();
         common.put("bootstrap.servers", bootstrap);
+        String user = System.getenv("KAFKA_SASL_USER");
+        if (user != null && !user.isEmpty()) { // SASL/PLAIN login
+            common.put("security.protocol", "SASL_PLAINTEXT");
+            common.put("sasl.mechanism", "PLAIN");
+            common.put("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" +
+                user + "\" password=\"" + System.getenv("KAFKA_SASL_PASSWORD") + "\";");
+        }
 
         try (Admin admin = Admin.create(common)) {
             admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);

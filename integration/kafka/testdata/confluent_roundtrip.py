@@ -1,6 +1,9 @@
 """confluent-kafka (librdkafka) against the gateway: admin create, an
 idempotent keyed producer with headers, a consumer group that commits, and
-committed offsets read back. Usage: confluent_roundtrip.py BOOTSTRAP TOPIC GROUP"""
+committed offsets read back. Usage: confluent_roundtrip.py BOOTSTRAP TOPIC GROUP
+With KAFKA_SASL_USER and KAFKA_SASL_PASSWORD set, every client logs in
+with SASL/PLAIN."""
+import os
 import sys
 import time
 
@@ -9,8 +12,13 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 bootstrap, topic, group = sys.argv[1], sys.argv[2], sys.argv[3]
 N = 200
+sasl = {}
+if os.environ.get("KAFKA_SASL_USER"):
+    sasl = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "PLAIN",
+            "sasl.username": os.environ["KAFKA_SASL_USER"],
+            "sasl.password": os.environ["KAFKA_SASL_PASSWORD"]}
 
-admin = AdminClient({"bootstrap.servers": bootstrap})
+admin = AdminClient({"bootstrap.servers": bootstrap, **sasl})
 fs = admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
 fs[topic].result(timeout=10)
 md = admin.list_topics(topic, timeout=10)
@@ -22,7 +30,7 @@ def on_delivery(err, msg):
     delivered.append((msg.partition(), msg.offset(), msg.key()))
 
 p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
-              "compression.type": "zstd", "linger.ms": 5})
+              "compression.type": "zstd", "linger.ms": 5, **sasl})
 for i in range(N):
     p.produce(topic, key=b"key-%d" % (i % 10), value=b"value-%d" % i,
               headers=[("n", str(i).encode())], on_delivery=on_delivery)
@@ -35,7 +43,7 @@ for part, off, _ in sorted(delivered):
     per[part] = off + 1
 
 c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
-              "auto.offset.reset": "earliest", "enable.auto.commit": False})
+              "auto.offset.reset": "earliest", "enable.auto.commit": False, **sasl})
 c.subscribe([topic])
 got = {}
 deadline = time.time() + 60

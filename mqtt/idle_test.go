@@ -1,0 +1,91 @@
+package mqtt
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
+)
+
+// idleBudget is what one idle connection may cost in heap and goroutine
+// stacks. The target is 20 KiB, but mochi's two goroutines per connection
+// take 20 KiB of stack alone: the reader's grows to 16 KiB while handling
+// CONNECT (its frames copy 800-byte packets: attachClient alone has 2.9
+// KiB of locals) and, using about 6 KiB while idle, never shrinks back;
+// the writer starts at 4 KiB (1.8 KiB of locals). This bound keeps the
+// rest, about 6 KiB of heap, from growing (it was 28.5 KiB in all).
+const idleBudget = 27 << 10
+
+// An idle connection (CONNECT done, nothing else) costs the gateway less
+// than idleBudget. Both ends are in this process: a client's socket is a
+// few hundred bytes of the figure.
+func TestIdleConnectionMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens two thousand connections")
+	}
+	const n = 2000
+	// The binary's logger (JSON, sampled, at warn): what a connection's
+	// logger costs depends on it.
+	log := zap.New(zapcore.NewSamplerWithOptions(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
+		zapcore.AddSync(io.Discard), zap.WarnLevel), time.Second, 100, 100))
+	b, err := embedded.Open(embedded.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := serveGateway(t, b, log)
+	connectV5 := []byte{0x10, 0, 0, 4, 'M', 'Q', 'T', 'T', 5, 2, 0, 30, 0}
+	measure := func() (heap, stack uint64) {
+		for range 6 {
+			runtime.GC()
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse, ms.StackInuse
+	}
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	dial := func(i int) net.Conn {
+		c, err := net.Dial("tcp", g.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprintf("idle-%05d", i)
+		pk := append(append([]byte(nil), connectV5...), 0, byte(len(id)))
+		pk = append(pk, id...)
+		pk[1] = byte(len(pk) - 2)
+		if _, err := c.Write(pk); err != nil {
+			t.Fatal(err)
+		}
+		ack := make([]byte, 4)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Read(ack); err != nil || ack[0] != 0x20 {
+			t.Fatalf("CONNACK %x: %v", ack, err)
+		}
+		return c
+	}
+	for i := range 50 { // warm up pools and maps
+		dial(n + i).Close()
+	}
+	h0, s0 := measure()
+	for i := range n {
+		conns = append(conns, dial(i))
+	}
+	time.Sleep(200 * time.Millisecond) // let the last connections settle
+	h1, s1 := measure()
+	heap, stack := float64(h1-h0)/n, float64(s1-s0)/n
+	t.Logf("per idle connection: heap %.0f B, stacks %.0f B, total %.1f KiB", heap, stack, (heap+stack)/1024)
+	if heap+stack > idleBudget {
+		t.Errorf("an idle connection costs %.1f KiB, over the %d KiB budget", (heap+stack)/1024, idleBudget>>10)
+	}
+}
