@@ -71,7 +71,9 @@
 // basic.qos is per consumer (global=false, for consumers created afterwards) and per
 // channel (global=true, shared by the channel's consumers); both may apply at once.
 //
-// Not yet: transactions (540), exchange auto-delete, and the other x-arguments (accepted;
+// An auto-delete exchange is deleted once its last binding as a source goes.
+//
+// Not yet: transactions (540) and the other x-arguments (accepted;
 // x-queue-mode with a warning, x-single-active-consumer silently). An exclusive queue is removed when its connection
 // closes; a gateway that crashes leaves it behind.
 package amqp

@@ -121,3 +121,29 @@ func TestDrainClosesWith320(t *testing.T) {
 		t.Fatal("no connection.close on drain")
 	}
 }
+
+// An auto-delete exchange goes when its last binding (as a source) goes,
+// by unbind or by the queue's deletion, as RabbitMQ does; one never bound
+// stays.
+func TestExchangeAutoDelete(t *testing.T) {
+	g := startGateway(t, "")
+	c := dial(t, g)
+	ch := channel091(t, c)
+	must(t, ch.ExchangeDeclare("xad", "direct", false, true, false, false, nil))
+	must(t, ch.ExchangeDeclare("xnever", "direct", false, true, false, false, nil))
+	declare(t, ch, "xq1")
+	declare(t, ch, "xq2")
+	must(t, ch.QueueBind("xq1", "k", "xad", false, nil))
+	must(t, ch.QueueBind("xq2", "k", "xad", false, nil))
+
+	must(t, ch.QueueUnbind("xq1", "k", "xad", nil))
+	must(t, ch.ExchangeDeclarePassive("xad", "direct", false, true, false, false, nil))
+	if _, err := ch.QueueDelete("xq2", false, false, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclarePassive("xad", "direct", false, true, false, false, nil); code(err) != 404 {
+		t.Fatalf("auto-delete exchange kept after its last binding went: %v", err)
+	}
+	ch = channel091(t, c)
+	must(t, ch.ExchangeDeclarePassive("xnever", "direct", false, true, false, false, nil))
+}

@@ -133,17 +133,43 @@ func (t *topology) putExchange(ctx context.Context, vhost, name string, x exchan
 func (t *topology) deleteExchange(ctx context.Context, vhost, name string) error {
 	defer t.invalidate()
 	var dead []string
+	var sources []string // exchanges bound to this one: they may now be unused
 	t.st.Range("b/"+esc(vhost)+"/", func(k string, v []byte) bool {
 		var b bindingRec
 		if json.Unmarshal(v, &b) == nil && (b.Exchange == name || b.ToExchange && b.Queue == name) {
 			dead = append(dead, k)
+			if b.Exchange != name {
+				sources = append(sources, b.Exchange)
+			}
 		}
 		return true
 	})
 	for _, k := range dead {
 		t.st.Delete(ctx, k)
 	}
-	return t.st.Delete(ctx, key("x", vhost, name))
+	if err := t.st.Delete(ctx, key("x", vhost, name)); err != nil {
+		return err
+	}
+	return t.autoDelete(ctx, vhost, sources)
+}
+
+// autoDelete deletes the auto-delete exchanges among sources that have no
+// binding left as a source, as RabbitMQ does once their last one goes.
+func (t *topology) autoDelete(ctx context.Context, vhost string, sources []string) error {
+	for _, ex := range sources {
+		x, ok := t.exchange(vhost, ex)
+		if !ok || !x.AutoDelete {
+			continue
+		}
+		t.invalidate()
+		if len(t.bindingsFrom(vhost, ex)) > 0 {
+			continue
+		}
+		if err := t.deleteExchange(ctx, vhost, ex); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *topology) queue(vhost, name string) (queueRec, bool) {
@@ -163,18 +189,22 @@ func (t *topology) putQueue(ctx context.Context, vhost, name string, q queueRec)
 // deleteQueue removes a queue and every binding to it.
 func (t *topology) deleteQueue(ctx context.Context, vhost, name string) error {
 	defer t.invalidate()
-	var dead []string
+	var dead, sources []string
 	t.st.Range("b/"+esc(vhost)+"/", func(k string, v []byte) bool {
 		var b bindingRec
 		if json.Unmarshal(v, &b) == nil && b.Queue == name && !b.ToExchange {
 			dead = append(dead, k)
+			sources = append(sources, b.Exchange)
 		}
 		return true
 	})
 	for _, k := range dead {
 		t.st.Delete(ctx, k)
 	}
-	return t.st.Delete(ctx, key("q", vhost, name))
+	if err := t.st.Delete(ctx, key("q", vhost, name)); err != nil {
+		return err
+	}
+	return t.autoDelete(ctx, vhost, sources)
 }
 
 func bindingKey(vhost string, b bindingRec) string {
@@ -190,7 +220,10 @@ func (t *topology) bind(ctx context.Context, vhost string, b bindingRec) error {
 
 func (t *topology) unbind(ctx context.Context, vhost string, b bindingRec) error {
 	defer t.invalidate()
-	return t.st.Delete(ctx, bindingKey(vhost, b))
+	if err := t.st.Delete(ctx, bindingKey(vhost, b)); err != nil {
+		return err
+	}
+	return t.autoDelete(ctx, vhost, []string{b.Exchange})
 }
 
 // bindingsFrom lists an exchange's bindings; the slice is shared, not to be changed.
