@@ -215,19 +215,18 @@ func (h *Handler) waitForData(ctx context.Context, parts []*fetchPartition, dead
 	arrived := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	for _, fp := range parts {
-		if fp.rp.ErrorCode != 0 || fp.cur == nil || fp.cur.peeked != nil {
+		if fp.rp.ErrorCode != 0 || fp.cur == nil {
 			continue
 		}
+		ch := fp.cur.arrival()
 		wg.Go(func() {
-			m, err := fp.cur.r.Next(ctx)
-			if err != nil {
-				return
-			}
-			fp.cur.peeked = m
-			h.extents.observe(fp.partition, m.Index) // read, so durable
 			select {
-			case arrived <- struct{}{}:
-			default:
+			case <-ch:
+				select {
+				case arrived <- struct{}{}:
+				default:
+				}
+			case <-ctx.Done():
 			}
 		})
 	}
@@ -237,14 +236,17 @@ func (h *Handler) waitForData(ctx context.Context, parts []*fetchPartition, dead
 	}
 	cancel()
 	wg.Wait()
-	return ctx.Err() == nil || len(arrived) > 0 || anyPeeked(parts)
-}
-
-func anyPeeked(parts []*fetchPartition) bool {
+	// What was read ahead is durable: the high watermark is at least past it.
+	got := false
 	for _, fp := range parts {
-		if fp.cur != nil && fp.cur.peeked != nil {
-			return true
+		if fp.cur == nil {
+			continue
+		}
+		if ix, ok := fp.cur.newest(); ok {
+			h.extents.observe(fp.partition, ix)
+			got = true
 		}
 	}
-	return false
+	return ctx.Err() == nil || got
 }
+
