@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
@@ -124,6 +125,7 @@ func producerOptions(partition string) bridge.ProducerOptions {
 		MaxPending:          producerMaxPending,
 		BatchingMaxMessages: 1000,
 		BatchingMaxBytes:    1 << 20,
+		BatchingMaxDelay:    time.Millisecond,
 		Compression:         bridge.CompressionLZ4,
 	}
 }
