@@ -131,8 +131,10 @@ func producerOptions(partition string) bridge.ProducerOptions {
 }
 
 // producerMaxPending bounds records handed to the backend per partition and
-// not yet durable.
-const producerMaxPending = 10000
+// not yet durable: as many as a client keeps in flight (kgo buffers 50,000;
+// a 1 MB batch of 100-byte records holds ~10,000, and a client sends 5 at
+// once). Their bytes are bounded by each connection's request budget.
+const producerMaxPending = 50000
 
 // sendResult is the outcome of one batch: the first record's offset.
 type sendResult struct {
