@@ -3,8 +3,11 @@ package embedded_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
@@ -29,7 +32,16 @@ func openBench(b *testing.B) *embedded.Backend {
 func produce(b *testing.B, be bridge.Backend, topic string, producers, n, size int) {
 	b.Helper()
 	ctx := context.Background()
-	value := make([]byte, size)
+	// Distinct values of random letters: zeros, or one value sent again and
+	// again, would measure how well the store's block codec shrinks them.
+	values := make([][]byte, 1024)
+	rng := rand.New(rand.NewPCG(1, uint64(size)))
+	for k := range values {
+		values[k] = make([]byte, size)
+		for i := range values[k] {
+			values[k][i] = 'a' + byte(rng.IntN(26))
+		}
+	}
 	var wg sync.WaitGroup
 	var failed sync.Once
 	for p := 0; p < producers; p++ {
@@ -42,7 +54,7 @@ func produce(b *testing.B, be bridge.Backend, topic string, producers, n, size i
 			defer wg.Done()
 			defer pr.Close()
 			for i := 0; i < n/producers; i++ {
-				pr.SendAsync(ctx, &bridge.OutMessage{Value: value}, func(_ bridge.SendResult, err error) {
+				pr.SendAsync(ctx, &bridge.OutMessage{Value: values[i%len(values)]}, func(_ bridge.SendResult, err error) {
 					if err != nil {
 						failed.Do(func() { b.Error(err) })
 					}
@@ -56,6 +68,20 @@ func produce(b *testing.B, be bridge.Backend, topic string, producers, n, size i
 	wg.Wait()
 }
 
+// cpuTime is the process's user and system CPU time so far. On a shared
+// machine CPU per message is steadier than wall-clock throughput.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// report adds msgs/s and CPU µs per message since cpu0.
+func report(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-us/msg")
+}
+
 func BenchmarkProduce(b *testing.B) {
 	for _, size := range []int{100, 1024} {
 		for _, producers := range []int{1, 4} {
@@ -67,8 +93,9 @@ func BenchmarkProduce(b *testing.B) {
 				}
 				b.SetBytes(int64(size))
 				b.ResetTimer()
+				cpu0 := cpuTime()
 				produce(b, be, topic, producers, b.N, size)
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+				report(b, cpu0)
 			})
 		}
 	}
@@ -85,6 +112,7 @@ func BenchmarkConsume(b *testing.B) {
 			produce(b, be, "bench-consume", 1, b.N, size)
 			b.SetBytes(int64(size))
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			c, err := be.Subscribe(ctx, bridge.SubscribeOptions{Topics: []string{"bench-consume"},
 				Subscription: "bench", Type: bridge.Exclusive, InitialPosition: bridge.Earliest})
 			if err != nil {
@@ -100,7 +128,7 @@ func BenchmarkConsume(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+			report(b, cpu0)
 		})
 		b.Run(fmt.Sprintf("reader/size=%d", size), func(b *testing.B) {
 			be := openBench(b)
@@ -110,6 +138,7 @@ func BenchmarkConsume(b *testing.B) {
 			produce(b, be, "bench-read", 1, b.N, size)
 			b.SetBytes(int64(size))
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			r, err := be.CreateReader(ctx, bridge.ReaderOptions{Topic: bridge.PartitionName("bench-read", 0), Start: bridge.StartEarliest()})
 			if err != nil {
 				b.Fatal(err)
@@ -120,7 +149,7 @@ func BenchmarkConsume(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+			report(b, cpu0)
 		})
 	}
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // The stored form of a message and a cursor. Both are small and versioned by
-// their first byte so a later layout can read an older one.
+// their first byte so a later layout can read an older one. Messages are
+// stored in groups (group.go), each message in this encoding.
 
 const recordVersion = 1
 
@@ -66,6 +67,15 @@ func appendMessage(dst []byte, m *storedMessage) []byte {
 	return append(dst, m.Value...)
 }
 
+// messageSizeBound is at least the size of m's encoding.
+func messageSizeBound(m *storedMessage) int {
+	n := 1 + 4*binary.MaxVarintLen64 + len(m.Key) + len(m.Value)
+	for k, v := range m.Properties {
+		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	}
+	return n
+}
+
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
@@ -73,32 +83,45 @@ func appendString(dst []byte, s string) []byte {
 
 // decodeMessage parses what appendMessage wrote. The result does not alias b.
 func decodeMessage(b []byte) (*storedMessage, error) {
+	m := &storedMessage{}
+	if err := parseMessage(b, m); err != nil {
+		return nil, err
+	}
+	if m.Key != nil {
+		m.Key = append([]byte{}, m.Key...)
+	}
+	m.Value = append([]byte{}, m.Value...)
+	return m, nil
+}
+
+// parseMessage is decodeMessage without copies: Key and Value alias b (capped,
+// so an append by their user cannot overwrite the next message in a group).
+func parseMessage(b []byte, m *storedMessage) error {
 	d := decoder{b: b}
 	if v := d.byte(); v != recordVersion {
-		return nil, fmt.Errorf("%w: message version %d", errCorrupt, v)
+		return fmt.Errorf("%w: message version %d", errCorrupt, v)
 	}
-	m := &storedMessage{}
 	m.EventTime = fromUnixNano(d.varint())
 	m.PublishTime = fromUnixNano(d.varint())
 	if n := d.uvarint(); n > 0 {
-		m.Key = d.bytes(n - 1)
+		m.Key = d.slice(n - 1)
 	}
 	if n := d.uvarint(); n > 0 {
 		// Each property takes at least two bytes: a count above that is a lie.
 		if n > uint64(len(d.b)) {
-			return nil, fmt.Errorf("%w: %d properties in %d bytes", errCorrupt, n, len(d.b))
+			return fmt.Errorf("%w: %d properties in %d bytes", errCorrupt, n, len(d.b))
 		}
 		m.Properties = make(map[string]string, n)
 		for i := uint64(0); i < n && d.err == nil; i++ {
-			k := string(d.bytes(d.uvarint()))
-			m.Properties[k] = string(d.bytes(d.uvarint()))
+			k := string(d.slice(d.uvarint()))
+			m.Properties[k] = string(d.slice(d.uvarint()))
 		}
 	}
 	if d.err != nil {
-		return nil, d.err
+		return d.err
 	}
-	m.Value = append([]byte{}, d.b...)
-	return m, nil
+	m.Value = d.b[:len(d.b):len(d.b)]
+	return nil
 }
 
 // cursor is a durable subscription's acknowledgement state on one partition:
@@ -191,13 +214,14 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
-// bytes takes n bytes, checking n against what is left before allocating.
-func (d *decoder) bytes(n uint64) []byte {
+// slice takes n bytes without copying them; the result's capacity ends
+// with it.
+func (d *decoder) slice(n uint64) []byte {
 	if d.err != nil || n > uint64(len(d.b)) {
 		d.fail()
 		return nil
 	}
-	out := append([]byte{}, d.b[:n]...)
+	out := d.b[:n:n]
 	d.b = d.b[n:]
 	return out
 }

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"encoding/binary"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -11,12 +12,14 @@ import (
 
 // committer makes messages durable in groups: while one group is synced to
 // disk, the next one gathers. A message's callback fires after its group's
-// sync, so durability costs one fsync per group, not per message.
+// sync, so durability costs one fsync per group, not per message. Each
+// partition's messages in a commit are stored as message groups (group.go).
 type committer struct {
 	b *Backend
 
 	mu      sync.Mutex
-	pending []*pendingMessage
+	pending []pendingMessage
+	enc     arena         // the pending messages' encodings
 	more    chan struct{} // signalled when pending goes from empty to not
 	closed  bool
 	failed  error // a failed commit fails every later send
@@ -26,8 +29,7 @@ type committer struct {
 type pendingMessage struct {
 	part    *partition
 	index   int64
-	key     []byte
-	value   []byte
+	enc     []byte // its encoding, in the committer's arena
 	cb      bridge.SendCallback
 	release func()
 }
@@ -40,8 +42,8 @@ func newCommitter(b *Backend) *committer {
 
 // enqueue assigns the message its index and queues it. Assignment and
 // queueing happen under one lock, so every group holds a partition's indexes
-// in ascending order. It fails when the store is closed or broken; then
-// nothing was queued.
+// in ascending order, with no gap. It fails when the store is closed or
+// broken; then nothing was queued.
 func (c *committer) enqueue(p *partition, sm *storedMessage, cb bridge.SendCallback, release func()) error {
 	c.mu.Lock()
 	if c.closed || c.failed != nil {
@@ -57,9 +59,7 @@ func (c *committer) enqueue(p *partition, sm *storedMessage, cb bridge.SendCallb
 	p.next++
 	sm.PublishTime = p.publishTimeLocked()
 	p.mu.Unlock()
-	pm := &pendingMessage{part: p, index: idx, cb: cb, release: release,
-		key: messageKey(make([]byte, 0, 17), p.id, idx), value: appendMessage(nil, sm)}
-	c.pending = append(c.pending, pm)
+	c.pending = append(c.pending, pendingMessage{part: p, index: idx, enc: c.enc.encode(sm), cb: cb, release: release})
 	first := len(c.pending) == 1
 	c.mu.Unlock()
 	if first {
@@ -73,10 +73,14 @@ func (c *committer) enqueue(p *partition, sm *storedMessage, cb bridge.SendCallb
 
 func (c *committer) run() {
 	defer close(c.done)
+	var spare []pendingMessage // the previous commit's, free once it returns
 	for {
 		c.mu.Lock()
 		group := c.pending
-		c.pending = nil
+		var chunks [][]byte
+		if len(group) > 0 {
+			c.pending, chunks = spare, c.enc.take()
+		}
 		closed := c.closed
 		c.mu.Unlock()
 		if len(group) == 0 {
@@ -87,13 +91,27 @@ func (c *committer) run() {
 			continue
 		}
 		c.commit(group)
+		clear(group) // let go of callbacks, partitions and encodings
+		spare = group[:0]
+		c.mu.Lock()
+		c.enc.giveBack(chunks)
+		c.mu.Unlock()
 	}
 }
 
-func (c *committer) commit(group []*pendingMessage) {
-	batch := c.b.db.NewBatch()
-	for _, pm := range group {
-		batch.Set(pm.key, pm.value, nil)
+func (c *committer) commit(group []pendingMessage) {
+	runs := partitionRuns(group)
+	// Sized up front (an estimate; it may still grow): a batch that grows
+	// copies itself each time.
+	size := batchHeader
+	for i := range group {
+		size += len(group[i].enc) + binary.MaxVarintLen32
+	}
+	groups := len(runs) + len(group)/maxGroupMessages + 2*size/maxGroupBytes
+	batch := c.b.db.NewBatchWithSize(size + groups*groupOverhead)
+	var scratch [][]byte
+	for _, run := range runs {
+		scratch = writeGroups(batch, run, scratch)
 	}
 	err := batch.Commit(pebble.Sync)
 	batch.Close()
@@ -103,16 +121,14 @@ func (c *committer) commit(group []*pendingMessage) {
 		c.failed = err
 		c.mu.Unlock()
 	} else {
-		// The highest index per partition in this group is now durable.
-		tops := map[*partition]int64{}
-		for _, pm := range group {
-			tops[pm.part] = pm.index + 1
-		}
-		for p, next := range tops {
-			p.advance(next)
+		// Each partition's highest index in this commit is now durable.
+		for _, run := range runs {
+			top := run[len(run)-1]
+			top.part.advance(top.index + 1)
 		}
 	}
-	for _, pm := range group {
+	for i := range group {
+		pm := &group[i]
 		pm.release()
 		if err != nil {
 			pm.cb(bridge.SendResult{}, err)
@@ -122,6 +138,59 @@ func (c *committer) commit(group []*pendingMessage) {
 			ID: messageID{topic: pm.part.name, part: pm.part.num, index: pm.index}}, nil)
 	}
 }
+
+// partitionRuns sorts a commit's messages by partition, each partition's in
+// index order (enqueue queued them so); callbacks keep the commit's order.
+func partitionRuns(group []pendingMessage) [][]*pendingMessage {
+	var runs [][]*pendingMessage
+	at := map[*partition]int{}
+	var last *partition
+	k := -1
+	for i := range group {
+		pm := &group[i]
+		if pm.part != last {
+			var ok bool
+			if k, ok = at[pm.part]; !ok {
+				k = len(runs)
+				at[pm.part] = k
+				runs = append(runs, make([]*pendingMessage, 0, len(group)-i))
+			}
+			last = pm.part
+		}
+		runs[k] = append(runs[k], pm)
+	}
+	return runs
+}
+
+// writeGroups adds one partition's run of messages to the batch as groups
+// within the size bounds, each encoded straight into the batch.
+func writeGroups(batch *pebble.Batch, run []*pendingMessage, scratch [][]byte) [][]byte {
+	for len(run) > 0 {
+		msgs, size := scratch[:0], 0
+		for len(msgs) < len(run) && len(msgs) < maxGroupMessages {
+			m := run[len(msgs)].enc
+			if len(msgs) > 0 && size+len(m) > maxGroupBytes {
+				break
+			}
+			msgs = append(msgs, m)
+			size += len(m)
+		}
+		last := run[len(msgs)-1]
+		op := batch.SetDeferred(messageKeyLen, groupSize(msgs))
+		messageKey(op.Key[:0], last.part.id, last.index)
+		appendGroup(op.Value[:0], msgs)
+		op.Finish() // cannot fail: the batch is not indexed
+		run, scratch = run[len(msgs):], msgs
+	}
+	return scratch
+}
+
+// Batch size estimates: Pebble's batch header, and per group its record
+// header (kind, key and value lengths), key and group header.
+const (
+	batchHeader   = 12
+	groupOverhead = 1 + 2*binary.MaxVarintLen32 + messageKeyLen + 1 + binary.MaxVarintLen32
+)
 
 // close commits what is queued and stops.
 func (c *committer) close() {

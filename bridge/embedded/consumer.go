@@ -235,8 +235,16 @@ func (c *consumer) Chan() <-chan *bridge.Message {
 
 // subFor finds the subscription a message ID belongs to.
 func (c *consumer) subFor(id bridge.MessageID) (*subscription, int64, error) {
-	mid, ok := id.(messageID)
-	if !ok {
+	var mid messageID
+	switch v := id.(type) {
+	case messageID: // from a send
+		mid = v
+	case *messageID: // from a read (partlog.go)
+		if v == nil {
+			return nil, 0, fmt.Errorf("%w: nil message id", bridge.ErrInvalid)
+		}
+		mid = *v
+	default:
 		return nil, 0, fmt.Errorf("%w: message id %v is not this backend's", bridge.ErrInvalid, id)
 	}
 	c.mu.Lock()

@@ -8,7 +8,8 @@ import "encoding/binary"
 //
 //	'T' topic-name                   -> partition count (varint; 0: not partitioned)
 //	'P' partition-name               -> partition id (8 bytes)
-//	'M' partition-id(8) index(8)     -> encoded message
+//	'M' partition-id(8) last(8)      -> message group: the messages up to
+//	                                    index last (group.go)
 //	'C' partition-id(8) subscription -> encoded cursor
 //	'S' table 0x00 key               -> state value
 const (
@@ -22,13 +23,19 @@ const (
 func topicKey(name string) []byte     { return append([]byte{kindTopic}, name...) }
 func partitionKey(name string) []byte { return append([]byte{kindPartition}, name...) }
 
+// messageKeyLen is the size of a message group's key.
+const messageKeyLen = 17
+
+// messageKey is the key of the group whose last message has this index.
+// Groups of a partition hold consecutive indexes, so a SeekGE to the key of
+// index i lands on the group holding i.
 func messageKey(dst []byte, partID uint64, index int64) []byte {
 	dst = append(dst, kindMessage)
 	dst = binary.BigEndian.AppendUint64(dst, partID)
 	return binary.BigEndian.AppendUint64(dst, uint64(index))
 }
 
-// messageKeyIndex is the index inside a message key.
+// messageKeyIndex is the index inside a message key: the group's last.
 func messageKeyIndex(k []byte) int64 { return int64(binary.BigEndian.Uint64(k[9:17])) }
 
 func cursorKey(partID uint64, sub string) []byte {

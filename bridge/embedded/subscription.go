@@ -13,7 +13,8 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
-// readBatch is how many messages a dispatcher reads from the store at once.
+// readBatch is how many messages a dispatcher reads from the store at once,
+// rounded up to whole groups.
 const readBatch = 256
 
 // maxDeferred bounds Key_Shared messages held back for a full consumer
@@ -42,6 +43,7 @@ type subscription struct {
 	ackedUpTo int64               // every index below is acknowledged
 	acked     map[int64]struct{}  // acknowledged indexes >= ackedUpTo
 	readPos   int64               // next index to read for a first delivery
+	ahead     []*bridge.Message   // read from readPos on, not yet offered
 	pending   map[int64]*consumer // delivered and not yet acknowledged
 	redeliver map[int64]struct{}  // to deliver again, before new messages
 	counts    map[int64]int       // redelivery counts
@@ -217,49 +219,28 @@ func (s *subscription) dispatch() (blocked, alive bool) {
 	defer s.mu.Unlock()
 	if s.stopped || len(s.consumers) == 0 {
 		s.running = false
+		s.ahead = nil // an idle subscription holds no messages
 		return false, false
 	}
-	if len(s.redeliver) > 0 {
-		idxs := make([]int64, 0, len(s.redeliver))
-		for i := range s.redeliver {
-			idxs = append(idxs, i)
-		}
-		sort.Slice(idxs, func(a, b int) bool { return idxs[a] < idxs[b] })
-		for _, idx := range idxs {
-			if s.isAckedLocked(idx) {
-				delete(s.redeliver, idx)
-				delete(s.counts, idx)
-				continue
-			}
-			m, err := s.p.get(idx)
-			if err != nil {
-				s.logReadError(idx, err)
-				delete(s.redeliver, idx)
-				continue
-			}
-			if s.offerLocked(m) {
-				delete(s.redeliver, idx)
-			} else {
-				blocked = true
-				if s.typ != bridge.KeyShared {
-					return true, true // redeliveries go first and in order
-				}
-			}
+	if len(s.redeliver) > 0 && s.redeliverLocked() {
+		blocked = true
+		if s.typ != bridge.KeyShared {
+			return true, true // redeliveries go first and in order
 		}
 	}
-	for !blocked || s.typ == bridge.KeyShared {
-		if s.typ == bridge.KeyShared && len(s.redeliver) >= maxDeferred {
-			return true, true
-		}
-		msgs, err := s.p.read(s.readPos, readBatch)
-		if err != nil {
+	for {
+		if err := s.readAheadLocked(); err != nil {
 			s.logReadError(s.readPos, err)
 			return true, true
 		}
-		if len(msgs) == 0 {
+		if len(s.ahead) == 0 {
 			return blocked, true
 		}
-		for _, m := range msgs {
+		for len(s.ahead) > 0 {
+			if s.typ == bridge.KeyShared && len(s.redeliver) >= maxDeferred {
+				return true, true
+			}
+			m := s.ahead[0]
 			if !s.isAckedLocked(m.Index) && !s.offerLocked(m) {
 				if s.typ != bridge.KeyShared {
 					return true, true // readPos stays: this message goes first next time
@@ -267,10 +248,75 @@ func (s *subscription) dispatch() (blocked, alive bool) {
 				s.redeliver[m.Index] = struct{}{} // held back for its key's consumer
 				blocked = true
 			}
+			s.ahead[0] = nil
+			s.ahead = s.ahead[1:]
 			s.readPos = m.Index + 1
 		}
 	}
-	return blocked, true
+}
+
+// redeliverLocked offers what is to be delivered again, in index order, and
+// reports whether a full queue held one back. Only Key_Shared goes on past
+// that one (other keys may have room).
+func (s *subscription) redeliverLocked() (blocked bool) {
+	idxs := make([]int64, 0, len(s.redeliver))
+	for i := range s.redeliver {
+		idxs = append(idxs, i)
+	}
+	sort.Slice(idxs, func(a, b int) bool { return idxs[a] < idxs[b] })
+	var f *finder // one for the pass: neighbours share a group
+	defer func() {
+		if f != nil {
+			f.close()
+		}
+	}()
+	for _, idx := range idxs {
+		if s.isAckedLocked(idx) {
+			delete(s.redeliver, idx)
+			delete(s.counts, idx)
+			continue
+		}
+		var m *bridge.Message
+		var err error
+		if f == nil {
+			f, err = s.p.newFinder()
+		}
+		if err == nil {
+			m, err = f.get(idx)
+		}
+		if err != nil {
+			s.logReadError(idx, err)
+			delete(s.redeliver, idx)
+			continue
+		}
+		if s.offerLocked(m) {
+			delete(s.redeliver, idx)
+			continue
+		}
+		blocked = true
+		if s.typ != bridge.KeyShared {
+			return true
+		}
+	}
+	return blocked
+}
+
+// readAheadLocked drops read-ahead messages the cursor has moved past and,
+// when none is left, reads the next groups from readPos.
+func (s *subscription) readAheadLocked() error {
+	for len(s.ahead) > 0 && s.ahead[0].Index < s.readPos {
+		s.ahead[0] = nil
+		s.ahead = s.ahead[1:]
+	}
+	if len(s.ahead) > 0 {
+		return nil
+	}
+	msgs, err := s.p.read(s.readPos, readBatch)
+	if err != nil {
+		return err
+	}
+	s.ahead = msgs
+	return nil
 }
 
 func (s *subscription) isAckedLocked(idx int64) bool {
@@ -323,7 +369,11 @@ func (s *subscription) ack(idx int64) {
 	delete(s.pending, idx)
 	delete(s.redeliver, idx)
 	delete(s.counts, idx)
-	s.acked[idx] = struct{}{}
+	if idx == s.ackedUpTo {
+		s.ackedUpTo++ // acks in order, the common case, skip the set
+	} else {
+		s.acked[idx] = struct{}{}
+	}
 	s.compactLocked()
 	s.markDirtyLocked()
 }
@@ -407,7 +457,7 @@ func (s *subscription) reset(idx int64) {
 		idx = durable
 	}
 	// Everything from idx on is read again from the log.
-	s.ackedUpTo, s.readPos = idx, idx
+	s.ackedUpTo, s.readPos, s.ahead = idx, idx, nil
 	s.acked = map[int64]struct{}{}
 	s.pending = map[int64]*consumer{}
 	s.redeliver = map[int64]struct{}{}
