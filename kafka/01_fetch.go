@@ -120,7 +120,7 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 
 	for _, fp := range parts {
 		if len(fp.msgs) > 0 {
-			fp.rp.RecordBatches = appendBatch(nil, fp.msgs)
+			fp.rp.RecordBatches = appendBatch(make([]byte, 0, fp.bytes+batchHeaderSize), fp.msgs)
 		}
 	}
 	// In topic order, consecutive partitions of a topic in one entry; an

@@ -129,11 +129,16 @@ func timestamp(m *bridge.Message) int64 {
 
 // appendBatch appends one uncompressed v2 record batch holding msgs, each
 // at its own backend index, so offsets read back are the ones produced.
+// It is on every Fetch's path: records are encoded once, straight after a
+// header written in place, and the header's sizes, max timestamp and CRC
+// are filled in at the end.
 func appendBatch(dst []byte, msgs []*bridge.Message) []byte {
 	base := msgs[0].Index
 	firstTS := timestamp(msgs[0])
 	maxTS := firstTS
-	var recs []byte
+	start := len(dst)
+	dst = append(dst, make([]byte, batchHeaderSize)...)
+	var scratch []byte
 	for _, m := range msgs {
 		ts := timestamp(m)
 		maxTS = max(maxTS, ts)
@@ -144,27 +149,27 @@ func appendBatch(dst []byte, msgs []*bridge.Message) []byte {
 			Value:            m.Value,
 			Headers:          headers(m.Properties),
 		}
-		body := rec.AppendTo(nil) // Length is 0 here: one varint byte
-		rec.Length = int32(len(body) - 1)
-		recs = rec.AppendTo(recs)
+		// With Length 0 the body starts with its one-byte varint: encode
+		// once, then write the real length and the rest.
+		scratch = rec.AppendTo(scratch[:0])
+		dst = binary.AppendVarint(dst, int64(len(scratch)-1))
+		dst = append(dst, scratch[1:]...)
 	}
-	rb := kmsg.RecordBatch{
-		FirstOffset:          base,
-		Length:               int32(batchHeaderSize - 12 + len(recs)),
-		PartitionLeaderEpoch: -1,
-		Magic:                2,
-		LastOffsetDelta:      int32(msgs[len(msgs)-1].Index - base),
-		FirstTimestamp:       firstTS,
-		MaxTimestamp:         maxTS,
-		ProducerID:           -1,
-		ProducerEpoch:        -1,
-		FirstSequence:        -1,
-		NumRecords:           int32(len(msgs)),
-		Records:              recs,
-	}
-	start := len(dst)
-	dst = rb.AppendTo(dst)
-	binary.BigEndian.PutUint32(dst[start+17:], crc32.Checksum(dst[start+21:], crc32c))
+	h := dst[start:]
+	be := binary.BigEndian
+	be.PutUint64(h[0:], uint64(base))                          // FirstOffset
+	be.PutUint32(h[8:], uint32(len(h)-12))                     // Length: after itself
+	be.PutUint32(h[12:], 0xffffffff)                           // PartitionLeaderEpoch -1
+	h[16] = 2                                                  // Magic
+	be.PutUint16(h[21:], 0)                                    // Attributes: none
+	be.PutUint32(h[23:], uint32(msgs[len(msgs)-1].Index-base)) // LastOffsetDelta
+	be.PutUint64(h[27:], uint64(firstTS))                      // FirstTimestamp
+	be.PutUint64(h[35:], uint64(maxTS))                        // MaxTimestamp
+	be.PutUint64(h[43:], 0xffffffffffffffff)                   // ProducerID -1
+	be.PutUint16(h[51:], 0xffff)                               // ProducerEpoch -1
+	be.PutUint32(h[53:], 0xffffffff)                           // FirstSequence -1
+	be.PutUint32(h[57:], uint32(len(msgs)))                    // NumRecords
+	be.PutUint32(h[17:], crc32.Checksum(h[21:], crc32c))       // CRC of what follows it
 	return dst
 }
 
