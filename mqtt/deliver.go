@@ -84,15 +84,38 @@ func (ss *session) start(sb *sub, retained bool) {
 		if retained {
 			ss.sendRetained(sb)
 		}
+		// Messages come through the consumer's channel, so that what is
+		// ready goes out corked, in one write, and the cork comes off
+		// once nothing more is waiting (a write per message was most of
+		// a single subscriber's cost). Not Receive with a done context to
+		// poll: Pulsar's Receive may then nack what it was indexing,
+		// which comes back out of order.
+		ch := sb.consumer.Chan()
 		for {
-			m, err := sb.consumer.Receive(sb.ctx)
-			if err != nil {
+			var m *bridge.Message
+			select {
+			case m = <-ch:
+			case <-sb.ctx.Done():
 				return
 			}
-			// No polling for more with a done context to batch writes:
-			// Pulsar's Receive may then nack what it was indexing, which
-			// comes back out of order.
-			if !ss.deliverOne(sb, m) {
+			if m == nil {
+				return // the consumer closed
+			}
+			ss.cork.Cork()
+			ok := ss.deliverOne(sb, m)
+			for ok {
+				select {
+				case m = <-ch:
+				default:
+					m = nil
+				}
+				if m == nil {
+					break
+				}
+				ok = ss.deliverOne(sb, m)
+			}
+			ss.cork.Uncork()
+			if !ok {
 				return // unacknowledged: the backend delivers it again
 			}
 		}
