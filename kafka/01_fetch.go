@@ -249,4 +249,3 @@ func (h *Handler) waitForData(ctx context.Context, parts []*fetchPartition, dead
 	}
 	return ctx.Err() == nil || got
 }
-

@@ -26,10 +26,10 @@ type conn struct {
 	// lastProduce is closed once the latest Produce handed off its records.
 	lastProduce chan struct{}
 
-	fetchers cursorCache // readers kept between Fetch requests
-	sessions sessionCache  // incremental fetch sessions (KIP-227)
-	budget   *byteBudget   // request bytes read and not yet answered
-	sasl     saslState     // touched by the read loop only
+	fetchers cursorCache  // readers kept between Fetch requests
+	sessions sessionCache // incremental fetch sessions (KIP-227)
+	budget   *byteBudget  // request bytes read and not yet answered
+	sasl     saslState    // touched by the read loop only
 }
 
 // slot is one request's answer, filled by its goroutine.

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
@@ -29,6 +30,9 @@ const (
 type cursorCache struct {
 	mu sync.Mutex
 	m  map[string]*cursor
+	// n is len(m), for limit: pumps ask it holding their cursor's lock,
+	// which must not wait for mu (held while cursors are closed).
+	n atomic.Int32
 }
 
 // cursor is a reader, its read-ahead and where the Fetches stand. mu is
@@ -142,6 +146,7 @@ func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition 
 		if len(fs.m) >= maxCursors {
 			for k, old := range fs.m { // evict any: a consumer this wide re-seeks
 				delete(fs.m, k)
+				fs.n.Store(int32(len(fs.m)))
 				old.mu.Lock()
 				old.close()
 				old.mu.Unlock()
@@ -155,6 +160,7 @@ func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition 
 		}
 		c = newCursor(r, offset, fs.limit)
 		fs.m[partition] = c
+		fs.n.Store(int32(len(fs.m)))
 	}
 	fs.mu.Unlock()
 	c.mu.Lock()
@@ -173,9 +179,7 @@ func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition 
 
 // limit is each cursor's read-ahead bound: the connection's budget shared.
 func (fs *cursorCache) limit() int {
-	fs.mu.Lock()
-	n := len(fs.m)
-	fs.mu.Unlock()
+	n := int(fs.n.Load())
 	return max(minReadAheadBytes, min(readAheadBytes, connReadAheadBytes/max(n, 1)))
 }
 
@@ -183,6 +187,7 @@ func (fs *cursorCache) forget(partition string, c *cursor) {
 	fs.mu.Lock()
 	if fs.m[partition] == c {
 		delete(fs.m, partition)
+		fs.n.Store(int32(len(fs.m)))
 	}
 	fs.mu.Unlock()
 	c.close()
@@ -195,6 +200,7 @@ func (fs *cursorCache) close() {
 		c.close()
 	}
 	fs.m = nil
+	fs.n.Store(0)
 }
 
 // read returns the next message: the one put back, else the read-ahead's
