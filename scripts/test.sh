@@ -50,7 +50,13 @@ if [ "${PULSAR:-1}" != 0 ]; then
   log "Pulsar at $PULSAR_URL ($PULSAR_ADMIN_URL)"
 fi
 
-log "go vet"
+log "gofmt, go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
 go vet ./...
 log "go test"
 # -p 1: one package at a time, so timing-sensitive tests are not starved on
