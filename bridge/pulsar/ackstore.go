@@ -25,6 +25,9 @@ import (
 // counted (see partialCount).
 const ackTableName = "_batch-acks"
 
+// ackSaveBackoff is how long saves pause after one failed.
+const ackSaveBackoff = 30 * time.Second
+
 // ackRecordKey is one subscription on one partition.
 func ackRecordKey(k subKey) string { return k.partition + "\x00" + k.sub }
 
@@ -47,9 +50,14 @@ func (b *Backend) openAckStore(ctx context.Context) {
 }
 
 // saveAcks writes the partial acks of k if they changed since the last save.
+// After a failed save (the broker away) saves are skipped for a while, so
+// closing many consumers does not wait out a timeout each.
 func (b *Backend) saveAcks(ctx context.Context, k subKey) {
 	if b.ackTable == nil {
 		return
+	}
+	if time.Now().UnixNano() < b.ackSaveQuiet.Load() {
+		return // still dirty: a later close or cursor move saves it
 	}
 	data, dirty := b.acks.snapshot(k)
 	if !dirty {
@@ -64,6 +72,7 @@ func (b *Backend) saveAcks(ctx context.Context, k subKey) {
 	}
 	if err != nil {
 		b.acks.markDirty(k)
+		b.ackSaveQuiet.Store(time.Now().Add(ackSaveBackoff).UnixNano())
 		b.log.Debug("save batch acks", zap.String("topic", k.partition), zap.String("subscription", k.sub), zap.Error(err))
 	}
 }

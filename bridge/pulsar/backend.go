@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -71,7 +72,8 @@ type Backend struct {
 	tables  map[string]*table
 	handles map[closer]struct{}
 
-	ackTable *table // saved partial batch acks (ackstore.go); nil: not saved
+	ackTable     *table       // saved partial batch acks (ackstore.go); nil: not saved
+	ackSaveQuiet atomic.Int64 // unix ns until which saves are skipped (one failed)
 }
 
 type closer interface{ closeForBackend() }
