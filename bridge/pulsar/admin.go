@@ -95,6 +95,17 @@ func (a *adminAPI) CreateTopic(ctx context.Context, topic string, partitions int
 		return mapErr(err, topicScope, "create "+tn.String())
 	}
 	a.b.index.forget(tn.String())
+	names := []string{tn.String()}
+	if partitions > 0 {
+		names = names[:0]
+		for i := range partitions {
+			names = append(names, bridge.PartitionName(tn.String(), i))
+		}
+	}
+	now := time.Now()
+	for _, n := range names {
+		a.b.fresh.Store(n, now)
+	}
 	return nil
 }
 

@@ -72,6 +72,10 @@ type Backend struct {
 	tables  map[string]*table
 	handles map[closer]struct{}
 
+	// fresh holds partitions this backend created, with when: until a
+	// producer takes the mark (within freshFor), their index starts at 0.
+	fresh sync.Map
+
 	ackTable     *table       // saved partial batch acks (ackstore.go); nil: not saved
 	ackSaveQuiet atomic.Int64 // unix ns until which saves are skipped (one failed)
 }

@@ -124,6 +124,8 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 		if tn, err := b.parse(n); err == nil {
 			if e, ok, err := b.lastEntry(ctx, tn); err == nil && ok {
 				p.prev[n] = e
+			} else if err == nil {
+				b.seedFresh(ctx, tn, p.prev)
 			}
 		}
 	}
@@ -487,3 +489,27 @@ func (p *producer) Close() error {
 }
 
 func (p *producer) closeForBackend() { _ = p.Close() }
+
+// freshFor bounds how long after this backend created a partition an
+// empty one is taken as never written. (A partition whose messages were
+// all trimmed is empty too, but its index goes on; that takes retention
+// and a ledger rollover, far longer than this.)
+const freshFor = time.Minute
+
+// seedFresh seeds prev for an empty partition this backend just created:
+// its index starts at 0, so the first entry of its current ledger, entry
+// 0, resolves by arithmetic like any following entry. Another writer's
+// entry first, or a new ledger, fails the check and takes a lookup.
+func (b *Backend) seedFresh(ctx context.Context, tn bridge.TopicName, prev map[string]entryInfo) {
+	v, ok := b.fresh.LoadAndDelete(tn.String())
+	if !ok || time.Since(v.(time.Time)) > freshFor {
+		return
+	}
+	st, err := b.internalStats(ctx, tn)
+	if err != nil {
+		return
+	}
+	if at, ok := parsePos(st.LastConfirmedEntry); ok && at.entry == -1 {
+		prev[tn.String()] = entryInfo{pos: at, last: -1}
+	}
+}
