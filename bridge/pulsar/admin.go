@@ -95,16 +95,9 @@ func (a *adminAPI) CreateTopic(ctx context.Context, topic string, partitions int
 		return mapErr(err, topicScope, "create "+tn.String())
 	}
 	a.b.index.forget(tn.String())
-	names := []string{tn.String()}
-	if partitions > 0 {
-		names = names[:0]
-		for i := range partitions {
-			names = append(names, bridge.PartitionName(tn.String(), i))
-		}
-	}
 	now := time.Now()
-	for _, n := range names {
-		a.b.fresh.Store(n, now)
+	for _, p := range partitionsOf(tn, partitions) {
+		a.b.fresh.Store(p.String(), now)
 	}
 	return nil
 }
@@ -223,12 +216,18 @@ func (a *adminAPI) partitionNames(ctx context.Context, tn bridge.TopicName) ([]b
 	if err != nil {
 		return nil, err
 	}
-	if info.Partitions == 0 {
-		return []bridge.TopicName{tn}, nil
+	return partitionsOf(tn, info.Partitions), nil
+}
+
+// partitionsOf names a topic of n partitions' partitions; with n 0, the
+// non-partitioned topic itself.
+func partitionsOf(tn bridge.TopicName, n int) []bridge.TopicName {
+	if n == 0 {
+		return []bridge.TopicName{tn}
 	}
-	out := make([]bridge.TopicName, info.Partitions)
+	out := make([]bridge.TopicName, n)
 	for i := range out {
 		out[i] = tn.Partition(i)
 	}
-	return out, nil
+	return out
 }

@@ -113,20 +113,11 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 	// The partitions' last entries, learned now, let the first receipt of
 	// each resolve by arithmetic (it directly follows) instead of an admin
 	// lookup that would hold back every callback behind it. Best effort.
-	names := []string{name}
-	if parts > 0 {
-		names = names[:0]
-		for i := range parts {
-			names = append(names, bridge.PartitionName(name, i))
-		}
-	}
-	for _, n := range names {
-		if tn, err := b.parse(n); err == nil {
-			if e, ok, err := b.lastEntry(ctx, tn); err == nil && ok {
-				p.prev[n] = e
-			} else if err == nil {
-				b.seedFresh(ctx, tn, p.prev)
-			}
+	for _, pt := range partitionsOf(tn, parts) {
+		if e, ok, err := b.lastEntry(ctx, pt); err == nil && ok {
+			p.prev[pt.String()] = e
+		} else if err == nil {
+			b.seedFresh(ctx, pt, p.prev)
 		}
 	}
 	if err := b.track(p); err != nil {
