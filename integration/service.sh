@@ -1,5 +1,5 @@
 # Sourced by integration/pulsar/standalone.sh and integration/kafka/kraft.sh: the
-# pid-file handling of a broker JVM run in the background. The caller defines
+# pid-file handling, start-up wait and jars of a broker JVM run in the background. The caller defines
 # PID_FILE and log().
 
 # pid_matching PATTERN: print the pid in PID_FILE if that process is alive and
@@ -34,6 +34,28 @@ stop_service() {
   fi
   rm -f "$PID_FILE"
   log "stopped (pid $pid)"
+}
+
+# wait_ready PID TIMEOUT: wait until the caller's ready() succeeds, then log
+# how long it took. If the process dies, or TIMEOUT seconds pass (then it is
+# stopped), show its log and die. The caller defines ready(), show_log(),
+# stop() and die().
+wait_ready() {
+  local pid=$1 t0=$SECONDS
+  until ready; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      show_log
+      rm -f "$PID_FILE"
+      die "broker exited during start-up (log above)"
+    fi
+    if (( SECONDS - t0 >= $2 )); then
+      show_log
+      stop
+      die "broker not ready after ${2}s (log above); stopped it"
+    fi
+    sleep 1
+  done
+  log "ready after $((SECONDS - t0))s"
 }
 
 # resolve_jars POM HOME LIB WHAT MVN_ARGS...: copy the runtime jars of the

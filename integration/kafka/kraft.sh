@@ -15,7 +15,7 @@
 #   KAFKA_DATA           data, pid, log, generated config (default /tmp/pulsar-gateway-kraft)
 #   KAFKA_PORT           client listener port (default 19092)
 #   KAFKA_CONTROLLER_PORT controller listener port (default 19093)
-#   KAFKA_START_TIMEOUT  seconds to wait for readiness (default 120)
+#   KAFKA_START_TIMEOUT  seconds to wait for readiness (default 90)
 #   KAFKA_JAVA_OPTS      heap settings (default -Xms256m -Xmx1g)
 #   JAVA_HOME            java to use (else `java` on PATH; Java 17+)
 set -euo pipefail
@@ -139,21 +139,7 @@ start() {
     echo "$pid" >"$PID_FILE"
     log "started pid $pid, log $LOG_FILE"
   fi
-  t0=$SECONDS
-  until ready; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_log
-      rm -f "$PID_FILE"
-      die "broker exited during start-up (log above)"
-    fi
-    if (( SECONDS - t0 >= KAFKA_START_TIMEOUT )); then
-      show_log
-      stop
-      die "broker not ready after ${KAFKA_START_TIMEOUT}s (log above); stopped it"
-    fi
-    sleep 1
-  done
-  log "ready after $((SECONDS - t0))s"
+  wait_ready "$pid" "$KAFKA_START_TIMEOUT"
   echo "KAFKA_BOOTSTRAP=$BOOTSTRAP"
 }
 

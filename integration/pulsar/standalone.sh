@@ -164,21 +164,7 @@ start() {
     echo "$pid" >"$PID_FILE"
     log "started pid $pid, log $LOG_FILE"
   fi
-  t0=$SECONDS
-  until ready; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_log
-      rm -f "$PID_FILE"
-      die "broker exited during start-up (log above)"
-    fi
-    if (( SECONDS - t0 >= PULSAR_START_TIMEOUT )); then
-      show_log
-      stop
-      die "broker not ready after ${PULSAR_START_TIMEOUT}s (log above); stopped it"
-    fi
-    sleep 1
-  done
-  log "ready after $((SECONDS - t0))s"
+  wait_ready "$pid" "$PULSAR_START_TIMEOUT"
   urls
 }
 
