@@ -263,6 +263,44 @@ type Reader interface {
 	Close() error
 }
 
+// Kafka record batches kept whole. A backend that can store a Kafka
+// producer's v2 record batch as it came (package recordbatch) implements
+// RawProducer and RawReader: a Kafka Fetch then returns the stored bytes
+// instead of decoding records into messages and encoding them again, as
+// Kafka itself serves stored batches. Every other reader of the partition
+// still gets one Message per record (key, value, headers as properties,
+// record time as event time), at consecutive indexes. The embedded backend
+// does this; on Pulsar a batch is sent as messages, which native Pulsar
+// consumers read.
+
+// RawProducer stores a Kafka record batch as one unit.
+type RawProducer interface {
+	// SendRaw stores batch, which must be a checked v2 record batch whose
+	// count records have offset deltas 0 to count-1 (recordbatch.Batch's
+	// Sequential). cb gets the first record's index once all are durable.
+	// batch is copied before SendRaw returns.
+	SendRaw(ctx context.Context, batch []byte, count int, cb SendCallback)
+}
+
+// RawBatch is a stored Kafka record batch holding records First to
+// First+Count-1.
+type RawBatch struct {
+	First       int64
+	Count       int
+	PublishTime time.Time
+	// Data is the batch as produced, the caller's to change: its base
+	// offset is not First until recordbatch.SetBaseOffset makes it so.
+	Data []byte
+}
+
+// RawReader is a Reader that returns stored batches whole.
+type RawReader interface {
+	// NextRaw returns the next message, or the stored batch holding the
+	// reader's position (which may start before it; a Kafka client skips
+	// records below the offset it asked for), and moves past it.
+	NextRaw(ctx context.Context) (*Message, *RawBatch, error)
+}
+
 // TopicInfo describes a topic.
 type TopicInfo struct {
 	Name string // full name

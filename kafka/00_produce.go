@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
 )
 
 // Produce v3-v11: v3 is the first with record batch v2, which is all we
@@ -119,11 +121,11 @@ func (h *Handler) lookupForWrite(ctx context.Context, name string) (topicInfo, b
 	return info, err == nil, err
 }
 
-// producePartition decodes and sends one partition's batches. Errors found
-// before sending are set on rp at once.
+// producePartition checks and sends one partition's batches. Errors found
+// before sending are set on rp at once, so a bad batch sends nothing.
 func (h *Handler) producePartition(ctx context.Context, partition string, records []byte, rp *kmsg.ProduceResponseTopicPartition) pendingPartition {
 	pp := pendingPartition{rp: rp}
-	batches, err := decodeBatches(records)
+	batches, err := recordbatch.Split(records)
 	if err != nil {
 		rp.ErrorCode = kerr.CorruptMessage.Code
 		return pp
@@ -133,14 +135,22 @@ func (h *Handler) producePartition(ctx context.Context, partition string, record
 		rp.ErrorCode = errorCode(err)
 		return pp
 	}
+	sends := make([]func() <-chan sendResult, len(batches))
 	for i := range batches {
 		b := &batches[i]
-		if b.transactional {
+		if b.Transactional() {
 			rp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			return pp
 		}
-		if b.producerID < 0 {
-			pp.results = append(pp.results, prod.sendBatch(ctx, b.msgs))
+		if sends[i], err = prod.prepare(ctx, b); err != nil {
+			rp.ErrorCode = kerr.CorruptMessage.Code
+			return pp
+		}
+	}
+	for i := range batches {
+		b := &batches[i]
+		if b.ProducerID < 0 {
+			pp.results = append(pp.results, sends[i]())
 			continue
 		}
 		entry, dup, err := h.pids.check(partition, b)
@@ -152,13 +162,13 @@ func (h *Handler) producePartition(ctx context.Context, partition string, record
 			pp.results = append(pp.results, waitEntry(entry))
 			continue
 		}
-		sent := prod.sendBatch(ctx, b.msgs)
+		sent := sends[i]()
 		done := make(chan sendResult, 1)
 		go func(pid int64) {
 			res := <-sent
 			h.pids.complete(partition, pid, entry, res)
 			done <- res
-		}(b.producerID)
+		}(b.ProducerID)
 		pp.results = append(pp.results, done)
 	}
 	return pp

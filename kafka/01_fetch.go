@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
 )
 
 // Fetch v4-v12: v4 is the first with record batch v2 and isolation level;
@@ -23,7 +24,7 @@ type fetchPartition struct {
 	offset    int64 // next offset to return
 	maxBytes  int
 	hw        int64
-	msgs      []*bridge.Message
+	got       []fetched
 	bytes     int
 	cur       *cursor
 }
@@ -119,8 +120,8 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 	}
 
 	for _, fp := range parts {
-		if len(fp.msgs) > 0 {
-			fp.rp.RecordBatches = appendBatch(make([]byte, 0, fp.bytes+batchHeaderSize), fp.msgs)
+		if len(fp.got) > 0 {
+			fp.rp.RecordBatches = appendFetched(fp.got, fp.bytes)
 		}
 	}
 	// In topic order, consecutive partitions of a topic in one entry; an
@@ -176,25 +177,60 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
 	defer cancel()
 	for fp.offset < fp.hw {
-		m, err := fp.cur.read(ctx)
+		f, err := fp.cur.read(ctx)
 		if err != nil {
 			return added, err
 		}
-		if m.Index < fp.offset { // a reader may start before; skip
+		if f.last() < fp.offset { // a reader may start before; skip
 			continue
 		}
-		size := messageSize(m)
-		if !(first && added == 0 && len(fp.msgs) == 0) && (fp.bytes+size > fp.maxBytes || added+size > budget) {
-			fp.cur.unread(m)
+		size := f.size()
+		if !(first && added == 0 && len(fp.got) == 0) && (fp.bytes+size > fp.maxBytes || added+size > budget) {
+			fp.cur.unread(f)
 			break
 		}
-		fp.msgs = append(fp.msgs, m)
+		fp.got = append(fp.got, f)
 		fp.bytes += size
 		added += size
-		fp.offset = m.Index + 1
+		fp.offset = f.last() + 1
 		fp.cur.next = fp.offset
 	}
+	// A stored batch may reach past the high watermark the cache knew; it
+	// is durable, and a client must not see records past the watermark.
+	if fp.offset > fp.hw {
+		fp.hw = fp.offset
+		fp.rp.HighWatermark, fp.rp.LastStableOffset = fp.offset, fp.offset
+		h.extents.observe(fp.partition, fp.offset-1)
+	}
 	return added, nil
+}
+
+// appendFetched encodes a partition's answer: runs of messages as record
+// batches, stored batches as they are, at their offsets. A lone stored
+// batch is the answer itself, not copied.
+func appendFetched(got []fetched, size int) []byte {
+	if len(got) == 1 && got[0].rb != nil {
+		rb := got[0].rb
+		recordbatch.SetBaseOffset(rb.Data, rb.First)
+		return rb.Data
+	}
+	dst := make([]byte, 0, size+batchHeaderSize)
+	var run []*bridge.Message
+	for _, f := range got {
+		if f.m != nil {
+			run = append(run, f.m)
+			continue
+		}
+		if len(run) > 0 {
+			dst, run = appendBatch(dst, run), run[:0]
+		}
+		recordbatch.SetBaseOffset(f.rb.Data, f.rb.First)
+		dst = append(dst, f.rb.Data...)
+	}
+	if len(run) > 0 {
+		dst = appendBatch(dst, run)
+	}
+	return dst
 }
 
 // messageSize estimates a message's size in a record batch.

@@ -41,11 +41,11 @@ type cursor struct {
 	mu     sync.Mutex
 	r      bridge.Reader
 	next   int64
-	peeked *bridge.Message // put back by unread, returned first
-	limit  func() int      // current read-ahead bound in bytes
+	peeked *fetched   // put back by unread, returned first
+	limit  func() int // current read-ahead bound in bytes
 
 	ra    sync.Mutex
-	buf   []*bridge.Message
+	buf   []fetched
 	bytes int
 	err   error         // the pump's end (not a stop)
 	more  chan struct{} // closed when buf grows or err is set
@@ -90,7 +90,7 @@ func (c *cursor) pump(ctx context.Context, done chan struct{}) {
 			c.ra.Lock()
 		}
 		c.ra.Unlock()
-		m, err := c.r.Next(ctx)
+		f, err := c.readBackend(ctx)
 		c.ra.Lock()
 		if err != nil {
 			if ctx.Err() == nil {
@@ -100,8 +100,8 @@ func (c *cursor) pump(ctx context.Context, done chan struct{}) {
 			c.ra.Unlock()
 			return
 		}
-		c.buf = append(c.buf, m)
-		c.bytes += messageSize(m)
+		c.buf = append(c.buf, f)
+		c.bytes += f.size()
 		if len(c.buf) == 1 {
 			close(c.more)
 			c.more = make(chan struct{})
@@ -127,10 +127,10 @@ func (c *cursor) newest() (int64, bool) {
 	c.ra.Lock()
 	defer c.ra.Unlock()
 	if n := len(c.buf); n > 0 {
-		return c.buf[n-1].Index, true
+		return c.buf[n-1].last(), true
 	}
 	if c.peeked != nil {
-		return c.peeked.Index, true
+		return c.peeked.last(), true
 	}
 	return 0, false
 }
@@ -203,21 +203,21 @@ func (fs *cursorCache) close() {
 	fs.n.Store(0)
 }
 
-// read returns the next message: the one put back, else the read-ahead's
-// first, waiting for the pump.
-func (c *cursor) read(ctx context.Context) (*bridge.Message, error) {
-	if m := c.peeked; m != nil {
+// read returns the next message or batch: the one put back, else the
+// read-ahead's first, waiting for the pump.
+func (c *cursor) read(ctx context.Context) (fetched, error) {
+	if f := c.peeked; f != nil {
 		c.peeked = nil
-		return m, nil
+		return *f, nil
 	}
 	for {
 		c.ra.Lock()
 		if len(c.buf) > 0 {
-			m := c.buf[0]
-			c.buf[0] = nil
+			f := c.buf[0]
+			c.buf[0] = fetched{}
 			c.buf = c.buf[1:]
 			full := c.bytes >= c.limit()
-			c.bytes -= messageSize(m)
+			c.bytes -= f.size()
 			c.ra.Unlock()
 			if full {
 				select {
@@ -225,25 +225,58 @@ func (c *cursor) read(ctx context.Context) (*bridge.Message, error) {
 				default:
 				}
 			}
-			return m, nil
+			return f, nil
 		}
 		if c.err != nil {
 			err := c.err
 			c.ra.Unlock()
-			return nil, err
+			return fetched{}, err
 		}
 		more := c.more
 		c.ra.Unlock()
 		select {
 		case <-more:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return fetched{}, ctx.Err()
 		}
 	}
 }
 
-// unread puts a message back to be returned by the next read.
-func (c *cursor) unread(m *bridge.Message) { c.peeked = m }
+// unread puts what read returned back, to be returned by the next read.
+func (c *cursor) unread(f fetched) { c.peeked = &f }
+
+// readBackend reads from the backend: stored record batches whole where the
+// backend keeps them (bridge.RawReader), else messages.
+func (c *cursor) readBackend(ctx context.Context) (fetched, error) {
+	if rr, ok := c.r.(bridge.RawReader); ok {
+		m, rb, err := rr.NextRaw(ctx)
+		return fetched{m: m, rb: rb}, err
+	}
+	m, err := c.r.Next(ctx)
+	return fetched{m: m}, err
+}
+
+// fetched is a message or a stored record batch a cursor read.
+type fetched struct {
+	m  *bridge.Message
+	rb *bridge.RawBatch
+}
+
+// last is the offset of its last record.
+func (f fetched) last() int64 {
+	if f.rb != nil {
+		return f.rb.First + int64(f.rb.Count) - 1
+	}
+	return f.m.Index
+}
+
+// size is its size in a Fetch answer, estimated for a message.
+func (f fetched) size() int {
+	if f.rb != nil {
+		return len(f.rb.Data)
+	}
+	return messageSize(f.m)
+}
 
 func (c *cursor) close() {
 	c.stopPump()

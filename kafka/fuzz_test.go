@@ -83,22 +83,3 @@ func FuzzRequest(f *testing.F) {
 		}
 	})
 }
-
-// FuzzDecodeBatches feeds arbitrary bytes to the record batch decoder, the
-// part of Produce that parses client data beyond kmsg: it must return an
-// error or records, never panic or allocate past its bounds.
-func FuzzDecodeBatches(f *testing.F) {
-	f.Add(rawBatch(-1, -1, -1, "a", "b"))
-	f.Add(rawBatch(7, 0, 3, "x"))
-	f.Add(append(rawBatch(-1, -1, -1, "a"), rawBatch(-1, -1, -1, "b")...))
-	f.Fuzz(func(t *testing.T, records []byte) {
-		batches, err := decodeBatches(records)
-		if err == nil {
-			for _, b := range batches {
-				for _, m := range b.msgs {
-					_ = m.Key
-				}
-			}
-		}
-	})
-}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
 )
 
 // producerIDs hands out producer ids and checks idempotent sequences.
@@ -100,9 +101,9 @@ func lastOf(first int32, n int) int32 {
 
 // check admits a batch. It returns the batch to complete after sending, or
 // the earlier batch this one duplicates, or a Kafka error.
-func (p *producerIDs) check(partition string, b *producedBatch) (entry *seqBatch, dup bool, err error) {
-	last := lastOf(b.firstSequence, len(b.msgs))
-	key := seqKey{b.producerID, partition}
+func (p *producerIDs) check(partition string, b *recordbatch.Batch) (entry *seqBatch, dup bool, err error) {
+	last := lastOf(b.FirstSequence, b.NumRecords)
+	key := seqKey{b.ProducerID, partition}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.state[key]
@@ -112,34 +113,34 @@ func (p *producerIDs) check(partition string, b *producedBatch) (entry *seqBatch
 	switch {
 	case s == nil:
 		// A new producer, or one whose state has not reached us.
-		s = &seqState{epoch: b.producerEpoch, durableSeq: -1}
+		s = &seqState{epoch: b.ProducerEpoch, durableSeq: -1}
 		p.state[key] = s
-	case b.producerEpoch < s.epoch:
+	case b.ProducerEpoch < s.epoch:
 		return nil, false, kerr.InvalidProducerEpoch
-	case b.producerEpoch > s.epoch:
-		if b.firstSequence != 0 {
+	case b.ProducerEpoch > s.epoch:
+		if b.FirstSequence != 0 {
 			return nil, false, kerr.OutOfOrderSequenceNumber
 		}
-		*s = seqState{epoch: b.producerEpoch, durableSeq: -1}
+		*s = seqState{epoch: b.ProducerEpoch, durableSeq: -1}
 	default:
 		for _, r := range s.recent {
-			if r.first == b.firstSequence && r.last == last {
+			if r.first == b.FirstSequence && r.last == last {
 				return r, true, nil
 			}
 		}
 		switch {
-		case len(s.recent) == 0 && s.durableSeq >= 0 && b.firstSequence <= s.durableSeq && s.durableSeq-b.firstSequence < math.MaxInt32/2:
+		case len(s.recent) == 0 && s.durableSeq >= 0 && b.FirstSequence <= s.durableSeq && s.durableSeq-b.FirstSequence < math.MaxInt32/2:
 			// Written through another gateway: known durable, offset unknown
 			// here. Clients take this code as success.
 			return nil, false, kerr.DuplicateSequenceNumber
 		case len(s.recent) == 0:
 			// State loaded from the table may lag: accept what follows it.
-		case b.firstSequence != nextSeq(s.lastSeq):
+		case b.FirstSequence != nextSeq(s.lastSeq):
 			return nil, false, kerr.OutOfOrderSequenceNumber
 		}
 	}
 	s.used = time.Now()
-	entry = &seqBatch{first: b.firstSequence, last: last, done: make(chan struct{})}
+	entry = &seqBatch{first: b.FirstSequence, last: last, done: make(chan struct{})}
 	s.lastSeq = last
 	s.recent = append(s.recent, entry)
 	if len(s.recent) > recentBatches {

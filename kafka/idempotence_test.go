@@ -41,19 +41,7 @@ func TestIdempotentSequences(t *testing.T) {
 	}
 	produce := func(seq int32, values ...string) (int16, int64) {
 		t.Helper()
-		req := kmsg.NewPtrProduceRequest()
-		req.Acks, req.TimeoutMillis = -1, 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "idem"
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = rawBatch(ir.ProducerID, ir.ProducerEpoch, seq, values...)
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		resp, err := req.RequestWith(testCtx(t), cl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := resp.Topics[0].Partitions[0]
+		p := produceRecords(t, cl, "idem", rawBatch(ir.ProducerID, ir.ProducerEpoch, seq, values...))
 		return p.ErrorCode, p.BaseOffset
 	}
 	if code, off := produce(0, "a", "b"); code != 0 || off != 0 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
 )
 
 // producerCache keeps one bridge producer per partition, shared by every
@@ -140,6 +141,46 @@ const producerMaxPending = 50000
 type sendResult struct {
 	base int64
 	err  error
+}
+
+// prepare checks a batch's records and returns what sends it. A backend
+// that keeps record batches whole (bridge.RawProducer) gets the batch as
+// it came; any other gets its records as messages.
+func (pp *partitionProducer) prepare(ctx context.Context, b *recordbatch.Batch) (func() <-chan sendResult, error) {
+	if b.Control() {
+		return nil, recordbatch.ErrCorrupt
+	}
+	if raw, ok := pp.p.(bridge.RawProducer); ok {
+		seq, err := b.Sequential()
+		if err != nil {
+			return nil, err
+		}
+		if seq && b.NumRecords > 0 {
+			return func() <-chan sendResult { return pp.sendRaw(ctx, raw, b) }, nil
+		}
+	}
+	msgs, err := b.Messages()
+	if err != nil {
+		return nil, err
+	}
+	return func() <-chan sendResult { return pp.sendBatch(ctx, msgs) }, nil
+}
+
+// sendRaw hands a whole record batch to the backend.
+func (pp *partitionProducer) sendRaw(ctx context.Context, raw bridge.RawProducer, b *recordbatch.Batch) <-chan sendResult {
+	out := make(chan sendResult, 1)
+	n := b.NumRecords
+	pp.send.Lock()
+	defer pp.send.Unlock()
+	raw.SendRaw(ctx, b.Raw, n, func(res bridge.SendResult, err error) {
+		if err != nil {
+			out <- sendResult{base: -1, err: err}
+			return
+		}
+		pp.durable(pp.name, res.Index+int64(n)-1)
+		out <- sendResult{base: res.Index}
+	})
+	return out
 }
 
 // sendBatch hands a batch to the backend and returns a channel that gets

@@ -2,121 +2,19 @@ package kafka
 
 import (
 	"encoding/binary"
-	"errors"
-	"fmt"
 	"hash/crc32"
 	"sort"
-	"time"
 
-	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
 )
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
 
 // batchHeaderSize is a v2 record batch up to its records.
-const batchHeaderSize = 61
-
-// Batch attribute bits.
-const (
-	attrCompression   = 0x07
-	attrTransactional = 0x10
-	attrControl       = 0x20
-)
-
-var errCorrupt = errors.New("corrupt record batch")
-
-// producedBatch is one decoded v2 record batch of a Produce request.
-type producedBatch struct {
-	producerID    int64
-	producerEpoch int16
-	firstSequence int32
-	transactional bool
-	msgs          []bridge.OutMessage
-}
-
-// decodeBatches reads every record batch of a partition's Produce records.
-// Only magic 2 is accepted: Produce starts at v3, which requires it.
-func decodeBatches(records []byte) ([]producedBatch, error) {
-	var out []producedBatch
-	for len(records) > 0 {
-		if len(records) < batchHeaderSize {
-			return nil, errCorrupt
-		}
-		length := int32(binary.BigEndian.Uint32(records[8:]))
-		if length < batchHeaderSize-12 || int(length) > len(records)-12 {
-			return nil, errCorrupt
-		}
-		raw := records[:12+length]
-		records = records[12+length:]
-		var rb kmsg.RecordBatch
-		if err := rb.ReadFrom(raw); err != nil {
-			return nil, errCorrupt
-		}
-		if rb.Magic != 2 {
-			return nil, fmt.Errorf("%w: magic %d", errCorrupt, rb.Magic)
-		}
-		if uint32(rb.CRC) != crc32.Checksum(raw[21:], crc32c) {
-			return nil, fmt.Errorf("%w: crc mismatch", errCorrupt)
-		}
-		b, err := decodeBatch(&rb)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
-}
-
-func decodeBatch(rb *kmsg.RecordBatch) (producedBatch, error) {
-	b := producedBatch{
-		producerID:    rb.ProducerID,
-		producerEpoch: rb.ProducerEpoch,
-		firstSequence: rb.FirstSequence,
-		transactional: rb.Attributes&attrTransactional != 0,
-	}
-	if rb.Attributes&attrControl != 0 || rb.NumRecords < 0 {
-		return b, errCorrupt
-	}
-	raw, err := decompress(rb.Records, rb.Attributes&attrCompression)
-	if err != nil {
-		return b, fmt.Errorf("%w: %v", errCorrupt, err)
-	}
-	// Each record needs at least 7 bytes: bound the count before allocating.
-	if int(rb.NumRecords) > len(raw)/7+1 {
-		return b, errCorrupt
-	}
-	b.msgs = make([]bridge.OutMessage, 0, rb.NumRecords)
-	for range rb.NumRecords {
-		l, n := kbin.Varint(raw)
-		if n <= 0 || l < 0 || int(l) > len(raw)-n {
-			return b, errCorrupt
-		}
-		var rec kmsg.Record
-		if err := rec.ReadFrom(raw[:n+int(l)]); err != nil {
-			return b, errCorrupt
-		}
-		raw = raw[n+int(l):]
-		ts := rb.FirstTimestamp + rec.TimestampDelta64
-		m := bridge.OutMessage{Key: rec.Key, Value: rec.Value}
-		if ts >= 0 {
-			m.EventTime = time.UnixMilli(ts)
-		}
-		if len(rec.Headers) > 0 {
-			m.Properties = make(map[string]string, len(rec.Headers))
-			for _, h := range rec.Headers {
-				m.Properties[h.Key] = string(h.Value)
-			}
-		}
-		b.msgs = append(b.msgs, m)
-	}
-	if len(raw) != 0 {
-		return b, errCorrupt
-	}
-	return b, nil
-}
+const batchHeaderSize = recordbatch.HeaderSize
 
 // timestamp is a message's Kafka timestamp: the producer's event time, or
 // when the backend stored it.

@@ -1,5 +1,7 @@
 package embedded
 
+import "time"
+
 // arena holds the encodings of the messages a commit gathers, in chunks: a
 // commit of many large messages appends without copying what it holds, as
 // one growing buffer would, and chunks of earlier commits are reused.
@@ -24,6 +26,16 @@ func (a *arena) encode(m *storedMessage) []byte {
 	}
 	start := len(a.cur)
 	a.cur = appendMessage(a.cur, m)
+	return a.cur[start:len(a.cur):len(a.cur)]
+}
+
+// encodeRaw appends a raw group's encoding and returns it, as encode does.
+func (a *arena) encodeRaw(publish time.Time, count int, batch []byte) []byte {
+	if need := rawGroupBound(batch); cap(a.cur)-len(a.cur) < need {
+		a.grab(need)
+	}
+	start := len(a.cur)
+	a.cur = appendRawGroup(a.cur, publish, count, batch)
 	return a.cur[start:len(a.cur):len(a.cur)]
 }
 

@@ -3,6 +3,7 @@ package embedded
 import (
 	"encoding/binary"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"go.uber.org/zap"
@@ -28,7 +29,9 @@ type committer struct {
 
 type pendingMessage struct {
 	part    *partition
-	index   int64
+	index   int64  // the first of count
+	count   int    // 1, or a raw group's records
+	raw     bool   // enc is a raw group (group.go), stored as its own value
 	enc     []byte // its encoding, in the committer's arena
 	cb      bridge.SendCallback
 	release func()
@@ -45,6 +48,23 @@ func newCommitter(b *Backend) *committer {
 // in ascending order, with no gap. It fails when the store is closed or
 // broken; then nothing was queued.
 func (c *committer) enqueue(p *partition, sm *storedMessage, cb bridge.SendCallback, release func()) error {
+	return c.add(p, 1, func(pm *pendingMessage, publish time.Time) {
+		sm.PublishTime = publish
+		pm.enc = c.enc.encode(sm)
+	}, cb, release)
+}
+
+// enqueueRaw is enqueue for a raw group of count records.
+func (c *committer) enqueueRaw(p *partition, batch []byte, count int, cb bridge.SendCallback, release func()) error {
+	return c.add(p, count, func(pm *pendingMessage, publish time.Time) {
+		pm.raw = true
+		pm.enc = c.enc.encodeRaw(publish, count, batch)
+	}, cb, release)
+}
+
+// add assigns count indexes and a publish time, lets encode fill in the
+// pending entry, and queues it.
+func (c *committer) add(p *partition, count int, encode func(*pendingMessage, time.Time), cb bridge.SendCallback, release func()) error {
 	c.mu.Lock()
 	if c.closed || c.failed != nil {
 		err := c.failed
@@ -56,10 +76,11 @@ func (c *committer) enqueue(p *partition, sm *storedMessage, cb bridge.SendCallb
 	}
 	p.mu.Lock()
 	idx := p.next
-	p.next++
-	sm.PublishTime = p.publishTimeLocked()
+	p.next += int64(count)
+	publish := p.publishTimeLocked()
 	p.mu.Unlock()
-	c.pending = append(c.pending, pendingMessage{part: p, index: idx, enc: c.enc.encode(sm), cb: cb, release: release})
+	c.pending = append(c.pending, pendingMessage{part: p, index: idx, count: count, cb: cb, release: release})
+	encode(&c.pending[len(c.pending)-1], publish)
 	first := len(c.pending) == 1
 	c.mu.Unlock()
 	if first {
@@ -124,7 +145,7 @@ func (c *committer) commit(group []pendingMessage) {
 		// Each partition's highest index in this commit is now durable.
 		for _, run := range runs {
 			top := run[len(run)-1]
-			top.part.advance(top.index + 1)
+			top.part.advance(top.index + int64(top.count))
 		}
 	}
 	for i := range group {
@@ -166,8 +187,14 @@ func partitionRuns(group []pendingMessage) [][]*pendingMessage {
 // within the size bounds, each encoded straight into the batch.
 func writeGroups(batch *pebble.Batch, run []*pendingMessage, scratch [][]byte) [][]byte {
 	for len(run) > 0 {
+		if pm := run[0]; pm.raw {
+			key := messageKey(nil, pm.part.id, pm.index+int64(pm.count)-1)
+			batch.Set(key, pm.enc, nil) // cannot fail: the batch is not indexed
+			run = run[1:]
+			continue
+		}
 		msgs, size := scratch[:0], 0
-		for len(msgs) < len(run) && len(msgs) < maxGroupMessages {
+		for len(msgs) < len(run) && len(msgs) < maxGroupMessages && !run[len(msgs)].raw {
 			m := run[len(msgs)].enc
 			if len(msgs) > 0 && size+len(m) > maxGroupBytes {
 				break

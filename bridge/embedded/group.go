@@ -1,8 +1,12 @@
 package embedded
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"time"
+
+	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
 )
 
 // Messages are stored in groups, the way Pulsar stores a batch as one entry:
@@ -88,4 +92,68 @@ func uvarintLen(v uint64) int {
 		n++
 	}
 	return n
+}
+
+// A raw group is a Kafka record batch kept as its producer sent it
+// (bridge.RawProducer), so a Kafka Fetch returns its bytes:
+//
+//	rawGroupVersion  publishTime(varint ns)  count(uvarint)  batch
+//
+// Its records are its messages, all published at the group's time. The
+// batch is checked before it is stored (recordbatch.Batch's Sequential).
+const rawGroupVersion = 3
+
+// rawGroupBound is at least the size of a raw group's encoding.
+func rawGroupBound(batch []byte) int { return 1 + 2*binary.MaxVarintLen64 + len(batch) }
+
+func appendRawGroup(dst []byte, publish time.Time, count int, batch []byte) []byte {
+	dst = append(dst, rawGroupVersion)
+	dst = binary.AppendVarint(dst, unixNano(publish))
+	dst = binary.AppendUvarint(dst, uint64(count))
+	return append(dst, batch...)
+}
+
+// group is one stored value, parsed: a message group or a raw group.
+type group struct {
+	entries [][]byte // a message group's message encodings, aliasing the value
+	raw     []byte   // a raw group's batch, aliasing the value
+	count   int
+	publish time.Time // a raw group's publish time
+}
+
+// parseGroup parses a stored value; entries is scratch space for a message
+// group's encodings.
+func parseGroup(b []byte, entries [][]byte) (group, error) {
+	if len(b) == 0 || b[0] != rawGroupVersion {
+		e, err := splitGroup(b, entries[:0])
+		return group{entries: e, count: len(e)}, err
+	}
+	d := decoder{b: b[1:]}
+	g := group{publish: fromUnixNano(d.varint())}
+	n := d.uvarint()
+	if d.err != nil || n == 0 || n > uint64(len(d.b)) {
+		return group{}, fmt.Errorf("%w: raw group of %d records in %d bytes", errCorrupt, n, len(b))
+	}
+	g.count, g.raw = int(n), d.b
+	return g, nil
+}
+
+// rawMessages decodes a raw group's records. They do not alias the value.
+func (g *group) rawMessages() ([]storedMessage, error) {
+	batch, err := recordbatch.Parse(bytes.Clone(g.raw))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	msgs, err := batch.Messages()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	if len(msgs) != g.count {
+		return nil, fmt.Errorf("%w: raw group of %d holds %d records", errCorrupt, g.count, len(msgs))
+	}
+	out := make([]storedMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = storedMessage{Key: m.Key, Value: m.Value, Properties: m.Properties, EventTime: m.EventTime, PublishTime: g.publish}
+	}
+	return out, nil
 }

@@ -48,7 +48,14 @@ func FuzzSplitGroup(f *testing.F) {
 	f.Add(appendGroup(nil, [][]byte{m, m[:3], nil}))
 	f.Add(m)
 	f.Add([]byte{groupVersion, 0xff, 0xff, 0xff, 0xff, 0x0f, 1})
+	f.Add(appendRawGroup(nil, time.Unix(1, 0), 1, []byte("not a batch")))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if g, err := parseGroup(b, nil); err == nil && g.raw != nil {
+			if msgs, err := g.rawMessages(); err == nil && len(msgs) != g.count {
+				t.Fatalf("raw group of %d decodes to %d", g.count, len(msgs))
+			}
+			return
+		}
 		msgs, err := splitGroup(b, nil)
 		if err != nil {
 			return
@@ -84,12 +91,12 @@ func groupsOf(t *testing.T, b *Backend, p *partition) [][3]int64 {
 	defer it.Close()
 	var out [][3]int64
 	for it.First(); it.Valid(); it.Next() {
-		msgs, err := splitGroup(it.Value(), nil)
+		g, err := parseGroup(it.Value(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		last := messageKeyIndex(it.Key())
-		out = append(out, [3]int64{last - int64(len(msgs)) + 1, int64(len(msgs)), int64(len(it.Value()))})
+		out = append(out, [3]int64{last - int64(g.count) + 1, int64(g.count), int64(len(it.Value()))})
 	}
 	return out
 }

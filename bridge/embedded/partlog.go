@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -15,9 +16,60 @@ import (
 // read returns durable messages from index from on, whole groups at a time:
 // at least max when there are so many, at most one group more.
 func (p *partition) read(from int64, max int) ([]*bridge.Message, error) {
+	var out []*bridge.Message
+	var entries [][]byte
+	err := p.groups(from, func(last int64, value []byte) (bool, error) {
+		var err error
+		out, entries, err = p.decodeGroup(last, value, from, out, entries)
+		return len(out) < max, err
+	})
+	return out, err
+}
+
+// readRaw is read keeping raw groups whole (bridge.RawReader): each item
+// is a message or a raw batch, and a raw batch may start before from.
+func (p *partition) readRaw(from int64, max int) ([]rawItem, error) {
+	var out []rawItem
+	var msgs []*bridge.Message
+	var entries [][]byte
+	n := 0
+	err := p.groups(from, func(last int64, value []byte) (bool, error) {
+		g, err := parseGroup(value, entries)
+		if err != nil {
+			return false, p.corrupt(last, err)
+		}
+		entries = g.entries
+		if g.raw == nil {
+			msgs, entries, err = p.decodeGroup(last, value, from, msgs[:0], entries)
+			for _, m := range msgs {
+				out = append(out, rawItem{m: m})
+			}
+			n += len(msgs)
+			return n < max, err
+		}
+		first, err := groupFirst(last, g.count)
+		if err != nil {
+			return false, p.corrupt(last, err)
+		}
+		out = append(out, rawItem{rb: &bridge.RawBatch{First: first, Count: g.count, PublishTime: g.publish, Data: bytes.Clone(g.raw)}})
+		n += g.count
+		return n < max, nil
+	})
+	return out, err
+}
+
+// rawItem is a message or a raw batch.
+type rawItem struct {
+	m  *bridge.Message
+	rb *bridge.RawBatch
+}
+
+// groups calls fn with each durable stored group holding index from or a
+// later one, in order, while fn returns true.
+func (p *partition) groups(from int64, fn func(last int64, value []byte) (bool, error)) error {
 	_, durable, _ := p.extent()
 	if from >= durable {
-		return nil, nil
+		return nil
 	}
 	// A group is durable once its last index is below durable, and the group
 	// holding from is the first whose last index is at least from.
@@ -26,40 +78,49 @@ func (p *partition) read(from int64, max int) ([]*bridge.Message, error) {
 		UpperBound: messageKey(nil, p.id, durable),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer it.Close()
-	var out []*bridge.Message
-	var entries [][]byte
-	for it.First(); it.Valid() && len(out) < max; it.Next() {
-		out, entries, err = p.decodeGroup(messageKeyIndex(it.Key()), it.Value(), from, out, entries)
-		if err != nil {
-			return out, err
+	for valid := it.First(); valid; valid = it.Next() {
+		more, err := fn(messageKeyIndex(it.Key()), it.Value())
+		if err != nil || !more {
+			return err
 		}
 	}
-	return out, it.Error()
+	return it.Error()
 }
 
 // decodeGroup appends the messages of a group from index from on to out.
 // They share one copy of their bytes and one allocation, instead of a few
 // each; entries is scratch space, returned for reuse.
 func (p *partition) decodeGroup(last int64, value []byte, from int64, out []*bridge.Message, entries [][]byte) ([]*bridge.Message, [][]byte, error) {
-	all, err := splitGroup(value, entries[:0])
+	g, err := parseGroup(value, entries)
+	all := g.entries
 	if err != nil {
 		return out, all, p.corrupt(last, err)
 	}
-	first, err := groupFirst(last, len(all))
+	first, err := groupFirst(last, g.count)
 	if err != nil {
 		return out, all, p.corrupt(last, err)
 	}
 	if from > last {
 		return out, all, nil
 	}
-	entries = all
-	if from > first {
-		entries = all[from-first:]
-		first = from
+	skip := max(from-first, 0)
+	if g.raw != nil {
+		sms, err := g.rawMessages()
+		if err != nil {
+			return out, all, p.corrupt(last, err)
+		}
+		msgs := make([]decoded, len(sms)-int(skip))
+		for i := range msgs {
+			p.fill(&msgs[i], first+skip+int64(i), &sms[int(skip)+i])
+			out = append(out, &msgs[i].Message)
+		}
+		return out, all, nil
 	}
+	entries = all[skip:]
+	first += skip
 	size := 0
 	for _, e := range entries {
 		size += len(e)
@@ -120,11 +181,12 @@ func (p *partition) get(index int64) (*bridge.Message, error) {
 // finder reads single durable messages by index. It keeps the group it
 // last found, so lookups that fall in one group split it once.
 type finder struct {
-	p       *partition
-	it      *pebble.Iterator
-	key     []byte
-	first   int64
-	entries [][]byte // the group's messages, aliasing the iterator's value
+	p     *partition
+	it    *pebble.Iterator
+	key   []byte
+	first int64
+	g     group           // aliasing the iterator's value
+	raw   []storedMessage // a raw group's messages, decoded on first use
 }
 
 func (p *partition) newFinder() (*finder, error) {
@@ -140,23 +202,52 @@ func (p *partition) newFinder() (*finder, error) {
 }
 
 func (f *finder) get(idx int64) (*bridge.Message, error) {
-	if idx < f.first || idx >= f.first+int64(len(f.entries)) {
-		if err := f.seek(idx); err != nil {
-			return nil, err
-		}
+	if err := f.find(idx); err != nil {
+		return nil, err
 	}
-	sm, err := decodeMessage(f.entries[idx-f.first])
-	if err != nil {
-		return nil, f.p.corrupt(idx, err)
+	var sm *storedMessage
+	if f.g.raw != nil {
+		if f.raw == nil {
+			msgs, err := f.g.rawMessages()
+			if err != nil {
+				return nil, f.p.corrupt(idx, err)
+			}
+			f.raw = msgs
+		}
+		sm = &f.raw[idx-f.first]
+	} else {
+		var err error
+		if sm, err = decodeMessage(f.g.entries[idx-f.first]); err != nil {
+			return nil, f.p.corrupt(idx, err)
+		}
 	}
 	d := &decoded{}
 	f.p.fill(d, idx, sm)
 	return &d.Message, nil
 }
 
-// seek positions the finder on the group holding idx.
-func (f *finder) seek(idx int64) error {
-	f.entries = f.entries[:0]
+// publishTime is the publish time of the message at idx; a raw group's
+// without decoding it.
+func (f *finder) publishTime(idx int64) (time.Time, error) {
+	if err := f.find(idx); err != nil {
+		return time.Time{}, err
+	}
+	if f.g.raw != nil {
+		return f.g.publish, nil
+	}
+	m, err := f.get(idx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return m.PublishTime, nil
+}
+
+// find positions the finder on the group holding idx, unless it is there.
+func (f *finder) find(idx int64) error {
+	if idx >= f.first && idx < f.first+int64(f.g.count) {
+		return nil
+	}
+	f.g.count, f.raw = 0, nil
 	f.key = messageKey(f.key[:0], f.p.id, idx)
 	if !f.it.SeekGE(f.key) {
 		if err := f.it.Error(); err != nil {
@@ -165,9 +256,9 @@ func (f *finder) seek(idx int64) error {
 		return f.p.corrupt(idx, pebble.ErrNotFound)
 	}
 	last := messageKeyIndex(f.it.Key())
-	entries, err := splitGroup(f.it.Value(), f.entries)
+	g, err := parseGroup(f.it.Value(), f.g.entries)
 	if err == nil {
-		f.first, err = groupFirst(last, len(entries))
+		f.first, err = groupFirst(last, g.count)
 	}
 	if err != nil {
 		return f.p.corrupt(last, err)
@@ -175,7 +266,7 @@ func (f *finder) seek(idx int64) error {
 	if idx < f.first {
 		return f.p.corrupt(idx, pebble.ErrNotFound) // below the partition's first
 	}
-	f.entries = entries
+	f.g = g
 	return nil
 }
 
@@ -195,11 +286,11 @@ func (p *partition) indexAtTime(t time.Time) (int64, error) {
 	lo, hi := first, durable
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		m, err := f.get(mid)
+		pt, err := f.publishTime(mid)
 		if err != nil {
 			return 0, err
 		}
-		if m.PublishTime.Before(t) {
+		if pt.Before(t) {
 			lo = mid + 1
 		} else {
 			hi = mid
@@ -221,11 +312,11 @@ func (p *partition) loadExtent() error {
 	defer it.Close()
 	if it.First() {
 		last := messageKeyIndex(it.Key())
-		entries, err := splitGroup(it.Value(), nil)
+		g, err := parseGroup(it.Value(), nil)
 		if err != nil {
 			return p.corrupt(last, err)
 		}
-		first, err := groupFirst(last, len(entries))
+		first, err := groupFirst(last, g.count)
 		if err != nil {
 			return p.corrupt(last, err)
 		}
@@ -234,15 +325,18 @@ func (p *partition) loadExtent() error {
 	if it.Last() {
 		last := messageKeyIndex(it.Key())
 		p.next = last + 1
-		entries, err := splitGroup(it.Value(), nil)
+		g, err := parseGroup(it.Value(), nil)
 		if err != nil {
 			return p.corrupt(last, err)
 		}
-		m, err := decodeMessage(entries[len(entries)-1])
-		if err != nil {
-			return fmt.Errorf("partition %q: last message: %w", p.name, err)
+		p.lastPublish = g.publish
+		if g.raw == nil {
+			m, err := decodeMessage(g.entries[len(g.entries)-1])
+			if err != nil {
+				return fmt.Errorf("partition %q: last message: %w", p.name, err)
+			}
+			p.lastPublish = m.PublishTime
 		}
-		p.lastPublish = m.PublishTime
 	}
 	if err := it.Error(); err != nil {
 		return err

@@ -77,6 +77,25 @@ func (pr *producer) route(msg *bridge.OutMessage) (*partition, error) {
 }
 
 func (pr *producer) SendAsync(ctx context.Context, msg *bridge.OutMessage, cb bridge.SendCallback) {
+	pr.send(ctx, msg, cb, func(p *partition) error {
+		sm := &storedMessage{Key: msg.Key, Value: msg.Value, Properties: msg.Properties, EventTime: msg.EventTime}
+		return pr.b.commits.enqueue(p, sm, cb, pr.release)
+	})
+}
+
+// SendRaw stores a Kafka record batch as one raw group (bridge.RawProducer).
+func (pr *producer) SendRaw(ctx context.Context, batch []byte, count int, cb bridge.SendCallback) {
+	if count <= 0 {
+		cb(bridge.SendResult{}, fmt.Errorf("embedded: a raw batch of %d records", count))
+		return
+	}
+	pr.send(ctx, &bridge.OutMessage{}, cb, func(p *partition) error {
+		return pr.b.commits.enqueueRaw(p, batch, count, cb, pr.release)
+	})
+}
+
+// send routes msg, takes a pending slot and queues through enqueue.
+func (pr *producer) send(ctx context.Context, msg *bridge.OutMessage, cb bridge.SendCallback, enqueue func(*partition) error) {
 	if pr.closed.Load() {
 		cb(bridge.SendResult{}, bridge.ErrClosed)
 		return
@@ -92,11 +111,10 @@ func (pr *producer) SendAsync(ctx context.Context, msg *bridge.OutMessage, cb br
 		cb(bridge.SendResult{}, ctx.Err())
 		return
 	}
-	sm := &storedMessage{Key: msg.Key, Value: msg.Value, Properties: msg.Properties, EventTime: msg.EventTime}
 	// Counting and queueing under one lock keeps sent in the committer's
 	// order, which is the order messages complete in (see Flush).
 	pr.mu.Lock()
-	err = pr.b.commits.enqueue(p, sm, cb, pr.release)
+	err = enqueue(p)
 	if err == nil {
 		pr.sent++
 	}

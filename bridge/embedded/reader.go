@@ -34,9 +34,10 @@ type reader struct {
 	done      chan struct{} // closed by Close, to end a waiting Next
 	closeOnce sync.Once
 
-	mu  sync.Mutex
-	pos int64
-	buf []*bridge.Message
+	mu     sync.Mutex
+	pos    int64
+	buf    []*bridge.Message // read ahead for Next
+	rawBuf []rawItem         // read ahead for NextRaw; one of the two is empty
 }
 
 func (r *reader) Topic() string { return r.p.name }
@@ -44,38 +45,74 @@ func (r *reader) Topic() string { return r.p.name }
 func (r *reader) Next(ctx context.Context) (*bridge.Message, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.rawBuf = nil // read on from pos
 	for {
-		select {
-		case <-r.done:
-			return nil, bridge.ErrClosed
-		case <-r.p.b.closing:
-			return nil, bridge.ErrClosed
-		default:
-		}
 		if len(r.buf) > 0 {
 			m := r.buf[0]
 			r.buf = r.buf[1:]
 			r.pos = m.Index + 1
 			return m, nil
 		}
+		if err := r.wait(ctx); err != nil {
+			return nil, err
+		}
+		msgs, err := r.p.read(r.pos, r.readAhead)
+		if err != nil {
+			return nil, err
+		}
+		r.buf = msgs
+	}
+}
+
+func (r *reader) NextRaw(ctx context.Context) (*bridge.Message, *bridge.RawBatch, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf = nil // read on from pos
+	for {
+		if len(r.rawBuf) > 0 {
+			it := r.rawBuf[0]
+			r.rawBuf = r.rawBuf[1:]
+			if it.m != nil {
+				r.pos = it.m.Index + 1
+			} else {
+				r.pos = it.rb.First + int64(it.rb.Count)
+			}
+			return it.m, it.rb, nil
+		}
+		if err := r.wait(ctx); err != nil {
+			return nil, nil, err
+		}
+		items, err := r.p.readRaw(r.pos, r.readAhead)
+		if err != nil {
+			return nil, nil, err
+		}
+		r.rawBuf = items
+	}
+}
+
+// wait returns once a durable message lies at or after pos.
+func (r *reader) wait(ctx context.Context) error {
+	for {
+		select {
+		case <-r.done:
+			return bridge.ErrClosed
+		case <-r.p.b.closing:
+			return bridge.ErrClosed
+		default:
+		}
 		first, durable, grown := r.p.extent()
 		if r.pos < first {
 			r.pos = first // retention removed what it pointed at
 		}
 		if r.pos < durable {
-			msgs, err := r.p.read(r.pos, r.readAhead)
-			if err != nil {
-				return nil, err
-			}
-			r.buf = msgs
-			continue
+			return nil
 		}
 		select {
 		case <-grown:
 		case <-r.done:
 		case <-r.p.b.closing:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
 }
@@ -103,7 +140,7 @@ func (r *reader) Seek(ctx context.Context, pos bridge.StartPosition) error {
 		return bridge.ErrClosed
 	default:
 	}
-	r.pos, r.buf = idx, nil
+	r.pos, r.buf, r.rawBuf = idx, nil, nil
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package kafka
+package recordbatch
 
 import (
 	"bytes"
@@ -34,8 +34,12 @@ var zstdDecoders = sync.Pool{New: func() any {
 	return d
 }}
 
-// decompress inflates a batch's records, bounded by maxBatchBytes.
-func decompress(src []byte, codec int16) ([]byte, error) {
+var lz4Readers = sync.Pool{New: func() any { return lz4.NewReader(nil) }}
+
+// decompress inflates a batch's records, bounded by maxBatchBytes. With
+// scratch, LZ4 inflates into its memory (kept there for the next call);
+// without, into memory of its own.
+func decompress(scratch *[]byte, src []byte, codec int16) ([]byte, error) {
 	switch codec {
 	case codecNone:
 		return src, nil
@@ -46,7 +50,18 @@ func decompress(src []byte, codec int16) ([]byte, error) {
 		}
 		return readBounded(r)
 	case codecLz4:
-		return readBounded(lz4.NewReader(bytes.NewReader(src)))
+		r := lz4Readers.Get().(*lz4.Reader)
+		defer lz4Readers.Put(r)
+		r.Reset(bytes.NewReader(src))
+		var dst []byte
+		if scratch != nil {
+			dst = (*scratch)[:0]
+		}
+		out, err := readInto(dst, r, len(src))
+		if scratch != nil && err == nil {
+			*scratch = out
+		}
+		return out, err
 	case codecZstd:
 		d := zstdDecoders.Get().(*zstd.Decoder)
 		defer zstdDecoders.Put(d)
@@ -62,6 +77,31 @@ func decompress(src []byte, codec int16) ([]byte, error) {
 		return snappyBlock(nil, src, maxBatchBytes)
 	}
 	return nil, fmt.Errorf("unknown compression codec %d", codec)
+}
+
+// readInto reads r to its end after dst, bounded by maxBatchBytes. It
+// starts at a few times the compressed size, where io.ReadAll would start
+// small and copy its way up.
+func readInto(dst []byte, r io.Reader, compressed int) ([]byte, error) {
+	if cap(dst) == 0 {
+		dst = make([]byte, 0, min(max(4*compressed, 4096), maxBatchBytes+1))
+	}
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if len(dst) > maxBatchBytes {
+			return nil, errTooBig
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func readBounded(r io.Reader) ([]byte, error) {
