@@ -14,8 +14,11 @@
 //
 // Where state lives:
 //   - records: the bridge; a Kafka offset is the backend's continuous index,
-//     a produce is answered once the backend says durable, and Fetch builds
-//     record batches with the records' own indexes;
+//     a produce is answered once the backend says durable. A backend that
+//     keeps record batches whole (bridge.RawProducer: the embedded one)
+//     stores the producer's batch and Fetch returns its bytes; otherwise
+//     records go as messages and Fetch builds record batches with the
+//     records' own indexes;
 //   - committed offsets: the bridge state table "kafka-offsets", mirrored
 //     behind the commit onto a durable Pulsar subscription named after the
 //     group (mirror.go), so Pulsar tools show the group's backlog;

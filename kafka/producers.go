@@ -195,6 +195,7 @@ func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMes
 		mu       sync.Mutex
 		left           = len(msgs)
 		base     int64 = -1
+		top      int64 = -1 // the highest durable index
 		firstErr error
 	)
 	pp.send.Lock()
@@ -208,12 +209,15 @@ func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMes
 				firstErr = err
 			}
 			if err == nil {
-				pp.durable(pp.name, res.Index)
+				top = max(top, res.Index)
 			}
 			if first && err == nil {
 				base = res.Index
 			}
 			if left--; left == 0 {
+				if top >= 0 {
+					pp.durable(pp.name, top)
+				}
 				out <- sendResult{base: base, err: firstErr}
 			}
 		})
