@@ -15,13 +15,11 @@ import (
 )
 
 // idleBudget is what one idle connection may cost in heap and goroutine
-// stacks. The target is 20 KiB, but mochi's two goroutines per connection
-// take 20 KiB of stack alone: the reader's grows to 16 KiB while handling
-// CONNECT (its frames copy 800-byte packets: attachClient alone has 2.9
-// KiB of locals) and, using about 6 KiB while idle, never shrinks back;
-// the writer starts at 4 KiB (1.8 KiB of locals). This bound keeps the
-// rest, about 6 KiB of heap, from growing (it was 28.5 KiB in all).
-const idleBudget = 27 << 10
+// stacks: issue 5's target. Mochi's two goroutines per connection took 20
+// KiB of stack alone, parked in frames holding copies of 800-byte packets;
+// the patched mochi in third_party parks them in small frames (about 10
+// KiB of stack), and about 6 KiB of heap is the rest.
+const idleBudget = 20 << 10
 
 // An idle connection (CONNECT done, nothing else) costs the gateway less
 // than idleBudget. Both ends are in this process: a client's socket is a
