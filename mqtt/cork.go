@@ -3,6 +3,7 @@ package mqtt
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // corkConn lets a burst of packets go out in one write: while corked,
@@ -16,11 +17,23 @@ type corkConn struct {
 	corks int
 	buf   *[]byte
 	err   error
+	// ss is the connection's session once CONNECT made it: the reader
+	// gives back its freed window slots before each read from the network,
+	// once the packets already read are processed and before it may wait
+	// for the client (session.releaseWindow).
+	ss atomic.Pointer[session]
 }
 
 const corkMax = 64 << 10 // flush past this many buffered bytes
 
 var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func (c *corkConn) Read(p []byte) (int, error) {
+	if ss := c.ss.Load(); ss != nil {
+		ss.releaseWindow()
+	}
+	return c.Conn.Read(p)
+}
 
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()

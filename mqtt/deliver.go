@@ -3,6 +3,7 @@ package mqtt
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -104,12 +105,7 @@ func (ss *session) start(sb *sub, retained bool) {
 			ss.cork.Cork()
 			ok := ss.deliverOne(sb, m)
 			for ok {
-				select {
-				case m = <-ch:
-				default:
-					m = nil
-				}
-				if m == nil {
+				if m = poll(ch); m == nil {
 					break
 				}
 				ok = ss.deliverOne(sb, m)
@@ -120,6 +116,26 @@ func (ss *session) start(sb *sub, retained bool) {
 			}
 		}
 	})
+}
+
+// poll takes a message that is ready, or nil. The backend's goroutine that
+// feeds ch may not be back at its send yet (the embedded backend relays
+// one message at a time through an unbuffered channel, readied on this
+// thread's run queue by the previous receive): let it run once before
+// calling the run over, rather than write a message per system call.
+func poll(ch <-chan *bridge.Message) *bridge.Message {
+	select {
+	case m := <-ch:
+		return m
+	default:
+	}
+	runtime.Gosched()
+	select {
+	case m := <-ch:
+		return m
+	default:
+		return nil
+	}
 }
 
 // deliverOne delivers a message of sb's consumer; false when the session

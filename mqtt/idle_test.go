@@ -28,6 +28,9 @@ func TestIdleConnectionMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens two thousand connections")
 	}
+	if raceEnabled {
+		t.Skip("the race detector makes stacks bigger")
+	}
 	const n = 2000
 	// The binary's logger (JSON, sampled, at warn): what a connection's
 	// logger costs depends on it.

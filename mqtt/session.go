@@ -41,8 +41,11 @@ type session struct {
 	wg     sync.WaitGroup
 	stop1  sync.Once
 	window chan struct{} // a slot per QoS 1/2 message awaiting the client's ack
-	in     *ackQueue     // created by the first QoS 1 or 2 publish (acks)
-	in2    *inbound2     // shared with the next connection of a persistent session
+	// freed counts window slots that the client's acks freed and that the
+	// reader gives back in one go before its next read (releaseWindow).
+	freed atomic.Int32
+	in    *ackQueue // created by the first QoS 1 or 2 publish (acks)
+	in2   *inbound2 // shared with the next connection of a persistent session
 
 	mu      sync.Mutex
 	subs    map[string]*sub // by filter as sent
@@ -89,6 +92,9 @@ func newSession(s *Server, cl *mochi.Client, pk packets.Packet) *session {
 		n = rm
 	}
 	ss.window = make(chan struct{}, n)
+	if ss.cork != nil {
+		ss.cork.ss.Store(ss)
+	}
 	ss.ctx, ss.cancel = context.WithCancel(context.Background())
 	ss.in2 = &inbound2{}
 	return ss
@@ -214,9 +220,28 @@ func (ss *session) complete(id uint16) {
 	if !ok {
 		return
 	}
-	<-ss.window
+	if ss.cork != nil {
+		ss.freed.Add(1) // given back before the reader's next read
+	} else {
+		<-ss.window
+	}
 	if p.consumer != nil {
 		ss.ackBackend(p)
+	}
+}
+
+// releaseWindow gives back the window slots freed by the acks read since
+// the last read from the network, all at once, before the reader may wait
+// for the client. A client acknowledges in bursts (a read holds up to a
+// few hundred acks): a slot given back per ack woke the delivery loop per
+// ack, on another thread, to write one message per system call while the
+// reader went on with the next ack. Given back together, the freed slots
+// are refilled and go out in one write, as Mosquitto answers a read's
+// worth of acks. The slots stay taken only while the reader processes
+// packets it already holds, never while it waits for more.
+func (ss *session) releaseWindow() {
+	for n := ss.freed.Swap(0); n > 0; n-- {
+		<-ss.window
 	}
 }
 

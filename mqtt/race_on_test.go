@@ -1,0 +1,6 @@
+//go:build race
+
+package mqtt
+
+// raceEnabled: the race detector makes goroutine stacks bigger.
+const raceEnabled = true
