@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -76,12 +77,24 @@ func gatewayBinary(t *testing.T) string {
 // named backend, with extra flags, and returns the address it listens on.
 func startGateway(t *testing.T, backend string, extra ...string) string {
 	t.Helper()
+	return startGatewayServing(t, backend, []string{"kafka"}, extra...)["kafka"]
+}
+
+// startGatewayServing is startGateway that also serves the other named
+// protocols (mqtt, amqp) on free ports, and returns each one's address.
+func startGatewayServing(t *testing.T, backend string, protocols []string, extra ...string) map[string]string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
 	bin := gatewayBinary(t)
 	args := []string{"--kafka-addr", "127.0.0.1:0", "--mqtt-enabled=false", "--amqp-enabled=false",
 		"--http-enabled=false", "--log-format", "json", "--backend", backend}
+	for _, p := range protocols {
+		if p != "kafka" {
+			args = append(args, "--"+p+"-enabled=true", "--"+p+"-addr", "127.0.0.1:0")
+		}
+	}
 	if backend == "pulsar" {
 		args = append(args, "--pulsar-url", os.Getenv("PULSAR_URL"), "--pulsar-admin-url", os.Getenv("PULSAR_ADMIN_URL"))
 	} else {
@@ -99,26 +112,30 @@ func startGateway(t *testing.T, backend string, extra ...string) string {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	addr := make(chan string, 1)
+	type listening struct{ protocol, addr string }
+	addr := make(chan listening, len(protocols))
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			var line struct{ Msg, Protocol, Addr, Level string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && line.Protocol == "kafka" {
-				addr <- line.Addr
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && slices.Contains(protocols, line.Protocol) {
+				addr <- listening{line.Protocol, line.Addr}
 			}
 			if line.Level != "info" && line.Level != "debug" {
 				t.Logf("gateway: %s", sc.Bytes())
 			}
 		}
 	}()
-	select {
-	case a := <-addr:
-		return a
-	case <-time.After(60 * time.Second):
-		t.Fatal("gateway did not report its Kafka address")
+	addrs := map[string]string{}
+	for len(addrs) < len(protocols) {
+		select {
+		case l := <-addr:
+			addrs[l.protocol] = l.addr
+		case <-time.After(60 * time.Second):
+			t.Fatalf("gateway did not report its %v addresses (got %v)", protocols, addrs)
+		}
 	}
-	return ""
+	return addrs
 }
 
 // run runs a client command with a deadline and returns its stdout.
