@@ -4,7 +4,8 @@
 // package holds only behaviour. Each API key has its own file (00_produce.go,
 // 01_fetch.go, ...) that registers the versions it implements in one table
 // (apis.go), and ApiVersions is built from that table, so what is advertised
-// is what is served. KIP-848 (API 68), transactions and SASL are not offered.
+// is what is served. KIP-848 (API 68) and transactions are not offered;
+// SASL/PLAIN is, when a password file is configured (sasl.go).
 //
 // A connection (conn.go) is a read loop that checks each frame's size before
 // allocating it, decodes it and serves it on a goroutine of its own, and a
