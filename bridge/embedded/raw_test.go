@@ -66,12 +66,14 @@ func TestRawBatches(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour).UnixMilli()
 	batchA := kafkaBatch(t, t0, true, "a0", "a1", "a2")
 	batchB := kafkaBatch(t, t0, false, "b0", "b1")
-	var got []int64
+	// Callbacks run on the committer's goroutine, possibly after Flush
+	// returned: they report through a channel.
+	results := make(chan int64, 4)
 	record := func(r bridge.SendResult, err error) {
 		if err != nil {
 			t.Error(err)
 		}
-		got = append(got, r.Index)
+		results <- r.Index
 	}
 	before := time.Now()
 	pr.SendAsync(ctx, &bridge.OutMessage{Value: []byte("m0")}, record)
@@ -80,6 +82,15 @@ func TestRawBatches(t *testing.T) {
 	pr.(bridge.RawProducer).SendRaw(ctx, batchB, 2, record)
 	if err := pr.Flush(ctx); err != nil {
 		t.Fatal(err)
+	}
+	var got []int64
+	for range 4 {
+		select {
+		case ix := <-results:
+			got = append(got, ix)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("callbacks: got %v", got)
+		}
 	}
 	if want := []int64{0, 1, 4, 5}; !slices.Equal(got, want) {
 		t.Fatalf("first indexes %v, want %v", got, want)
