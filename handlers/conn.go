@@ -17,13 +17,19 @@ type meteredConn struct {
 	bytesIn, bytesOut prometheus.Counter
 }
 
+// Read's frame is on every idle connection's parked stack: the deadline is
+// set in a function of its own.
 func (c *meteredConn) Read(b []byte) (int, error) {
 	if c.readTimeout > 0 {
-		if err := c.Conn.SetReadDeadline(time.Now().Add(c.readTimeout)); err != nil {
+		if err := c.renewDeadline(); err != nil {
 			return 0, err
 		}
 	}
-	n, err := c.Conn.Read(b)
+	return c.counted(c.Conn.Read(b))
+}
+
+//go:noinline
+func (c *meteredConn) counted(n int, err error) (int, error) {
 	if n > 0 {
 		c.bytesIn.Add(float64(n))
 	}
@@ -36,4 +42,9 @@ func (c *meteredConn) Write(b []byte) (int, error) {
 		c.bytesOut.Add(float64(n))
 	}
 	return n, err
+}
+
+//go:noinline
+func (c *meteredConn) renewDeadline() error {
+	return c.Conn.SetReadDeadline(time.Now().Add(c.readTimeout))
 }

@@ -154,35 +154,48 @@ func (s *Server) admit(nc net.Conn) {
 	go s.handle(c)
 }
 
+// handle serves one connection. Its frame stays on the stack of an idle
+// connection's goroutine under the handler's read: what is only needed at
+// the end (cleanup, panic report, error log) is in functions of its own,
+// so that the parked stack stays small enough for the runtime to shrink.
 func (s *Server) handle(c *meteredConn) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		c.Close()
-		s.m.active.Dec()
-	}()
-	// One bad connection must not take the process down: recover, log
-	// where it happened, and let the deferred close end that client only.
-	defer func() {
-		if r := recover(); r != nil {
-			s.m.panics.Inc()
-			s.log.Error("handler panicked: closing connection",
-				zap.Stringer("remote", c.RemoteAddr()),
-				zap.Any("panic", r),
-				zap.ByteString("stack", debug.Stack()))
-		}
-	}()
+	defer s.ended(c)
+	s.served(c, s.opts.Handler.HandleConn(s.ctx, s.wrap(c)))
+}
 
-	var conn net.Conn = c
+//go:noinline
+func (s *Server) wrap(c *meteredConn) net.Conn {
 	if s.opts.TLS != nil {
-		conn = tls.Server(c, s.opts.TLS)
+		return tls.Server(c, s.opts.TLS)
 	}
-	if err := s.opts.Handler.HandleConn(s.ctx, conn); err != nil && !isNormalEnd(err) {
+	return c
+}
+
+//go:noinline
+func (s *Server) served(c *meteredConn, err error) {
+	if err != nil && !isNormalEnd(err) {
 		s.m.errs.Inc()
 		s.log.Debug("connection ended with an error", zap.Stringer("remote", c.RemoteAddr()), zap.Error(err))
 	}
+}
+
+// ended closes the connection once served. One bad connection must not
+// take the process down: it recovers, logs where it happened, and ends
+// that client only.
+func (s *Server) ended(c *meteredConn) {
+	if r := recover(); r != nil {
+		s.m.panics.Inc()
+		s.log.Error("handler panicked: closing connection",
+			zap.Stringer("remote", c.RemoteAddr()),
+			zap.Any("panic", r),
+			zap.ByteString("stack", debug.Stack()))
+	}
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	c.Close()
+	s.m.active.Dec()
+	s.wg.Done()
 }
 
 // isNormalEnd tells a client leaving or a drain apart from a failure.

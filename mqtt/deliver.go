@@ -118,16 +118,20 @@ func (ss *session) start(sb *sub, retained bool) {
 	})
 }
 
-// poll takes a message that is ready, or nil. The backend's goroutine that
-// feeds ch may not be back at its send yet (the embedded backend relays
-// one message at a time through an unbuffered channel, readied on this
-// thread's run queue by the previous receive): let it run once before
-// calling the run over, rather than write a message per system call.
+// poll takes a message that is ready, or nil. A buffered channel (the
+// embedded backend's) holds a run of messages to take without a goroutine
+// switch each. Through an unbuffered one (Pulsar's), the goroutine that
+// feeds it may not be back at its send yet, readied on this thread's run
+// queue by the previous receive: let it run once before calling the run
+// over, rather than write a message per system call.
 func poll(ch <-chan *bridge.Message) *bridge.Message {
 	select {
 	case m := <-ch:
 		return m
 	default:
+	}
+	if cap(ch) > 0 {
+		return nil
 	}
 	runtime.Gosched()
 	select {

@@ -238,7 +238,11 @@ func (ss *session) complete(id uint16) {
 // reader went on with the next ack. Given back together, the freed slots
 // are refilled and go out in one write, as Mosquitto answers a read's
 // worth of acks. The slots stay taken only while the reader processes
-// packets it already holds, never while it waits for more.
+// packets it already holds, never while it waits for more. Not inlined: its
+// locals would sit in corkConn.Read's frame, parked on every idle
+// connection's stack.
+//
+//go:noinline
 func (ss *session) releaseWindow() {
 	for n := ss.freed.Swap(0); n > 0; n-- {
 		<-ss.window

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -45,8 +46,18 @@ type consumer struct {
 	subs   map[string]*subscription // by partition name
 	closed bool
 
+	// Dispatchers held back by this consumer's full queue wait in waiters
+	// until the caller has taken half of it (waiting says some do): not a
+	// wake-up per message taken.
+	waitMu  sync.Mutex
+	waiters []*subscription
+	waiting atomic.Bool
+
 	chanOnce sync.Once
 	userCh   chan *bridge.Message
+	// fwd is userCh once Chan started: what waits in it counts against
+	// ReceiverQueueSize like what waits in queue.
+	fwd atomic.Pointer[chan *bridge.Message]
 }
 
 // Subscribe attaches a consumer to a subscription on each partition of its
@@ -154,13 +165,58 @@ func (c *consumer) discover(name string) {
 	}
 }
 
-// offer queues a delivery without blocking; false means the queue is full.
+// offer queues a delivery without blocking; false means the consumer holds
+// ReceiverQueueSize messages its caller has not taken, and then d.sub is
+// woken once the caller has taken half of them. d.sub.mu is held.
 func (c *consumer) offer(d delivery) bool {
+	if c.tryOffer(d) {
+		return true
+	}
+	c.waitMu.Lock()
+	if !slices.Contains(c.waiters, d.sub) {
+		c.waiters = append(c.waiters, d.sub)
+	}
+	c.waiting.Store(true)
+	c.waitMu.Unlock()
+	// The caller may have made room before it saw waiting.
+	return c.tryOffer(d)
+}
+
+func (c *consumer) tryOffer(d delivery) bool {
+	if c.outstanding() >= cap(c.queue) {
+		return false
+	}
 	select {
 	case c.queue <- d:
 		return true
 	default:
 		return false
+	}
+}
+
+// outstanding counts the deliveries the caller has not taken: in queue and,
+// through Chan, in userCh (not the one the forwarder holds).
+func (c *consumer) outstanding() int {
+	n := len(c.queue)
+	if ch := c.fwd.Load(); ch != nil {
+		n += len(*ch)
+	}
+	return n
+}
+
+// taken follows each delivery taken from queue: once the caller has taken
+// half of a full queue, the dispatchers it held back go on.
+func (c *consumer) taken() {
+	if !c.waiting.Load() || c.outstanding() > cap(c.queue)/2 {
+		return
+	}
+	c.waitMu.Lock()
+	ws := c.waiters
+	c.waiters = nil
+	c.waiting.Store(false)
+	c.waitMu.Unlock()
+	for _, s := range ws {
+		s.wake()
 	}
 }
 
@@ -189,7 +245,7 @@ func (c *consumer) Receive(ctx context.Context) (*bridge.Message, error) {
 		case <-c.b.closing:
 			return nil, bridge.ErrClosed
 		case d := <-c.queue:
-			d.sub.wake() // room in the queue: the dispatcher may go on
+			c.taken()
 			if d.epoch != d.sub.epoch.Load() {
 				continue // voided by a seek or a failover switch
 			}
@@ -202,35 +258,58 @@ func (c *consumer) Receive(ctx context.Context) (*bridge.Message, error) {
 	}
 }
 
-// Chan forwards Receive to a channel; it closes when the consumer closes.
+// Chan forwards the queue to a channel; it closes when the consumer closes.
+// The channel holds up to half the ReceiverQueueSize, so that a caller
+// takes runs of messages without a goroutine switch each; what waits in it
+// counts against ReceiverQueueSize, and on Close it is dropped, unread, to
+// be delivered again (the subscription holds it unacknowledged).
 func (c *consumer) Chan() <-chan *bridge.Message {
 	c.chanOnce.Do(func() {
-		c.userCh = make(chan *bridge.Message)
-		go func() {
-			defer close(c.userCh)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go func() {
-				select {
-				case <-c.done:
-				case <-c.b.closing:
-				}
-				cancel()
-			}()
-			for {
-				m, err := c.Receive(ctx)
-				if err != nil {
-					return
-				}
-				select {
-				case c.userCh <- m:
-				case <-c.done:
-					return
-				}
-			}
-		}()
+		ch := make(chan *bridge.Message, cap(c.queue)/2)
+		c.userCh = ch
+		c.fwd.Store(&ch)
+		go c.forward(ch)
 	})
 	return c.userCh
+}
+
+func (c *consumer) forward(ch chan *bridge.Message) {
+	defer func() {
+		// A closed consumer gives nothing more, even what it had queued.
+		for len(ch) > 0 {
+			select {
+			case <-ch:
+			default:
+			}
+		}
+		close(ch)
+	}()
+	for {
+		var d delivery
+		select {
+		case d = <-c.queue:
+		case <-c.done:
+			return
+		case <-c.b.closing:
+			return
+		}
+		c.taken()
+		if d.epoch != d.sub.epoch.Load() {
+			continue // voided by a seek or a failover switch
+		}
+		select {
+		case ch <- d.msg:
+			continue
+		default:
+		}
+		select {
+		case ch <- d.msg:
+		case <-c.done:
+			return
+		case <-c.b.closing:
+			return
+		}
+	}
 }
 
 // subFor finds the subscription a message ID belongs to.

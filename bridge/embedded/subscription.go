@@ -22,7 +22,7 @@ const readBatch = 256
 const maxDeferred = 1000
 
 // blockedPoll is how often a dispatcher retries consumers whose queues were
-// full, for callers that read through Chan and so never wake it.
+// full, should their wake-up (consumer.taken) not come.
 const blockedPoll = 5 * time.Millisecond
 
 // subscription is one subscription on one partition: its cursor (what is

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -144,6 +145,9 @@ type Server struct {
 	Log          *slog.Logger         // minimal no-alloc logger
 	hooks        *Hooks               // hooks contains hooks for extra functionality such as auth and persistent storage
 	inlineClient *Client              // inlineClient is a special client used for inline subscriptions and inline Publish
+	// receive is s.receivePacket, made once (pulsar-gateway patch): not a
+	// method value on the stack of every connection's read loop.
+	receive ReadFn
 }
 
 // loop contains interval tickers for the system events loop.
@@ -197,6 +201,7 @@ func New(opts *Options) *Server {
 		},
 	}
 
+	s.receive = s.receivePacket
 	if s.Options.InlineClient {
 		s.inlineClient = s.NewClient(nil, LocalListener, InlineClientId, true)
 		s.Clients.Add(s.inlineClient)
@@ -396,31 +401,76 @@ func (s *Server) eventLoop() {
 }
 
 // EstablishConnection establishes a new client when a listener accepts a new connection.
+//
+// pulsar-gateway patch: attachClient's work, with the client made and the
+// handshake done on a goroutine of their own (connectAside), so that the
+// connection's goroutine, parked in the read loop while the client is idle,
+// keeps a small stack (see attachClient).
 func (s *Server) EstablishConnection(listener string, c net.Conn) error {
-	cl := s.NewClient(c, listener, "", false)
-	return s.attachClient(cl, listener)
+	cl, connected, err := s.connectAside(c, listener)
+	defer s.detachClient(cl, connected)
+	if err != nil {
+		return err
+	}
+	return s.clientGone(cl, cl.Read(s.receive))
+}
+
+// connectAside makes the client and runs connectClient on a goroutine of
+// its own, and waits for it (pulsar-gateway patch): the handshake's deep
+// stack (session set-up in the hooks) grows that goroutine's stack, which
+// the runtime recycles for the next handshake, rather than the reader's,
+// which would keep it (or, halved at a GC, leave the freed half resident).
+// A panic is raised again here, on the connection's goroutine, where the
+// caller may recover it, once the client is cleaned up.
+//
+//go:noinline
+func (s *Server) connectAside(c net.Conn, listener string) (cl *Client, connected bool, err error) {
+	var p any
+	done := make(chan struct{})
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				p = fmt.Sprintf("%v [in the connect handshake]\n%s", r, debug.Stack())
+			}
+			close(done)
+		}()
+		cl = s.NewClient(c, listener, "", false)
+		connected, err = s.connectClient(cl, listener)
+	}()
+	<-done
+	if p != nil {
+		if cl != nil {
+			s.detachClient(cl, connected)
+		}
+		panic(p)
+	}
+	return cl, connected, err
 }
 
 // attachClient validates an incoming client connection and if viable, attaches the client
 // to the server, performs session housekeeping, and reads incoming packets.
 func (s *Server) attachClient(cl *Client, listener string) error {
-	defer s.Listeners.ClientsWg.Done()
-	s.Listeners.ClientsWg.Add(1)
-
-	go cl.WriteLoop()
-	defer cl.Stop(nil)
-
-	// pulsar-gateway patch: the connect handshake runs in a frame of its own,
-	// gone by the time the read loop parks, so an idle client's goroutine
-	// stack can shrink (see third_party/README.md).
+	// pulsar-gateway patch: the connect handshake (and the start of the
+	// write loop) runs in a frame of its own, gone by the time the read loop
+	// parks; one deferred call does the clean-up, and what follows the read
+	// loop is in a frame of its own too: this frame, parked under the read
+	// while the client is idle, stays small enough for the runtime to
+	// shrink the goroutine's stack (see third_party/README.md).
 	connected, err := s.connectClient(cl, listener)
-	if connected {
-		defer atomic.AddInt64(&s.Info.ClientsConnected, -1)
-	}
+	defer s.detachClient(cl, connected)
 	if err != nil {
 		return err
 	}
-	return s.serveClient(cl, listener)
+	return s.clientGone(cl, cl.Read(s.receive))
+}
+
+// detachClient is attachClient's clean-up (pulsar-gateway patch).
+func (s *Server) detachClient(cl *Client, connected bool) {
+	if connected {
+		atomic.AddInt64(&s.Info.ClientsConnected, -1)
+	}
+	cl.Stop(nil)
+	s.Listeners.ClientsWg.Done()
 }
 
 // connectClient is the handshake part of attachClient; connected reports
@@ -428,6 +478,9 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 //
 //go:noinline
 func (s *Server) connectClient(cl *Client, listener string) (connected bool, err error) {
+	s.Listeners.ClientsWg.Add(1) // detachClient calls Done
+	go cl.WriteLoop()
+
 	pk, err := s.readConnectionPacket(cl)
 	if err != nil {
 		return false, fmt.Errorf("read connection: %w", err)
@@ -492,11 +545,12 @@ func (s *Server) connectClient(cl *Client, listener string) (connected bool, err
 	return true, nil
 }
 
-// serveClient is the read loop part of attachClient.
+// clientGone is the end of attachClient, once the read loop returned err
+// (pulsar-gateway patch: it was serveClient's).
 //
 //go:noinline
-func (s *Server) serveClient(cl *Client, listener string) error {
-	err := cl.Read(s.receivePacket)
+func (s *Server) clientGone(cl *Client, err error) error {
+	listener := cl.Net.Listener
 	if err != nil {
 		s.sendLWT(cl)
 		cl.Stop(err)
