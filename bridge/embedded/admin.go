@@ -48,6 +48,7 @@ func (a admin) DeleteTopic(ctx context.Context, name string) error {
 	for _, p := range parts {
 		delete(a.b.partitions, p.name)
 	}
+	a.b.layout.Add(1)
 	a.b.mu.Unlock()
 	for _, p := range parts {
 		p.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -49,10 +50,13 @@ type Backend struct {
 	topics     map[string]*topic     // by full topic name
 	partitions map[string]*partition // by full partition (or unpartitioned topic) name
 	nextPartID uint64
-	states     map[string]*stateTable
-	patterns   map[*consumer]struct{} // consumers that follow new topics
-	closed     bool
-	closing    chan struct{} // closed when Close begins, to end waits
+	// layout counts changes to topics' partitions, so a producer can keep
+	// its partitions between them instead of looking them up per send.
+	layout   atomic.Uint64
+	states   map[string]*stateTable
+	patterns map[*consumer]struct{} // consumers that follow new topics
+	closed   bool
+	closing  chan struct{} // closed when Close begins, to end waits
 
 	commits *committer
 	cursors *cursorFlusher
@@ -317,6 +321,7 @@ func (b *Backend) growTopicLocked(t *topic, partitions int) error {
 		b.partitions[p.name] = p
 	}
 	t.partitions = partitions
+	b.layout.Add(1)
 	b.announceLocked(t)
 	return nil
 }
