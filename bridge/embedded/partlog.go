@@ -19,8 +19,12 @@ func (p *partition) read(from int64, max int) ([]*bridge.Message, error) {
 	var out []*bridge.Message
 	var entries [][]byte
 	err := p.groups(from, func(last int64, value []byte) (bool, error) {
-		var err error
-		out, entries, err = p.decodeGroup(last, value, from, out, entries)
+		g, err := parseGroup(value, entries)
+		if err != nil {
+			return false, p.corrupt(last, err)
+		}
+		entries = g.entries
+		out, err = p.decodeGroup(last, g, from, out)
 		return len(out) < max, err
 	})
 	return out, err
@@ -40,7 +44,7 @@ func (p *partition) readRaw(from int64, max int) ([]rawItem, error) {
 		}
 		entries = g.entries
 		if g.raw == nil {
-			msgs, entries, err = p.decodeGroup(last, value, from, msgs[:0], entries)
+			msgs, err = p.decodeGroup(last, g, from, msgs[:0])
 			for _, m := range msgs {
 				out = append(out, rawItem{m: m})
 			}
@@ -90,36 +94,31 @@ func (p *partition) groups(from int64, fn func(last int64, value []byte) (bool, 
 	return it.Error()
 }
 
-// decodeGroup appends the messages of a group from index from on to out.
-// They share one copy of their bytes and one allocation, instead of a few
-// each; entries is scratch space, returned for reuse.
-func (p *partition) decodeGroup(last int64, value []byte, from int64, out []*bridge.Message, entries [][]byte) ([]*bridge.Message, [][]byte, error) {
-	g, err := parseGroup(value, entries)
-	all := g.entries
-	if err != nil {
-		return out, all, p.corrupt(last, err)
-	}
+// decodeGroup appends the messages of a parsed group from index from on to
+// out. They share one copy of their bytes and one allocation, instead of a
+// few each.
+func (p *partition) decodeGroup(last int64, g group, from int64, out []*bridge.Message) ([]*bridge.Message, error) {
 	first, err := groupFirst(last, g.count)
 	if err != nil {
-		return out, all, p.corrupt(last, err)
+		return out, p.corrupt(last, err)
 	}
 	if from > last {
-		return out, all, nil
+		return out, nil
 	}
 	skip := max(from-first, 0)
 	if g.raw != nil {
 		sms, err := g.rawMessages()
 		if err != nil {
-			return out, all, p.corrupt(last, err)
+			return out, p.corrupt(last, err)
 		}
 		msgs := make([]decoded, len(sms)-int(skip))
 		for i := range msgs {
 			p.fill(&msgs[i], first+skip+int64(i), &sms[int(skip)+i])
 			out = append(out, &msgs[i].Message)
 		}
-		return out, all, nil
+		return out, nil
 	}
-	entries = all[skip:]
+	entries := g.entries[skip:]
 	first += skip
 	size := 0
 	for _, e := range entries {
@@ -133,12 +132,12 @@ func (p *partition) decodeGroup(last int64, value []byte, from int64, out []*bri
 		own = append(own, e...)
 		sm = storedMessage{}
 		if err := parseMessage(own[at:], &sm); err != nil {
-			return out, all, p.corrupt(first+int64(i), err)
+			return out, p.corrupt(first+int64(i), err)
 		}
 		p.fill(&msgs[i], first+int64(i), &sm)
 		out = append(out, &msgs[i].Message)
 	}
-	return out, all, nil
+	return out, nil
 }
 
 func (p *partition) corrupt(index int64, err error) error {
