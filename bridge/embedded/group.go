@@ -140,9 +140,14 @@ func parseGroup(b []byte, entries [][]byte) (group, error) {
 
 // rawMessages decodes a raw group's records. They do not alias the value.
 func (g *group) rawMessages() ([]storedMessage, error) {
-	batch, err := recordbatch.Parse(bytes.Clone(g.raw))
+	batch, err := recordbatch.Parse(g.raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	// Records of a compressed batch are inflated into memory of their own;
+	// only an uncompressed one needs a copy, as its records alias it.
+	if batch.Attributes&recordbatch.AttrCompression == 0 {
+		batch.Raw = bytes.Clone(batch.Raw)
 	}
 	msgs, err := batch.Messages()
 	if err != nil {
