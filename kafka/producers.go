@@ -198,29 +198,32 @@ func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMes
 		top      int64 = -1 // the highest durable index
 		firstErr error
 	)
+	// One callback for the whole batch (not a closure per record): a
+	// producer's callbacks fire in send order, so the first to fire is the
+	// first record's.
+	done := func(res bridge.SendResult, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if err == nil {
+			top = max(top, res.Index)
+			if left == len(msgs) {
+				base = res.Index
+			}
+		}
+		if left--; left == 0 {
+			if top >= 0 {
+				pp.durable(pp.name, top)
+			}
+			out <- sendResult{base: base, err: firstErr}
+		}
+	}
 	pp.send.Lock()
 	defer pp.send.Unlock()
 	for i := range msgs {
-		first := i == 0
-		pp.p.SendAsync(ctx, &msgs[i], func(res bridge.SendResult, err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			if err == nil {
-				top = max(top, res.Index)
-			}
-			if first && err == nil {
-				base = res.Index
-			}
-			if left--; left == 0 {
-				if top >= 0 {
-					pp.durable(pp.name, top)
-				}
-				out <- sendResult{base: base, err: firstErr}
-			}
-		})
+		pp.p.SendAsync(ctx, &msgs[i], done)
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -53,15 +54,24 @@ func decompress(scratch *[]byte, src []byte, codec int16) ([]byte, error) {
 		r := lz4Readers.Get().(*lz4.Reader)
 		defer lz4Readers.Put(r)
 		r.Reset(bytes.NewReader(src))
-		var dst []byte
-		if scratch != nil {
-			dst = (*scratch)[:0]
+		// LZ4 frames from Kafka clients do not say their size, and a
+		// batch of repeated values inflates 100-fold: grown by append, a
+		// 1 MiB batch took a dozen copies. Inflate into pooled memory and
+		// copy once to the exact size when the caller keeps the result.
+		keep := scratch == nil
+		if keep {
+			scratch = scratchPool.Get().(*[]byte)
+			defer scratchPool.Put(scratch)
 		}
-		out, err := readInto(dst, r, len(src))
-		if scratch != nil && err == nil {
-			*scratch = out
+		out, err := readInto((*scratch)[:0], r, len(src))
+		if err != nil {
+			return nil, err
 		}
-		return out, err
+		*scratch = out
+		if keep {
+			out = bytes.Clone(out)
+		}
+		return out, nil
 	case codecZstd:
 		d := zstdDecoders.Get().(*zstd.Decoder)
 		defer zstdDecoders.Put(d)
@@ -88,7 +98,7 @@ func readInto(dst []byte, r io.Reader, compressed int) ([]byte, error) {
 	}
 	for {
 		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)]
+			dst = slices.Grow(dst, cap(dst)) // double: append grows big slices by a quarter
 		}
 		n, err := r.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]

@@ -49,6 +49,7 @@ type producer struct {
 }
 
 type pending struct {
+	pm    pulsar.ProducerMessage // in the same allocation
 	cb    bridge.SendCallback
 	done  bool // under qmu: the receipt (or error) came
 	id    pulsar.MessageID
@@ -132,19 +133,23 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 func (p *producer) Topic() string { return p.topic }
 
 func (p *producer) SendAsync(ctx context.Context, msg *bridge.OutMessage, cb bridge.SendCallback) {
-	pm := &pulsar.ProducerMessage{Payload: msg.Value, Properties: msg.Properties, EventTime: msg.EventTime}
+	pd := &pending{cb: cb, pm: pulsar.ProducerMessage{Payload: msg.Value, Properties: msg.Properties, EventTime: msg.EventTime}}
+	pm := &pd.pm
 	if msg.Key != nil {
 		pm.Key = string(msg.Key)
 		if len(msg.Key) == 0 {
 			pm.Properties = withProp(msg.Properties, emptyKeyProp, "")
 		}
 	}
-	pd := &pending{cb: cb}
 	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		cb(bridge.SendResult{}, ctx.Err())
-		return
+	case p.slots <- struct{}{}: // the common case, without a select's cost
+	default:
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			cb(bridge.SendResult{}, ctx.Err())
+			return
+		}
 	}
 	p.sendMu.Lock()
 	if p.closed {

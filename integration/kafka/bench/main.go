@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -55,6 +56,15 @@ var (
 type result struct {
 	prodRecS, prodMBs, p99ms float64
 	consRecS, consMBs        float64
+	prodCPU, consCPU         float64 // this process's CPU µs per record
+}
+
+// cpuTime is this process's user and system CPU so far: per record it
+// shows a path's cost steadier than throughput on a busy machine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type target struct {
@@ -143,8 +153,8 @@ func main() {
 					fmt.Fprintf(os.Stderr, "%s size %d run %d: %v\n", t.name, size, r, err)
 					continue
 				}
-				fmt.Fprintf(os.Stderr, "run %d %-11s %5dB: produce %8.0f rec/s %7.1f MB/s p99 %6.1f ms | consume %8.0f rec/s %7.1f MB/s\n",
-					r, t.name, size, res.prodRecS, res.prodMBs, res.p99ms, res.consRecS, res.consMBs)
+				fmt.Fprintf(os.Stderr, "run %d %-11s %5dB: produce %8.0f rec/s %7.1f MB/s p99 %6.1f ms %5.2f cpu-µs/rec | consume %8.0f rec/s %7.1f MB/s %5.2f cpu-µs/rec\n",
+					r, t.name, size, res.prodRecS, res.prodMBs, res.p99ms, res.prodCPU, res.consRecS, res.consMBs, res.consCPU)
 				key := fmt.Sprintf("%s/%d", t.name, size)
 				results[key] = append(results[key], res)
 			}
@@ -168,8 +178,8 @@ func report(ts []target, sizes []int, results map[string][]result) {
 		return v[len(v)/2]
 	}
 	ref := map[string]string{"gw-pulsar": "pulsar", "gw-embedded": "kafka"}
-	fmt.Printf("\n| target | size | produce MB/s | produce rec/s | p99 produce ms | consume MB/s | consume rec/s | produce ratio | consume ratio |\n")
-	fmt.Printf("|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("\n| target | size | produce MB/s | produce rec/s | p99 produce ms | consume MB/s | consume rec/s | produce ratio | consume ratio | CPU µs/rec produce / consume |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, size := range sizes {
 		for _, t := range ts {
 			key := fmt.Sprintf("%s/%d", t.name, size)
@@ -184,13 +194,14 @@ func report(ts []target, sizes []int, results map[string][]result) {
 				}
 				return fmt.Sprintf("%.2f × %s", mine/med(rk, f), ref[t.name])
 			}
-			fmt.Printf("| %s | %d B | %.1f | %.0f | %.1f | %.1f | %.0f | %s | %s |\n", t.name, size,
+			fmt.Printf("| %s | %d B | %.1f | %.0f | %.1f | %.1f | %.0f | %s | %s | %.2f / %.2f |\n", t.name, size,
 				pm, med(key, func(r result) float64 { return r.prodRecS }), med(key, func(r result) float64 { return r.p99ms }),
 				cm, med(key, func(r result) float64 { return r.consRecS }),
-				ratio(pm, func(r result) float64 { return r.prodMBs }), ratio(cm, func(r result) float64 { return r.consMBs }))
+				ratio(pm, func(r result) float64 { return r.prodMBs }), ratio(cm, func(r result) float64 { return r.consMBs }),
+				med(key, func(r result) float64 { return r.prodCPU }), med(key, func(r result) float64 { return r.consCPU }))
 		}
 	}
-	fmt.Printf("\n(medians of %d runs, %d MiB per run and size)\n", *runs, *totalBytes>>20)
+	fmt.Printf("\n(medians of %d runs, %d MiB per run and size; CPU is this process's: clients and gateway, not the brokers)\n", *runs, *totalBytes>>20)
 }
 
 // serve runs a Kafka gateway on b on a free port of 127.0.0.1.
@@ -246,6 +257,7 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 		lat := make([]time.Duration, n)
 		var errOnce sync.Once
 		var perr error
+		cpu0 := cpuTime()
 		start := time.Now()
 		for i := range n {
 			sent := time.Now()
@@ -263,6 +275,7 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 			return result{}, perr
 		}
 		pd := time.Since(start)
+		pcpu := cpuTime() - cpu0
 
 		cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -270,6 +283,7 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 			return result{}, err
 		}
 		defer cons.Close()
+		cpu0 = cpuTime()
 		start = time.Now()
 		for got := 0; got < n+1; {
 			fs := cons.PollFetches(ctx)
@@ -282,7 +296,7 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 			}
 			got += fs.NumRecords()
 		}
-		return mkResult(n, size, pd, time.Since(start), lat), nil
+		return mkResult(n, size, pd, time.Since(start), lat, pcpu, cpuTime()-cpu0), nil
 	}
 }
 
@@ -312,6 +326,7 @@ func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size
 		lat := make([]time.Duration, n)
 		var errOnce sync.Once
 		var perr error
+		cpu0 := cpuTime()
 		start := time.Now()
 		for i := range n {
 			sent := time.Now()
@@ -329,6 +344,7 @@ func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size
 			return result{}, perr
 		}
 		pd := time.Since(start)
+		pcpu := cpuTime() - cpu0
 
 		rd, err := cl.CreateReader(pulsar.ReaderOptions{
 			Topic:             "persistent://public/default/" + topic,
@@ -339,13 +355,14 @@ func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size
 			return result{}, err
 		}
 		defer rd.Close()
+		cpu0 = cpuTime()
 		start = time.Now()
 		for got := 0; got < n+1; got++ {
 			if _, err := rd.Next(ctx); err != nil {
 				return result{}, fmt.Errorf("consumed %d of %d: %w", got, n+1, err)
 			}
 		}
-		return mkResult(n, size, pd, time.Since(start), lat), nil
+		return mkResult(n, size, pd, time.Since(start), lat, pcpu, cpuTime()-cpu0), nil
 	}
 }
 
@@ -360,13 +377,14 @@ func payload(size int) []byte {
 	return v
 }
 
-func mkResult(n, size int, pd, cd time.Duration, lat []time.Duration) result {
+func mkResult(n, size int, pd, cd time.Duration, lat []time.Duration, pcpu, ccpu time.Duration) result {
 	slices.Sort(lat)
 	mb := float64(n*size) / 1e6
 	return result{
 		prodRecS: float64(n) / pd.Seconds(), prodMBs: mb / pd.Seconds(),
 		p99ms:    float64(lat[len(lat)*99/100]) / float64(time.Millisecond),
 		consRecS: float64(n) / cd.Seconds(), consMBs: mb / cd.Seconds(),
+		prodCPU: float64(pcpu.Microseconds()) / float64(n), consCPU: float64(ccpu.Microseconds()) / float64(n),
 	}
 }
 
