@@ -5,6 +5,7 @@ import (
 	"hash/crc32"
 	"sort"
 
+	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
@@ -36,7 +37,6 @@ func appendBatch(dst []byte, msgs []*bridge.Message) []byte {
 	maxTS := firstTS
 	start := len(dst)
 	dst = append(dst, make([]byte, batchHeaderSize)...)
-	var scratch []byte
 	for _, m := range msgs {
 		ts := timestamp(m)
 		maxTS = max(maxTS, ts)
@@ -47,11 +47,10 @@ func appendBatch(dst []byte, msgs []*bridge.Message) []byte {
 			Value:            m.Value,
 			Headers:          headers(m.Properties),
 		}
-		// With Length 0 the body starts with its one-byte varint: encode
-		// once, then write the real length and the rest.
-		scratch = rec.AppendTo(scratch[:0])
-		dst = binary.AppendVarint(dst, int64(len(scratch)-1))
-		dst = append(dst, scratch[1:]...)
+		// The length leads the record: computed first, so the value is
+		// copied once, straight into the batch.
+		rec.Length = int32(recordBodyLen(&rec))
+		dst = rec.AppendTo(dst)
 	}
 	h := dst[start:]
 	be := binary.BigEndian
@@ -69,6 +68,25 @@ func appendBatch(dst []byte, msgs []*bridge.Message) []byte {
 	be.PutUint32(h[57:], uint32(len(msgs)))                    // NumRecords
 	be.PutUint32(h[17:], crc32.Checksum(h[21:], crc32c))       // CRC of what follows it
 	return dst
+}
+
+// recordBodyLen is the size of a record after its length, as AppendTo
+// writes it.
+func recordBodyLen(r *kmsg.Record) int {
+	n := 1 + kbin.VarlongLen(r.TimestampDelta64) + kbin.VarintLen(r.OffsetDelta) +
+		bytesLen(r.Key) + bytesLen(r.Value) + kbin.VarintLen(int32(len(r.Headers)))
+	for _, h := range r.Headers {
+		n += kbin.VarintLen(int32(len(h.Key))) + len(h.Key) + bytesLen(h.Value)
+	}
+	return n
+}
+
+// bytesLen is the size of nullable bytes with their varint length.
+func bytesLen(b []byte) int {
+	if b == nil {
+		return 1 // -1
+	}
+	return kbin.VarintLen(int32(len(b))) + len(b)
 }
 
 // headers turns properties into Kafka headers in key order.
