@@ -121,9 +121,15 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 
 	for _, fp := range parts {
 		if len(fp.got) > 0 {
-			fp.rp.RecordBatches = appendFetched(fp.got, fp.bytes)
+			var pooled bool
+			fp.rp.RecordBatches, pooled = appendFetched(fp.got, fp.bytes)
+			if pooled {
+				r.pooled = append(r.pooled, fp.rp.RecordBatches)
+			}
+			r.respSize += len(fp.rp.RecordBatches)
 		}
 	}
+	r.respSize += 64 + 64*len(wanted) // headers around the records
 	// In topic order, consecutive partitions of a topic in one entry; an
 	// incremental answer only with what changed.
 	incremental := sess != nil && req.SessionEpoch != epochInitial
@@ -207,14 +213,15 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 
 // appendFetched encodes a partition's answer: runs of messages as record
 // batches, stored batches as they are, at their offsets. A lone stored
-// batch is the answer itself, not copied.
-func appendFetched(got []fetched, size int) []byte {
+// batch is the answer itself, not copied; anything else is built in a
+// pooled buffer (pooled), to be given back once the response is encoded.
+func appendFetched(got []fetched, size int) (out []byte, pooled bool) {
 	if len(got) == 1 && got[0].rb != nil {
 		rb := got[0].rb
 		recordbatch.SetBaseOffset(rb.Data, rb.First)
-		return rb.Data
+		return rb.Data, false
 	}
-	dst := make([]byte, 0, size+batchHeaderSize)
+	dst := getBuffer(size + batchHeaderSize)
 	var run []*bridge.Message
 	for _, f := range got {
 		if f.m != nil {
@@ -230,7 +237,7 @@ func appendFetched(got []fetched, size int) []byte {
 	if len(run) > 0 {
 		dst = appendBatch(dst, run)
 	}
-	return dst
+	return dst, true
 }
 
 // messageSize estimates a message's size in a record batch.

@@ -19,6 +19,10 @@ type request struct {
 	// keep a pipelining idempotent producer's batches in order.
 	produceTurn <-chan struct{}
 	produceDone chan struct{}
+	// pooled are buffers the response points into: given back once the
+	// response is encoded. respSize hints that encoding's size.
+	pooled   [][]byte
+	respSize int
 }
 
 // handlerFunc serves one request: protocol errors go in the response as

@@ -193,7 +193,10 @@ func (c *conn) run(req *request, sl *slot) {
 		return
 	}
 	resp.SetVersion(req.hdr.version)
-	sl.out = appendResponse(nil, req.hdr.correlation, resp)
+	sl.out = appendResponse(getBuffer(req.respSize), req.hdr.correlation, resp)
+	for _, b := range req.pooled {
+		putBuffer(b)
+	}
 }
 
 // writeLoop writes answers in request order, flushing when no finished
@@ -222,6 +225,7 @@ func (c *conn) writeLoop(cancel context.CancelFunc) error {
 			if _, err := w.Write(sl.out); err != nil {
 				return fail(err)
 			}
+			putBuffer(sl.out) // written or copied: bufio keeps no reference
 		}
 		if sl.err != nil { // after its answer, if any (a failed SASL login)
 			c.h.log.Debug("closing kafka connection", zap.Error(sl.err))

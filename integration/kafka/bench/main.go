@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -50,6 +51,7 @@ var (
 	sizesFlag  = flag.String("sizes", "100,1024", "record value sizes")
 	targets    = flag.String("targets", "gw-embedded,gw-pulsar,pulsar,kafka", "targets to run (skipped when their env is missing)")
 	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run (gateway included)")
+	memprofile = flag.String("memprofile", "", "write an allocation profile of the whole run (gateway included)")
 	timeout    = flag.Duration("timeout", 3*time.Minute, "bound on one produce or consume phase")
 )
 
@@ -137,6 +139,16 @@ func main() {
 		check(err)
 		check(pprof.StartCPUProfile(f))
 		defer pprof.StopCPUProfile()
+	}
+
+	if *memprofile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			f, err := os.Create(*memprofile)
+			check(err)
+			check(pprof.Lookup("allocs").WriteTo(f, 0))
+			f.Close()
+		}()
 	}
 
 	results := map[string][]result{} // name/size
