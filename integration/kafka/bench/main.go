@@ -15,6 +15,7 @@
 // counts, hence the volume). The table shows medians over -runs.
 //
 //	go run ./integration/kafka/bench -runs 3 -cpuprofile /tmp/gw.pprof
+//	go run ./integration/kafka/bench -targets gw-pulsar -phase consume -cpuprofile /tmp/c.pprof
 //
 // The gateway runs in this process so -cpuprofile covers it (the clients are
 // in the profile too: look at the kafka and bridge packages).
@@ -51,6 +52,7 @@ var (
 	sizesFlag  = flag.String("sizes", "100,1024", "record value sizes")
 	targets    = flag.String("targets", "gw-embedded,gw-pulsar,pulsar,kafka", "targets to run (skipped when their env is missing)")
 	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run (gateway included)")
+	phase      = flag.String("phase", "", "with -cpuprofile: profile only the produce or the consume phases")
 	memprofile = flag.String("memprofile", "", "write an allocation profile of the whole run (gateway included)")
 	timeout    = flag.Duration("timeout", 3*time.Minute, "bound on one produce or consume phase")
 )
@@ -59,6 +61,30 @@ type result struct {
 	prodRecS, prodMBs, p99ms float64
 	consRecS, consMBs        float64
 	prodCPU, consCPU         float64 // this process's CPU µs per record
+}
+
+// profiled counts the -phase profiles written, one file each
+// (-cpuprofile.1, .2, ...; go tool pprof merges them): the profiler runs
+// only while such a phase does, so the profile is theirs alone.
+var profiled int
+
+// profilePhase starts profiling if name is the -phase asked for, and
+// returns what stops it.
+func profilePhase(name string) func() {
+	if *cpuprofile == "" || name != *phase {
+		return func() {}
+	}
+	profiled++
+	f, err := os.Create(fmt.Sprintf("%s.%d", *cpuprofile, profiled))
+	check(err)
+	check(pprof.StartCPUProfile(f))
+	var once sync.Once
+	return func() { // at the phase's end, and deferred for early returns
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
+	}
 }
 
 // cpuTime is this process's user and system CPU so far: per record it
@@ -134,7 +160,7 @@ func main() {
 		os.Exit(2)
 	}
 
-	if *cpuprofile != "" {
+	if *cpuprofile != "" && *phase == "" {
 		f, err := os.Create(*cpuprofile)
 		check(err)
 		check(pprof.StartCPUProfile(f))
@@ -269,6 +295,8 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 		lat := make([]time.Duration, n)
 		var errOnce sync.Once
 		var perr error
+		stop := profilePhase("produce")
+		defer stop()
 		cpu0 := cpuTime()
 		start := time.Now()
 		for i := range n {
@@ -288,6 +316,7 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 		}
 		pd := time.Since(start)
 		pcpu := cpuTime() - cpu0
+		stop()
 
 		cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -295,6 +324,8 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 			return result{}, err
 		}
 		defer cons.Close()
+		stopC := profilePhase("consume")
+		defer stopC()
 		cpu0 = cpuTime()
 		start = time.Now()
 		for got := 0; got < n+1; {
@@ -308,7 +339,9 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 			}
 			got += fs.NumRecords()
 		}
-		return mkResult(n, size, pd, time.Since(start), lat, pcpu, cpuTime()-cpu0), nil
+		cd, ccpu := time.Since(start), cpuTime()-cpu0
+		stopC()
+		return mkResult(n, size, pd, cd, lat, pcpu, ccpu), nil
 	}
 }
 
@@ -338,6 +371,8 @@ func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size
 		lat := make([]time.Duration, n)
 		var errOnce sync.Once
 		var perr error
+		stop := profilePhase("produce")
+		defer stop()
 		cpu0 := cpuTime()
 		start := time.Now()
 		for i := range n {
@@ -357,6 +392,7 @@ func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size
 		}
 		pd := time.Since(start)
 		pcpu := cpuTime() - cpu0
+		stop()
 
 		rd, err := cl.CreateReader(pulsar.ReaderOptions{
 			Topic:             "persistent://public/default/" + topic,
@@ -367,6 +403,8 @@ func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size
 			return result{}, err
 		}
 		defer rd.Close()
+		stopC := profilePhase("consume")
+		defer stopC()
 		cpu0 = cpuTime()
 		start = time.Now()
 		for got := 0; got < n+1; got++ {
@@ -374,7 +412,9 @@ func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size
 				return result{}, fmt.Errorf("consumed %d of %d: %w", got, n+1, err)
 			}
 		}
-		return mkResult(n, size, pd, time.Since(start), lat, pcpu, cpuTime()-cpu0), nil
+		cd, ccpu := time.Since(start), cpuTime()-cpu0
+		stopC()
+		return mkResult(n, size, pd, cd, lat, pcpu, ccpu), nil
 	}
 }
 
