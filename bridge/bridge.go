@@ -273,6 +273,17 @@ type Reader interface {
 // does this; on Pulsar a batch is sent as messages, which native Pulsar
 // consumers read.
 
+// BatchProducer is a Producer that takes a run of messages at once, so a
+// backend can store them as few entries without per-message work (Pulsar:
+// batch entries built by the gateway). Readers see the same messages as
+// from SendAsync.
+type BatchProducer interface {
+	// SendBatch queues msgs, in order, after what was sent before; cb
+	// fires once, with the first message's result (the others' indexes
+	// follow it), when all are durable or the first failure is known.
+	SendBatch(ctx context.Context, msgs []OutMessage, cb SendCallback)
+}
+
 // RawProducer stores a Kafka record batch as one unit.
 type RawProducer interface {
 	// SendRaw stores batch, which must be a checked v2 record batch whose

@@ -191,6 +191,21 @@ func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMes
 		out <- sendResult{base: -1}
 		return out
 	}
+	if bp, ok := pp.p.(bridge.BatchProducer); ok {
+		// The backend takes the batch at once (Pulsar: as batch entries
+		// the gateway builds), without a callback per record.
+		pp.send.Lock()
+		defer pp.send.Unlock()
+		bp.SendBatch(ctx, msgs, func(res bridge.SendResult, err error) {
+			if err != nil {
+				out <- sendResult{base: -1, err: err}
+				return
+			}
+			pp.durable(pp.name, res.Index+int64(len(msgs))-1)
+			out <- sendResult{base: res.Index}
+		})
+		return out
+	}
 	var (
 		mu       sync.Mutex
 		left           = len(msgs)

@@ -39,6 +39,11 @@ type producer struct {
 	tmu     sync.Mutex
 	tailers map[string]*tailer
 
+	// pub sends SendBatch's entries; nil where the producer routes over
+	// partitions. batching bounds its entries as the client's batches.
+	pub      *publisher
+	batching bridge.ProducerOptions
+
 	// dispatcher only: the entry of the previous receipt, so the other
 	// messages of a batch need no tailer lookup.
 	last        entryInfo
@@ -55,6 +60,7 @@ type pending struct {
 	id    pulsar.MessageID
 	err   error
 	flush chan struct{} // a Flush marker, no message
+	entry *sentEntry    // an entry the publisher sent, not a message
 }
 
 // CreateProducer opens a producer. A partition's name pins it there.
@@ -108,7 +114,7 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 	if err != nil {
 		return nil, mapErr(err, topicScope, "producer on "+name)
 	}
-	p := &producer{b: b, topic: name, partitioned: parts > 0, fixedPart: partitionOf(name), p: pp,
+	p := &producer{b: b, topic: name, partitioned: parts > 0, fixedPart: partitionOf(name), p: pp, batching: opts,
 		slots: make(chan struct{}, maxPending), kick: make(chan struct{}, 1), quit: make(chan struct{}), tailers: map[string]*tailer{},
 		prev: map[string]entryInfo{}, probes: map[string]int{}}
 	// The partitions' last entries, learned now, let the first receipt of
@@ -120,6 +126,13 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 		} else if err == nil {
 			b.seedFresh(ctx, pt, p.prev)
 		}
+	}
+	p.batching.BatchingMaxMessages = int(po.BatchingMaxMessages)
+	if p.batching.BatchingMaxBytes <= 0 {
+		p.batching.BatchingMaxBytes = 128 << 10 // pulsar-client-go's default
+	}
+	if !p.partitioned {
+		p.pub = &publisher{b: b, topic: name}
 	}
 	if err := b.track(p); err != nil {
 		pp.Close()
@@ -141,15 +154,9 @@ func (p *producer) SendAsync(ctx context.Context, msg *bridge.OutMessage, cb bri
 			pm.Properties = withProp(msg.Properties, emptyKeyProp, "")
 		}
 	}
-	select {
-	case p.slots <- struct{}{}: // the common case, without a select's cost
-	default:
-		select {
-		case p.slots <- struct{}{}:
-		case <-ctx.Done():
-			cb(bridge.SendResult{}, ctx.Err())
-			return
-		}
+	if err := p.acquire(ctx); err != nil {
+		cb(bridge.SendResult{}, err)
+		return
 	}
 	p.sendMu.Lock()
 	if p.closed {
@@ -172,6 +179,21 @@ func (p *producer) SendAsync(ctx context.Context, msg *bridge.OutMessage, cb bri
 		p.tryDrain()
 	})
 	p.sendMu.Unlock()
+}
+
+// acquire takes a MaxPending slot, waiting while all are taken.
+func (p *producer) acquire(ctx context.Context) error {
+	select {
+	case p.slots <- struct{}{}: // the common case, without a select's cost
+		return nil
+	default:
+	}
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (p *producer) push(pd *pending) {
@@ -237,6 +259,13 @@ func (p *producer) drainLocked(mayWait bool) (blocked bool) {
 				return true
 			}
 			pd.cb(bridge.SendResult{}, mapErr(pd.err, topicScope, "send to "+p.topic))
+			<-p.slots
+		case pd.entry != nil:
+			res, err, ok := p.resolveSent(pd.entry, mayWait)
+			if !ok {
+				return true
+			}
+			pd.cb(res, err)
 			<-p.slots
 		default:
 			res, err, ok := p.resolve(pd.id, mayWait)
@@ -355,8 +384,21 @@ func (p *producer) resolve(id pulsar.MessageID, mayWait bool) (_ bridge.SendResu
 		part = int(id.PartitionIdx())
 		name = bridge.PartitionName(p.topic, part)
 	}
-	at := pos{id.LedgerID(), id.EntryID()}
-	var e entryInfo
+	e, err, ok := p.resolveEntry(name, part, pos{id.LedgerID(), id.EntryID()}, max(int64(id.BatchSize()), 1), mayWait)
+	if !ok || err != nil {
+		return bridge.SendResult{}, err, ok
+	}
+	ix := e.last
+	if bi := id.BatchIdx(); bi >= 0 && e.count > 1 {
+		ix = e.first() + int64(bi)
+	}
+	return bridge.SendResult{Topic: name, Partition: part, Index: ix,
+		ID: &msgID{id: id, topic: name, partition: part, index: ix}}, nil, true
+}
+
+// resolveEntry finds the index of the entry of n messages at a receipt's
+// position. Without mayWait it fails (ok false) where that needs a wait.
+func (p *producer) resolveEntry(name string, part int, at pos, n int64, mayWait bool) (e entryInfo, _ error, ok bool) {
 	switch prev, ok := p.prev[name]; {
 	case p.last.count > 0 && p.last.pos == at && p.lastName == name:
 		e = p.last // the rest of a batch: no lookup
@@ -364,27 +406,21 @@ func (p *producer) resolve(id pulsar.MessageID, mayWait bool) (_ bridge.SendResu
 		// The next entry of the same ledger is ours too, so nobody wrote
 		// between: the broker's index continues from the previous entry by
 		// this entry's message count (the receipt's batch size).
-		n := max(int64(id.BatchSize()), 1)
 		e = entryInfo{pos: at, last: prev.last + n, count: n}
 		p.b.index.learn(name, e)
 	default:
 		var err error
 		if !mayWait {
 			if e, ok = p.known(name, at); !ok {
-				return bridge.SendResult{}, nil, false
+				return entryInfo{}, nil, false
 			}
 		} else if e, err = p.lookupEntry(name, part, at); err != nil {
-			return bridge.SendResult{}, err, true
+			return entryInfo{}, err, true
 		}
 	}
 	p.prev[name] = e
 	p.last, p.lastName = e, name
-	ix := e.last
-	if bi := id.BatchIdx(); bi >= 0 && e.count > 1 {
-		ix = e.first() + int64(bi)
-	}
-	return bridge.SendResult{Topic: name, Partition: part, Index: ix,
-		ID: &msgID{id: id, topic: name, partition: part, index: ix}}, nil, true
+	return e, nil, true
 }
 
 // known is the entry at a receipt's position when the tail reader or the
@@ -466,6 +502,9 @@ func (p *producer) Close() error {
 	case <-ctx.Done():
 	}
 	p.p.Close() // fails what is still pending: those callbacks fire with errors
+	if p.pub != nil {
+		p.pub.close()
+	}
 	p.wake()
 	select {
 	case <-marker.flush:

@@ -79,6 +79,13 @@ func TestBrokerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	// Batches too (as the Kafka handler sends them): entries the gateway
+	// builds, through its own connection to partition 0's broker.
+	pb, err := be.CreateProducer(ctx, bridge.ProducerOptions{Topic: bridge.PartitionName(topic, 0), MaxPending: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pb.Close()
 	cons, err := be.Subscribe(ctx, bridge.SubscribeOptions{Topics: []string{topic}, Subscription: "restart",
 		Type: bridge.Shared, InitialPosition: bridge.Earliest})
 	if err != nil {
@@ -138,6 +145,29 @@ func TestBrokerRestart(t *testing.T) {
 				})
 			scancel()
 			if i%20 == 19 {
+				batch := make([]bridge.OutMessage, 5)
+				for j := range batch {
+					batch[j] = bridge.OutMessage{Value: []byte(fmt.Sprintf("b%d-%d", i, j))}
+				}
+				sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
+				pb.(bridge.BatchProducer).SendBatch(sctx, batch, func(r bridge.SendResult, err error) {
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						failed += len(batch)
+						if !retriable(err) {
+							badErrs = append(badErrs, fmt.Errorf("send batch %d: %w", i, err))
+						}
+						return
+					}
+					for j := range batch {
+						acked[string(batch[j].Value)] = at{0, r.Index + int64(j)}
+					}
+					if phase.Load() == 2 {
+						ackedLate.Add(1)
+					}
+				})
+				scancel()
 				time.Sleep(5 * time.Millisecond)
 			}
 		}
@@ -145,6 +175,9 @@ func TestBrokerRestart(t *testing.T) {
 		defer fcancel()
 		if err := p.Flush(fctx); err != nil {
 			t.Errorf("flush after the restart: %v", err)
+		}
+		if err := pb.Flush(fctx); err != nil {
+			t.Errorf("flush of batches after the restart: %v", err)
 		}
 	}()
 	consumeDone := make(chan struct{})

@@ -1,0 +1,193 @@
+package pulsar
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/pierrec/lz4/v4"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar/wire"
+)
+
+var _ bridge.BatchProducer = (*producer)(nil)
+
+// sentEntry is an entry the publisher sent: where it landed, once its
+// receipt came, and how many messages it holds.
+type sentEntry struct {
+	at    pos
+	count int64
+}
+
+// SendBatch sends msgs as Pulsar batch entries built here, bounded like
+// the client's batches (BatchingMaxMessages, BatchingMaxBytes), and fires
+// cb once with the first message's result. Readers of every kind see the
+// same messages as from SendAsync. A producer that routes over partitions,
+// or a broker the publisher cannot reach, sends them one by one instead.
+func (p *producer) SendBatch(ctx context.Context, msgs []bridge.OutMessage, cb bridge.SendCallback) {
+	if len(msgs) == 0 {
+		cb(bridge.SendResult{}, errors.New("empty batch"))
+		return
+	}
+	if p.pub == nil || p.pub.unsupported() || p.batching.Compression == bridge.CompressionZstd {
+		p.sendEach(ctx, msgs, cb)
+		return
+	}
+	var (
+		mu       sync.Mutex
+		left     int
+		first    bridge.SendResult
+		gotFirst bool
+		firstErr error
+	)
+	// Entries' callbacks fire in send order: the first is the first
+	// message's entry.
+	done := func(res bridge.SendResult, err error) {
+		mu.Lock()
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if err == nil && !gotFirst && firstErr == nil {
+			first, gotFirst = res, true
+		}
+		left--
+		last := left == 0
+		mu.Unlock()
+		if last {
+			cb(first, firstErr)
+		}
+	}
+	chunks := p.chunks(msgs)
+	left = len(chunks)
+	for _, c := range chunks {
+		p.sendEntry(ctx, c, done)
+	}
+}
+
+// chunks splits msgs at the producer's batch bounds.
+func (p *producer) chunks(msgs []bridge.OutMessage) [][]bridge.OutMessage {
+	var out [][]bridge.OutMessage
+	start, bytes := 0, 0
+	for i := range msgs {
+		n := len(msgs[i].Value) + len(msgs[i].Key)
+		if i > start && (i-start >= p.batching.BatchingMaxMessages || bytes+n > p.batching.BatchingMaxBytes) {
+			out = append(out, msgs[start:i])
+			start, bytes = i, 0
+		}
+		bytes += n
+	}
+	return append(out, msgs[start:])
+}
+
+// sendEntry sends one entry and queues its callback behind what was sent
+// before, as SendAsync does.
+func (p *producer) sendEntry(ctx context.Context, msgs []bridge.OutMessage, cb bridge.SendCallback) {
+	pd := &pending{cb: cb, entry: &sentEntry{count: int64(len(msgs))}}
+	if err := p.acquire(ctx); err != nil {
+		cb(bridge.SendResult{}, err)
+		return
+	}
+	p.sendMu.Lock()
+	defer p.sendMu.Unlock()
+	if p.closed {
+		<-p.slots
+		cb(bridge.SendResult{}, errClosed("producer"))
+		return
+	}
+	p.push(pd)
+	build := func(seq uint64, name string) ([]byte, []byte, error) {
+		return buildEntry(msgs, seq, name, p.batching.Compression)
+	}
+	p.pub.send(ctx, len(msgs), build, func(at pos, err error) {
+		p.qmu.Lock()
+		pd.entry.at, pd.err, pd.done = at, err, true
+		p.qmu.Unlock()
+		if err != nil {
+			// Errors can come synchronously from send (sendMu held): the
+			// dispatcher fires them.
+			p.wake()
+			return
+		}
+		p.tryDrain()
+	})
+}
+
+// resolveSent is resolve for an entry the publisher sent: the result of
+// its first message.
+func (p *producer) resolveSent(se *sentEntry, mayWait bool) (bridge.SendResult, error, bool) {
+	e, err, ok := p.resolveEntry(p.topic, p.fixedPart, se.at, se.count, mayWait)
+	if !ok || err != nil {
+		return bridge.SendResult{}, err, ok
+	}
+	ix := e.first()
+	part := max(p.fixedPart, 0)
+	id := pulsar.NewMessageID(se.at.ledger, se.at.entry, 0, int32(part))
+	return bridge.SendResult{Topic: p.topic, Partition: part, Index: ix,
+		ID: &msgID{id: id, topic: p.topic, partition: part, index: ix}}, nil, true
+}
+
+// sendEach sends msgs one by one and fires cb once, as SendBatch does.
+func (p *producer) sendEach(ctx context.Context, msgs []bridge.OutMessage, cb bridge.SendCallback) {
+	var (
+		mu       sync.Mutex
+		left     = len(msgs)
+		first    bridge.SendResult
+		firstErr error
+	)
+	done := func(res bridge.SendResult, err error) {
+		mu.Lock()
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if left == len(msgs) && err == nil {
+			first = res
+		}
+		left--
+		last := left == 0
+		mu.Unlock()
+		if last {
+			cb(first, firstErr)
+		}
+	}
+	for i := range msgs {
+		p.SendAsync(ctx, &msgs[i], done)
+	}
+}
+
+var lz4Compressors = sync.Pool{New: func() any { return new(lz4.Compressor) }}
+
+// buildEntry encodes msgs as one batch entry's metadata and payload, the
+// way pulsar-client-go encodes the same messages from SendAsync.
+func buildEntry(msgs []bridge.OutMessage, seq uint64, producerName string, c bridge.Compression) (meta, payload []byte, err error) {
+	wm := make([]wire.Message, len(msgs))
+	size := 0
+	for i := range msgs {
+		m := &msgs[i]
+		w := wire.Message{Key: string(m.Key), Properties: m.Properties, Payload: m.Value}
+		if m.Key != nil && len(m.Key) == 0 {
+			w.Properties = withProp(m.Properties, emptyKeyProp, "")
+		}
+		if !m.EventTime.IsZero() {
+			w.EventTime = uint64(m.EventTime.UnixMilli())
+		}
+		wm[i] = w
+		size += len(m.Value) + len(m.Key) + 32
+	}
+	raw := wire.AppendBatch(make([]byte, 0, size), wm, seq)
+	md := wire.Metadata{ProducerName: producerName, SequenceID: seq, PublishTime: uint64(time.Now().UnixMilli()),
+		NumMessages: len(msgs), First: &wm[0], UncompressedSize: len(raw)}
+	payload = raw
+	if c == bridge.CompressionLZ4 {
+		lc := lz4Compressors.Get().(*lz4.Compressor)
+		payload, err = wire.CompressLZ4(nil, raw, lc)
+		lz4Compressors.Put(lc)
+		if err != nil {
+			return nil, nil, err
+		}
+		md.LZ4 = true
+	}
+	return wire.AppendMetadata(nil, md), payload, nil
+}
