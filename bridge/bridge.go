@@ -225,6 +225,17 @@ type ReaderOptions struct {
 	Start StartPosition
 	// ReceiverQueueSize bounds messages read ahead. Zero takes the default.
 	ReceiverQueueSize int
+	// Batches asks for a reader that is also a BatchReader, where the
+	// backend has one (Pulsar: entries decoded by the gateway itself).
+	Batches bool
+}
+
+// BatchReader is a Reader that also returns messages a stored unit at a
+// time, without per-message work in the backend's client.
+type BatchReader interface {
+	// NextBatch returns the next messages in index order: one or more,
+	// those of one stored unit from the reader's position on.
+	NextBatch(ctx context.Context) ([]*Message, error)
 }
 
 // StartPosition is where a reader starts. Build it with StartAtIndex,

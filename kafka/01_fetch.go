@@ -185,6 +185,11 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 	for fp.offset < fp.hw {
 		f, err := fp.cur.read(ctx)
 		if err != nil {
+			if ctx.Err() == nil {
+				// The reader failed for good: a later Fetch opens another
+				// instead of getting this error forever.
+				r.c.fetchers.forget(fp.partition, fp.cur)
+			}
 			return added, err
 		}
 		if f.last() < fp.offset { // a reader may start before; skip

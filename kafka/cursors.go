@@ -90,7 +90,7 @@ func (c *cursor) pump(ctx context.Context, done chan struct{}) {
 			c.ra.Lock()
 		}
 		c.ra.Unlock()
-		f, err := c.readBackend(ctx)
+		fs, err := c.readBackend(ctx)
 		c.ra.Lock()
 		if err != nil {
 			if ctx.Err() == nil {
@@ -100,9 +100,12 @@ func (c *cursor) pump(ctx context.Context, done chan struct{}) {
 			c.ra.Unlock()
 			return
 		}
-		c.buf = append(c.buf, f)
-		c.bytes += f.size()
-		if len(c.buf) == 1 {
+		wasEmpty := len(c.buf) == 0
+		for _, f := range fs {
+			c.buf = append(c.buf, f)
+			c.bytes += f.size()
+		}
+		if wasEmpty {
 			close(c.more)
 			c.more = make(chan struct{})
 		}
@@ -153,7 +156,7 @@ func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition 
 				break
 			}
 		}
-		r, err := b.CreateReader(ctx, bridge.ReaderOptions{Topic: partition, Start: bridge.StartAtIndex(offset)})
+		r, err := b.CreateReader(ctx, bridge.ReaderOptions{Topic: partition, Start: bridge.StartAtIndex(offset), Batches: true})
 		if err != nil {
 			fs.mu.Unlock()
 			return nil, err
@@ -246,14 +249,23 @@ func (c *cursor) read(ctx context.Context) (fetched, error) {
 func (c *cursor) unread(f fetched) { c.peeked = &f }
 
 // readBackend reads from the backend: stored record batches whole where the
-// backend keeps them (bridge.RawReader), else messages.
-func (c *cursor) readBackend(ctx context.Context) (fetched, error) {
-	if rr, ok := c.r.(bridge.RawReader); ok {
-		m, rb, err := rr.NextRaw(ctx)
-		return fetched{m: m, rb: rb}, err
+// backend keeps them (bridge.RawReader), a stored unit's messages at once
+// where it can (bridge.BatchReader), else a message.
+func (c *cursor) readBackend(ctx context.Context) ([]fetched, error) {
+	switch r := c.r.(type) {
+	case bridge.RawReader:
+		m, rb, err := r.NextRaw(ctx)
+		return []fetched{{m: m, rb: rb}}, err
+	case bridge.BatchReader:
+		ms, err := r.NextBatch(ctx)
+		fs := make([]fetched, len(ms))
+		for i, m := range ms {
+			fs[i].m = m
+		}
+		return fs, err
 	}
 	m, err := c.r.Next(ctx)
-	return fetched{m: m}, err
+	return []fetched{{m: m}}, err
 }
 
 // fetched is a message or a stored record batch a cursor read.

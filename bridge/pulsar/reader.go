@@ -39,6 +39,13 @@ func (b *Backend) CreateReader(ctx context.Context, opts bridge.ReaderOptions) (
 	if err != nil {
 		return nil, err
 	}
+	if opts.Batches && rawURL(b.opts.URL) {
+		er, err := b.createEntryReader(ctx, tn, opts.Start)
+		if err != nil {
+			return nil, err
+		}
+		return er, nil
+	}
 	r := &reader{b: b, name: tn.String(), tn: tn, partition: partitionOf(tn.String()), queue: opts.ReceiverQueueSize}
 	if err := r.open(ctx, opts.Start); err != nil {
 		return nil, err
@@ -50,52 +57,80 @@ func (b *Backend) CreateReader(ctx context.Context, opts bridge.ReaderOptions) (
 	return r, nil
 }
 
-// open (re)creates the client reader at a start position.
-func (r *reader) open(ctx context.Context, s bridge.StartPosition) error {
-	start, inclusive, floor, floorTime := pulsar.EarliestMessageID(), false, int64(0), time.Time{}
-	part := max(int32(r.partition), 0)
+// startPoint is where a reader opens: at an entry, else before the first
+// (neither set) or after the last; and the floors below which it skips.
+type startPoint struct {
+	latest    bool
+	at        bool
+	entry     entryInfo
+	floor     int64
+	floorTime time.Time
+}
+
+// resolveStart finds a start position's entry. Pulsar seeks to entries,
+// not indexes: a start inside a batch opens at the entry and skips the
+// messages below the wanted index (or published before the wanted time).
+func (b *Backend) resolveStart(ctx context.Context, tn bridge.TopicName, s bridge.StartPosition) (startPoint, error) {
+	var sp startPoint
+	var e entryInfo
 	switch s.Kind {
 	case bridge.StartKindEarliest:
+		return sp, nil
 	case bridge.StartKindLatest:
-		start = pulsar.LatestMessageID()
+		sp.latest = true
+		return sp, nil
 	case bridge.StartKindIndex:
-		floor = s.Index
-		e, ok, err := r.b.findEntry(ctx, r.tn, s.Index)
-		if err != nil {
-			return err
+		sp.floor = s.Index
+		var ok bool
+		var err error
+		if e, ok, err = b.findEntry(ctx, tn, s.Index); err != nil {
+			return sp, err
 		}
 		if !ok {
-			last, ok, err := r.b.lastEntry(ctx, r.tn)
+			last, ok, err := b.lastEntry(ctx, tn)
 			if err != nil {
-				return err
+				return sp, err
 			}
 			if ok {
 				e = last
 			}
 		}
-		if e.count > 0 {
-			start, inclusive = pulsar.NewMessageID(e.ledger, e.entry, -1, part), true
-		}
 	case bridge.StartKindTime:
-		floorTime = s.Time
-		e, ok, err := r.b.entryAtTime(ctx, r.tn, s.Time)
-		if err != nil {
-			return err
+		sp.floorTime = s.Time
+		var ok bool
+		var err error
+		if e, ok, err = b.entryAtTime(ctx, tn, s.Time); err != nil {
+			return sp, err
 		}
 		if !ok { // nothing at or after t: start after the last entry
-			last, ok, err := r.b.lastEntry(ctx, r.tn)
+			last, ok, err := b.lastEntry(ctx, tn)
 			if err != nil {
-				return err
+				return sp, err
 			}
 			if ok {
-				e, floor = last, last.last+1
+				e, sp.floor = last, last.last+1
 			}
 		}
-		if e.count > 0 {
-			start, inclusive = pulsar.NewMessageID(e.ledger, e.entry, -1, part), true
-		}
 	default:
-		return fmt.Errorf("%w: start position kind %d", bridge.ErrInvalid, s.Kind)
+		return sp, fmt.Errorf("%w: start position kind %d", bridge.ErrInvalid, s.Kind)
+	}
+	sp.entry, sp.at = e, e.count > 0
+	return sp, nil
+}
+
+// open (re)creates the client reader at a start position.
+func (r *reader) open(ctx context.Context, s bridge.StartPosition) error {
+	sp, err := r.b.resolveStart(ctx, r.tn, s)
+	if err != nil {
+		return err
+	}
+	start, inclusive, floor, floorTime := pulsar.EarliestMessageID(), false, sp.floor, sp.floorTime
+	switch {
+	case sp.latest:
+		start = pulsar.LatestMessageID()
+	case sp.at:
+		part := max(int32(r.partition), 0)
+		start, inclusive = pulsar.NewMessageID(sp.entry.ledger, sp.entry.entry, -1, part), true
 	}
 	pr, err := r.b.client.CreateReader(pulsar.ReaderOptions{Topic: r.name, StartMessageID: start,
 		StartMessageIDInclusive: inclusive, ReceiverQueueSize: r.queue})

@@ -114,7 +114,7 @@ func TestBrokerRestart(t *testing.T) {
 	const produceAfter = 10 * time.Second
 	var restarted atomic.Pointer[time.Time]
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	prodDone := make(chan struct{})
 	go func() { // producer
 		defer wg.Done()
@@ -181,6 +181,47 @@ func TestBrokerRestart(t *testing.T) {
 		}
 	}()
 	consumeDone := make(chan struct{})
+	// A reader of partition 0 that decodes entries itself (as Kafka
+	// Fetches read) reads through the outage and reconnects on its own.
+	er, err := be.CreateReader(ctx, bridge.ReaderOptions{Topic: bridge.PartitionName(topic, 0),
+		Start: bridge.StartEarliest(), Batches: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer er.Close()
+	readByEntries := map[string]int64{}
+	go func() {
+		defer wg.Done()
+		last := int64(-1)
+		for {
+			select {
+			case <-consumeDone:
+				return
+			default:
+			}
+			rctx, rcancel := context.WithTimeout(ctx, time.Second)
+			ms, err := er.(bridge.BatchReader).NextBatch(rctx)
+			rcancel()
+			if err != nil {
+				if !retriable(err) {
+					mu.Lock()
+					badErrs = append(badErrs, fmt.Errorf("entry reader: %w", err))
+					mu.Unlock()
+					time.Sleep(100 * time.Millisecond)
+				}
+				continue
+			}
+			mu.Lock()
+			for _, m := range ms {
+				if m.Index <= last {
+					badErrs = append(badErrs, fmt.Errorf("entry reader: index %d after %d", m.Index, last))
+				}
+				last = m.Index
+				readByEntries[string(m.Value)] = m.Index
+			}
+			mu.Unlock()
+		}
+	}()
 	go func() { // consumer: until told to stop
 		defer wg.Done()
 		for {
@@ -234,8 +275,11 @@ func TestBrokerRestart(t *testing.T) {
 	for {
 		mu.Lock()
 		missing := 0
-		for v := range acked {
+		for v, a := range acked {
 			if !received[v] {
+				missing++
+			}
+			if _, ok := readByEntries[v]; a.partition == 0 && !ok {
 				missing++
 			}
 		}
@@ -299,6 +343,12 @@ func TestBrokerRestart(t *testing.T) {
 			byIndex[part][m.Index] = string(m.Value)
 		}
 		r.Close()
+	}
+	for v, a := range acked {
+		if ix, ok := readByEntries[v]; a.partition == 0 && (!ok || ix != a.index) {
+			t.Errorf("entry reader: acknowledged %s at index %d, read at %d (read %v)", v, a.index, ix, ok)
+			break
+		}
 	}
 	lost := 0
 	for v, a := range acked {

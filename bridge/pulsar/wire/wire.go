@@ -112,7 +112,9 @@ func AppendConnect(dst []byte, c Connect) []byte {
 		if c.ProxyToBroker != "" {
 			b = appendString(b, 6, c.ProxyToBroker)
 		}
-		return b
+		// FeatureFlags: supports_broker_entry_metadata, or the broker
+		// leaves the index out of the messages it sends.
+		return appendBytes(b, 10, appendVarint(nil, 2, 1))
 	})
 }
 
