@@ -34,8 +34,14 @@ type entryReader struct {
 	fb        bridge.Reader // the client reader, once an entry needed it
 	floor     int64
 	floorTime time.Time
-	rest      []*bridge.Message    // for Next: the rest of the last batch
-	resume    bridge.StartPosition // where to reopen after a lost connection
+	rest      []*bridge.Message // for Next: the rest of the last batch
+	// Where to reopen after a lost connection: right after the last entry
+	// read (resumeAt, once there is one: by position, as the client
+	// does; an index lookup could land past entries still being written
+	// while a broker recovers), else the start position.
+	resume    bridge.StartPosition
+	resumeAt  wire.Position
+	resumeSet bool
 }
 
 // readerPermits is how many messages a reader lets the broker send ahead.
@@ -92,7 +98,7 @@ func (r *entryReader) open(ctx context.Context, s bridge.StartPosition) error {
 	}
 	r.mu.Lock()
 	old, oldFb := r.sc, r.fb
-	r.sc, r.fb, r.floor, r.floorTime, r.resume = sc, nil, floor, floorTime, s
+	r.sc, r.fb, r.floor, r.floorTime, r.resume, r.resumeSet = sc, nil, floor, floorTime, s, false
 	r.mu.Unlock()
 	if old != nil {
 		old.close()
@@ -268,12 +274,13 @@ func (r *entryReader) NextBatch(ctx context.Context) ([]*bridge.Message, error) 
 			continue
 		}
 		sc.took(n)
+		r.resumeAt, r.resumeSet = wire.Position{Ledger: int64(cmd.LedgerID), Entry: int64(cmd.EntryID)}, true
 		if len(msgs) == 0 {
 			r.mu.Unlock()
 			continue
 		}
 		r.floorTime = time.Time{}
-		r.resume = bridge.StartAtIndex(msgs[len(msgs)-1].Index + 1)
+		r.floor = msgs[len(msgs)-1].Index + 1
 		r.mu.Unlock()
 		return msgs, nil
 	}
@@ -288,9 +295,14 @@ func (r *entryReader) reopen(ctx context.Context, lost *subConn) error {
 			r.mu.Unlock()
 			return nil // closed, or a Seek or another reopen got there first
 		}
-		at := r.resume
+		start, at, byPos := r.resume, r.resumeAt, r.resumeSet
 		r.mu.Unlock()
-		err := r.open(ctx, at)
+		var err error
+		if byPos {
+			err = r.reopenAt(ctx, lost, at)
+		} else {
+			err = r.open(ctx, start)
+		}
 		if err == nil {
 			return nil
 		}
@@ -302,6 +314,23 @@ func (r *entryReader) reopen(ctx context.Context, lost *subConn) error {
 		}
 		wait = min(2*wait, time.Second)
 	}
+}
+
+// reopenAt subscribes again after the entry at, keeping the floors.
+func (r *entryReader) reopenAt(ctx context.Context, lost *subConn, at wire.Position) error {
+	sc, err := r.b.subscribeRaw(ctx, r.name, at)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if r.closed || r.sc != lost {
+		r.mu.Unlock()
+		sc.close()
+		return nil
+	}
+	r.sc = sc
+	r.mu.Unlock()
+	return nil
 }
 
 // decode turns a MESSAGE into the messages at or past the reader's floor;

@@ -94,6 +94,17 @@ func (b *Backend) resolveStart(ctx context.Context, tn bridge.TopicName, s bridg
 			if ok {
 				e = last
 			}
+			// findEntry searches the entries internal stats list, which
+			// lag behind the last entry while a producer writes: the
+			// index may sit in an entry just before the last. Walk back
+			// to it (a consumer at the tail would skip them otherwise).
+			for ok && e.first() > s.Index && e.entry > 0 {
+				prev, err := b.probeEntry(ctx, tn, pos{e.ledger, e.entry - 1})
+				if err != nil || prev.last < s.Index {
+					break
+				}
+				e = prev
+			}
 		}
 	case bridge.StartKindTime:
 		sp.floorTime = s.Time
