@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
@@ -130,15 +131,22 @@ func (a *adminAPI) ListTopics(ctx context.Context, namespace string) ([]bridge.T
 	if err != nil {
 		return nil, mapErr(err, topicScope, "list "+namespace)
 	}
-	var out []bridge.TopicInfo
+	// One metadata call per partitioned topic, a few at a time: one after
+	// another, 1,178 topics took over 5 s, and kcat -L gave up.
+	out := make([]bridge.TopicInfo, len(parted), len(parted)+len(plain))
 	isParted := map[string]bool{}
-	for _, p := range parted {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i, p := range parted {
 		isParted[p] = true
-		n, err := a.partitions(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, bridge.TopicInfo{Name: p, Partitions: n})
+		g.Go(func() error {
+			n, err := a.partitions(gctx, p)
+			out[i] = bridge.TopicInfo{Name: p, Partitions: n}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	for _, p := range plain {
 		if tn, err := bridge.ParseTopic(p); err == nil {
