@@ -19,7 +19,10 @@
 //     keeps record batches whole (bridge.RawProducer: the embedded one)
 //     stores the producer's batch and Fetch returns its bytes; otherwise
 //     records go as messages and Fetch builds record batches with the
-//     records' own indexes;
+//     records' own indexes. On Pulsar both go a batch at a time
+//     (bridge.BatchProducer, bridge.BatchReader): a Kafka batch becomes
+//     batch entries the backend builds itself, and Fetch cursors read
+//     whole entries;
 //   - committed offsets: the bridge state table "kafka-offsets", mirrored
 //     behind the commit onto a durable Pulsar subscription named after the
 //     group (mirror.go), so Pulsar tools show the group's backlog;

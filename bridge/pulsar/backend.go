@@ -7,7 +7,9 @@
 // it. What Pulsar lacks, the backend closes from outside the broker: send
 // receipts carry no index (see tailer.go), there is no seek by index (see
 // entries.go, index.go), and the broker counts backlog in entries, not
-// messages (see backlog.go).
+// messages (see backlog.go). Kafka's batches go through connections of the
+// backend's own, a batch entry at a time (publisher.go, entryreader.go,
+// package wire), where the client's per-message cost was most of theirs.
 package pulsar
 
 import (
