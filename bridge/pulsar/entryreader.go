@@ -121,7 +121,7 @@ func (b *Backend) subscribeRaw(ctx context.Context, topic string, at wire.Positi
 	sub := fmt.Sprintf("pgw-reader-%016x", rand.Uint64())
 	if _, err := c.call(ctx, wire.AppendSubscribe(nil, topic, sub, 1, 3, at), wire.TypeSuccess); err != nil {
 		c.nc.Close()
-		return nil, mapSubscribeErr(err, topic)
+		return nil, fmt.Errorf("reader of %s: %w", topic, err)
 	}
 	c.nc.SetDeadline(time.Time{})
 	sc := &subConn{nc: c.nc, entries: make(chan wire.Command, readerEntries), quit: make(chan struct{})}
@@ -131,10 +131,6 @@ func (b *Backend) subscribeRaw(ctx context.Context, topic string, at wire.Positi
 	}
 	go sc.readLoop(c)
 	return sc, nil
-}
-
-func mapSubscribeErr(err error, topic string) error {
-	return fmt.Errorf("reader of %s: %w", topic, err)
 }
 
 func (sc *subConn) readLoop(c *rawConn) {

@@ -42,6 +42,7 @@ type pubConn struct {
 	err   error // why it ended, set before quit closes
 	pmu   sync.Mutex
 	queue []*pubSend // sent, no receipt yet
+	dead  bool       // under pmu: fail took the queue; add nothing more
 }
 
 type pubSend struct {
@@ -100,6 +101,12 @@ func (p *publisher) send(ctx context.Context, n int, build func(seq uint64, name
 	ps := &pubSend{seq: p.seq, cb: cb}
 	p.seq += uint64(n)
 	pc.pmu.Lock()
+	if pc.dead { // failed since connected() looked: its queue is gone
+		pc.pmu.Unlock()
+		p.seq -= uint64(n)
+		cb(pos{}, pc.err)
+		return
+	}
 	pc.queue = append(pc.queue, ps)
 	pc.pmu.Unlock()
 	select {
@@ -277,7 +284,7 @@ func (pc *pubConn) fail(err error) {
 		pc.nc.Close()
 		pc.pmu.Lock()
 		q := pc.queue
-		pc.queue = nil
+		pc.queue, pc.dead = nil, true
 		pc.pmu.Unlock()
 		for _, ps := range q {
 			ps.cb(pos{}, err)
