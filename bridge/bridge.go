@@ -11,6 +11,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -293,6 +294,39 @@ type BatchProducer interface {
 	// fires once, with the first message's result (the others' indexes
 	// follow it), when all are durable or the first failure is known.
 	SendBatch(ctx context.Context, msgs []OutMessage, cb SendCallback)
+}
+
+// SendEach sends msgs through p one by one and fires cb once, as
+// BatchProducer.SendBatch does: with the first message's result when all
+// are durable, or with the first failure.
+func SendEach(ctx context.Context, p Producer, msgs []OutMessage, cb SendCallback) {
+	var (
+		mu       sync.Mutex
+		left     = len(msgs)
+		first    SendResult
+		firstErr error
+	)
+	// One callback for all (not a closure per message): a producer's
+	// callbacks fire in send order, so the first to fire is the first
+	// message's.
+	done := func(res SendResult, err error) {
+		mu.Lock()
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if left == len(msgs) && err == nil {
+			first = res
+		}
+		left--
+		last := left == 0
+		mu.Unlock()
+		if last {
+			cb(first, firstErr)
+		}
+	}
+	for i := range msgs {
+		p.SendAsync(ctx, &msgs[i], done)
+	}
 }
 
 // RawProducer stores a Kafka record batch as one unit.

@@ -184,61 +184,29 @@ func (pp *partitionProducer) sendRaw(ctx context.Context, raw bridge.RawProducer
 }
 
 // sendBatch hands a batch to the backend and returns a channel that gets
-// its outcome once every record is durable (or one failed).
+// its outcome once every record is durable (or one failed). A backend that
+// takes a batch at once (bridge.BatchProducer; Pulsar: as batch entries
+// the gateway builds) gets it so, without a callback per record.
 func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMessage) <-chan sendResult {
 	out := make(chan sendResult, 1)
 	if len(msgs) == 0 {
 		out <- sendResult{base: -1}
 		return out
 	}
-	if bp, ok := pp.p.(bridge.BatchProducer); ok {
-		// The backend takes the batch at once (Pulsar: as batch entries
-		// the gateway builds), without a callback per record.
-		pp.send.Lock()
-		defer pp.send.Unlock()
-		bp.SendBatch(ctx, msgs, func(res bridge.SendResult, err error) {
-			if err != nil {
-				out <- sendResult{base: -1, err: err}
-				return
-			}
-			pp.durable(pp.name, res.Index+int64(len(msgs))-1)
-			out <- sendResult{base: res.Index}
-		})
-		return out
-	}
-	var (
-		mu       sync.Mutex
-		left           = len(msgs)
-		base     int64 = -1
-		top      int64 = -1 // the highest durable index
-		firstErr error
-	)
-	// One callback for the whole batch (not a closure per record): a
-	// producer's callbacks fire in send order, so the first to fire is the
-	// first record's.
 	done := func(res bridge.SendResult, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil && firstErr == nil {
-			firstErr = err
+		if err != nil {
+			out <- sendResult{base: -1, err: err}
+			return
 		}
-		if err == nil {
-			top = max(top, res.Index)
-			if left == len(msgs) {
-				base = res.Index
-			}
-		}
-		if left--; left == 0 {
-			if top >= 0 {
-				pp.durable(pp.name, top)
-			}
-			out <- sendResult{base: base, err: firstErr}
-		}
+		pp.durable(pp.name, res.Index+int64(len(msgs))-1)
+		out <- sendResult{base: res.Index}
 	}
 	pp.send.Lock()
 	defer pp.send.Unlock()
-	for i := range msgs {
-		pp.p.SendAsync(ctx, &msgs[i], done)
+	if bp, ok := pp.p.(bridge.BatchProducer); ok {
+		bp.SendBatch(ctx, msgs, done)
+	} else {
+		bridge.SendEach(ctx, pp.p, msgs, done)
 	}
 	return out
 }

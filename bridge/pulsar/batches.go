@@ -33,7 +33,7 @@ func (p *producer) SendBatch(ctx context.Context, msgs []bridge.OutMessage, cb b
 		return
 	}
 	if p.pub == nil || p.pub.unsupported() || p.batching.Compression == bridge.CompressionZstd {
-		p.sendEach(ctx, msgs, cb)
+		bridge.SendEach(ctx, p, msgs, cb)
 		return
 	}
 	var (
@@ -127,34 +127,6 @@ func (p *producer) resolveSent(se *sentEntry, mayWait bool) (bridge.SendResult, 
 	id := pulsar.NewMessageID(se.at.ledger, se.at.entry, 0, int32(part))
 	return bridge.SendResult{Topic: p.topic, Partition: part, Index: ix,
 		ID: &msgID{id: id, topic: p.topic, partition: part, index: ix}}, nil, true
-}
-
-// sendEach sends msgs one by one and fires cb once, as SendBatch does.
-func (p *producer) sendEach(ctx context.Context, msgs []bridge.OutMessage, cb bridge.SendCallback) {
-	var (
-		mu       sync.Mutex
-		left     = len(msgs)
-		first    bridge.SendResult
-		firstErr error
-	)
-	done := func(res bridge.SendResult, err error) {
-		mu.Lock()
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		if left == len(msgs) && err == nil {
-			first = res
-		}
-		left--
-		last := left == 0
-		mu.Unlock()
-		if last {
-			cb(first, firstErr)
-		}
-	}
-	for i := range msgs {
-		p.SendAsync(ctx, &msgs[i], done)
-	}
 }
 
 var lz4Compressors = sync.Pool{New: func() any { return new(lz4.Compressor) }}
