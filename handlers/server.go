@@ -216,17 +216,23 @@ func (s *Server) ActiveConnections() int {
 	return len(s.conns)
 }
 
-// Drain stops accepting, cancels the handlers' context so they wind down,
-// and waits for open connections to finish until ctx is done; then it
-// closes the rest and returns an error saying how many. Calling it again
-// waits again.
-func (s *Server) Drain(ctx context.Context) error {
+// StopAccepting closes the listeners: from its return new connections are
+// refused, while those open go on. Drain starts with it.
+func (s *Server) StopAccepting() {
 	s.mu.Lock()
 	s.draining = true
 	for ln := range s.listeners {
 		ln.Close()
 	}
 	s.mu.Unlock()
+}
+
+// Drain stops accepting, cancels the handlers' context so they wind down,
+// and waits for open connections to finish until ctx is done; then it
+// closes the rest and returns an error saying how many. Calling it again
+// waits again.
+func (s *Server) Drain(ctx context.Context) error {
+	s.StopAccepting()
 	s.cancel()
 
 	done := make(chan struct{})

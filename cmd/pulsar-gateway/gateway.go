@@ -190,6 +190,11 @@ func (g *gateway) wait(ctx context.Context) error {
 // Connections closed at the deadline are logged, not an error: the
 // deadline is the operator's choice.
 func (g *gateway) shutdown() error {
+	// Refuse new connections first: whoever sees /readyz answer 503 finds
+	// the listeners closed (TestNotReadyWhileDraining dialled in between).
+	for _, pl := range g.listeners {
+		pl.server.StopAccepting()
+	}
 	g.ready.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.Shutdown.DrainTimeout)
 	defer cancel()
