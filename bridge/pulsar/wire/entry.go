@@ -80,14 +80,7 @@ func ParseEntry(p []byte) (Entry, error) {
 		case 3:
 			e.PublishTime = int64(v)
 		case 4:
-			k, val, err := keyValue(sub)
-			if err != nil {
-				return err
-			}
-			if e.Properties == nil {
-				e.Properties = map[string]string{}
-			}
-			e.Properties[k] = val
+			return addProperty(&e.Properties, sub)
 		case 6:
 			e.Key, e.HasKey = string(sub), true
 		case 8:
@@ -167,14 +160,7 @@ func (e *Entry) Messages(fn func(i int, m *Single) error) error {
 		err := fields(raw[4:4+n], func(num protowire.Number, v uint64, sub []byte) error {
 			switch num {
 			case 1:
-				k, val, err := keyValue(sub)
-				if err != nil {
-					return err
-				}
-				if m.Properties == nil {
-					m.Properties = map[string]string{}
-				}
-				m.Properties[k] = val
+				return addProperty(&m.Properties, sub)
 			case 2:
 				m.Key, m.HasKey = string(sub), true
 			case 3:
@@ -248,8 +234,10 @@ func (e *Entry) decompress() ([]byte, error) {
 	return nil, fmt.Errorf("%w: compression %d", ErrUnsupportedEntry, e.compression)
 }
 
-func keyValue(b []byte) (k, v string, err error) {
-	err = fields(b, func(num protowire.Number, _ uint64, sub []byte) error {
+// addProperty decodes a KeyValue into *props, made on first use.
+func addProperty(props *map[string]string, b []byte) error {
+	var k, v string
+	err := fields(b, func(num protowire.Number, _ uint64, sub []byte) error {
 		switch num {
 		case 1:
 			k = string(sub)
@@ -258,5 +246,12 @@ func keyValue(b []byte) (k, v string, err error) {
 		}
 		return nil
 	})
-	return k, v, err
+	if err != nil {
+		return err
+	}
+	if *props == nil {
+		*props = map[string]string{}
+	}
+	(*props)[k] = v
+	return nil
 }
