@@ -58,10 +58,12 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
-log "go test"
+log "go test -race"
 # -p 1: one package at a time, so timing-sensitive tests are not starved on
 # a 2-core machine; each package runs its own tests in parallel.
-go test -count=1 -p 1 -timeout 30m ./...
+# -race: every package with concurrency runs under the race detector, so a
+# data race fails the run instead of waiting for a user to hit it.
+go test -race -count=1 -p 1 -timeout 35m ./...
 
 log "MQTT scenarios with mosquitto-clients and paho-mqtt (Python)"
 integration/mqtt/run.sh
