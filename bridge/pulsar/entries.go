@@ -155,27 +155,12 @@ func (b *Backend) internalStats(ctx context.Context, t bridge.TopicName) (intern
 	var st internalStats
 	_, err := b.adminGet(ctx, restPath(t)+"/internalStats", &st)
 	if err != nil {
-		return st, mapHTTP(err, topicScope, "internal stats of "+t.String())
+		return st, mapErr(err, topicScope, "internal stats of "+t.String())
 	}
 	if n := len(st.Ledgers); n > 0 {
 		st.Ledgers[n-1].Entries = max(st.Ledgers[n-1].Entries, st.CurrentLedgerEntries)
 	}
 	return st, nil
-}
-
-func mapHTTP(err error, scope notFound, what string) error {
-	var he *httpError
-	if errors.As(err, &he) {
-		switch {
-		case he.code == 404 && scope == subScope && strings.Contains(strings.ToLower(he.body), "subscription"):
-			return fmt.Errorf("%w: %s: %v", bridge.ErrSubscriptionNotFound, what, err)
-		case he.code == 404:
-			return fmt.Errorf("%w: %s: %v", bridge.ErrTopicNotFound, what, err)
-		case he.code >= 500:
-			return fmt.Errorf("%w: %s: %v", bridge.ErrUnavailable, what, err)
-		}
-	}
-	return mapErr(err, scope, what)
 }
 
 // entryRef is the k-th entry of a partition counted over its ledgers.
@@ -243,7 +228,7 @@ func (b *Backend) lastEntry(ctx context.Context, t bridge.TopicName) (entryInfo,
 		EntryID  int64 `json:"entryId"`
 	}
 	if _, err := b.adminGet(ctx, restPath(t)+"/lastMessageId", &id); err != nil {
-		return entryInfo{}, false, mapHTTP(err, topicScope, "last message of "+t.String())
+		return entryInfo{}, false, mapErr(err, topicScope, "last message of "+t.String())
 	}
 	if id.EntryID < 0 {
 		return entryInfo{}, false, nil

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/rest"
@@ -29,80 +32,173 @@ func mapErr(err error, scope notFound, what string) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	s := classify(err, scope)
+	switch {
+	case s == nil:
+		return fmt.Errorf("%s: %w", what, err)
+	case errors.Is(err, s):
 		return err
 	}
-	for _, s := range []error{bridge.ErrTopicNotFound, bridge.ErrTopicExists, bridge.ErrSubscriptionNotFound,
-		bridge.ErrSubscriptionExists, bridge.ErrSubscriptionBusy, bridge.ErrConsumerBusy, bridge.ErrNotAllowed,
-		bridge.ErrClosed, bridge.ErrUnavailable, bridge.ErrInvalid} {
+	return fmt.Errorf("%w: %s: %w", s, what, err)
+}
+
+// sentinels are the bridge errors an error already carrying one keeps.
+var sentinels = []error{bridge.ErrTopicNotFound, bridge.ErrTopicExists, bridge.ErrSubscriptionNotFound,
+	bridge.ErrSubscriptionExists, bridge.ErrSubscriptionBusy, bridge.ErrConsumerBusy, bridge.ErrNotAllowed,
+	bridge.ErrClosed, bridge.ErrUnavailable, bridge.ErrInvalid}
+
+// classify is the one place that decides what a Pulsar error means, by its
+// type and code, never by its wording: a library that rewords a message must
+// not change what clients are told. nil: no sentinel (not retriable).
+func classify(err error, scope notFound) error {
+	for _, s := range sentinels {
 		if errors.Is(err, s) {
-			return err
+			return s
 		}
 	}
-	wrap := func(s error) error { return fmt.Errorf("%w: %s: %w", s, what, err) }
-	var re rest.Error
-	var rep *rest.Error
-	if errors.As(err, &rep) && rep != nil {
-		re = *rep
+	switch {
+	case errors.Is(err, context.Canceled):
+		return nil // the caller gave up; it knows why
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		// The client's own operation timeout (CreateProducer and Subscribe
+		// return it while the broker is away).
+		return bridge.ErrUnavailable
 	}
-	if errors.As(err, &re) || re.Code != 0 {
-		switch {
-		case re.Code == 404 && scope == subScope && strings.Contains(strings.ToLower(re.Reason), "subscription"):
-			return wrap(bridge.ErrSubscriptionNotFound)
-		case re.Code == 404:
-			return wrap(bridge.ErrTopicNotFound)
-		case re.Code == 409 && scope == subScope:
-			return wrap(bridge.ErrSubscriptionExists)
-		case re.Code == 409:
-			return wrap(bridge.ErrTopicExists)
-		case re.Code == 412 && scope == subScope:
-			return wrap(bridge.ErrSubscriptionBusy)
-		case re.Code == 400 || re.Code == 412 || re.Code == 405 || re.Code == 406:
-			return wrap(bridge.ErrInvalid)
-		case re.Code >= 500 || re.Code == 503 || re.Code == 307:
-			return wrap(bridge.ErrUnavailable)
-		}
-		return err
+	if code, reason, ok := httpStatus(err); ok {
+		return byStatus(code, reason, scope)
 	}
 	var pe *pulsar.Error
 	if errors.As(err, &pe) {
-		switch pe.Result() {
-		case pulsar.ConsumerBusy:
-			return wrap(bridge.ErrConsumerBusy)
-		case pulsar.TopicNotFound:
-			return wrap(bridge.ErrTopicNotFound)
-		case pulsar.SubscriptionNotFound:
-			return wrap(bridge.ErrSubscriptionNotFound)
-		case pulsar.AlreadyClosedError, pulsar.ProducerClosed, pulsar.ConsumerClosed:
-			return wrap(bridge.ErrClosed)
-		case pulsar.InvalidTopicName, pulsar.InvalidConfiguration, pulsar.MessageTooBig:
-			return wrap(bridge.ErrInvalid)
-		case pulsar.TimeoutError, pulsar.LookupError, pulsar.ConnectError, pulsar.NotConnectedError,
-			pulsar.ServiceUnitNotReady, pulsar.TooManyLookupRequestException, pulsar.ProducerQueueIsFull,
-			pulsar.ClientMemoryBufferIsFull, pulsar.BrokerMetadataError, pulsar.BrokerPersistenceError,
-			pulsar.ProducerBlockedQuotaExceededError, pulsar.ProducerBlockedQuotaExceededException:
-			return wrap(bridge.ErrUnavailable)
+		return byResult[pe.Result()]
+	}
+	if code, ok := serverError(err); ok {
+		return byServerError[code]
+	}
+	if transport(err) {
+		return bridge.ErrUnavailable
+	}
+	return nil
+}
+
+// httpStatus finds an admin API answer: the admin client's rest.Error (as a
+// value or a pointer) or this package's own admin GETs' httpError.
+func httpStatus(err error) (int, string, bool) {
+	var re rest.Error
+	if errors.As(err, &re) {
+		return re.Code, re.Reason, true
+	}
+	var rep *rest.Error
+	if errors.As(err, &rep) && rep != nil {
+		return rep.Code, rep.Reason, true
+	}
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.code, he.body, true
+	}
+	return 0, "", false
+}
+
+func byStatus(code int, reason string, scope notFound) error {
+	switch {
+	case code == 404 && scope == subScope && strings.Contains(strings.ToLower(reason), "subscription"):
+		// Pulsar answers 404 for a missing topic and a missing subscription
+		// alike; only the reason says which. The status alone decides the class.
+		return bridge.ErrSubscriptionNotFound
+	case code == 404:
+		return bridge.ErrTopicNotFound
+	case code == 409 && scope == subScope:
+		return bridge.ErrSubscriptionExists
+	case code == 409:
+		return bridge.ErrTopicExists
+	case code == 412 && scope == subScope:
+		return bridge.ErrSubscriptionBusy
+	case code == 400, code == 405, code == 406, code == 412:
+		return bridge.ErrInvalid
+	case code == 307, code == 408, code == 429, code >= 500:
+		// A redirect the client did not follow (the bundle is moving), a
+		// timeout, throttling, or the broker failing: all pass.
+		return bridge.ErrUnavailable
+	}
+	return nil
+}
+
+// byResult classifies pulsar-client-go's own errors by their Result code.
+var byResult = map[pulsar.Result]error{
+	pulsar.ConsumerBusy:         bridge.ErrConsumerBusy,
+	pulsar.TopicNotFound:        bridge.ErrTopicNotFound,
+	pulsar.SubscriptionNotFound: bridge.ErrSubscriptionNotFound,
+	pulsar.AlreadyClosedError:   bridge.ErrClosed,
+	pulsar.ProducerClosed:       bridge.ErrClosed,
+	pulsar.ConsumerClosed:       bridge.ErrClosed,
+	pulsar.InvalidTopicName:     bridge.ErrInvalid,
+	pulsar.InvalidConfiguration: bridge.ErrInvalid,
+	pulsar.MessageTooBig:        bridge.ErrInvalid,
+
+	pulsar.TimeoutError:                          bridge.ErrUnavailable,
+	pulsar.LookupError:                           bridge.ErrUnavailable,
+	pulsar.ConnectError:                          bridge.ErrUnavailable,
+	pulsar.ReadError:                             bridge.ErrUnavailable,
+	pulsar.NotConnectedError:                     bridge.ErrUnavailable,
+	pulsar.ServiceUnitNotReady:                   bridge.ErrUnavailable,
+	pulsar.TooManyLookupRequestException:         bridge.ErrUnavailable,
+	pulsar.ProducerQueueIsFull:                   bridge.ErrUnavailable,
+	pulsar.ClientMemoryBufferIsFull:              bridge.ErrUnavailable,
+	pulsar.BrokerMetadataError:                   bridge.ErrUnavailable,
+	pulsar.BrokerPersistenceError:                bridge.ErrUnavailable,
+	pulsar.ProducerBlockedQuotaExceededError:     bridge.ErrUnavailable,
+	pulsar.ProducerBlockedQuotaExceededException: bridge.ErrUnavailable,
+}
+
+// byServerError classifies the broker's ServerError codes (PulsarApi.proto).
+var byServerError = map[string]error{
+	"ConsumerBusy":         bridge.ErrConsumerBusy, // also a subscription of another type
+	"ConsumerAssignError":  bridge.ErrConsumerBusy,
+	"TopicNotFound":        bridge.ErrTopicNotFound,
+	"SubscriptionNotFound": bridge.ErrSubscriptionNotFound,
+	"InvalidTopicName":     bridge.ErrInvalid,
+
+	"MetadataError":                         bridge.ErrUnavailable,
+	"PersistenceError":                      bridge.ErrUnavailable,
+	"ServiceNotReady":                       bridge.ErrUnavailable,
+	"TooManyRequests":                       bridge.ErrUnavailable,
+	"ProducerBlockedQuotaExceededError":     bridge.ErrUnavailable,
+	"ProducerBlockedQuotaExceededException": bridge.ErrUnavailable,
+}
+
+// serverErrors are every ServerError code of PulsarApi.proto.
+var serverErrors = map[string]bool{
+	"UnknownError": true, "MetadataError": true, "PersistenceError": true, "AuthenticationError": true,
+	"AuthorizationError": true, "ConsumerBusy": true, "ServiceNotReady": true,
+	"ProducerBlockedQuotaExceededError": true, "ProducerBlockedQuotaExceededException": true,
+	"ChecksumError": true, "UnsupportedVersionError": true, "TopicNotFound": true,
+	"SubscriptionNotFound": true, "ConsumerNotFound": true, "TooManyRequests": true,
+	"TopicTerminatedError": true, "ProducerBusy": true, "InvalidTopicName": true,
+	"IncompatibleSchema": true, "ConsumerAssignError": true, "TransactionCoordinatorNotFound": true,
+	"InvalidTxnStatus": true, "NotAllowedError": true, "TransactionConflict": true,
+	"TransactionNotFound": true, "ProducerFenced": true,
+}
+
+// serverError finds the broker's error code in an error pulsar-client-go
+// built from a command's ServerError: it keeps no type, only the code's
+// protobuf name as one ": "-separated field ("server error: ConsumerBusy:
+// <message>" from a subscribe, "TopicNotFound" from a lookup). The code is
+// the wire protocol's, so it does not change with the message's wording.
+func serverError(err error) (string, bool) {
+	for _, f := range strings.Split(err.Error(), ": ") {
+		if serverErrors[f] {
+			return f, true
 		}
 	}
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "ConsumerBusy") || strings.Contains(msg, "Exclusive consumer is already connected") ||
-		strings.Contains(msg, "different type") || strings.Contains(msg, "ConsumerAssignException"):
-		return wrap(bridge.ErrConsumerBusy)
-	case strings.Contains(msg, "TopicNotFound") || strings.Contains(msg, "Topic does not exist") ||
-		strings.Contains(msg, "Topic not found"):
-		return wrap(bridge.ErrTopicNotFound)
-	case strings.Contains(msg, "producer closed") || strings.Contains(msg, "consumer closed") ||
-		strings.Contains(msg, "already closed") || errors.Is(err, pulsar.ErrProducerClosed):
-		return wrap(bridge.ErrClosed)
-	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "connection closed") ||
-		strings.Contains(msg, "timeout") || strings.Contains(msg, "EOF") || strings.Contains(msg, "ServiceNotReady") ||
-		strings.Contains(msg, "no route") || strings.Contains(msg, "reset by peer"):
-		return wrap(bridge.ErrUnavailable)
-	}
+	return "", false
+}
+
+// transport says whether err is the connection to the broker failing: a
+// network error or timeout, a connection closed mid-answer, refused or reset.
+func transport(err error) bool {
 	var ne net.Error
-	if errors.As(err, &ne) {
-		return wrap(bridge.ErrUnavailable)
-	}
-	return fmt.Errorf("%s: %w", what, err)
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ETIMEDOUT) ||
+		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)
 }

@@ -253,7 +253,7 @@ func (b *Backend) entryAtTime(ctx context.Context, t bridge.TopicName, at time.T
 		if errors.As(err, &he) && he.code == 404 && !isTopicMissing(he) {
 			return entryInfo{}, false, nil
 		}
-		return entryInfo{}, false, mapHTTP(err, topicScope, "message at time on "+t.String())
+		return entryInfo{}, false, mapErr(err, topicScope, "message at time on "+t.String())
 	}
 	if id.LedgerID < 0 || id.EntryID < 0 {
 		return b.firstEntry(ctx, t)

@@ -35,7 +35,7 @@ var typeNames = map[string]bridge.SubscriptionType{
 func (b *Backend) topicStats(ctx context.Context, tn bridge.TopicName) (topicStats, error) {
 	var st topicStats
 	_, err := b.adminGet(ctx, restPath(tn)+"/stats", &st)
-	return st, mapHTTP(err, topicScope, "stats of "+tn.String())
+	return st, mapErr(err, topicScope, "stats of "+tn.String())
 }
 
 // Subscriptions lists subscriptions with their backlog in messages, summed
@@ -283,7 +283,7 @@ func (a *adminAPI) postCursor(ctx context.Context, tn bridge.TopicName, sub stri
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode/100 != 2 {
-		return mapHTTP(&httpError{code: resp.StatusCode, body: strings.TrimSpace(string(msg))}, subScope, "reset cursor of "+sub)
+		return mapErr(&httpError{code: resp.StatusCode, body: strings.TrimSpace(string(msg))}, subScope, "reset cursor of "+sub)
 	}
 	return nil
 }
