@@ -86,6 +86,7 @@ func Run(t *testing.T, h Harness) {
 		{"FlowControl", flowControlTests()},
 		{"State", stateTests()},
 		{"Restart", restartTests()},
+		{"AckRestart", ackRestartTests()},
 		{"Closed", closedTests()},
 	}
 	for _, g := range groups {

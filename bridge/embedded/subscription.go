@@ -97,7 +97,10 @@ func (s *subscription) attach(c *consumer) error {
 		}
 	} else if s.typ != c.opts.Type {
 		s.typ = c.opts.Type
-		s.dirty = s.durable
+		// Through markDirtyLocked, never by setting dirty: a dirty
+		// subscription the flusher was not told of is never written again,
+		// and every later ack would be lost at a restart.
+		s.markDirtyLocked()
 	}
 	before := s.failoverActiveLocked()
 	s.consumers = append(s.consumers, c)
