@@ -65,8 +65,11 @@ func (c *conn) handshake() error {
 	user, ok := c.login(so.Mechanism, so.Response)
 	if !ok {
 		c.log.Info("login refused", zap.String("user", user), zap.String("mechanism", so.Mechanism))
+		// As RabbitMQ: connection.close only to a client that asked for it, then its close-ok;
+		// any other client sees the socket close, as the spec says.
 		if c.capable("authentication_failure_close") {
 			c.closeConn(wire.NewError(wire.AccessRefused, "Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism))
+			c.awaitCloseOk()
 		}
 		return fmt.Errorf("amqp: login of %q refused", user)
 	}
@@ -159,7 +162,7 @@ func (c *conn) expect(m any) error {
 }
 
 // login checks PLAIN ("\0user\0password") or AMQPLAIN (table entries LOGIN and PASSWORD
-// without the table's length). With no users configured any login is accepted.
+// without the table's length). Without Options.Authenticate any login is accepted.
 func (c *conn) login(mechanism, response string) (string, bool) {
 	var user, pass string
 	switch mechanism {
@@ -180,9 +183,8 @@ func (c *conn) login(mechanism, response string) (string, bool) {
 	default:
 		return "", false
 	}
-	if c.s.opts.Users == nil {
+	if c.s.opts.Authenticate == nil {
 		return user, true
 	}
-	want, ok := c.s.opts.Users[user]
-	return user, ok && want == pass
+	return user, c.s.opts.Authenticate(user, pass)
 }

@@ -25,20 +25,6 @@ func TestHeartbeatKeepsIdleConnection(t *testing.T) {
 	declare(t, ch, "hb")
 }
 
-func TestAMQPLAINAndUsers(t *testing.T) {
-	g := startGateway(t, "", func(o *Options) { o.Users = map[string]string{"u": "p"} })
-	addr := g.url[len("amqp://guest:guest@"):]
-	c, err := amqp091.DialConfig("amqp://"+addr, amqp091.Config{SASL: []amqp091.Authentication{&amqp091.AMQPlainAuth{Username: "u", Password: "p"}}})
-	must(t, err)
-	c.Close()
-	if _, err := amqp091.Dial("amqp://u:wrong@" + addr); err == nil {
-		t.Fatal("wrong password accepted")
-	}
-	if _, err := amqp091.Dial(g.url); err == nil {
-		t.Fatal("unknown user accepted")
-	}
-}
-
 func TestVhostNamespace(t *testing.T) {
 	g := startGateway(t, "")
 	c, err := amqp091.Dial(g.url + "v1")

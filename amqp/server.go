@@ -21,8 +21,9 @@ type Options struct {
 	Tenant string
 	// Namespace ("tenant/ns") is vhost "/"; empty is public/default.
 	Namespace string
-	// Users are the accepted logins; nil accepts any user and password (auth off).
-	Users map[string]string
+	// Authenticate checks a login (PLAIN or AMQPLAIN); nil accepts any user and
+	// password (auth off).
+	Authenticate func(user, password string) bool
 	// Subscription is the name of every queue's Shared subscription; empty is "amqp".
 	Subscription string
 	Heartbeat    time.Duration // offered in connection.tune; zero is 60s, negative is off

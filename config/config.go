@@ -27,7 +27,7 @@ type Config struct {
 	Pulsar Pulsar   `yaml:"pulsar"`
 	Kafka  Kafka    `yaml:"kafka"`
 	MQTT   MQTT     `yaml:"mqtt"`
-	AMQP   Listener `yaml:"amqp"`
+	AMQP   AMQP     `yaml:"amqp"`
 	HTTP   Listener `yaml:"http"`
 
 	Log      Log      `yaml:"log"`
@@ -84,6 +84,15 @@ type MQTT struct {
 	ACLFile string `yaml:"acl_file"`
 }
 
+// AMQP is the AMQP listener and who may log in on it.
+type AMQP struct {
+	Listener `yaml:",inline"`
+	// PasswordFile is a Mosquitto password file (mosquitto_passwd): when
+	// set, AMQP clients must log in (PLAIN or AMQPLAIN) as one of its users;
+	// empty accepts any login.
+	PasswordFile string `yaml:"password_file"`
+}
+
 // TLS turns a listener into a TLS listener when both files are set.
 type TLS struct {
 	CertFile string `yaml:"cert_file"`
@@ -125,7 +134,7 @@ func Default() *Config {
 		},
 		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1},
 		MQTT:  MQTT{Listener: Listener{Enabled: true, Addr: ":1883"}},
-		AMQP:  Listener{Enabled: true, Addr: ":5672"},
+		AMQP:  AMQP{Listener: Listener{Enabled: true, Addr: ":5672"}},
 		// Not 8080: Pulsar's admin API is there, often on the same host.
 		HTTP:     Listener{Enabled: true, Addr: ":8081"},
 		Log:      Log{Level: "info", Format: "json"},

@@ -145,6 +145,7 @@ var usage = map[string]string{
 	"amqp.addr":                "AMQP listen address host:port",
 	"amqp.tls.cert_file":       "AMQP TLS certificate (PEM)",
 	"amqp.tls.key_file":        "AMQP TLS private key (PEM)",
+	"amqp.password_file":       "Mosquitto password file (mosquitto_passwd): AMQP clients must log in (PLAIN or AMQPLAIN) as one of its users; unset accepts any login",
 	"http.enabled":             "serve /healthz, /readyz and /metrics",
 	"http.addr":                "HTTP listen address host:port",
 	"http.tls.cert_file":       "HTTP TLS certificate (PEM)",

@@ -103,7 +103,7 @@ func (c *Config) listeners() []namedListener {
 	return []namedListener{
 		{"kafka", c.Kafka.Listener},
 		{"mqtt", c.MQTT.Listener},
-		{"amqp", c.AMQP},
+		{"amqp", c.AMQP.Listener},
 		{"http", c.HTTP},
 	}
 }

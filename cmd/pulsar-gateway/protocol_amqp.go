@@ -3,20 +3,35 @@ package main
 import (
 	"context"
 
+	"go.uber.org/zap"
+
 	"github.com/pulsar-gateway/pulsar-gateway/amqp"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
+	"github.com/pulsar-gateway/pulsar-gateway/passwd"
 )
 
-// The AMQP 0-9-1 handler (package amqp). Authentication is off for now: any user and
-// password is accepted (guest/guest is what clients send by default). It is an io.Closer,
-// closed after its connections drained.
+// The AMQP 0-9-1 handler (package amqp). With amqp.password_file, logins are checked
+// against it; without, any user and password is accepted (guest/guest is what clients
+// send by default), and the start-up log warns of it. It is an io.Closer, closed after
+// its connections drained.
 func init() {
 	protocolFactories["amqp"] = func(d protocolDeps) (handlers.ConnHandler, error) {
-		return amqp.New(context.Background(), amqp.Options{
+		opts := amqp.Options{
 			Backend:   d.Backend,
 			Logger:    d.Logger,
 			Tenant:    d.Config.Tenant,
 			Namespace: d.Config.Tenant + "/" + d.Config.Namespace,
-		})
+		}
+		if path := d.Config.AMQP.PasswordFile; path != "" {
+			users, err := passwd.Load(path)
+			if err != nil {
+				return nil, err
+			}
+			opts.Authenticate = func(user, password string) bool { return users.Check(user, []byte(password)) }
+		} else {
+			d.Logger.Warn("AMQP accepts any user and password: amqp.password_file is not set",
+				zap.String("setting", "amqp.password_file"))
+		}
+		return amqp.New(context.Background(), opts)
 	}
 }

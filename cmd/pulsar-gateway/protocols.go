@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,7 +54,7 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 	if path := d.Config.Kafka.PasswordFile; path != "" {
 		users, err := passwd.Load(path)
 		if err != nil {
-			return nil, fmt.Errorf("kafka: %w", err)
+			return nil, err // bind names the protocol
 		}
 		opts.Authenticate = func(user, password string) bool { return users.Check(user, []byte(password)) }
 	}
@@ -76,7 +75,7 @@ func listenerConfig(cfg *config.Config, protocol string) config.Listener {
 	case "mqtt":
 		return cfg.MQTT.Listener
 	case "amqp":
-		return cfg.AMQP
+		return cfg.AMQP.Listener
 	}
 	panic("unknown protocol " + protocol)
 }
