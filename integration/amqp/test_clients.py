@@ -8,6 +8,7 @@ PULSAR_ADMIN_URL when that is set (a shared broker keeps state between runs)."""
 
 import os
 import shlex
+import shutil
 import urllib.parse
 import urllib.request
 import subprocess
@@ -233,12 +234,43 @@ def restart(gw):
     return gw
 
 
+def pika_logins(gw):
+    """With --amqp-password-file (written by mosquitto_passwd), pika logs in as a user of the
+    file; a wrong password or an unknown user gets RabbitMQ's 403 ACCESS_REFUSED."""
+    assert shutil.which("mosquitto_passwd"), "no mosquitto_passwd: apt-get install mosquitto (scripts/test.sh does)"
+    pw = DATA + "-passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", pw, "alice", "s3cret"], check=True)
+    login_gw = GatewayProcess(BIN, DATA + "-logins", "amqp", EXTRA + ["--amqp-password-file", pw])
+    try:
+        def connect(user, password):
+            return pika.BlockingConnection(pika.ConnectionParameters(
+                "127.0.0.1", login_gw.port, VHOST, pika.PlainCredentials(user, password), connection_attempts=1))
+        conn = connect("alice", "s3cret")
+        ch = conn.channel()
+        ch.queue_declare("login.q")
+        ch.basic_publish("", "login.q", b"hi")
+        method, _, body = ch.basic_get("login.q", auto_ack=True)
+        assert method and body == b"hi", (method, body)
+        ch.queue_delete("login.q")
+        conn.close()
+        for user, password in [("alice", "wrong"), ("mallory", "s3cret"), ("guest", "guest")]:
+            try:
+                connect(user, password).close()
+            except pika.exceptions.ProbableAuthenticationError as e:
+                want = "(403) 'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN."
+                assert want in str(e), e
+            else:
+                raise AssertionError("login %s/%s accepted" % (user, password))
+    finally:
+        login_gw.stop()
+
+
 def main():
     gw = Gateway()
     failed = 0
     try:
         for scenario in [pika_routing, pika_mandatory_and_errors, pika_get_nack, pika_e2e_and_dead_letters,
-                         pika_rpc_and_limits, amqp_tools, restart]:
+                         pika_rpc_and_limits, pika_logins, amqp_tools, restart]:
             try:
                 res = scenario(gw)
                 if isinstance(res, Gateway):
