@@ -44,7 +44,13 @@ func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
 	for _, t := range req.Topics {
 		rt := kmsg.NewProduceResponseTopic()
 		rt.Topic = t.Topic
-		info, ok, err := h.lookupForWrite(r.ctx, t.Topic)
+		internal := isInternal(t.Topic)
+		var info topicInfo
+		var ok bool
+		var err error
+		if !internal {
+			info, ok, err = h.lookupForWrite(r.ctx, t.Topic)
+		}
 		for _, p := range t.Partitions {
 			rp := kmsg.NewProduceResponseTopicPartition()
 			rp.Partition = p.Partition
@@ -52,6 +58,10 @@ func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
 			rp.LogAppendTime = -1
 			rp.LogStartOffset = -1
 			switch {
+			case internal:
+				// Kafka's ReplicaManager: "Cannot append to internal topic".
+				rp.ErrorCode = kerr.InvalidTopicException.Code
+				rp.ErrorMessage = kmsg.StringPtr("Cannot append to internal topic " + t.Topic)
 			case err != nil:
 				rp.ErrorCode = errorCode(err)
 			case !ok || p.Partition < 0 || int(p.Partition) >= info.partitions:
@@ -60,7 +70,7 @@ func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)
-		if err != nil || !ok {
+		if internal || err != nil || !ok {
 			continue
 		}
 		for i, p := range t.Partitions {

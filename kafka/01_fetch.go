@@ -67,7 +67,7 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 	topics := map[string]topicLookup{}
 	for i, w := range wanted {
 		tl, seen := topics[w.key.topic]
-		if !seen {
+		if !seen && !isInternal(w.key.topic) {
 			tl.info, tl.ok, tl.err = h.topics.get(r.ctx, w.key.topic)
 			topics[w.key.topic] = tl
 		}
@@ -76,6 +76,8 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 		rp.Partition = w.key.partition
 		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
 		switch {
+		case isInternal(w.key.topic):
+			rp.ErrorCode = kerr.TopicAuthorizationFailed.Code // no offsets log to serve
 		case tl.err != nil:
 			rp.ErrorCode = errorCode(tl.err)
 		case !tl.ok || w.key.partition < 0 || int(w.key.partition) >= tl.info.partitions:

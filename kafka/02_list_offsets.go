@@ -20,12 +20,20 @@ func handleListOffsets(h *Handler, r *request) (kmsg.Response, error) {
 	for _, t := range req.Topics {
 		rt := kmsg.NewListOffsetsResponseTopic()
 		rt.Topic = t.Topic
-		info, ok, err := h.topics.get(r.ctx, t.Topic)
+		internal := isInternal(t.Topic)
+		var info topicInfo
+		var ok bool
+		var err error
+		if !internal {
+			info, ok, err = h.topics.get(r.ctx, t.Topic)
+		}
 		for _, p := range t.Partitions {
 			rp := kmsg.NewListOffsetsResponseTopicPartition()
 			rp.Partition = p.Partition
 			rp.Timestamp, rp.Offset, rp.LeaderEpoch = -1, -1, -1
 			switch {
+			case internal:
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code // no offsets log to serve
 			case err != nil:
 				rp.ErrorCode = errorCode(err)
 			case !ok || p.Partition < 0 || int(p.Partition) >= info.partitions:

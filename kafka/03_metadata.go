@@ -25,6 +25,9 @@ func handleMetadata(h *Handler, r *request) (kmsg.Response, error) {
 		if names, err = h.topics.list(r.ctx); err != nil {
 			return nil, err
 		}
+		if h.offsetsTopicShown() {
+			names = append(names, offsetsTopic)
+		}
 	} else {
 		for _, t := range req.Topics {
 			if t.Topic != nil {
@@ -44,6 +47,9 @@ func handleMetadata(h *Handler, r *request) (kmsg.Response, error) {
 func (h *Handler) topicMetadata(r *request, name string, autoCreate bool) kmsg.MetadataResponseTopic {
 	t := kmsg.NewMetadataResponseTopic()
 	t.Topic = kmsg.StringPtr(name)
+	if isInternal(name) {
+		return h.internalMetadata(name)
+	}
 	if !validTopic(name) {
 		t.ErrorCode = kerr.InvalidTopicException.Code
 		return t

@@ -29,6 +29,10 @@ func handleCreateTopics(h *Handler, r *request) (kmsg.Response, error) {
 			rt.ErrorCode, rt.ErrorMessage = e.Code, kmsg.StringPtr(msg)
 		}
 		switch {
+		case t.Topic == offsetsTopic && h.offsetsTopicShown():
+			fail(kerr.TopicAlreadyExists, "topic exists")
+		case isInternal(t.Topic):
+			fail(kerr.TopicAuthorizationFailed, t.Topic+" is internal; the gateway keeps offsets itself")
 		case !validTopic(t.Topic):
 			fail(kerr.InvalidTopicException, "topic names are [a-zA-Z0-9._-], at most 249 long, and may not contain -partition-")
 		case len(t.ReplicaAssignment) > 0:

@@ -27,6 +27,16 @@ func handleDeleteTopics(h *Handler, r *request) (kmsg.Response, error) {
 	for _, name := range names {
 		rt := kmsg.NewDeleteTopicsResponseTopic()
 		rt.Topic = kmsg.StringPtr(name)
+		if isInternal(name) {
+			// Kafka would delete it, and every group's offsets with it.
+			rt.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			if name == offsetsTopic && h.offsetsTopicShown() {
+				rt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				rt.ErrorMessage = kmsg.StringPtr(name + " is internal; the gateway keeps offsets itself")
+			}
+			resp.Topics = append(resp.Topics, rt)
+			continue
+		}
 		info, ok, err := h.topics.get(r.ctx, name)
 		switch {
 		case err != nil:

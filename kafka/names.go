@@ -121,7 +121,8 @@ func (tc *topicCache) list(ctx context.Context) ([]string, error) {
 	defer tc.mu.Unlock()
 	for _, t := range ts {
 		name, ok := strings.CutPrefix(t.Name, prefix)
-		if !ok || strings.Contains(name, "-partition-") || !validTopic(name) {
+		// An internal name is never a Pulsar topic (internal.go).
+		if !ok || strings.Contains(name, "-partition-") || !validTopic(name) || isInternal(name) {
 			continue
 		}
 		names = append(names, name)

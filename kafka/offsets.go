@@ -92,3 +92,13 @@ func (s *offsetStore) groups() []string {
 	})
 	return out
 }
+
+// any says whether some group has committed offsets.
+func (s *offsetStore) any() bool {
+	found := false
+	s.t.Range("", func(string, []byte) bool {
+		found = true
+		return false
+	})
+	return found
+}
