@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // An MQTT 5 session whose expiry passed while its client was away is gone:
@@ -117,4 +118,121 @@ func testMessageExpiry(t *testing.T, k *kit) {
 		t.Errorf("retained: %+v, want long retained with about 3600 left", m)
 	}
 	expectNone(t, sub.got, 300*time.Millisecond)
+}
+
+// MQTT 5 session expiry, as a client sees it: a session connected with
+// Clean Start and an interval of 5 s is there 2 s after it left (Session
+// Present, its subscription kept, what came meanwhile delivered), also
+// across a gateway restart, which does not reset the clock; once the
+// interval has passed it is gone, with its durable subscription.
+func TestSessionExpiryInterval(t *testing.T) { eachBackend(t, testSessionExpiryInterval) }
+
+func testSessionExpiryInterval(t *testing.T, k *kit) {
+	sweep := func(o *Options) { o.SessionSweep = 200 * time.Millisecond }
+	g := k.start(t, sweep)
+	id, topic := k.id("sei"), k.topic("sei/x")
+	c := connect5(t, g, id, true, 5)
+	c.sub(t, topic, 1)
+	c.Disconnect(nil)
+	left := time.Now()
+	pub := connect5(t, g, k.id("sei-pub"), true, 0)
+	pub.pub(t, topic, 1, "away")
+	pub.Disconnect(nil)
+	g.stop()
+	g = k.start(t, sweep)
+
+	time.Sleep(time.Until(left.Add(2 * time.Second)))
+	c = connect5(t, g, id, false, 5)
+	if !c.ack.SessionPresent {
+		t.Fatal("2 s into a 5 s session expiry: CONNACK says no session present")
+	}
+	if m := expect(t, c.got, 1)[0]; m.payload != "away" {
+		t.Fatalf("got %+v, want the message published while away", m)
+	}
+	c.Disconnect(nil)
+	left = time.Now()
+	g.stop()
+
+	time.Sleep(time.Until(left.Add(6 * time.Second))) // expired while the gateway was down
+	g = k.start(t, sweep)
+	name, err := g.srv.topicName(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitNoSubscription(t, g, name)
+	pub = connect5(t, g, k.id("sei-pub"), true, 0)
+	pub.pub(t, topic, 1, "after")
+	c = connect5(t, g, id, false, 5)
+	if c.ack.SessionPresent {
+		t.Fatal("after the session expiry: CONNACK says session present")
+	}
+	expectNone(t, c.got, time.Second)
+}
+
+// waitNoSubscription waits for a topic to have no subscription left.
+func waitNoSubscription(t *testing.T, g *gateway, topic string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		subs, err := g.backend.Admin().Subscriptions(context.Background(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(subs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("subscriptions of an expired session still there: %+v", subs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// An interval of 0 ends the session when the connection does; DISCONNECT
+// may change the interval, but not from 0 [MQTT-3.14.2-2].
+func TestSessionExpiryOnDisconnect(t *testing.T) { eachBackend(t, testSessionExpiryOnDisconnect) }
+
+func testSessionExpiryOnDisconnect(t *testing.T, k *kit) {
+	g := k.start(t)
+	zero := uint32(0)
+	long := uint32(60)
+	cases := []struct {
+		name           string
+		connect        uint32
+		disconnect     *uint32
+		wantPresent    bool
+		wantSubDeleted bool
+	}{
+		{"zero", 0, nil, false, true},
+		{"five to zero", 5, &zero, false, true},
+		{"one to sixty", 1, &long, true, false},
+	}
+	for _, tc := range cases {
+		id, topic := k.id("sed-"+tc.name), k.topic("sed/"+tc.name)
+		c := connect5(t, g, id, true, tc.connect)
+		c.sub(t, topic, 1)
+		c.Disconnect(&paho.Disconnect{Properties: &paho.DisconnectProperties{SessionExpiryInterval: tc.disconnect}})
+		time.Sleep(2 * time.Second) // past a 1 s interval
+		name, err := g.srv.topicName(topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.wantSubDeleted {
+			waitNoSubscription(t, g, name)
+		}
+		c = connect5(t, g, id, false, 60)
+		if c.ack.SessionPresent != tc.wantPresent {
+			t.Errorf("%s: session present %v, want %v", tc.name, c.ack.SessionPresent, tc.wantPresent)
+		}
+		c.Disconnect(&paho.Disconnect{Properties: &paho.DisconnectProperties{SessionExpiryInterval: &zero}})
+	}
+
+	// From 0 to non-zero: the server answers DISCONNECT 0x82.
+	rc, _ := dialRaw(t, g, k.id("sed-raw"), 5, false)
+	d := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}}
+	d.Properties.SessionExpiryInterval, d.Properties.SessionExpiryIntervalFlag = 60, true
+	rc.send(d)
+	if pk := rc.expect(packets.Disconnect, 0); pk.ReasonCode != packets.ErrProtocolViolationZeroNonZeroExpiry.Code {
+		t.Fatalf("DISCONNECT reason %#x, want 0x82", pk.ReasonCode)
+	}
 }

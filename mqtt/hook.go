@@ -205,9 +205,12 @@ func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet
 		ss.released(pk.PacketID)
 	case packets.Disconnect:
 		// MQTT 5 may change the session expiry on DISCONNECT; mochi thinks
-		// it is 0 (newSession), so take the change here.
-		if pk.Properties.SessionExpiryIntervalFlag && ss.persistent {
-			ss.persistent = pk.Properties.SessionExpiryInterval > 0
+		// it is 0 (newSession), so take the change here. From 0 it is a
+		// protocol error [MQTT-3.14.2-2]: left to mochi, which sees a 0
+		// and answers DISCONNECT 0x82.
+		if pk.Properties.SessionExpiryIntervalFlag && ss.version == 5 && ss.expiry > 0 {
+			ss.expiry = pk.Properties.SessionExpiryInterval
+			ss.persistent = ss.expiry > 0
 			pk.Properties.SessionExpiryIntervalFlag = false
 		}
 	}

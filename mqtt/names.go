@@ -102,7 +102,9 @@ func unhex(c byte) byte {
 // FilterPattern turns a filter with wildcards into a regular expression over
 // full topic names in namespace ("tenant/ns"). '+' is one level: any run of
 // bytes but '.', since a literal '.' is always escaped. '#' is this level and
-// every one below, including none ("a/#" matches "a").
+// every one below, including none ("a/#" matches "a"). A wildcard first
+// level does not match a topic starting with '$' [MQTT-4.7.2-1]. The
+// pattern ends with '$': Pulsar's client matches it unanchored.
 func FilterPattern(namespace, filter string) string {
 	var b strings.Builder
 	b.WriteString(regexp.QuoteMeta("persistent://" + namespace + "/"))
@@ -111,16 +113,17 @@ func FilterPattern(namespace, filter string) string {
 		switch l {
 		case "#":
 			if i == 0 {
-				b.WriteString(`.*`)
+				b.WriteString(notDollar + `(\..*)?$`)
 			} else {
-				b.WriteString(`(\..*)?`)
+				b.WriteString(`(\..*)?$`)
 			}
 			return b.String()
 		case "+":
 			if i > 0 {
-				b.WriteString(`\.`)
+				b.WriteString(`\.[^.]*`)
+			} else {
+				b.WriteString(notDollar)
 			}
-			b.WriteString(`[^.]*`)
 		default:
 			if i > 0 {
 				b.WriteString(`\.`)
@@ -128,8 +131,13 @@ func FilterPattern(namespace, filter string) string {
 			b.WriteString(regexp.QuoteMeta(encodeBytes(l, true)))
 		}
 	}
+	b.WriteString("$")
 	return b.String()
 }
+
+// notDollar is a level that does not start with '$', which is encoded
+// "_24" (a '_' before "24" is "_5f"): RE2 has no negative look-ahead.
+const notDollar = `(?:[^._][^.]*|_(?:[^.2][^.]*|2(?:[^.4][^.]*)?)?)?`
 
 // HasWildcards reports whether a filter needs a pattern subscription.
 func HasWildcards(filter string) bool { return strings.ContainsAny(filter, "+#") }

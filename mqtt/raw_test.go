@@ -71,6 +71,8 @@ func (rc *rawClient) send(pk packets.Packet) {
 	case packets.Subscribe:
 		pk.FixedHeader.Qos = 1
 		err = pk.SubscribeEncode(&buf)
+	case packets.Disconnect:
+		err = pk.DisconnectEncode(&buf)
 	default:
 		rc.t.Fatalf("rawClient cannot send type %d", pk.FixedHeader.Type)
 	}
@@ -124,6 +126,8 @@ func (rc *rawClient) next(d time.Duration) (packets.Packet, error) {
 		err = pk.PubcompDecode(body)
 	case packets.Suback:
 		err = pk.SubackDecode(body)
+	case packets.Disconnect:
+		err = pk.DisconnectDecode(body)
 	}
 	return pk, err
 }
