@@ -50,12 +50,7 @@ func (s *Server) length(ctx context.Context, topic string, stats *queueStats) *q
 
 // backlog is the subscription's backlog once this gateway's sends are durable.
 func (s *Server) backlog(ctx context.Context, topic string) (int64, bool) {
-	s.mu.Lock()
-	p := s.producers[topic]
-	s.mu.Unlock()
-	if p != nil {
-		p.Flush(ctx)
-	}
+	s.flushProducer(ctx, topic)
 	subs, err := s.opts.Backend.Admin().Subscriptions(ctx, topic)
 	if err != nil {
 		return 0, false

@@ -180,12 +180,7 @@ func (c *conn) queueCounts(ctx context.Context, name string) (ready, consumers u
 	stats := c.s.stats(topic)
 	stats.waitTrim(ctx)
 	// Count what was published here before: publishes are asynchronous, counts are not.
-	c.s.mu.Lock()
-	p := c.s.producers[topic]
-	c.s.mu.Unlock()
-	if p != nil {
-		p.Flush(ctx)
-	}
+	c.s.flushProducer(ctx, topic)
 	subs, err := c.s.opts.Backend.Admin().Subscriptions(ctx, topic)
 	if err != nil {
 		return 0, 0

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/producercache"
 )
 
 // Options configure a Server. Zero values take RabbitMQ's defaults.
@@ -47,8 +48,9 @@ type Server struct {
 
 	connSeq atomic.Uint64
 
+	producers *producercache.Cache // by topic, shared by every connection
+
 	mu          sync.Mutex
-	producers   map[string]bridge.Producer    // by topic, shared by every connection
 	queues      map[string]*queueStats        // by topic: what this gateway knows of its consumers
 	consumers   map[string]map[*consumer]bool // by topic, to cancel them when the queue goes
 	replies     map[string]*channel           // direct reply-to names (replyto.go)
@@ -116,7 +118,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("amqp: topology state: %w", err)
 	}
 	s := &Server{opts: opts, log: opts.Logger, topo: &topology{st: st},
-		producers: map[string]bridge.Producer{}, queues: map[string]*queueStats{}, consumers: map[string]map[*consumer]bool{},
+		producers: producercache.New(opts.Backend, producercache.Options{}), queues: map[string]*queueStats{}, consumers: map[string]map[*consumer]bool{},
 		replies: map[string]*channel{}, conns: map[*conn]bool{}, alarms: map[string]bool{}, quit: make(chan struct{})}
 	s.unwatch = st.Watch(s.topologyChanged)
 	s.armExpiries()
@@ -199,33 +201,41 @@ func (s *Server) namespace(vhost string) (string, bool) {
 	return s.opts.Tenant + "/" + vhost, true
 }
 
-// producer returns the shared producer of a queue's topic.
-func (s *Server) producer(ctx context.Context, topic string) (bridge.Producer, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, bridge.ErrClosed
-	}
-	if p, ok := s.producers[topic]; ok {
-		return p, nil
-	}
-	p, err := s.opts.Backend.CreateProducer(ctx, bridge.ProducerOptions{Topic: topic, BatchingMaxDelay: time.Millisecond})
+// queueProducer sends to a queue's topic with the shared cached producer.
+type queueProducer struct {
+	c *producercache.Cache
+	o bridge.ProducerOptions
+}
+
+func (p queueProducer) SendAsync(ctx context.Context, msg *bridge.OutMessage, cb bridge.SendCallback) {
+	p.c.SendAsync(ctx, p.o, msg, cb)
+}
+
+func producerOptions(topic string) bridge.ProducerOptions {
+	return bridge.ProducerOptions{Topic: topic, BatchingMaxDelay: time.Millisecond}
+}
+
+// producer opens the shared producer of a queue's topic, or says why it
+// cannot. The opening holds no lock of the server: a slow topic delays only
+// its own publishers.
+func (s *Server) producer(ctx context.Context, topic string) (queueProducer, error) {
+	o := producerOptions(topic)
+	l, err := s.producers.Acquire(ctx, o)
 	if err != nil {
-		return nil, err
+		return queueProducer{}, err
 	}
-	s.producers[topic] = p
-	return p, nil
+	l.Release()
+	return queueProducer{s.producers, o}, nil
+}
+
+// flushProducer waits until this gateway's publishes to topic are durable.
+func (s *Server) flushProducer(ctx context.Context, topic string) {
+	s.producers.Flush(ctx, producerOptions(topic))
 }
 
 // dropProducer closes a deleted queue's producer.
 func (s *Server) dropProducer(topic string) {
-	s.mu.Lock()
-	p := s.producers[topic]
-	delete(s.producers, topic)
-	s.mu.Unlock()
-	if p != nil {
-		p.Close()
-	}
+	s.producers.Drop(producerOptions(topic))
 }
 
 func (s *Server) stats(topic string) *queueStats {
@@ -271,12 +281,8 @@ func (s *Server) Close() error {
 			q.expiry.Stop()
 		}
 	}
-	ps := s.producers
-	s.producers, s.closed = map[string]bridge.Producer{}, true
+	s.closed = true
 	s.mu.Unlock()
-	for _, p := range ps {
-		p.Flush(context.Background())
-		p.Close()
-	}
+	s.producers.Close(context.Background())
 	return nil
 }

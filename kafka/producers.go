@@ -2,109 +2,69 @@ package kafka
 
 import (
 	"context"
-	"errors"
-	"sync"
 	"time"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/producercache"
 	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
 )
 
 // producerCache keeps one bridge producer per partition, shared by every
 // connection: Kafka clients produce to partitions, and a Pulsar producer
-// per partition keeps the backend's batching and ordering.
+// per partition keeps the backend's batching and ordering. The producers
+// live in the gateway's one producer cache (bounded, idle ones closed).
 type producerCache struct {
-	b       bridge.Backend
+	c       *producercache.Cache
 	durable func(partition string, index int64) // told of every durable record
-
-	mu sync.Mutex
-	m  map[string]*partitionProducer
 }
 
-// partitionProducer serialises whole batches: the records of one Kafka
-// batch reach the backend back to back, so they get consecutive offsets.
+// partitionProducer sends a partition's batches. Each send leases the
+// cached producer while it hands a batch over (so none is closed for being
+// idle meanwhile), and a batch reaches the backend whole (Lease.Lock), so
+// the records of one batch get consecutive offsets.
 type partitionProducer struct {
 	name    string
 	durable func(partition string, index int64)
-	ready   chan struct{} // closed once p or err is set
-	p       bridge.Producer
-	err     error
-	send    sync.Mutex
+	c       *producercache.Cache
+	raw     bool // the backend's producers are bridge.RawProducers
 }
 
 func newProducerCache(b bridge.Backend, durable func(string, int64)) *producerCache {
-	return &producerCache{b: b, durable: durable, m: map[string]*partitionProducer{}}
+	return &producerCache{c: producercache.New(b, producercache.Options{}), durable: durable}
 }
 
+// get opens partition's producer, so that its failure is the partition's
+// answer before any batch is sent.
 func (pc *producerCache) get(ctx context.Context, partition string) (*partitionProducer, error) {
-	pc.mu.Lock()
-	pp, ok := pc.m[partition]
-	if !ok {
-		pp = &partitionProducer{name: partition, durable: pc.durable, ready: make(chan struct{})}
-		pc.m[partition] = pp
-		pc.mu.Unlock()
-		pp.p, pp.err = pc.b.CreateProducer(ctx, producerOptions(partition))
-		close(pp.ready)
-		if pp.err != nil {
-			pc.drop(partition, pp)
-		}
-		return pp, pp.err
+	l, err := pc.c.Acquire(ctx, producerOptions(partition))
+	if err != nil {
+		return nil, err
 	}
-	pc.mu.Unlock()
-	select {
-	case <-pp.ready:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if pp.err != nil {
-		return nil, pp.err
-	}
-	return pp, nil
+	_, raw := l.Producer().(bridge.RawProducer)
+	l.Release()
+	return &partitionProducer{name: partition, durable: pc.durable, c: pc.c, raw: raw}, nil
 }
 
-// drop forgets a failed or closed producer so the next get makes another.
-func (pc *producerCache) drop(partition string, pp *partitionProducer) {
-	pc.mu.Lock()
-	if pc.m[partition] == pp {
-		delete(pc.m, partition)
+// lease takes the partition's producer for one send, serialised with the
+// other sends to it; done ends both.
+func (pp *partitionProducer) lease(ctx context.Context) (p bridge.Producer, done func(), err error) {
+	l, err := pp.c.Acquire(ctx, producerOptions(pp.name))
+	if err != nil {
+		return nil, nil, err
 	}
-	pc.mu.Unlock()
+	l.Lock()
+	return l.Producer(), func() { l.Unlock(); l.Release() }, nil
 }
 
 // dropTopic closes the producers of a deleted topic's partitions.
 func (pc *producerCache) dropTopic(info topicInfo) {
 	for p := range int32(info.partitions) {
-		name := info.partition(p)
-		pc.mu.Lock()
-		pp := pc.m[name]
-		delete(pc.m, name)
-		pc.mu.Unlock()
-		if pp != nil {
-			<-pp.ready
-			if pp.p != nil {
-				pp.p.Close()
-			}
-		}
+		pc.c.Drop(producerOptions(info.partition(p)))
 	}
 }
 
 func (pc *producerCache) close(ctx context.Context) error {
-	pc.mu.Lock()
-	m := pc.m
-	pc.m = map[string]*partitionProducer{}
-	pc.mu.Unlock()
-	var errs []error
-	for _, pp := range m {
-		<-pp.ready
-		if pp.p == nil {
-			continue
-		}
-		if err := pp.p.Flush(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		pp.p.Close()
-	}
-	return errors.Join(errs...)
+	return pc.c.Close(ctx)
 }
 
 // producerOptions: a Kafka client already batches (kgo: up to 1 MiB), and
@@ -150,13 +110,13 @@ func (pp *partitionProducer) prepare(ctx context.Context, b *recordbatch.Batch) 
 	if b.Control() {
 		return nil, recordbatch.ErrCorrupt
 	}
-	if raw, ok := pp.p.(bridge.RawProducer); ok {
+	if pp.raw {
 		seq, err := b.Sequential()
 		if err != nil {
 			return nil, err
 		}
 		if seq && b.NumRecords > 0 {
-			return func() <-chan sendResult { return pp.sendRaw(ctx, raw, b) }, nil
+			return func() <-chan sendResult { return pp.sendRaw(ctx, b) }, nil
 		}
 	}
 	msgs, err := b.Messages()
@@ -167,12 +127,16 @@ func (pp *partitionProducer) prepare(ctx context.Context, b *recordbatch.Batch) 
 }
 
 // sendRaw hands a whole record batch to the backend.
-func (pp *partitionProducer) sendRaw(ctx context.Context, raw bridge.RawProducer, b *recordbatch.Batch) <-chan sendResult {
+func (pp *partitionProducer) sendRaw(ctx context.Context, b *recordbatch.Batch) <-chan sendResult {
 	out := make(chan sendResult, 1)
 	n := b.NumRecords
-	pp.send.Lock()
-	defer pp.send.Unlock()
-	raw.SendRaw(ctx, b.Raw, n, func(res bridge.SendResult, err error) {
+	p, done, err := pp.lease(ctx)
+	if err != nil {
+		out <- sendResult{base: -1, err: err}
+		return out
+	}
+	defer done()
+	p.(bridge.RawProducer).SendRaw(ctx, b.Raw, n, func(res bridge.SendResult, err error) {
 		if err != nil {
 			out <- sendResult{base: -1, err: err}
 			return
@@ -201,12 +165,16 @@ func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMes
 		pp.durable(pp.name, res.Index+int64(len(msgs))-1)
 		out <- sendResult{base: res.Index}
 	}
-	pp.send.Lock()
-	defer pp.send.Unlock()
-	if bp, ok := pp.p.(bridge.BatchProducer); ok {
+	p, release, err := pp.lease(ctx)
+	if err != nil {
+		done(bridge.SendResult{}, err)
+		return out
+	}
+	defer release()
+	if bp, ok := p.(bridge.BatchProducer); ok {
 		bp.SendBatch(ctx, msgs, done)
 	} else {
-		bridge.SendEach(ctx, pp.p, msgs, done)
+		bridge.SendEach(ctx, p, msgs, done)
 	}
 	return out
 }

@@ -29,8 +29,8 @@ func TestSendOrderWhileOpening(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	ps := newProducers(slowBackend{e})
-	defer ps.close()
+	ps := newProducers(slowBackend{e}, time.Minute)
+	defer ps.Close(context.Background())
 	topic := "persistent://public/default/order"
 	var mu sync.Mutex
 	var acked []string
@@ -38,7 +38,7 @@ func TestSendOrderWhileOpening(t *testing.T) {
 	for i := range 10 {
 		wg.Add(1)
 		v := fmt.Sprint(i)
-		go ps.send(context.Background(), topic, &bridge.OutMessage{Value: []byte(v)}, func(_ bridge.SendResult, err error) {
+		go ps.SendAsync(context.Background(), producerOptions(topic), &bridge.OutMessage{Value: []byte(v)}, func(_ bridge.SendResult, err error) {
 			if err != nil {
 				t.Error(err)
 			}

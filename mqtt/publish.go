@@ -23,5 +23,5 @@ func (s *Server) publish(ctx context.Context, pk *packets.Packet, done func(erro
 			return
 		}
 	}
-	s.producers.send(ctx, name, msg, func(_ bridge.SendResult, err error) { done(err) })
+	s.producers.SendAsync(ctx, producerOptions(name), msg, func(_ bridge.SendResult, err error) { done(err) })
 }

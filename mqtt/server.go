@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/producercache"
 )
 
 // Options configure a Server.
@@ -37,8 +38,8 @@ type Options struct {
 	// long (mochi has no such limit); zero is 10 seconds. After CONNECT the
 	// client's keep-alive rules.
 	ConnectTimeout time.Duration
-	// SessionSweep is how often expired MQTT 5 sessions are dropped and
-	// producers idle for ProducerIdle closed; zero is 30 seconds.
+	// SessionSweep is how often expired MQTT 5 sessions are dropped; zero
+	// is 30 seconds.
 	SessionSweep time.Duration
 	// ProducerIdle is how long a topic's producer stays open unused; zero
 	// is 5 minutes.
@@ -54,7 +55,7 @@ type Server struct {
 	backend   bridge.Backend
 	mochi     *mochi.Server
 	hook      *hook
-	producers *producers
+	producers *producercache.Cache
 	retained  *retained
 	sessions  bridge.StateTable
 
@@ -99,7 +100,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if s.sessions, err = opts.Backend.State(ctx, "mqtt-sessions"); err != nil {
 		return nil, fmt.Errorf("mqtt: sessions table: %w", err)
 	}
-	s.producers = newProducers(opts.Backend)
+	s.producers = newProducers(opts.Backend, opts.ProducerIdle)
 
 	caps := mochi.NewDefaultServerCapabilities()
 	// Mochi's own outbound queue carries only what mochi itself sends
@@ -138,7 +139,6 @@ func (s *Server) sweepLoop() {
 			return
 		case <-t.C:
 			s.sweepSessions(context.Background())
-			s.producers.evictIdle(s.opts.ProducerIdle)
 		}
 	}
 }
@@ -226,5 +226,5 @@ func (s *Server) Close() error {
 	s.swept.Wait()
 	s.hook.stopWills()
 	err := s.mochi.Close()
-	return errors.Join(err, s.producers.close())
+	return errors.Join(err, s.producers.Close(context.Background()))
 }
