@@ -93,8 +93,9 @@ func TestExchangeTypes(t *testing.T) {
 		expect("headers-z", false, true)
 		publish(t, ch, "amq.direct", "amq", "predeclared")
 		expect("predeclared", false, true)
+		// Nothing else for either queue (the unrouted topic-none among it): each waits a real while.
 		none(t, d1, 100*time.Millisecond)
-		none(t, d2, 0)
+		none(t, d2, 100*time.Millisecond)
 
 		must(t, ch.QueueUnbind("q2", "blue", "dx", nil))
 		publish(t, ch, "dx", "blue", "unbound")
@@ -272,16 +273,25 @@ func TestGetAndCancel(t *testing.T) {
 		if err != nil || !ok || string(m.Body) != "two" {
 			t.Fatalf("get: %q ok %v err %v", m.Body, ok, err)
 		}
-		d, err := ch.Consume("gq", "mytag", false, false, false, false, nil)
+		must(t, ch.Close()) // its basic.get consumer goes, so only "mytag" could take "three"
+		ch = channel091(t, c)
+		_, err = ch.Consume("gq", "mytag", false, false, false, false, nil)
 		must(t, err)
 		must(t, ch.Cancel("mytag", false))
 		publish(t, ch, "", "gq", "three")
-		select {
-		case m, ok := <-d:
-			if ok {
-				t.Fatalf("delivery %q after cancel", m.Body)
+		// amqp091 closes d on Cancel and drops later deliveries, so d proves nothing: "three"
+		// must still be queued, not delivered to the cancelled consumer (unacked, not ready).
+		var q amqp091.Queue
+		for deadline := time.Now().Add(5 * time.Second); q.Messages != 1; time.Sleep(20 * time.Millisecond) {
+			q, err = ch.QueueDeclarePassive("gq", false, false, false, false, nil)
+			must(t, err)
+			if time.Now().After(deadline) {
+				t.Fatalf("%d ready after cancel and a publish, want 1", q.Messages)
 			}
-		case <-time.After(time.Second):
+		}
+		m, ok, err = ch.Get("gq", false)
+		if err != nil || !ok || string(m.Body) != "three" || m.Redelivered {
+			t.Fatalf("get after cancel: %q redelivered %v ok %v err %v, want \"three\"", m.Body, m.Redelivered, ok, err)
 		}
 	})
 }
@@ -338,31 +348,29 @@ func TestGlobalPrefetch(t *testing.T) {
 		must(t, ch.Qos(3, 0, true))
 		must(t, ch.Qos(2, 0, false))
 		d1, d2 := consume(t, ch, "g1", false), consume(t, ch, "g2", false)
+		// Everything that arrives within a real while: the per-consumer limits alone would
+		// let 4 through, the channel's window 3.
 		var got []amqp091.Delivery
-		deadline := time.After(time.Second)
-		for len(got) < 4 {
-			select {
-			case m := <-d1:
-				got = append(got, m)
-			case m := <-d2:
-				got = append(got, m)
-			case <-deadline:
-				if len(got) != 3 {
-					t.Fatalf("%d deliveries outstanding, want 3 (the channel's window)", len(got))
-				}
-				must(t, got[0].Ack(false))
-				deadline = time.After(5 * time.Second)
-				if len(got) == 3 {
-					select {
-					case m := <-d1:
-						got = append(got, m)
-					case m := <-d2:
-						got = append(got, m)
-					case <-deadline:
-						t.Fatal("no delivery after an ack")
-					}
+		collect := func(wait time.Duration) {
+			for deadline := time.After(wait); ; {
+				select {
+				case m := <-d1:
+					got = append(got, m)
+				case m := <-d2:
+					got = append(got, m)
+				case <-deadline:
+					return
 				}
 			}
+		}
+		collect(time.Second)
+		if len(got) != 3 {
+			t.Fatalf("%d deliveries outstanding, want 3 (the channel's window)", len(got))
+		}
+		must(t, got[0].Ack(false))
+		collect(time.Second)
+		if len(got) != 4 {
+			t.Fatalf("%d deliveries after one ack, want 4", len(got))
 		}
 	})
 }

@@ -30,6 +30,7 @@ type channel struct {
 	global    chan struct{}              // basic.qos global: tokens shared by the channel's consumers; nil: no limit
 	getters   map[string]bridge.Consumer // basic.get consumers, by topic
 	confirms  *confirms                  // nil until confirm.select
+	tx        *tx                        // nil until tx.select (tx.go)
 	replyTag  string                     // the direct reply-to consumer, if any (replyto.go)
 	replyKey  string                     // its routable name
 }
@@ -114,15 +115,21 @@ func (ch *channel) handle(cmd *wire.Command) error {
 	case *wire.BasicRecoverAsync:
 		return ch.basicRecover(&wire.BasicRecover{Requeue: m.Requeue})
 	case *wire.ConfirmSelect:
+		if ch.tx != nil {
+			return wire.NewError(wire.PreconditionFailed, "cannot switch from tx to confirm mode").WithMethod(m)
+		}
 		ch.mu.Lock()
 		if ch.confirms == nil {
 			ch.confirms = &confirms{}
 		}
 		ch.mu.Unlock()
 		return ch.reply(m.NoWait, &wire.ConfirmSelectOk{})
-	case *wire.TxSelect, *wire.TxCommit, *wire.TxRollback:
-		// Not faked: a client relying on transactions must learn they are absent.
-		return wire.NewError(wire.NotImplemented, "transactions are not supported").WithMethod(m)
+	case *wire.TxSelect:
+		return ch.txSelect(m)
+	case *wire.TxCommit:
+		return ch.txCommit(m)
+	case *wire.TxRollback:
+		return ch.txRollback(m)
 	}
 	if !cmd.Method.ToServer() {
 		return wire.NewError(wire.CommandInvalid, "%s is not a client method", cmd.Method.Name()).WithMethod(cmd.Method)
@@ -130,13 +137,15 @@ func (ch *channel) handle(cmd *wire.Command) error {
 	return wire.NewError(wire.NotImplemented, "%s is not implemented", cmd.Method.Name()).WithMethod(cmd.Method)
 }
 
-// handleClosing: after our channel.close, only close-ok (or a crossing close) counts.
+// handleClosing: after our channel.close, only close-ok ends the channel. A client close
+// that crossed ours is answered with close-ok, but the channel stays closing: the client
+// got our close too and its close-ok is still to come (RabbitMQ's rabbit_channel does the
+// same); freeing the number now would read that close-ok as a method on an unopened channel.
 func (ch *channel) handleClosing(m wire.Method) error {
 	switch m.(type) {
 	case *wire.ChannelCloseOk:
 		delete(ch.c.chans, ch.id)
 	case *wire.ChannelClose:
-		delete(ch.c.chans, ch.id)
 		return ch.send(&wire.ChannelCloseOk{})
 	}
 	return nil
@@ -157,6 +166,11 @@ func (ch *channel) closeWith(e *wire.Error) {
 func (ch *channel) shutdown() {
 	ch.end()
 	ch.replyCancel("", true)
+	if ch.tx != nil {
+		// Uncommitted publishes are dropped; uncommitted acks are undone, so their
+		// messages go back to the queue below like every unacked one.
+		ch.untakeSettles(ch.takeTx())
+	}
 	ch.mu.Lock()
 	cons := ch.consumers
 	getters := ch.getters

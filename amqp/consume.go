@@ -392,25 +392,44 @@ func requeueOr(requeue bool) settleKind {
 }
 
 // settle applies basic.ack, nack or reject to one tag or, with multiple, to every tag up
-// to it (0 meaning all).
+// to it (0 meaning all). On a transactional channel it takes effect at tx.commit.
 func (ch *channel) settle(m wire.Method, tag uint64, multiple bool, kind settleKind) error {
 	ch.mu.Lock()
-	var todo []*unacked
-	if multiple {
-		for t, u := range ch.unacked {
-			if tag == 0 || t <= tag {
-				todo = append(todo, u)
-				delete(ch.unacked, t)
-			}
-		}
-	} else if u, ok := ch.unacked[tag]; ok {
-		todo = append(todo, u)
-		delete(ch.unacked, tag)
-	}
+	todo := ch.takeUnackedLocked(tag, multiple)
 	if len(todo) == 0 && (!multiple || tag != 0) {
 		ch.mu.Unlock()
 		return wire.NewError(wire.PreconditionFailed, "unknown delivery tag %d", tag).WithMethod(m)
 	}
+	if ch.tx != nil {
+		ch.tx.settles = append(ch.tx.settles, txSettle{deliveries: todo, kind: kind})
+		ch.mu.Unlock()
+		return nil
+	}
+	ch.mu.Unlock()
+	ch.apply(todo, kind)
+	return nil
+}
+
+// takeUnackedLocked removes the deliveries a tag (and multiple) names from the unacked ones.
+func (ch *channel) takeUnackedLocked(tag uint64, multiple bool) map[uint64]*unacked {
+	todo := map[uint64]*unacked{}
+	if multiple {
+		for t, u := range ch.unacked {
+			if tag == 0 || t <= tag {
+				todo[t] = u
+				delete(ch.unacked, t)
+			}
+		}
+	} else if u, ok := ch.unacked[tag]; ok {
+		todo[tag] = u
+		delete(ch.unacked, tag)
+	}
+	return todo
+}
+
+// apply acks, requeues or drops deliveries taken from the unacked ones.
+func (ch *channel) apply(todo map[uint64]*unacked, kind settleKind) {
+	ch.mu.Lock()
 	var release []*consumer
 	for _, u := range todo {
 		switch kind {
@@ -440,21 +459,18 @@ func (ch *channel) settle(m wire.Method, tag uint64, multiple bool, kind settleK
 	for _, cs := range release {
 		cs.release()
 	}
-	return nil
 }
 
+// basicRecover requeues every unacked delivery of the channel, at once even in a
+// transaction (as RabbitMQ does); acks already in the transaction stay there.
 func (ch *channel) basicRecover(m *wire.BasicRecover) error {
 	if !m.Requeue {
 		return wire.NewError(wire.NotImplemented, "requeue=false").WithMethod(m)
 	}
 	ch.mu.Lock()
-	has := len(ch.unacked) > 0
+	todo := ch.takeUnackedLocked(0, true)
 	ch.mu.Unlock()
-	if has {
-		if err := ch.settle(m, 0, true, settleRequeue); err != nil {
-			return err
-		}
-	}
+	ch.apply(todo, settleRequeue)
 	return ch.send(&wire.BasicRecoverOk{})
 }
 

@@ -16,7 +16,7 @@
 //     message key.
 //
 // Files: conn.go (frames, writer, heartbeats, close), handshake.go (start, login, tune,
-// open), channel.go (dispatch, channel close), exchanges.go and queues.go (declare, bind,
+// open), channel.go (dispatch, channel close), tx.go (transactions), exchanges.go and queues.go (declare, bind,
 // delete), purge.go, topology.go (the shared records), route.go (direct, fanout, topic,
 // headers), publish.go (publish and confirms), consume.go (consume, qos, ack, get),
 // props.go (AMQP properties in Pulsar properties), deadletter.go (TTL, dead-lettering),
@@ -73,7 +73,9 @@
 //
 // An auto-delete exchange is deleted once its last binding as a source goes.
 //
-// Not yet: transactions (540) and the other x-arguments (accepted;
-// x-queue-mode with a warning, x-single-active-consumer silently). An exclusive queue is removed when its connection
+// Transactions (tx.select, commit, rollback) follow RabbitMQ: see tx.go.
+//
+// Not yet: the other x-arguments (accepted; x-queue-mode with a warning,
+// x-single-active-consumer silently). An exclusive queue is removed when its connection
 // closes; a gateway that crashes leaves it behind.
 package amqp

@@ -35,29 +35,44 @@ func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body [
 		queues = c.s.topo.route(c.vhost, m.Exchange, x, m.RoutingKey, p.Headers)
 	}
 
+	if ch.tx != nil {
+		// Routed now (a missing exchange fails the publish, not the commit), written at
+		// tx.commit (tx.go).
+		ch.tx.publishes = append(ch.tx.publishes, txPublish{exchange: m.Exchange, key: m.RoutingKey,
+			mandatory: m.Mandatory, props: p, body: body, queues: queues, direct: direct})
+		return nil
+	}
 	ch.mu.Lock()
-	var pub *pending
+	var done func(error)
 	if ch.confirms != nil {
-		pub = ch.confirms.add(len(queues))
+		pub := ch.confirms.add(len(queues))
+		done = func(err error) { ch.settled(pub, err) }
 	}
 	ch.mu.Unlock()
+	ch.write(m.Exchange, m.RoutingKey, m.Mandatory, p, body, queues, direct, done)
+	return nil
+}
 
+// write sends a routed message to its queues. done, if not nil, runs once per queue write
+// with its outcome (nil: durable), or once with nil when the message reached no queue.
+func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Properties, body []byte, queues []string, direct bool, done func(error)) {
+	c := ch.c
+	tracked := done != nil
+	if !tracked {
+		done = func(error) {}
+	}
 	if direct {
-		c.s.sendReply(m.RoutingKey, p, body)
-		if pub != nil {
-			ch.settled(pub, nil)
-		}
-		return nil
+		c.s.sendReply(key, p, body)
+		done(nil)
+		return
 	}
 	if len(queues) == 0 {
-		if m.Mandatory {
+		if mandatory {
 			// Sent before the confirm, as RabbitMQ does.
-			c.sendContent(ch.id, &wire.BasicReturn{ReplyCode: wire.NoRoute, ReplyText: "NO_ROUTE", Exchange: m.Exchange, RoutingKey: m.RoutingKey}, p, body)
+			c.sendContent(ch.id, &wire.BasicReturn{ReplyCode: wire.NoRoute, ReplyText: "NO_ROUTE", Exchange: exchange, RoutingKey: key}, p, body)
 		}
-		if pub != nil {
-			ch.settled(pub, nil)
-		}
-		return nil
+		done(nil)
+		return
 	}
 	if _, ok := p.Headers["BCC"]; ok {
 		// BCC routes but is not delivered (RabbitMQ's sender-selected distribution).
@@ -68,17 +83,15 @@ func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body [
 		delete(h, "BCC")
 		p.Headers = h
 	}
-	out := toPulsar(m.Exchange, m.RoutingKey, p, body)
+	out := toPulsar(exchange, key, p, body)
 	for _, q := range queues {
 		topic := c.topic(q)
 		pol, stats, _ := c.s.policy(c, q)
 		if pol.limited() {
 			ok, trim := c.s.admit(ch.ctx, topic, pol, stats, len(body))
 			if !ok {
-				ch.refused(pol, m.Exchange, m.RoutingKey, p, body)
-				if pub != nil {
-					ch.settled(pub, errQueueFull)
-				}
+				ch.refused(pol, exchange, key, p, body)
+				done(errQueueFull)
 				continue
 			}
 			if trim {
@@ -88,23 +101,19 @@ func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body [
 		prod, err := c.s.producer(ch.ctx, topic)
 		if err != nil {
 			c.s.sendFailed(pol, stats, len(body))
-			if pub != nil {
-				ch.settled(pub, err)
-				continue
+			if !tracked {
+				c.log.Warn("publish dropped: " + err.Error())
 			}
-			c.log.Warn("publish dropped: " + err.Error())
+			done(err)
 			continue
 		}
 		prod.SendAsync(ch.ctx, out, func(_ bridge.SendResult, err error) {
 			if err != nil {
 				c.s.sendFailed(pol, stats, len(body))
 			}
-			if pub != nil {
-				ch.settled(pub, err)
-			}
+			done(err)
 		})
 	}
-	return nil
 }
 
 // errQueueFull nacks a publish a reject-publish queue refused.
