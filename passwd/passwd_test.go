@@ -33,7 +33,7 @@ func TestParseRefusesClearPasswords(t *testing.T) {
 func TestMosquittoPasswdFile(t *testing.T) {
 	tool, err := exec.LookPath("mosquitto_passwd")
 	if err != nil {
-		t.Skip("mosquitto_passwd not installed (Debian package mosquitto)")
+		t.Fatal("mosquitto_passwd not installed: apt-get install mosquitto (scripts/test.sh does)")
 	}
 	path := filepath.Join(t.TempDir(), "pw")
 	if out, err := exec.Command(tool, "-c", "-b", path, "dev", "s3cret").CombinedOutput(); err != nil {

@@ -11,9 +11,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { echo "test.sh: $*" >&2; }
 
-# Debian packages of the real clients and brokers the integration tests use.
-# Each is installed only when missing.
-DEBIAN_PACKAGES=(curl kcat python3-confluent-kafka python3-kafka mosquitto-clients python3-paho-mqtt python3-pika amqp-tools)
+# Debian packages of the real clients and tools the tests use. Each is
+# installed only when missing: a test whose tool is missing fails, never skips.
+# mosquitto brings mosquitto_passwd (the password-file tests).
+DEBIAN_PACKAGES=(curl kcat python3-confluent-kafka python3-kafka mosquitto mosquitto-clients python3-paho-mqtt python3-pika amqp-tools)
+# A JDK with javac (the Java client tests compile their programs) and Maven
+# (it fetches their jars below), unless they are on PATH already.
+command -v javac >/dev/null 2>&1 || DEBIAN_PACKAGES+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || DEBIAN_PACKAGES+=(maven)
 install_debian_packages() {
   local missing=()
   for p in "${DEBIAN_PACKAGES[@]}"; do

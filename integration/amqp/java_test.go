@@ -1,8 +1,8 @@
 // Package amqp_test runs the RabbitMQ Java client (com.rabbitmq:amqp-client from Maven
 // Central) against the gateway's AMQP handler, served in-process on the embedded backend,
 // and on Pulsar when PULSAR_URL and PULSAR_ADMIN_URL are set. The jars come from the local
-// Maven repository (scripts/test.sh fetches them with mvn dependency:get); the test skips
-// without them or without a JDK.
+// Maven repository (scripts/test.sh fetches them with mvn dependency:get, and installs a
+// JDK); the test fails without them (-short skips it).
 package amqp_test
 
 import (
@@ -66,12 +66,12 @@ func TestJavaClient(t *testing.T) {
 	}
 	for _, tool := range []string{"java", "javac"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("no %s", tool)
+			t.Fatalf("no %s: install a JDK (scripts/test.sh installs openjdk-17-jdk-headless)", tool)
 		}
 	}
 	cp, ok := javaClasspath()
 	if !ok {
-		t.Skip("com.rabbitmq:amqp-client 5.x and slf4j 2.x are not in ~/.m2 (scripts/test.sh fetches them)")
+		t.Fatal("com.rabbitmq:amqp-client 5.x and slf4j 2.x are not in ~/.m2 (scripts/test.sh fetches them)")
 	}
 	classes := t.TempDir()
 	if out, err := exec.Command("javac", "-cp", cp, "-d", classes, "testdata/JavaClient.java").CombinedOutput(); err != nil {

@@ -1,7 +1,7 @@
 // Package kafka_test runs real Kafka clients (kcat, confluent-kafka and
 // kafka-python from Debian: apt-get install kcat python3-confluent-kafka
 // python3-kafka) against the built gateway binary on the embedded backend.
-// Each scenario is skipped when its client is not installed.
+// A scenario whose client is not installed fails (scripts/test.sh installs them).
 package kafka_test
 
 import (
@@ -154,11 +154,12 @@ func run(t *testing.T, stdin io.Reader, name string, args ...string) string {
 	return string(out)
 }
 
-// need skips the test unless the command exists.
+// need fails the test unless the command runs: a missing client fails, never skips
+// (scripts/test.sh installs them).
 func need(t *testing.T, name string, args ...string) {
 	t.Helper()
 	if err := exec.Command(name, args...).Run(); err != nil {
-		t.Skipf("%s %v: %v", name, args, err)
+		t.Fatalf("%s %v: %v (scripts/test.sh installs the clients)", name, args, err)
 	}
 }
 

@@ -25,11 +25,11 @@ func javaClasspath() (string, bool) {
 
 func TestJavaClient(t *testing.T) {
 	if _, err := exec.LookPath("java"); err != nil {
-		t.Skip("no java")
+		t.Fatal("no java: install a JDK (scripts/test.sh installs openjdk-17-jdk-headless)")
 	}
 	cp, ok := javaClasspath()
 	if !ok {
-		t.Skip("kafka-clients 4.x and its dependencies are not in ~/.m2")
+		t.Fatal("kafka-clients 4.x and its dependencies are not in ~/.m2 (scripts/test.sh fetches them)")
 	}
 	eachBackend(t, func(t *testing.T, addr, suffix string) {
 		// Each run starts a JVM: snappy (Java's xerial framing) and zstd here;

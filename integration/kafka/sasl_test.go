@@ -55,11 +55,11 @@ func TestSASLPlain(t *testing.T) {
 	})
 	t.Run("java", func(t *testing.T) {
 		if _, err := exec.LookPath("java"); err != nil {
-			t.Skip("no java")
+			t.Fatal("no java: install a JDK (scripts/test.sh installs openjdk-17-jdk-headless)")
 		}
 		cp, ok := javaClasspath()
 		if !ok {
-			t.Skip("kafka-clients 4.x and its dependencies are not in ~/.m2")
+			t.Fatal("kafka-clients 4.x and its dependencies are not in ~/.m2 (scripts/test.sh fetches them)")
 		}
 		run(t, nil, "env", append(login, "java", "-cp", cp, "testdata/JavaRoundtrip.java", addr, "sasl-java"+suffix, "lz4", "sasl-javag"+suffix)...)
 	})
