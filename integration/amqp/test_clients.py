@@ -265,12 +265,82 @@ def pika_logins(gw):
         login_gw.stop()
 
 
+def ack_restart(gw):
+    """Whatever way a client acknowledged, the message stays gone across a restart (SIGTERM,
+    start on the same store), as RabbitMQ keeps it gone: basic.consume with ack, multiple ack,
+    basic.get with ack, basic.nack and basic.reject without requeue. What it left unacked
+    comes back. Queue counts are checked before and after, and consumers listen for a while."""
+    n = 20
+    everything = {b"%d" % i for i in range(n)}
+    odd = {b"%d" % i for i in range(1, n, 2)}
+    conn = gw.pika()
+    ch = conn.channel()
+    ch.confirm_delivery()
+    ways = {
+        "ar.consume": lambda m, k: ch.basic_ack(m.delivery_tag),
+        # two multiple acks: the first settles tags 1..10, the second the rest
+        "ar.multiple": lambda m, k: k in (n // 2, n) and ch.basic_ack(m.delivery_tag, multiple=True),
+        "ar.nack": lambda m, k: ch.basic_nack(m.delivery_tag, multiple=False, requeue=False),
+        "ar.reject": lambda m, k: ch.basic_reject(m.delivery_tag, requeue=False),
+        # acks the even bodies only; the odd ones stay unacked and come back
+        "ar.partial": lambda m, k: k % 2 == 1 and ch.basic_ack(m.delivery_tag),
+    }
+    left = {q: set() for q in ways}
+    left["ar.partial"] = odd
+    left["ar.get"] = set()
+    for q in left:
+        ch.queue_declare(q, durable=True)
+        for i in range(n):
+            ch.basic_publish("", q, b"%d" % i, pika.BasicProperties(delivery_mode=2))
+    for q, settle in ways.items():
+        got = set()
+        for method, _, body in ch.consume(q, inactivity_timeout=10):
+            assert method, (q, "only", len(got), "of", n)
+            got.add(body)
+            settle(method, len(got))
+            if len(got) == n:
+                break
+        assert got == everything, (q, got)
+        ch.cancel()
+    for _ in range(n):
+        method, _, body = ch.basic_get("ar.get")
+        assert method, "basic.get found the queue empty early"
+        ch.basic_ack(method.delivery_tag)
+    conn.close()  # the unacked of ar.partial go back to their queue
+
+    def counts(ch, when):
+        for q, want in left.items():
+            ready = ch.queue_declare(q, durable=True, passive=True).method.message_count
+            assert ready == len(want), (when, q, "ready", ready, "want", len(want))
+
+    conn = gw.pika()
+    counts(conn.channel(), "before the restart")
+    conn.close()
+    gw.stop()
+    gw = Gateway()
+    conn = gw.pika()
+    ch = conn.channel()
+    counts(ch, "after the restart")
+    for q, want in left.items():
+        got = set()
+        # listens 1.5 s past the last message: an acked one coming back shows here
+        for method, _, body in ch.consume(q, inactivity_timeout=1.5):
+            if not method:
+                break
+            got.add(body)
+            ch.basic_ack(method.delivery_tag)
+        ch.cancel()
+        assert got == want, (q, "delivered after the restart", sorted(got), "want", sorted(want))
+    conn.close()
+    return gw
+
+
 def main():
     gw = Gateway()
     failed = 0
     try:
         for scenario in [pika_routing, pika_mandatory_and_errors, pika_get_nack, pika_e2e_and_dead_letters,
-                         pika_rpc_and_limits, pika_logins, amqp_tools, restart]:
+                         pika_rpc_and_limits, pika_logins, amqp_tools, restart, ack_restart]:
             try:
                 res = scenario(gw)
                 if isinstance(res, Gateway):
