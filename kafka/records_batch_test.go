@@ -12,47 +12,61 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
-// kmsgBatch encodes msgs through kmsg's own types: the reference the
+// wantRecord is what a record of the batch must carry, written out by
+// hand rather than computed by the code under test.
+type wantRecord struct {
+	offset     int64
+	ts         int64 // milliseconds
+	key, value []byte
+	headers    []kmsg.Header
+}
+
+// kmsgBatch encodes recs through kmsg's own types: the reference the
 // hand-laid appendBatch must match byte for byte.
-func kmsgBatch(msgs []*bridge.Message) []byte {
-	base, firstTS := msgs[0].Index, timestamp(msgs[0])
-	maxTS := firstTS
-	var recs []byte
-	for _, m := range msgs {
-		ts := timestamp(m)
-		maxTS = max(maxTS, ts)
-		rec := kmsg.Record{TimestampDelta64: ts - firstTS, OffsetDelta: int32(m.Index - base),
-			Key: m.Key, Value: m.Value, Headers: headers(m.Properties)}
+func kmsgBatch(recs []wantRecord, maxTS int64) []byte {
+	base, firstTS := recs[0].offset, recs[0].ts
+	var body []byte
+	for _, r := range recs {
+		rec := kmsg.Record{TimestampDelta64: r.ts - firstTS, OffsetDelta: int32(r.offset - base),
+			Key: r.key, Value: r.value, Headers: r.headers}
 		rec.Length = int32(len(rec.AppendTo(nil)) - 1)
-		recs = rec.AppendTo(recs)
+		body = rec.AppendTo(body)
 	}
-	rb := kmsg.RecordBatch{FirstOffset: base, Length: int32(batchHeaderSize - 12 + len(recs)),
-		PartitionLeaderEpoch: -1, Magic: 2, LastOffsetDelta: int32(msgs[len(msgs)-1].Index - base),
+	rb := kmsg.RecordBatch{FirstOffset: base, Length: int32(batchHeaderSize - 12 + len(body)),
+		PartitionLeaderEpoch: -1, Magic: 2, LastOffsetDelta: int32(recs[len(recs)-1].offset - base),
 		FirstTimestamp: firstTS, MaxTimestamp: maxTS, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1,
-		NumRecords: int32(len(msgs)), Records: recs}
+		NumRecords: int32(len(recs)), Records: body}
 	out := rb.AppendTo(nil)
 	binary.BigEndian.PutUint32(out[17:], crc32.Checksum(out[21:], crc32c))
 	return out
 }
 
 func TestAppendBatchMatchesKmsg(t *testing.T) {
-	t0 := time.UnixMilli(1_700_000_000_000)
+	const t0 = 1_700_000_000_000          // ms
 	big := bytes.Repeat([]byte("v"), 300) // a length needing a two-byte varint
 	msgs := []*bridge.Message{
-		{Index: 41, Key: []byte("k1"), Value: []byte("a"), EventTime: t0, Properties: map[string]string{"h": "1", "a": "2"}},
-		{Index: 42, Value: big, PublishTime: t0.Add(-time.Second)}, // an earlier timestamp
-		{Index: 44, Key: []byte{}, Value: nil, EventTime: t0.Add(5 * time.Second)},
+		{Index: 41, Key: []byte("k1"), Value: []byte("a"), EventTime: time.UnixMilli(t0),
+			PublishTime: time.UnixMilli(t0 + 7), Properties: map[string]string{"h": "1", "a": "2"}},
+		{Index: 42, Value: big, PublishTime: time.UnixMilli(t0 - 1000)}, // no event time: the publish time
+		{Index: 44, Key: []byte{}, Value: nil, EventTime: time.UnixMilli(t0 + 5000)},
 	}
+	// The event time is the record's timestamp, else the publish time;
+	// properties are headers in key order.
+	want := kmsgBatch([]wantRecord{
+		{offset: 41, ts: t0, key: []byte("k1"), value: []byte("a"),
+			headers: []kmsg.Header{{Key: "a", Value: []byte("2")}, {Key: "h", Value: []byte("1")}}},
+		{offset: 42, ts: t0 - 1000, value: big},
+		{offset: 44, ts: t0 + 5000, key: []byte{}},
+	}, t0+5000)
 	got := appendBatch([]byte("prefix"), msgs)
 	if !bytes.HasPrefix(got, []byte("prefix")) {
 		t.Fatal("appendBatch overwrote dst")
 	}
-	want := kmsgBatch(msgs)
 	if !bytes.Equal(got[len("prefix"):], want) {
 		t.Fatalf("appendBatch differs from kmsg's encoding:\n got %x\nwant %x", got[len("prefix"):], want)
 	}
 	var rb kmsg.RecordBatch
-	if err := rb.ReadFrom(want); err != nil || rb.NumRecords != 3 || rb.MaxTimestamp != t0.Add(5*time.Second).UnixMilli() {
+	if err := rb.ReadFrom(want); err != nil || rb.NumRecords != 3 || rb.MaxTimestamp != t0+5000 {
 		t.Fatalf("reference batch: %v %+v", err, rb)
 	}
 }

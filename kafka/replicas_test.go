@@ -1,6 +1,10 @@
 package kafka
 
 import (
+	"fmt"
+	"io"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,8 +14,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Two gateways on one backend share everything that matters to a client:
-// records, committed offsets and idempotent producers' sequences.
+// Two gateways on one backend, each at its own address, share everything
+// that matters to a client: records, committed offsets and idempotent
+// producers' sequences.
 func TestTwoGatewaysShareState(t *testing.T) {
 	addrA, b := startGatewayBackend(t)
 	addrB := serveOn(t, b)
@@ -70,12 +75,104 @@ func TestTwoGatewaysShareState(t *testing.T) {
 		t.Fatalf("offset via B: %+v", o)
 	}
 
-	// Each answers as one broker whose id is a function of its advertised
-	// address alone, so replicas behind one address agree.
-	for addr, cl := range map[string]*kgo.Client{addrA: a, addrB: bcl} {
-		m, err := kadm.NewClient(cl).BrokerMetadata(testCtx(t))
-		if err != nil || len(m.Brokers) != 1 || m.Brokers[0].NodeID != nodeIDFor(addr) || m.Controller != nodeIDFor(addr) {
-			t.Fatalf("metadata of %s: %+v %v", addr, m, err)
+}
+
+// proxy is one address in front of several gateways: each new connection
+// goes to the next gateway in turn, as a round-robin load balancer does.
+func proxy(t *testing.T) (addr string, behind func(...string)) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var targets []string
+	n := 0
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			target := targets[n%len(targets)]
+			n++
+			mu.Unlock()
+			go func() {
+				defer c.Close()
+				g, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer g.Close()
+				go io.Copy(g, c)
+				io.Copy(c, g)
+			}()
 		}
+	}()
+	return ln.Addr().String(), func(addrs ...string) {
+		mu.Lock()
+		targets = addrs
+		mu.Unlock()
+	}
+}
+
+// Two gateways behind one address answer as one broker: a client whose
+// connections land on either sees the same broker, controller and
+// coordinator, at that address, and its records on both.
+func TestReplicasBehindOneAddress(t *testing.T) {
+	front, behind := proxy(t)
+	_, b := startGatewayBackend(t)
+	advertise := func(o *Options) { o.Advertised = front }
+	behind(serveWith(t, b, advertise), serveWith(t, b, advertise))
+
+	host, port, _ := net.SplitHostPort(front)
+	var first *kmsg.MetadataResponse
+	var coordinator int32
+	for i := range 4 { // connections alternate between the two gateways
+		c := dialRaw(t, front)
+		c.send(kmsg.NewPtrMetadataRequest(), 12, 1)
+		_, body, err := c.recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := kmsg.NewPtrMetadataResponse()
+		m.Version = 12
+		if err := m.ReadFrom(body[1:]); err != nil { // flexible: header tags
+			t.Fatal(err)
+		}
+		if len(m.Brokers) != 1 || m.Brokers[0].Host != host || fmt.Sprint(m.Brokers[0].Port) != port ||
+			m.ControllerID != m.Brokers[0].NodeID {
+			t.Fatalf("connection %d: brokers %+v controller %d, want one broker at %s, the controller", i, m.Brokers, m.ControllerID, front)
+		}
+		fc := kmsg.NewPtrFindCoordinatorRequest()
+		fc.CoordinatorKey = "g"
+		c.send(fc, 3, 2)
+		_, body, err = c.recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := kmsg.NewPtrFindCoordinatorResponse()
+		f.Version = 3
+		if err := f.ReadFrom(body[1:]); err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first, coordinator = m, f.NodeID
+		}
+		if m.Brokers[0].NodeID != first.Brokers[0].NodeID || f.NodeID != coordinator || f.NodeID != m.Brokers[0].NodeID {
+			t.Fatalf("connection %d: broker %d coordinator %d, connection 0: broker %d coordinator %d",
+				i, m.Brokers[0].NodeID, f.NodeID, first.Brokers[0].NodeID, coordinator)
+		}
+	}
+
+	// A client through the one address: what it writes it reads back.
+	cl := newClient(t, front)
+	createTopic(t, cl, "behind", 2)
+	produceN(t, cl, "behind", 10)
+	cons := newClient(t, front, kgo.ConsumeTopics("behind"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if got := consume(t, cons, 10); len(got) != 10 {
+		t.Fatalf("read back %d records through %s, want 10", len(got), front)
 	}
 }
