@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the gateway and runs the AMQP scenarios of test_clients.py against it with
 # Debian's python3-pika and amqp-tools (librabbitmq's command line tools):
-#   apt-get install -y python3-pika amqp-tools
+#   apt-get install -y python3-pika amqp-tools mosquitto   (mosquitto: mosquitto_passwd)
 # On the embedded backend, and again with --backend pulsar when PULSAR_URL (and
 # PULSAR_ADMIN_URL, default http://127.0.0.1:8080) are set: the scenarios then run in a
 # per-run vhost, whose namespace public/<vhost> the script creates through the admin API

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the gateway and runs the MQTT scenarios of test_clients.py against
 # it with Debian's mosquitto-clients and python3-paho-mqtt:
-#   apt-get install -y mosquitto-clients python3-paho-mqtt
+#   apt-get install -y mosquitto-clients python3-paho-mqtt mosquitto   (mosquitto: mosquitto_passwd)
 # On the embedded backend, and again on Pulsar when PULSAR_URL and
 # PULSAR_ADMIN_URL are set (topics and client ids then carry a per-run
 # prefix: the broker is shared and keeps state). Extra go build flags may
