@@ -41,6 +41,20 @@ func checkQueueArgs(m wire.Method, name, vhost string, args wire.Table) error {
 	} else if ok && n <= 0 {
 		return bad("x-expires", "value_zero", n)
 	}
+	if v, ok := args["x-single-active-consumer"]; ok {
+		sac, isBool := v.(bool)
+		if !isBool {
+			return bad("x-single-active-consumer", "unacceptable_type", v)
+		}
+		if sac {
+			// Refused rather than ignored: a queue whose consumers all receive when the app
+			// counts on one at a time is a silent ordering bug. Pulsar's Failover type picks
+			// the active consumer of a non-partitioned topic by hashing consumer names, so a
+			// newcomer can take over from the first (and get its unacked messages while it
+			// still holds them); the first-registered rule needs its own coordination.
+			return wire.NewError(wire.PreconditionFailed, "x-single-active-consumer is not supported by this gateway (queue '%s' in vhost '%s')", name, vhost).WithMethod(m)
+		}
+	}
 	if v, ok := args["x-overflow"]; ok {
 		switch v {
 		case "drop-head", "reject-publish", "reject-publish-dlx":

@@ -16,8 +16,8 @@
 //     message key.
 //
 // Files: conn.go (frames, writer, heartbeats, close), handshake.go (start, login, tune,
-// open), channel.go (dispatch, channel close), tx.go (transactions), exchanges.go and queues.go (declare, bind,
-// delete), purge.go, topology.go (the shared records), route.go (direct, fanout, topic,
+// open), channel.go (dispatch, channel close), tx.go (transactions), exchanges.go and
+// queues.go (declare, bind, delete), purge.go, topology.go (the shared records), route.go (direct, fanout, topic,
 // headers), publish.go (publish and confirms), consume.go (consume, qos, ack, get),
 // props.go (AMQP properties in Pulsar properties), deadletter.go (TTL, dead-lettering),
 // args.go (queue argument checks), limits.go (x-max-length), expiry.go (x-expires),
@@ -75,7 +75,8 @@
 //
 // Transactions (tx.select, commit, rollback) follow RabbitMQ: see tx.go.
 //
-// Not yet: the other x-arguments (accepted; x-queue-mode with a warning,
-// x-single-active-consumer silently). An exclusive queue is removed when its connection
-// closes; a gateway that crashes leaves it behind.
+// x-single-active-consumer=true is refused with 406 (args.go says why); false is accepted.
+//
+// Not yet: x-queue-mode (accepted with a warning). An exclusive queue is removed when its
+// connection closes; a gateway that crashes leaves it behind.
 package amqp

@@ -17,10 +17,12 @@ import (
 // queueArgs are the x-arguments RabbitMQ compares on redeclare (declare_args()); others
 // are ignored.
 var queueArgs = []string{"x-expires", "x-message-ttl", "x-dead-letter-exchange", "x-dead-letter-routing-key",
-	"x-max-length", "x-max-length-bytes", "x-overflow", "x-max-priority", "x-queue-type", "x-queue-mode"}
+	"x-max-length", "x-max-length-bytes", "x-overflow", "x-max-priority", "x-queue-type", "x-queue-mode",
+	"x-single-active-consumer"}
 
-// implementedArgs are the queue arguments that take effect here.
-var implementedArgs = map[string]bool{"x-queue-type": true, "x-message-ttl": true,
+// implementedArgs are the queue arguments that take effect here (x-single-active-consumer:
+// only false, its default, gets this far; see checkQueueArgs).
+var implementedArgs = map[string]bool{"x-queue-type": true, "x-message-ttl": true, "x-single-active-consumer": true,
 	"x-dead-letter-exchange": true, "x-dead-letter-routing-key": true, "x-max-length": true,
 	"x-max-length-bytes": true, "x-overflow": true, "x-expires": true, "x-max-priority": true}
 
