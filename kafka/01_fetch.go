@@ -77,7 +77,9 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
 		switch {
 		case isInternal(w.key.topic):
-			rp.ErrorCode = kerr.TopicAuthorizationFailed.Code // no offsets log to serve
+			// No offsets log to serve; a constant, as this runs under
+			// fetchSession.mu (locksordering.txt).
+			rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 		case tl.err != nil:
 			rp.ErrorCode = errorCode(tl.err)
 		case !tl.ok || w.key.partition < 0 || int(w.key.partition) >= tl.info.partitions:

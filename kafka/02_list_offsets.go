@@ -33,7 +33,7 @@ func handleListOffsets(h *Handler, r *request) (kmsg.Response, error) {
 			rp.Timestamp, rp.Offset, rp.LeaderEpoch = -1, -1, -1
 			switch {
 			case internal:
-				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code // no offsets log to serve
+				rp.ErrorCode = h.internalRefusal(t.Topic) // no offsets log to serve
 			case err != nil:
 				rp.ErrorCode = errorCode(err)
 			case !ok || p.Partition < 0 || int(p.Partition) >= info.partitions:

@@ -29,7 +29,7 @@ func handleCreateTopics(h *Handler, r *request) (kmsg.Response, error) {
 			rt.ErrorCode, rt.ErrorMessage = e.Code, kmsg.StringPtr(msg)
 		}
 		switch {
-		case t.Topic == offsetsTopic && h.offsetsTopicShown():
+		case h.internalShown(t.Topic):
 			fail(kerr.TopicAlreadyExists, "topic exists")
 		case isInternal(t.Topic):
 			fail(kerr.TopicAuthorizationFailed, t.Topic+" is internal; the gateway keeps offsets itself")

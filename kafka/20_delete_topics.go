@@ -29,11 +29,7 @@ func handleDeleteTopics(h *Handler, r *request) (kmsg.Response, error) {
 		rt.Topic = kmsg.StringPtr(name)
 		if isInternal(name) {
 			// Kafka would delete it, and every group's offsets with it.
-			rt.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			if name == offsetsTopic && h.offsetsTopicShown() {
-				rt.ErrorCode = kerr.TopicAuthorizationFailed.Code
-				rt.ErrorMessage = kmsg.StringPtr(name + " is internal; the gateway keeps offsets itself")
-			}
+			rt.ErrorCode = h.internalRefusal(name)
 			resp.Topics = append(resp.Topics, rt)
 			continue
 		}

@@ -43,6 +43,15 @@ func handleDescribeConfigs(h *Handler, r *request) (kmsg.Response, error) {
 		source := kmsg.ConfigSourceDefaultConfig
 		switch res.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
+			if isInternal(res.ResourceName) {
+				if !h.internalShown(res.ResourceName) {
+					rr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				}
+				// Kafka's: offsets are kept per key.
+				configs = h.topicConfigs()
+				configs["cleanup.policy"] = "compact"
+				break
+			}
 			_, ok, err := h.topics.get(r.ctx, res.ResourceName)
 			switch {
 			case err != nil:

@@ -14,8 +14,15 @@ func handleCreatePartitions(h *Handler, r *request) (kmsg.Response, error) {
 	for _, t := range req.Topics {
 		rt := kmsg.NewCreatePartitionsResponseTopic()
 		rt.Topic = t.Topic
-		info, ok, err := h.topics.get(r.ctx, t.Topic)
+		var info topicInfo
+		var ok bool
+		var err error
+		if !isInternal(t.Topic) {
+			info, ok, err = h.topics.get(r.ctx, t.Topic)
+		}
 		switch {
+		case isInternal(t.Topic):
+			rt.ErrorCode = h.internalRefusal(t.Topic)
 		case err != nil:
 			rt.ErrorCode = errorCode(err)
 		case !ok:

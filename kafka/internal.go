@@ -34,11 +34,24 @@ func (h *Handler) offsetsTopicShown() bool {
 	return n > 0 || h.offsets.any()
 }
 
+// internalRefusal is the error of an operation the gateway does not allow
+// on an internal topic: unknown while it is not shown.
+func (h *Handler) internalRefusal(name string) int16 {
+	if h.internalShown(name) {
+		return kerr.TopicAuthorizationFailed.Code
+	}
+	return kerr.UnknownTopicOrPartition.Code
+}
+
+func (h *Handler) internalShown(name string) bool {
+	return name == offsetsTopic && h.offsetsTopicShown()
+}
+
 // internalMetadata describes an internal topic in Metadata.
 func (h *Handler) internalMetadata(name string) kmsg.MetadataResponseTopic {
 	t := kmsg.NewMetadataResponseTopic()
 	t.Topic = kmsg.StringPtr(name)
-	if name != offsetsTopic || !h.offsetsTopicShown() {
+	if !h.internalShown(name) {
 		t.ErrorCode = kerr.UnknownTopicOrPartition.Code
 		return t
 	}

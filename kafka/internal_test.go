@@ -92,6 +92,17 @@ func TestInternalOffsetsTopic(t *testing.T) {
 	if _, err := adm.DeleteTopic(testCtx(t), offsetsTopic); !errors.Is(err, kerr.TopicAuthorizationFailed) {
 		t.Fatalf("delete %s: %v, want TOPIC_AUTHORIZATION_FAILED", offsetsTopic, err)
 	}
+	if rs, err := adm.CreatePartitions(testCtx(t), 60, offsetsTopic); err != nil || !errors.Is(rs[offsetsTopic].Err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("add partitions to %s: %v %v, want TOPIC_AUTHORIZATION_FAILED", offsetsTopic, err, rs[offsetsTopic].Err)
+	}
+	rc, err := adm.DescribeTopicConfigs(testCtx(t), offsetsTopic)
+	if c, cerr := rc.On(offsetsTopic, nil); err != nil || cerr != nil || c.Err != nil {
+		t.Fatalf("configs of %s: %v %v", offsetsTopic, err, cerr)
+	} else if !slices.ContainsFunc(c.Configs, func(c kadm.Config) bool {
+		return c.Key == "cleanup.policy" && c.Value != nil && *c.Value == "compact"
+	}) {
+		t.Fatalf("configs of %s: %+v, want cleanup.policy=compact", offsetsTopic, c.Configs)
+	}
 	// The group's offsets survived the refused delete.
 	offs, err := adm.FetchOffsets(testCtx(t), "g")
 	if o, _ := offs.Lookup("orders", 0); err != nil || o.At != 2 {
