@@ -174,6 +174,7 @@ def pika_rpc_and_limits(gw):
         if replies:
             break
         client.process_data_events(time_limit=0.1)
+    client.process_data_events(time_limit=0.3)  # a duplicate reply would arrive meanwhile
     assert replies == [("c1", b"pong")], replies
 
     sch.confirm_delivery()
@@ -192,6 +193,57 @@ def pika_rpc_and_limits(gw):
         pass
     server.close()
     client.close()
+
+
+def pika_tx(gw):
+    """Transactions: publishes and acks take effect at tx.commit, rollback undoes them
+    without redelivery, and tx and confirms on one channel are a 406, as in RabbitMQ."""
+    conn = gw.pika()
+    ch, other = conn.channel(), conn.channel()
+    other.queue_declare("x.tx")
+    ch.tx_select()
+    ch.basic_publish("", "x.tx", b"a")
+    ch.basic_publish("", "x.tx", b"b")
+    conn.sleep(0.3)  # time enough for a server that writes at once
+    n = other.queue_declare("x.tx", passive=True).method.message_count
+    assert n == 0, ("visible before tx.commit", n)
+    ch.tx_commit()
+    n = other.queue_declare("x.tx", passive=True).method.message_count
+    assert n == 2, ("after tx.commit", n)
+    ch.basic_publish("", "x.tx", b"rolled-back")
+    ch.tx_rollback()
+    ch.tx_commit()
+    n = other.queue_declare("x.tx", passive=True).method.message_count
+    assert n == 2, ("after a rollback", n)
+    method, _, body = ch.basic_get("x.tx")
+    assert body == b"a", body
+    ch.basic_ack(method.delivery_tag)
+    ch.tx_rollback()
+    ch.basic_ack(method.delivery_tag)  # unacked again after the rollback: no 406
+    ch.tx_commit()
+    try:
+        ch.confirm_delivery()
+        raise AssertionError("confirm.select on a transactional channel accepted")
+    except pika.exceptions.ChannelClosedByBroker as e:
+        assert e.reply_code == 406, e
+    ch = conn.channel()
+    ch.confirm_delivery()
+    try:
+        ch.tx_select()
+        raise AssertionError("tx.select on a channel in confirm mode accepted")
+    except pika.exceptions.ChannelClosedByBroker as e:
+        assert e.reply_code == 406, e
+    bodies = []
+    for _ in range(50):  # "b" may sit with the closed channel's basic.get consumer a moment
+        method, _, body = other.basic_get("x.tx", auto_ack=True)
+        if method:
+            bodies.append(body)
+            break
+        conn.sleep(0.05)
+    conn.sleep(0.3)
+    method, _, body = other.basic_get("x.tx", auto_ack=True)
+    assert bodies == [b"b"] and method is None, ("the committed ack of a came back", bodies, body)
+    conn.close()
 
 
 def amqp_tools(gw):
@@ -340,7 +392,7 @@ def main():
     failed = 0
     try:
         for scenario in [pika_routing, pika_mandatory_and_errors, pika_get_nack, pika_e2e_and_dead_letters,
-                         pika_rpc_and_limits, pika_logins, amqp_tools, restart, ack_restart]:
+                         pika_rpc_and_limits, pika_tx, pika_logins, amqp_tools, restart, ack_restart]:
             try:
                 res = scenario(gw)
                 if isinstance(res, Gateway):
