@@ -23,7 +23,10 @@ func handleMetadata(h *Handler, r *request) (kmsg.Response, error) {
 	if all {
 		var err error
 		if names, err = h.topics.list(r.ctx); err != nil {
-			return nil, err
+			// The backend is away: the topics known so far, leaderless.
+			if names = h.topics.knownNames(); !retriable(err) || len(names) == 0 {
+				return nil, err
+			}
 		}
 		if h.offsetsTopicShown() {
 			names = append(names, offsetsTopic)
@@ -60,7 +63,9 @@ func (h *Handler) topicMetadata(r *request, name string, autoCreate bool) kmsg.M
 		ok = err == nil
 	}
 	if err != nil {
-		t.ErrorCode = errorCode(err)
+		if !h.leaderless(&t, name, err) {
+			t.ErrorCode = errorCode(err)
+		}
 		return t
 	}
 	if !ok {
