@@ -11,6 +11,8 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from gateway import GatewayProcess  # noqa: E402  (integration/gateway.py)
 
@@ -58,6 +60,12 @@ def paho_client(gw, cid, clean=True, proto=mqtt.MQTTv311, **kw):
             got.append((m.topic, m.payload.decode(), m.qos, m.retain))
             cond.notify_all()
     c.on_message = on_message
+    c.connected = threading.Event()
+
+    def on_connect(_c, _u, flags, _rc, _props=None):
+        c.present = bool(flags.get("session present"))
+        c.connected.set()
+    c.on_connect = on_connect
     if "will" in kw:
         c.will_set(*kw["will"])
     c.connect("127.0.0.1", gw.port, keepalive=30, **kw.get("connect", {}))
@@ -156,17 +164,91 @@ def test_shared(gw):
 @scenario("session takeover: a second connection with the same id gets the session")
 def test_takeover(gw):
     first = paho_client(gw, "py-take", clean=False)
+    # Its loop keeps running, so that what it got is checked for real, but
+    # does not reconnect (and take the session back) during the test.
+    first.reconnect_delay_set(min_delay=60, max_delay=120)
     gone = threading.Event()
     first.on_disconnect = lambda *a: gone.set()
     sub_wait(first, f"{IT}/take", 1)
     second = paho_client(gw, "py-take", clean=False)
     assert gone.wait(5), "the first connection was not closed"
-    first.loop_stop()
     mosquitto_pub(gw, "-q", "1", "-t", f"{IT}/take", "-m", "t1")
     got = second.wait(1)
     assert got[0][1] == "t1", got
+    time.sleep(0.5)
     assert not first.got, first.got
+    first.loop_stop()
     second.disconnect()
+
+
+def v5_session(gw, cid, clean_start, expiry):
+    """An MQTT 5 paho client with a session expiry; .present is CONNACK's session present."""
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = expiry
+    c = paho_client(gw, cid, proto=mqtt.MQTTv5, connect={"clean_start": clean_start, "properties": props})
+    assert c.connected.wait(10), f"{cid}: no CONNACK"
+    return c
+
+
+@scenario("MQTT 5 session expiry: kept 2 s into a 5 s interval, gone after it (paho v5)")
+def test_session_expiry(gw):
+    dev = v5_session(gw, "py-exp", True, 5)
+    sub_wait(dev, f"{IT}/exp", 1)
+    dev.disconnect()
+    dev.loop_stop()
+    mosquitto_pub(gw, "-q", "1", "-t", f"{IT}/exp", "-m", "away")
+    time.sleep(2)
+    dev = v5_session(gw, "py-exp", False, 5)
+    assert dev.present, "2 s into a 5 s session expiry: no session present"
+    assert [p for _, p, _, _ in dev.wait(1)] == ["away"], dev.got
+    dev.disconnect()
+    dev.loop_stop()
+    time.sleep(6)
+    dev = v5_session(gw, "py-exp", False, 5)
+    assert not dev.present, "after the session expiry: session present"
+    mosquitto_pub(gw, "-q", "1", "-t", f"{IT}/exp", "-m", "late")
+    time.sleep(1)
+    assert not dev.got, dev.got
+    dev.disconnect()
+    dev.loop_stop()
+
+
+def acked_sessions(gw):
+    """A persistent 3.1.1 session at QoS 1 and an MQTT 5 one at QoS 2, after
+    the client received (and so acknowledged) what was published."""
+    q1 = paho_client(gw, "py-ack1", clean=False)
+    sub_wait(q1, f"{IT}/ack/q1", 1)
+    q2 = v5_session(gw, "py-ack2", False, 3600)
+    sub_wait(q2, f"{IT}/ack/q2", 2)
+    return q1, q2
+
+
+def ack_before_restart(gw):
+    q1, q2 = acked_sessions(gw)
+    for i in range(10):
+        mosquitto_pub(gw, "-q", "1", "-t", f"{IT}/ack/q1", "-m", f"a{i}")
+        mosquitto_pub(gw, "-q", "2", "-t", f"{IT}/ack/q2", "-m", f"b{i}")
+    assert [p for _, p, _, _ in q1.wait(10)] == [f"a{i}" for i in range(10)], q1.got
+    assert [p for _, p, _, _ in q2.wait(10)] == [f"b{i}" for i in range(10)], q2.got
+    time.sleep(0.5)  # the last PUBACK, PUBREC and PUBCOMP go out
+    for c in (q1, q2):
+        c.disconnect()
+        c.loop_stop()
+
+
+def ack_after_restart(gw):
+    q1, q2 = acked_sessions(gw)
+    time.sleep(2)
+    back = {"QoS 1": list(q1.got), "QoS 2": list(q2.got)}
+    assert not any(back.values()), f"acknowledged messages came back: {back}"
+    # The sessions are alive: what comes now is delivered.
+    mosquitto_pub(gw, "-q", "1", "-t", f"{IT}/ack/q1", "-m", "new1")
+    mosquitto_pub(gw, "-q", "2", "-t", f"{IT}/ack/q2", "-m", "new2")
+    assert [p for _, p, _, _ in q1.wait(1)] == ["new1"], q1.got
+    assert [p for _, p, _, _ in q2.wait(1)] == ["new2"], q2.got
+    for c in (q1, q2):
+        c.disconnect()
+        c.loop_stop()
 
 
 def before_restart(gw):
@@ -237,7 +319,7 @@ def main():
     failed = 0
     try:
         for t in (test_mosquitto_qos, test_user_properties, test_paho_roundtrip, test_will,
-                  test_shared, test_takeover):
+                  test_shared, test_takeover, test_session_expiry):
             try:
                 t(gw)
                 print("ok  ", t.scenario)
@@ -245,6 +327,7 @@ def main():
                 failed += 1
                 print("FAIL", t.scenario, repr(e))
         before_restart(gw)
+        ack_before_restart(gw)
     finally:
         gw.stop()
     try:
@@ -262,6 +345,12 @@ def main():
     except Exception as e:
         failed += 1
         print("FAIL retained and persistent sessions across a restart", repr(e))
+    try:
+        ack_after_restart(gw)
+        print("ok   acknowledged QoS 1 and QoS 2 messages of persistent sessions do not come back after a restart")
+    except Exception as e:
+        failed += 1
+        print("FAIL acknowledge, restart, nothing comes back", repr(e))
     finally:
         gw.stop()
     sys.exit(1 if failed else 0)
