@@ -9,7 +9,6 @@ import (
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
-	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 )
 
 // stuckBackend's producers of topics containing "slow" take until unstuck
@@ -37,10 +36,16 @@ func (b stuckBackend) CreateProducer(ctx context.Context, o bridge.ProducerOptio
 // another connection declares, publishes to and consumes from another
 // queue meanwhile, with confirms, as on RabbitMQ where queues are apart.
 func TestSlowProducerBlocksOnlyItsQueue(t *testing.T) {
-	e, err := embedded.Open(embedded.Options{InMemory: true})
-	must(t, err)
-	b := stuckBackend{Backend: e, entered: make(chan struct{}, 4), unstuck: make(chan struct{})}
-	g := serveGateway(t, b, testLogger(t))
+	eachBackend(t, testSlowProducerBlocksOnlyItsQueue)
+}
+
+func testSlowProducerBlocksOnlyItsQueue(t *testing.T, k *kit) {
+	log := testLogger(t)
+	b := stuckBackend{Backend: k.open(t, log), entered: make(chan struct{}, 4), unstuck: make(chan struct{})}
+	g := serveGateway(t, b, log)
+	if k.vhost != "/" {
+		g.url += k.vhost
+	}
 	defer close(b.unstuck) // before the connections' and the gateway's clean-up
 
 	slow := channel091(t, dial(t, g))
