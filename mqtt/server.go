@@ -64,6 +64,10 @@ type Server struct {
 
 	stopSweep chan struct{}
 	swept     sync.WaitGroup
+
+	expMu    sync.Mutex
+	expiries map[string]*time.Timer // sessions' expiry, by client id; nil once closed
+	expiring sync.WaitGroup         // expiry timers running
 }
 
 // New builds a Server on a backend.
@@ -92,7 +96,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.PatternDiscovery <= 0 {
 		opts.PatternDiscovery = time.Second
 	}
-	s := &Server{opts: opts, log: opts.Logger, backend: opts.Backend, conns: map[net.Conn]*mochi.Client{}}
+	s := &Server{opts: opts, log: opts.Logger, backend: opts.Backend, conns: map[net.Conn]*mochi.Client{},
+		expiries: map[string]*time.Timer{}}
 	var err error
 	if s.retained, err = openRetained(ctx, opts.Backend); err != nil {
 		return nil, err
@@ -133,6 +138,8 @@ func (s *Server) sweepLoop() {
 	defer s.swept.Done()
 	t := time.NewTicker(s.opts.SessionSweep)
 	defer t.Stop()
+	// Sessions may have expired while no gateway ran: drop them now.
+	s.sweepSessions(context.Background())
 	for {
 		select {
 		case <-s.stopSweep:
@@ -225,6 +232,7 @@ func (s *Server) Close() error {
 	close(s.stopSweep)
 	s.swept.Wait()
 	s.hook.stopWills()
+	s.stopExpiries()
 	err := s.mochi.Close()
 	return errors.Join(err, s.producers.Close(context.Background()))
 }

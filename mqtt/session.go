@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -310,6 +311,10 @@ func (ss *session) end() {
 	}
 	if ss.persistent {
 		ss.saveLeft(time.Now().Unix()) // its expiry runs from now
+		if ss.version == 5 && ss.expiry != math.MaxUint32 {
+			// A second more: the record counts whole seconds.
+			ss.s.expireLater(ss.id, time.Duration(ss.expiry+1)*time.Second)
+		}
 		return
 	}
 	ss.mu.Lock()

@@ -193,12 +193,57 @@ func (s *Server) sweepSessions(ctx context.Context) {
 		return true
 	})
 	for _, id := range expired {
-		if s.hook.live(id) {
-			continue
-		}
-		if rec, ok := s.loadSession(id); ok && rec.expired(now) {
-			s.log.Debug("session expired", zap.String("client", id))
-			s.dropSession(ctx, id, rec)
-		}
+		s.expireSession(ctx, id, now)
 	}
+}
+
+// expireSession drops session id if it expired and no connection took it
+// back meanwhile.
+func (s *Server) expireSession(ctx context.Context, id string, now time.Time) {
+	if s.hook.live(id) {
+		return
+	}
+	if rec, ok := s.loadSession(id); ok && rec.expired(now) {
+		s.log.Debug("session expired", zap.String("client", id))
+		s.dropSession(ctx, id, rec)
+	}
+}
+
+// expireLater drops session id once its expiry has passed, d from now, so
+// its subscriptions collect no backlog until the next sweep.
+func (s *Server) expireLater(id string, d time.Duration) {
+	s.expMu.Lock()
+	defer s.expMu.Unlock()
+	if s.expiries == nil { // closed
+		return
+	}
+	if t := s.expiries[id]; t != nil {
+		t.Stop()
+	}
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		s.expMu.Lock()
+		if s.expiries == nil || s.expiries[id] != t {
+			s.expMu.Unlock()
+			return
+		}
+		delete(s.expiries, id)
+		s.expiring.Add(1) // under expMu: Close waits for it
+		s.expMu.Unlock()
+		defer s.expiring.Done()
+		s.expireSession(context.Background(), id, time.Now())
+	})
+	s.expiries[id] = t
+}
+
+// stopExpiries stops the expiry timers and waits for running ones: the
+// backend is closing; the next gateway's sweep takes over.
+func (s *Server) stopExpiries() {
+	s.expMu.Lock()
+	for _, t := range s.expiries {
+		t.Stop()
+	}
+	s.expiries = nil
+	s.expMu.Unlock()
+	s.expiring.Wait()
 }
