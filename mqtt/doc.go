@@ -56,11 +56,17 @@
 // restart. Clean sessions use non-durable subscriptions. "$share/g/filter"
 // is the Shared subscription "g". Retained messages live in the state table
 // "mqtt-retained", keyed by MQTT topic. An MQTT 5 session's expiry runs from
-// its disconnect (the record's "left"); a sweep drops expired sessions with
-// their subscriptions. Mochi itself is told every session is clean, so it
+// its disconnect (the record's "left", so a restart does not reset it); a
+// timer set at the disconnect, a sweep at start-up and one every
+// SessionSweep drop expired sessions with their subscriptions. A DISCONNECT
+// may change the interval, not from 0 (0x82). A 3.1.1 persistent session
+// never expires, as with Mosquitto's default. A session whose gateway
+// crashed has no "left" and does not expire. Mochi itself is told every session is clean, so it
 // never holds or replays one; the hook takes sessions over instead.
 //
-// Wildcards: a filter with + or # is a pattern subscription. The backend
+// Wildcards: a filter with + or # is a pattern subscription, anchored at
+// both ends; one whose first level is a wildcard does not match topics
+// starting with '$' [MQTT-4.7.2-1]. The backend
 // finds topics created later after a delay (Pulsar: the discovery period,
 // a second by default), so a new pattern subscription starts at the
 // earliest message and skips, by publish time, what was published before
