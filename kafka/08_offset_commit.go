@@ -1,6 +1,9 @@
 package kafka
 
 import (
+	"context"
+	"time"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -8,10 +11,19 @@ import (
 // OffsetCommit v2-v8: v9 carries KIP-848 member epochs, not offered.
 func init() { register(8, 2, 8, handleOffsetCommit) }
 
+// offsetCommitTimeout is Kafka's offsets.commit.timeout.ms: a commit the
+// backend does not take by then (the Pulsar broker is away) is answered
+// REQUEST_TIMED_OUT, and the client retries it. Waiting longer held the
+// heartbeats queued behind it on the connection until the consumer's
+// group session ran out.
+const offsetCommitTimeout = 5 * time.Second
+
 func handleOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.OffsetCommitRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
 	code := h.groups.commitAllowed(req.Group, req.MemberID, req.Generation)
+	ctx, cancel := context.WithTimeout(r.ctx, offsetCommitTimeout)
+	defer cancel()
 	if req.Group == "" {
 		code = kerr.InvalidGroupID.Code
 	}
@@ -27,7 +39,7 @@ func handleOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 				if p.Metadata != nil {
 					meta = *p.Metadata
 				}
-				err := h.offsets.commit(r.ctx, req.Group, t.Topic, p.Partition, committed{offset: p.Offset, leaderEpoch: p.LeaderEpoch, metadata: meta})
+				err := h.offsets.commit(ctx, req.Group, t.Topic, p.Partition, committed{offset: p.Offset, leaderEpoch: p.LeaderEpoch, metadata: meta})
 				rp.ErrorCode = errorCode(err)
 				if err == nil && h.mirror != nil {
 					h.mirror.note(req.Group, t.Topic, p.Partition, p.Offset)

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -20,6 +21,8 @@ func errorCode(err error) int16 {
 		return kerr.TopicAlreadyExists.Code
 	case errors.Is(err, bridge.ErrInvalid):
 		return kerr.InvalidRequest.Code
+	case errors.Is(err, context.DeadlineExceeded):
+		return kerr.RequestTimedOut.Code
 	case errors.Is(err, bridge.ErrUnavailable), errors.Is(err, bridge.ErrClosed):
 		// Retriable, and makes the client refresh metadata first.
 		return kerr.NotLeaderForPartition.Code

@@ -226,6 +226,7 @@ type kafkaClients struct {
 	prod, cons       *pyClient
 	refused          []string
 	partitionChanges []string
+	sessionTimeouts  []string
 }
 
 func startKafka(t *testing.T, addr, topic string, phase *atomic.Int32) *kafkaClients {
@@ -267,13 +268,18 @@ func startKafka(t *testing.T, addr, topic string, phase *atomic.Int32) *kafkaCli
 	return k
 }
 
-// logLine keeps what librdkafka said about the topic's partition count:
-// a client told the topic lost its partitions refuses to produce to them.
+// logLine keeps what librdkafka said about the topic's partition count (a
+// client told the topic lost its partitions refuses to produce to them)
+// and about the consumer's group session (the gateway, its coordinator,
+// stays up: a session that times out means answers were held back).
 func (k *kafkaClients) logLine(who, line string) {
-	if strings.Contains(line, "partition count changed") {
-		k.mu.Lock()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch {
+	case strings.Contains(line, "partition count changed"):
 		k.partitionChanges = append(k.partitionChanges, who+": "+line)
-		k.mu.Unlock()
+	case strings.Contains(line, "SESSTMOUT"):
+		k.sessionTimeouts = append(k.sessionTimeouts, line)
 	}
 }
 
@@ -289,6 +295,9 @@ func (k *kafkaClients) check(t *testing.T, addr string) {
 	defer k.mu.Unlock()
 	for _, l := range k.partitionChanges[:min(5, len(k.partitionChanges))] {
 		t.Errorf("the Kafka client saw the topic's layout change: %s", l)
+	}
+	for _, l := range k.sessionTimeouts[:min(5, len(k.sessionTimeouts))] {
+		t.Errorf("the Kafka consumer lost its group session: %s", l)
 	}
 	if len(k.refused) > 0 {
 		t.Errorf("produce() refused %d records, e.g. %v", len(k.refused), k.refused[:min(5, len(k.refused))])
