@@ -21,6 +21,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 const python = "/usr/bin/python3"
@@ -90,6 +92,7 @@ func TestBrokerOutage(t *testing.T) {
 	phase.Store(during)
 	stopped := time.Now()
 	br.run("stop")
+	checkLayout(t, gw.addrs["kafka"], k.topic)
 	time.Sleep(time.Until(stopped.Add(outage)))
 	br.run("start")
 	phase.Store(restarted)
@@ -338,6 +341,48 @@ func (k *kafkaClients) check(t *testing.T, addr string) {
 		}
 	}
 	t.Logf("kafka: topic holds %d records, %d values more than once", len(stored), dups)
+}
+
+// checkLayout asks Metadata while the broker is away, of every topic and
+// of the topic by name: both still show its 2 partitions, without a
+// leader, as Kafka shows a topic whose leaders are away.
+func checkLayout(t *testing.T, addr, topic string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, all := range []bool{true, false} {
+		req := kmsg.NewPtrMetadataRequest()
+		if !all {
+			rt := kmsg.NewMetadataRequestTopic()
+			rt.Topic = kmsg.StringPtr(topic)
+			req.Topics = append(req.Topics, rt)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		resp, err := req.RequestWith(ctx, cl)
+		cancel()
+		if err != nil {
+			t.Errorf("metadata (all topics: %v) during the outage: %v", all, err)
+			continue
+		}
+		i := slices.IndexFunc(resp.Topics, func(rt kmsg.MetadataResponseTopic) bool {
+			return rt.Topic != nil && *rt.Topic == topic
+		})
+		if i < 0 {
+			t.Errorf("metadata (all topics: %v) during the outage: no %s", all, topic)
+			continue
+		}
+		rt := resp.Topics[i]
+		if rt.ErrorCode != 0 || len(rt.Partitions) != 2 {
+			t.Errorf("metadata (all topics: %v) during the outage: topic error %d, %d partitions; want its 2",
+				all, rt.ErrorCode, len(rt.Partitions))
+		}
+		for _, p := range rt.Partitions {
+			t.Logf("metadata (all topics: %v) during the outage: partition %d error %d leader %d", all, p.Partition, p.ErrorCode, p.Leader)
+		}
+	}
 }
 
 // mqttClients are paho (3.1.1) clients with persistent sessions: a QoS 1
