@@ -2,7 +2,6 @@ package pulsar
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	plog "github.com/apache/pulsar-client-go/pulsar/log"
 	"go.uber.org/zap"
@@ -40,28 +39,4 @@ func fieldsArgs(f plog.Fields) []any {
 		out = append(out, k, fmt.Sprint(v))
 	}
 	return out
-}
-
-// closingLogger is clientLogger for a TableView: once its table is closing,
-// the view's "read next message failed: consumer closed" errors are the
-// close itself, and go to debug.
-type closingLogger struct {
-	clientLogger
-	closing *atomic.Bool
-}
-
-func (c closingLogger) Error(args ...any) {
-	if c.closing.Load() {
-		c.s.Debug(args...)
-		return
-	}
-	c.clientLogger.Error(args...)
-}
-
-func (c closingLogger) Errorf(f string, args ...any) {
-	if c.closing.Load() {
-		c.s.Debugf(f, args...)
-		return
-	}
-	c.clientLogger.Errorf(f, args...)
 }

@@ -4,27 +4,32 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
-// table is a state table: a compacted topic (key = record key) read through
-// pulsar-client-go's TableView, one per backend, shared by every handle of
-// that table.
+// table is a state table: a compacted topic (key = record key) read by one
+// Reader per backend, shared by every handle of that table.
 //
-// A Put returns once the message is durable AND this backend's TableView
-// has applied it, so reads of this process see their own writes at once,
-// and watchers see changes in log order, whichever gateway wrote them.
-// TableView has no call that waits for a given write, so each record
-// carries a token (random per table, then a counter) and the Put waits until
-// the TableView listener has seen its token.
+// A Put returns once the message is durable AND this backend's reader has
+// applied it, so reads of this process see their own writes at once, and
+// watchers see changes in log order, whichever gateway wrote them. Each
+// record carries a token (random per table, then a counter) and the Put
+// waits until the reader has applied its token.
+//
+// Not pulsar-client-go's TableView: its ForEachAndListen appends the
+// listener while its reader goroutine ranges over the listeners (a data
+// race the race detector reports), a record that arrives between its
+// ForEach and that append reaches no listener, and its reader retries a
+// failed read at once, in a loop, while the broker is away.
 //
 // Record payloads (first byte):
 //
@@ -39,11 +44,13 @@ type table struct {
 	b     *Backend
 	topic string
 	p     pulsar.Producer
-	tv    pulsar.TableView
+	r     pulsar.Reader
+
+	stopFollow context.CancelFunc
+	followDone chan struct{}
 
 	tokenBase uint64
 	seq       atomic.Uint64
-	closing   atomic.Bool // quiets the TableView's errors about its own close
 
 	mu       sync.Mutex
 	data     map[string][]byte
@@ -118,24 +125,55 @@ func (b *Backend) openTable(ctx context.Context, name string) (*table, error) {
 		Schema: pulsar.NewBytesSchema(nil)}); err != nil {
 		return nil, mapErr(err, topicScope, "state producer")
 	}
-	// CreateTableView returns once it has read the topic to its end.
-	if t.tv, err = b.client.CreateTableView(pulsar.TableViewOptions{Topic: topic,
-		Schema: pulsar.NewBytesSchema(nil), SchemaValueType: reflect.TypeOf([]byte(nil)),
-		Logger: closingLogger{newClientLogger(b.log).(clientLogger), &t.closing}}); err != nil {
+	if t.r, err = b.client.CreateReader(pulsar.ReaderOptions{Topic: topic,
+		StartMessageID: pulsar.EarliestMessageID(), ReadCompacted: true}); err != nil {
 		t.p.Close()
-		return nil, mapErr(err, topicScope, "load state "+name)
+		return nil, mapErr(err, topicScope, "state reader "+name)
 	}
-	if err := t.tv.ForEachAndListen(t.apply); err != nil {
-		t.close()
-		return nil, mapErr(err, topicScope, "load state "+name)
+	// Load: read the topic to its end before the table is handed out.
+	for t.r.HasNext() {
+		msg, err := t.r.Next(ctx)
+		if err != nil {
+			t.r.Close()
+			t.p.Close()
+			return nil, mapErr(err, topicScope, "load state "+name)
+		}
+		t.apply(msg.Key(), msg.Payload())
 	}
+	followCtx, stop := context.WithCancel(context.Background())
+	t.stopFollow, t.followDone = stop, make(chan struct{})
+	go t.follow(followCtx)
 	return t, nil
 }
 
-// apply is the TableView listener: it runs for every record in log order
-// (and once per key already loaded, when registered).
-func (t *table) apply(key string, v any) error {
-	p, _ := v.([]byte)
+// follow applies every later record, in log order, until the table closes.
+// A failed read (the broker is away) is retried with a growing pause, so an
+// outage costs a few log lines, not a busy loop.
+func (t *table) follow(ctx context.Context) {
+	defer close(t.followDone)
+	pause := 50 * time.Millisecond
+	for {
+		msg, err := t.r.Next(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			t.b.log.Debug("state table read failed; retrying", zap.String("topic", t.topic), zap.Error(err))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, 5*time.Second)
+			continue
+		}
+		pause = 50 * time.Millisecond
+		t.apply(msg.Key(), msg.Payload())
+	}
+}
+
+// apply applies one record of the table's topic, in log order.
+func (t *table) apply(key string, p []byte) {
 	var (
 		val      []byte
 		token    uint64
@@ -174,13 +212,11 @@ func (t *table) apply(key string, v any) error {
 	for _, w := range ws {
 		w(key, slices.Clone(val))
 	}
-	return nil
 }
 
 func (t *table) closeForBackend() { t.close() }
 
 func (t *table) close() {
-	t.closing.Store(true)
 	t.mu.Lock()
 	t.closed = true
 	for tok, ch := range t.waiting {
@@ -188,7 +224,9 @@ func (t *table) close() {
 		close(ch)
 	}
 	t.mu.Unlock()
-	t.tv.Close()
+	t.stopFollow()
+	t.r.Close()
+	<-t.followDone
 	t.p.Close()
 }
 
@@ -227,7 +265,7 @@ func (h *handle) Put(ctx context.Context, key string, value []byte) error {
 		forget()
 		return mapErr(err, topicScope, "state put")
 	}
-	// Wait until the TableView applied it (so Get sees it at once).
+	// Wait until the reader applied it (so Get sees it at once).
 	select {
 	case <-ch:
 		t.mu.Lock()
