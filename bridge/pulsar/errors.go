@@ -110,6 +110,11 @@ func byStatus(code int, reason string, scope notFound) error {
 		return bridge.ErrSubscriptionExists
 	case code == 409:
 		return bridge.ErrTopicExists
+	case code == 412 && strings.Contains(strings.ToLower(reason), "find owner"):
+		// Pulsar answers 412 both for a bad request and for "Can't find owner
+		// for topic" (no broker owns its bundle yet, as while a broker starts);
+		// only the reason tells the passing one apart.
+		return bridge.ErrUnavailable
 	case code == 412 && scope == subScope:
 		return bridge.ErrSubscriptionBusy
 	case code == 400, code == 405, code == 406, code == 412:

@@ -128,6 +128,12 @@ func TestErrorHTTPStatus(t *testing.T) {
 		want(t, name+" *rest", &rest.Error{Code: c.code, Reason: "timeout"}, c.scope, c.s)
 		want(t, name+" own GET", &httpError{code: c.code, body: "timeout"}, c.scope, c.s)
 	}
+	// 412 is also Pulsar's answer while no broker owns the topic's bundle
+	// (seen while a broker starts): that one passes.
+	owner := "Can't find owner for topic persistent://public/default/t"
+	want(t, "412 no owner", rest.Error{Code: 412, Reason: owner}, topicScope, bridge.ErrUnavailable)
+	want(t, "412 no owner, sub", &httpError{code: 412, body: owner}, subScope, bridge.ErrUnavailable)
+	want(t, "412 other", rest.Error{Code: 412, Reason: "Topic name is not valid"}, topicScope, bridge.ErrInvalid)
 }
 
 // TestErrorTransport: a connection refused, reset, cut mid-answer or timing
