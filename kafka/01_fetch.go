@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -178,6 +179,9 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 			return 0, nil
 		}
 		if fp.cur, err = r.c.fetchers.acquire(r.ctx, h.b, fp.partition, fp.offset); err != nil {
+			if errors.Is(err, errCursorBusy) {
+				return 0, nil
+			}
 			return 0, err
 		}
 	}

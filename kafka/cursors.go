@@ -2,13 +2,15 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
-// maxCursors bounds the readers one connection keeps open.
+// maxCursors bounds the readers one connection keeps open, beyond those its
+// Fetches in flight hold.
 const maxCursors = 1024
 
 // Read-ahead: each cursor's pump reads its partition into a buffer while
@@ -138,7 +140,14 @@ func (c *cursor) newest() (int64, bool) {
 	return 0, false
 }
 
-// acquire returns the partition's cursor positioned at offset, locked.
+// errCursorBusy: another Fetch of the connection holds the partition's
+// cursor. Waiting for it while holding others could deadlock two pipelined
+// Fetches that name partitions in different orders, so the caller answers
+// the partition without records this round.
+var errCursorBusy = errors.New("kafka: cursor held by another fetch")
+
+// acquire returns the partition's cursor positioned at offset, locked, or
+// errCursorBusy.
 func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition string, offset int64) (*cursor, error) {
 	fs.mu.Lock()
 	if fs.m == nil {
@@ -146,15 +155,21 @@ func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition 
 	}
 	c := fs.m[partition]
 	if c == nil {
-		if len(fs.m) >= maxCursors {
-			for k, old := range fs.m { // evict any: a consumer this wide re-seeks
-				delete(fs.m, k)
-				fs.n.Store(int32(len(fs.m)))
-				old.mu.Lock()
-				old.close()
-				old.mu.Unlock()
+		// Evict one not in use (a consumer this wide re-seeks). One Fetch
+		// holds the cursors of all its partitions, so waiting for a held one
+		// may wait for the caller itself: when every cursor is held, the
+		// cache holds one more until a later acquire finds one free.
+		for k, old := range fs.m {
+			if len(fs.m) < maxCursors {
 				break
 			}
+			if !old.mu.TryLock() {
+				continue
+			}
+			delete(fs.m, k)
+			fs.n.Store(int32(len(fs.m)))
+			old.close()
+			old.mu.Unlock()
 		}
 		r, err := b.CreateReader(ctx, bridge.ReaderOptions{Topic: partition, Start: bridge.StartAtIndex(offset), Batches: true})
 		if err != nil {
@@ -166,7 +181,9 @@ func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition 
 		fs.n.Store(int32(len(fs.m)))
 	}
 	fs.mu.Unlock()
-	c.mu.Lock()
+	if !c.mu.TryLock() {
+		return nil, errCursorBusy
+	}
 	if c.next != offset {
 		c.stopPump()
 		if err := c.r.Seek(ctx, bridge.StartAtIndex(offset)); err != nil {
