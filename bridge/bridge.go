@@ -32,6 +32,10 @@ type Backend interface {
 	// State opens a named table of small keyed records shared by every
 	// gateway on this backend.
 	State(ctx context.Context, table string) (StateTable, error)
+	// Shared says whether other gateway processes may use the same store.
+	// Only then is what one connection owns (an MQTT client id) claimed
+	// through it: a claim costs a durable write per connection.
+	Shared() bool
 	// Close flushes what is pending and releases the backend.
 	Close() error
 }

@@ -1,7 +1,7 @@
 """The built gateway binary as a child process, for the Python client scenarios.
 
-GatewayProcess starts it with one protocol on 127.0.0.1:0 (the others off), reads the port it
-picked from its `listening` log line, echoes its warnings and errors, and stops it with SIGTERM,
+GatewayProcess starts it with one protocol (or several) on 127.0.0.1:0 (the others off), reads
+the ports it picked from its `listening` log lines, echoes its warnings and errors, and stops it with SIGTERM,
 expecting exit code 0. The store stays in data_dir, so a new process is a gateway restart."""
 
 import json
@@ -12,25 +12,34 @@ import threading
 class GatewayProcess:
     PROTOCOLS = ("kafka", "mqtt", "amqp")
 
-    def __init__(self, binary, data_dir, protocol, extra_args=()):
-        off = ["--%s-enabled=false" % p for p in self.PROTOCOLS if p != protocol]
+    def __init__(self, binary, data_dir, protocol, extra_args=(), protocols=None):
+        protocols = tuple(protocols or (protocol,))
+        off = ["--%s-enabled=false" % p for p in self.PROTOCOLS if p not in protocols]
+        addrs = [a for p in protocols for a in ("--%s-addr" % p, "127.0.0.1:0")]
         self.proc = subprocess.Popen(
-            [binary, "--data-dir", data_dir, "--%s-addr" % protocol, "127.0.0.1:0", *off,
+            [binary, "--data-dir", data_dir, *addrs, *off,
              "--http-enabled=false", "--log-format", "json", *extra_args],
             stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True)
-        self.port = None
+        self.ports = {}
         for line in self.proc.stdout:
             rec = json.loads(line)
-            if rec.get("msg") == "listening" and rec.get("protocol") == protocol:
-                self.port = int(rec["addr"].rsplit(":", 1)[1])
-                break
-        assert self.port, "the gateway did not report its %s address" % protocol
+            if rec.get("msg") == "listening" and rec.get("protocol") in protocols:
+                self.ports[rec["protocol"]] = int(rec["addr"].rsplit(":", 1)[1])
+                if len(self.ports) == len(protocols):
+                    break
+        assert len(self.ports) == len(protocols), "the gateway did not report its addresses: %s" % self.ports
+        self.port = self.ports[protocol]
         threading.Thread(target=self._echo_problems, daemon=True).start()
 
     def _echo_problems(self):
         for line in self.proc.stdout:
             if json.loads(line).get("level") in ("warn", "error"):
                 print("gateway:", line.strip())
+
+    def kill(self):
+        """SIGKILL: the gateway dies holding whatever it held."""
+        self.proc.kill()
+        self.proc.wait(15)
 
     def stop(self):
         self.proc.terminate()

@@ -25,10 +25,13 @@ type hook struct {
 }
 
 // live reports whether a connection of client id is open here.
+// live says whether a connection of this or another gateway holds the
+// client id.
 func (h *hook) live(id string) bool {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.byID[id] != nil
+	here := h.byID[id] != nil
+	h.mu.Unlock()
+	return here || h.s.claims.claimed(id)
 }
 
 func newHook(s *Server) *hook {
@@ -153,6 +156,7 @@ func (h *hook) OnSessionEstablish(cl *mochi.Client, pk packets.Packet) {
 			old.cl.State.Subscriptions.Delete(f)
 		}
 	}
+	h.s.claims.take(ss.ctx, ss)
 	ss.establish(inherited)
 }
 
@@ -172,6 +176,7 @@ func (h *hook) OnDisconnect(cl *mochi.Client, err error, expire bool) {
 		h.sendWill(ss)
 	}
 	ss.end()
+	h.s.claims.release(context.Background(), ss)
 	h.mu.Lock()
 	delete(h.byClient, cl)
 	if h.byID[cl.ID] == ss {

@@ -10,16 +10,27 @@ import (
 )
 
 // How a test brings the client back: a second connection while the first
-// is open (take-over), after the gateway saw the first close, or to a new
-// gateway on the same store.
+// is open (take-over), after the gateway saw the first close, to a new
+// gateway on the same store, or (a shared store only) to another gateway
+// while the first connection is open.
 var comebacks = []string{"takeover", "reconnect", "restart"}
+
+func (k *kit) comebacks() []string {
+	if k.kind == "pulsar" {
+		return append(comebacks, "elsewhere")
+	}
+	return comebacks
+}
 
 // comeBack brings client id back as how says; old is closed unless taking
 // over. It returns the gateway now serving.
 func comeBack(t *testing.T, k *kit, g *gateway, old *rawClient, id, how string) *gateway {
 	t.Helper()
-	if how == "takeover" {
+	switch how {
+	case "takeover":
 		return g
+	case "elsewhere":
+		return k.start(t)
 	}
 	old.close()
 	for deadline := time.Now().Add(10 * time.Second); g.srv.hook.live(id); time.Sleep(10 * time.Millisecond) {
@@ -50,7 +61,7 @@ func TestQoS2PublishAcrossReconnect(t *testing.T) { eachBackend(t, testQoS2Publi
 func testQoS2PublishAcrossReconnect(t *testing.T, k *kit) {
 	g := k.start(t)
 	for _, v := range []byte{4, 5} {
-		for _, how := range comebacks {
+		for _, how := range k.comebacks() {
 			id := k.id(fmt.Sprintf("q2pub-%d-%s", v, how))
 			topic := k.topic(fmt.Sprintf("q2in/%d/%s", v, how))
 
@@ -102,7 +113,7 @@ func TestQoS2DeliveryAcrossReconnect(t *testing.T) { eachBackend(t, testQoS2Deli
 func testQoS2DeliveryAcrossReconnect(t *testing.T, k *kit) {
 	g := k.start(t)
 	for _, v := range []byte{4, 5} {
-		for _, how := range comebacks {
+		for _, how := range k.comebacks() {
 			id := k.id(fmt.Sprintf("q2sub-%d-%s", v, how))
 			topic := k.topic(fmt.Sprintf("q2out/%d/%s", v, how))
 			s, _ := dialRaw(t, g, id, v, true)

@@ -58,6 +58,7 @@ type Server struct {
 	producers *producercache.Cache
 	retained  *retained
 	sessions  bridge.StateTable
+	claims    *claims
 
 	mu    sync.Mutex
 	conns map[net.Conn]*mochi.Client // for draining
@@ -106,6 +107,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("mqtt: sessions table: %w", err)
 	}
 	s.producers = newProducers(opts.Backend, opts.ProducerIdle)
+	s.hook = newHook(s)
+	if opts.Backend.Shared() {
+		if s.claims, err = openClaims(ctx, s); err != nil {
+			return nil, fmt.Errorf("mqtt: claims table: %w", err)
+		}
+	}
 
 	caps := mochi.NewDefaultServerCapabilities()
 	// Mochi's own outbound queue carries only what mochi itself sends
@@ -121,7 +128,6 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		// single fast publisher measured no slower; 512 B was).
 		ClientNetReadBufferSize: 1 << 10,
 	})
-	s.hook = newHook(s)
 	if err := s.mochi.AddHook(s.hook, nil); err != nil {
 		return nil, err
 	}
@@ -220,6 +226,17 @@ func (s *Server) drain(conn net.Conn) {
 	cl.Stop(packets.ErrServerShuttingDown)
 }
 
+// takenOver disconnects a connection whose session a connection of another
+// gateway took over (claims.go), as mochi does one taken over here.
+func (s *Server) takenOver(ss *session) {
+	ss.log.Debug("session taken over by another gateway")
+	if ss.version == 5 {
+		_ = s.mochi.DisconnectClient(ss.cl, packets.ErrSessionTakenOver)
+		return
+	}
+	ss.cl.Stop(packets.ErrSessionTakenOver) // 3.1.1 has no server DISCONNECT
+}
+
 func (s *Server) track(cl *mochi.Client) {
 	s.mu.Lock()
 	s.conns[cl.Net.Conn] = cl
@@ -232,6 +249,7 @@ func (s *Server) Close() error {
 	close(s.stopSweep)
 	s.swept.Wait()
 	s.hook.stopWills()
+	s.claims.close()
 	s.stopExpiries()
 	err := s.mochi.Close()
 	return errors.Join(err, s.producers.Close(context.Background()))

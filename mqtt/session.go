@@ -29,10 +29,11 @@ type session struct {
 	cleanStart bool   // discard what a previous connection left
 	present    bool   // CONNACK's session present
 	will       *mochi.Will
-	willExpiry uint32 // the will's message expiry (mochi's Will has none)
-	takenOver  atomic.Bool
-	draining   atomic.Bool // the gateway is shutting down: no will
-	user       string      // the CONNECT's username, for the ACL
+	willExpiry uint32                 // the will's message expiry (mochi's Will has none)
+	takenOver  atomic.Bool            // by another connection of this gateway
+	movedTo    atomic.Pointer[string] // taken over by this claim of another gateway
+	draining   atomic.Bool            // the gateway is shutting down: no will
+	user       string                 // the CONNECT's username, for the ACL
 	hasUser    bool
 	refused    packets.Code // why OnConnectAuthenticate refused it
 	log        clientLog
@@ -311,7 +312,7 @@ func (ss *session) end() {
 	}
 	if ss.persistent {
 		ss.saveLeft(time.Now().Unix()) // its expiry runs from now
-		if ss.version == 5 && ss.expiry != math.MaxUint32 {
+		if ss.version == 5 && ss.expiry != math.MaxUint32 && ss.movedTo.Load() == nil {
 			// A second more: the record counts whole seconds.
 			ss.s.expireLater(ss.id, time.Duration(ss.expiry+1)*time.Second)
 		}

@@ -23,7 +23,7 @@ func (h *hook) sendWill(ss *session) {
 		h.s.publishWill(ss)
 		return
 	}
-	if ss.takenOver.Load() {
+	if ss.takenOver.Load() || ss.movedTo.Load() != nil {
 		return // a new connection took the session over: the client is back
 	}
 	h.mu.Lock()
@@ -74,6 +74,16 @@ func (s *Server) publishWill(ss *session) {
 
 // stopWills drops the delayed wills when the gateway stops: the backend is
 // closing, and the clients may well reconnect to the next gateway.
+// cancelWill drops a delayed will: its client connected again.
+func (h *hook) cancelWill(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if t := h.wills[id]; t != nil {
+		t.Stop()
+		delete(h.wills, id)
+	}
+}
+
 func (h *hook) stopWills() {
 	h.mu.Lock()
 	defer h.mu.Unlock()

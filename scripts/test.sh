@@ -75,3 +75,8 @@ integration/mqtt/run.sh
 
 log "AMQP scenarios with pika and amqp-tools"
 integration/amqp/run.sh
+
+if [ -n "${PULSAR_URL:-}" ]; then
+  log "Many gateways: three gateway processes on one Pulsar, one killed"
+  integration/many/run.sh
+fi

@@ -14,6 +14,9 @@ import (
 
 // State opens a shared keyed table. On one embedded store every handle of
 // a table is the same object, so writes are visible at once.
+// Shared is false: one process opens the store (Pebble locks it).
+func (b *Backend) Shared() bool { return false }
+
 func (b *Backend) State(ctx context.Context, table string) (bridge.StateTable, error) {
 	if table == "" || strings.ContainsRune(table, 0) {
 		return nil, fmt.Errorf("%w: state table name %q", bridge.ErrInvalid, table)

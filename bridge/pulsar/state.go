@@ -71,6 +71,9 @@ const (
 	tokenLen        = 8
 )
 
+// Shared is true: any number of gateways may use one Pulsar.
+func (b *Backend) Shared() bool { return true }
+
 func (b *Backend) State(ctx context.Context, name string) (bridge.StateTable, error) {
 	if b.isClosed() {
 		return nil, errClosed("backend")
