@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -21,11 +22,11 @@ const offsetCommitTimeout = 5 * time.Second
 func handleOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.OffsetCommitRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
-	code := h.groups.commitAllowed(req.Group, req.MemberID, req.Generation)
 	ctx, cancel := context.WithTimeout(r.ctx, offsetCommitTimeout)
 	defer cancel()
-	if req.Group == "" {
-		code = kerr.InvalidGroupID.Code
+	code := kerr.InvalidGroupID.Code
+	if req.Group != "" {
+		code = h.commitAllowed(ctx, req.Group, req.MemberID, req.Generation)
 	}
 	for _, t := range req.Topics {
 		rt := kmsg.NewOffsetCommitResponseTopic()
@@ -52,27 +53,19 @@ func handleOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 	return resp, nil
 }
 
-// commitAllowed checks a commit against the group, as Kafka does: a
-// member's commit must carry its current generation, and none may land
-// while an assignment is being handed out; a commit without a generation
-// (a standalone consumer, an admin tool) needs no membership.
-func (c *coordinator) commitAllowed(group, memberID string, generation int32) int16 {
+// commitAllowed checks a commit against the group (groups.go), in the
+// group log's order; a commit without a generation (a standalone consumer,
+// an admin tool) needs no membership.
+func (h *Handler) commitAllowed(ctx context.Context, group, memberID string, generation int32) int16 {
 	if generation < 0 && memberID == "" {
 		return 0
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.group(group, false)
-	if g == nil {
-		return kerr.IllegalGeneration.Code
+	code, err := h.groups.do(ctx, &groupCmd{Kind: "commit", Group: group, Member: memberID, Generation: generation})
+	if errors.Is(err, context.DeadlineExceeded) {
+		return kerr.RequestTimedOut.Code // the broker is away: retry
 	}
-	m, e := g.memberErr(memberID, generation)
-	if e != nil {
-		return e.Code
+	if err != nil {
+		return kerr.CoordinatorNotAvailable.Code
 	}
-	if g.state == groupCompletingRebalance {
-		return kerr.RebalanceInProgress.Code
-	}
-	g.touch(m)
-	return 0
+	return code.(int16)
 }

@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -12,19 +14,8 @@ import (
 // set: the leader always assigns).
 func init() { register(11, 0, 9, handleJoinGroup) }
 
-// Kafka's group.min/max.session.timeout.ms defaults.
-const (
-	minSessionTimeout = 6 * time.Second
-	maxSessionTimeout = 30 * time.Minute
-)
-
 func handleJoinGroup(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.JoinGroupRequest)
-	fail := func(e *kerr.Error, memberID string) (kmsg.Response, error) {
-		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
-		resp.ErrorCode, resp.MemberID, resp.Generation = e.Code, memberID, -1
-		return resp, nil
-	}
 	session := time.Duration(req.SessionTimeoutMillis) * time.Millisecond
 	rebalance := time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond
 	if req.Version == 0 {
@@ -32,70 +23,31 @@ func handleJoinGroup(h *Handler, r *request) (kmsg.Response, error) {
 	}
 	switch {
 	case req.Group == "":
-		return fail(kerr.InvalidGroupID, req.MemberID)
+		return joinFail(kerr.InvalidGroupID, req.MemberID), nil
 	case session < minSessionTimeout || session > maxSessionTimeout:
-		return fail(kerr.InvalidSessionTimeout, req.MemberID)
+		return joinFail(kerr.InvalidSessionTimeout, req.MemberID), nil
 	}
-
-	c := h.groups
-	c.mu.Lock()
-	g := c.group(req.Group, true)
-	if !g.supports(req.ProtocolType, req.Protocols) {
-		c.mu.Unlock()
-		return fail(kerr.InconsistentGroupProtocol, req.MemberID)
+	cmd := &groupCmd{Kind: "join", Group: req.Group, Member: req.MemberID, Instance: req.InstanceID,
+		ClientID: r.hdr.clientID, Host: r.c.nc.RemoteAddr().String(), Version: req.Version,
+		ProtoType: req.ProtocolType, Session: session.Milliseconds(), Rebalance: rebalance.Milliseconds()}
+	if req.MemberID == "" {
+		cmd.NewID = newMemberID(r.hdr.clientID)
 	}
-	id := req.MemberID
-	switch {
-	case id == "" && req.InstanceID != nil && g.instances[*req.InstanceID] != "":
-		id = g.instances[*req.InstanceID] // a static member restarting
-	case id == "":
-		id = newMemberID(r.hdr.clientID)
-		if req.Version >= 4 && req.InstanceID == nil {
-			for old, at := range g.pendingIDs { // ids never used to rejoin
-				if time.Since(at) > maxSessionTimeout {
-					delete(g.pendingIDs, old)
-				}
-			}
-			g.pendingIDs[id] = time.Now()
-			c.mu.Unlock()
-			return fail(kerr.MemberIDRequired, id)
+	for _, p := range req.Protocols {
+		cmd.Protocols = append(cmd.Protocols, groupProtocol{Name: p.Name, Metadata: p.Metadata})
+	}
+	resp, err := h.groups.do(r.ctx, cmd)
+	if err != nil {
+		if r.ctx.Err() != nil {
+			return nil, r.ctx.Err()
 		}
-	case g.members[id] == nil:
-		if _, ok := g.pendingIDs[id]; !ok {
-			c.mu.Unlock()
-			return fail(kerr.UnknownMemberID, id)
-		}
-		delete(g.pendingIDs, id)
+		return joinFail(kerr.CoordinatorNotAvailable, req.MemberID), nil
 	}
-	m := g.members[id]
-	if m == nil {
-		m = &member{id: id}
-		g.members[id] = m
-	}
-	if m.join != nil { // an earlier JoinGroup of the same member is void
-		old := kmsg.NewPtrJoinGroupResponse()
-		old.ErrorCode = kerr.RebalanceInProgress.Code
-		m.join <- old
-	}
-	m.instanceID, m.clientID, m.host = req.InstanceID, r.hdr.clientID, r.c.nc.RemoteAddr().String()
-	m.protocolType, m.protocols = req.ProtocolType, req.Protocols
-	m.sessionTimeout, m.rebalanceTimeout = session, rebalance
-	if req.InstanceID != nil {
-		g.instances[*req.InstanceID] = id
-	}
-	if len(g.members) == 1 {
-		g.protocolType = req.ProtocolType
-	}
-	join := make(chan *kmsg.JoinGroupResponse, 1)
-	m.join = join
-	g.prepareRebalance()
-	g.maybeCompleteJoin()
-	c.mu.Unlock()
+	return resp.(*kmsg.JoinGroupResponse), nil
+}
 
-	select {
-	case resp := <-join:
-		return resp, nil
-	case <-r.ctx.Done():
-		return nil, r.ctx.Err()
-	}
+func newMemberID(clientID string) string {
+	var b [16]byte
+	rand.Read(b[:])
+	return clientID + "-" + hex.EncodeToString(b[:])
 }

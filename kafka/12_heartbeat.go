@@ -1,6 +1,9 @@
 package kafka
 
 import (
+	"context"
+	"time"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -9,26 +12,39 @@ import (
 // rebalance started.
 func init() { register(12, 0, 4, handleHeartbeat) }
 
+// heartbeatWait bounds a heartbeat's trip through the group log. Past it
+// (the broker is away), this gateway's copy of the group answers, so a
+// member keeps its session through an outage as it would on Kafka, whose
+// group coordinator keeps running while storage is away; the group's next
+// logged command then grants every member a full session (Grace).
+const heartbeatWait = 2 * time.Second
+
 func handleHeartbeat(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.HeartbeatRequest)
-	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
-	c := h.groups
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.group(req.Group, false)
-	if g == nil {
-		resp.ErrorCode = kerr.UnknownMemberID.Code
-		return resp, nil
+	ctx, cancel := context.WithTimeout(r.ctx, heartbeatWait)
+	defer cancel()
+	resp, err := h.groups.do(ctx, &groupCmd{Kind: "heartbeat", Group: req.Group, Member: req.MemberID,
+		Instance: req.InstanceID, Generation: req.Generation})
+	if err == nil {
+		return resp.(*kmsg.HeartbeatResponse), nil
 	}
-	m, e := g.memberErr(req.MemberID, req.Generation)
-	if m != nil {
-		g.touch(m)
+	if r.ctx.Err() != nil {
+		return nil, r.ctx.Err()
 	}
-	switch {
-	case e != nil:
-		resp.ErrorCode = e.Code
-	case g.state == groupPreparingRebalance:
-		resp.ErrorCode = kerr.RebalanceInProgress.Code
-	}
-	return resp, nil
+	local := req.ResponseKind().(*kmsg.HeartbeatResponse)
+	local.ErrorCode = kerr.CoordinatorNotAvailable.Code
+	h.groups.peek(req.Group, func(g *group) {
+		if g == nil {
+			return
+		}
+		switch _, e := g.memberErr(req.MemberID, req.Generation); {
+		case e != nil:
+			local.ErrorCode = e.Code
+		case g.State == groupPreparingRebalance:
+			local.ErrorCode = kerr.RebalanceInProgress.Code
+		default:
+			local.ErrorCode = 0
+		}
+	})
+	return local, nil
 }

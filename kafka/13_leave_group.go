@@ -11,37 +11,31 @@ func init() { register(13, 0, 5, handleLeaveGroup) }
 func handleLeaveGroup(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.LeaveGroupRequest)
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
-	c := h.groups
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.group(req.Group, false)
-	left := 0
-	leave := func(id string, instance *string) int16 {
-		if g == nil {
-			return kerr.UnknownMemberID.Code
-		}
-		if id == "" && instance != nil {
-			id = g.instances[*instance]
-		}
-		if g.members[id] == nil {
-			return kerr.UnknownMemberID.Code
-		}
-		g.removeMember(id)
-		left++
-		return 0
-	}
+	cmd := &groupCmd{Kind: "leave", Group: req.Group}
 	if req.Version < 3 {
-		resp.ErrorCode = leave(req.MemberID, nil)
+		cmd.Leavers = []leaver{{Member: req.MemberID}}
 	} else {
 		for _, lm := range req.Members {
-			rm := kmsg.NewLeaveGroupResponseMember()
-			rm.MemberID, rm.InstanceID = lm.MemberID, lm.InstanceID
-			rm.ErrorCode = leave(lm.MemberID, lm.InstanceID)
-			resp.Members = append(resp.Members, rm)
+			cmd.Leavers = append(cmd.Leavers, leaver{Member: lm.MemberID, Instance: lm.InstanceID})
 		}
 	}
-	if left > 0 {
-		g.afterLeave()
+	got, err := h.groups.do(r.ctx, cmd)
+	if err != nil {
+		if r.ctx.Err() != nil {
+			return nil, r.ctx.Err()
+		}
+		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return resp, nil
+	}
+	codes := got.([]int16)
+	if req.Version < 3 {
+		resp.ErrorCode = codes[0]
+		return resp, nil
+	}
+	for i, lm := range req.Members {
+		rm := kmsg.NewLeaveGroupResponseMember()
+		rm.MemberID, rm.InstanceID, rm.ErrorCode = lm.MemberID, lm.InstanceID, codes[i]
+		resp.Members = append(resp.Members, rm)
 	}
 	return resp, nil
 }

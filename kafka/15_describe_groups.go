@@ -1,39 +1,46 @@
 package kafka
 
 import (
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// DescribeGroups v0-v5. A group this gateway does not coordinate but that
-// has committed offsets is described as Empty, as Kafka does after its
+// DescribeGroups v0-v5: the group as its log says after a tick appended
+// now, so every gateway gives the same answer. A group with committed
+// offsets and no log is described as Empty, as Kafka does after its
 // members left.
 func init() { register(15, 0, 5, handleDescribeGroups) }
 
 func handleDescribeGroups(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.DescribeGroupsRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
-	c := h.groups
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, name := range req.Groups {
 		rg := kmsg.NewDescribeGroupsResponseGroup()
 		rg.Group = name
 		rg.State = "Dead"
-		if g := c.group(name, false); g != nil {
-			rg.State, rg.ProtocolType = g.state.String(), g.protocolType
-			if g.state == groupStable || g.state == groupCompletingRebalance {
-				rg.Protocol = g.protocol
+		err := h.groups.view(r.ctx, name, func(g *group) {
+			if g == nil {
+				if h.hasOffsets(name) {
+					rg.State, rg.ProtocolType = "Empty", "consumer"
+				}
+				return
 			}
-			for id, m := range g.members {
+			rg.State, rg.ProtocolType = g.State.String(), g.ProtocolType
+			if g.State == groupStable || g.State == groupCompletingRebalance {
+				rg.Protocol = g.Protocol
+			}
+			for _, id := range g.memberIDs() {
+				m := g.Members[id]
 				dm := kmsg.NewDescribeGroupsResponseGroupMember()
-				dm.MemberID, dm.InstanceID, dm.ClientID, dm.ClientHost = id, m.instanceID, m.clientID, m.host
-				if g.state == groupStable {
-					dm.ProtocolMetadata, dm.MemberAssignment = m.metadata(g.protocol), m.assignment
+				dm.MemberID, dm.InstanceID, dm.ClientID, dm.ClientHost = id, m.Instance, m.ClientID, m.Host
+				if g.State == groupStable {
+					dm.ProtocolMetadata, dm.MemberAssignment = m.metadata(g.Protocol), m.Assignment
 				}
 				rg.Members = append(rg.Members, dm)
 			}
-		} else if h.hasOffsets(name) {
-			rg.State, rg.ProtocolType = "Empty", "consumer"
+		})
+		if err != nil {
+			rg.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		}
 		resp.Groups = append(resp.Groups, rg)
 	}

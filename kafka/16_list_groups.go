@@ -4,8 +4,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// ListGroups v0-v4 (v4 filters by state). Lists the groups this gateway
-// coordinates and those with committed offsets in shared state.
+// ListGroups v0-v4 (v4 filters by state). Lists the groups of every
+// gateway, as of their last snapshot (taken at every change of state), and
+// those with committed offsets in shared state.
 func init() { register(16, 0, 4, handleListGroups) }
 
 func handleListGroups(h *Handler, r *request) (kmsg.Response, error) {
@@ -23,15 +24,12 @@ func handleListGroups(h *Handler, r *request) (kmsg.Response, error) {
 		return false
 	}
 	seen := map[string]bool{}
-	c := h.groups
-	c.mu.Lock()
-	for name, g := range c.groups {
+	h.groups.known(func(name string, state groupState, protocolType string) {
 		seen[name] = true
-		if want(g.state.String()) {
-			resp.Groups = append(resp.Groups, kmsg.ListGroupsResponseGroup{Group: name, ProtocolType: g.protocolType, GroupState: g.state.String()})
+		if want(state.String()) {
+			resp.Groups = append(resp.Groups, kmsg.ListGroupsResponseGroup{Group: name, ProtocolType: protocolType, GroupState: state.String()})
 		}
-	}
-	c.mu.Unlock()
+	})
 	for _, name := range h.offsets.groups() {
 		if !seen[name] && want("Empty") {
 			resp.Groups = append(resp.Groups, kmsg.ListGroupsResponseGroup{Group: name, ProtocolType: "consumer", GroupState: "Empty"})

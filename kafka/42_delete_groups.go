@@ -22,15 +22,18 @@ func handleDeleteGroups(h *Handler, r *request) (kmsg.Response, error) {
 }
 
 func (h *Handler) deleteGroup(r *request, name string) int16 {
-	c := h.groups
-	c.mu.Lock()
-	g := c.group(name, false)
-	if g != nil && len(g.members) > 0 {
-		c.mu.Unlock()
-		return kerr.NonEmptyGroup.Code
+	existed := false
+	h.groups.known(func(n string, _ groupState, _ string) { existed = existed || n == name })
+	code, err := h.groups.do(r.ctx, &groupCmd{Kind: "delete", Group: name})
+	if err != nil {
+		return kerr.CoordinatorNotAvailable.Code
 	}
-	delete(c.groups, name)
-	c.mu.Unlock()
+	if code.(int16) != 0 {
+		return code.(int16)
+	}
+	if err := h.groups.forget(r.ctx, name); err != nil {
+		return errorCode(err)
+	}
 
 	topics := map[string]bool{}
 	var keys []string
@@ -38,7 +41,7 @@ func (h *Handler) deleteGroup(r *request, name string) int16 {
 		topics[topic] = true
 		keys = append(keys, offsetKey(name, topic, p))
 	})
-	if g == nil && len(keys) == 0 {
+	if !existed && len(keys) == 0 {
 		return kerr.GroupIDNotFound.Code
 	}
 	for _, k := range keys {

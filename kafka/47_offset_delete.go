@@ -15,19 +15,23 @@ func handleOffsetDelete(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.OffsetDeleteRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
 
-	c := h.groups
-	c.mu.Lock()
-	g := c.group(req.Group, false)
 	subscribed := map[string]bool{}
-	if g != nil {
-		for _, m := range g.members {
+	known := false
+	err := h.groups.view(r.ctx, req.Group, func(g *group) {
+		if g == nil {
+			return
+		}
+		known = true
+		for _, m := range g.Members {
 			for _, t := range subscribedTopics(g, m) {
 				subscribed[t] = true
 			}
 		}
+	})
+	if err != nil {
+		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return resp, nil
 	}
-	c.mu.Unlock()
-	known := g != nil
 	if !known {
 		h.offsets.all(req.Group, func(string, int32, committed) { known = true })
 	}
@@ -61,11 +65,11 @@ func handleOffsetDelete(h *Handler, r *request) (kmsg.Response, error) {
 // subscribedTopics is what a consumer-protocol member subscribes to, from
 // its metadata for the group's chosen protocol; other protocols name none.
 func subscribedTopics(g *group, m *member) []string {
-	if g.protocolType != "consumer" {
+	if g.ProtocolType != "consumer" {
 		return nil
 	}
-	for _, p := range m.protocols {
-		if p.Name != g.protocol && g.protocol != "" {
+	for _, p := range m.Protocols {
+		if p.Name != g.Protocol && g.Protocol != "" {
 			continue
 		}
 		var md kmsg.ConsumerMemberMetadata

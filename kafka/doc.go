@@ -29,8 +29,10 @@
 //   - idempotent producers: random 62-bit ids (no counter to share); the
 //     last durable sequence per producer and partition in the state table
 //     "kafka-producers", so a retry through another gateway is recognised;
-//   - consumer groups (classic protocol): this gateway's memory (groups.go),
-//     so the members of one group must reach the same gateway for now.
+//   - consumer groups (classic protocol): a state machine (groups.go)
+//     applied from a per-group log topic that Pulsar orders (grouplog.go),
+//     so members reaching different gateways form one group; snapshots in
+//     the state table "kafka-groups".
 //
 // Every gateway describes itself as one broker at its advertised address,
 // with a node id derived from that address, leading every partition at

@@ -1,22 +1,27 @@
 package kafka
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"go.uber.org/zap"
 )
 
-// The classic group protocol, held in this gateway's memory. Members'
-// subscriptions and assignments are opaque bytes: eager and cooperative
-// assignors both run in the clients, the coordinator only sequences
-// Join/Sync rounds. Offsets are not here but in shared state (offsets.go);
-// groups spanning gateways are a later step (DESIGN.md, many gateways).
+// The classic group protocol as a deterministic state machine. Every
+// command (a member's JoinGroup, SyncGroup, Heartbeat, LeaveGroup, a
+// commit's generation check, a tick of the clock) is appended to the
+// group's log in the backend (grouplog.go), and every gateway serving the
+// group applies the log in its one order, with the log's own time as the
+// clock. So every gateway holds the same group, whichever gateway each
+// member reached, with no gateway-to-gateway protocol (DESIGN.md, "Many
+// gateways"). apply never reads the wall clock, random numbers or anything
+// but the group and the command.
+//
+// Members' subscriptions and assignments are opaque bytes: eager and
+// cooperative assignors both run in the clients, the coordinator only
+// sequences Join/Sync rounds. Offsets are not here but in shared state
+// (offsets.go).
 
 type groupState int
 
@@ -31,96 +36,332 @@ func (s groupState) String() string {
 	return [...]string{"Empty", "PreparingRebalance", "CompletingRebalance", "Stable"}[s]
 }
 
-// coordinator holds every group this gateway coordinates.
-type coordinator struct {
-	log *zap.Logger
+// Kafka's group.min/max.session.timeout.ms defaults.
+const (
+	minSessionTimeout = 6 * time.Second
+	maxSessionTimeout = 30 * time.Minute
+)
 
-	mu     sync.Mutex
-	groups map[string]*group
-	closed bool
-}
-
+// group is one group's state; exported fields are its snapshot (JSON).
 type group struct {
-	c    *coordinator
-	name string
+	Name         string
+	State        groupState
+	Generation   int32
+	ProtocolType string
+	Protocol     string
+	Leader       string
+	Members      map[string]*member
+	Instances    map[string]string // static instance id -> member id
+	Pending      map[string]int64  // ids handed out by MEMBER_ID_REQUIRED -> when (ms)
+	Rebalance    int64             // the round's deadline (ms), while preparing
+	Now          int64             // the log's clock (ms), never going back
 
-	state        groupState
-	generation   int32
-	protocolType string
-	protocol     string
-	leader       string
-	members      map[string]*member
-	instances    map[string]string    // static instance id -> member id
-	pendingIDs   map[string]time.Time // ids handed out by MEMBER_ID_REQUIRED
-	rebalance    *time.Timer
+	out []groupEffect // answers of the command being applied
 }
 
 type member struct {
-	id               string
-	instanceID       *string
-	clientID, host   string
-	protocolType     string
-	protocols        []kmsg.JoinGroupRequestProtocol
-	sessionTimeout   time.Duration
-	rebalanceTimeout time.Duration
-	assignment       []byte
-
-	join    chan *kmsg.JoinGroupResponse // set while its JoinGroup waits
-	sync    chan *kmsg.SyncGroupResponse // set while its SyncGroup waits
-	session *time.Timer
+	ID           string
+	Instance     *string
+	ClientID     string
+	Host         string
+	ProtocolType string
+	Protocols    []groupProtocol
+	Session      int64 // ms
+	RebalanceMs  int64
+	Assignment   []byte
+	Expires      int64  // session deadline (ms)
+	JoinToken    string // its JoinGroup waiting for the round to end
+	JoinVersion  int16
+	SyncToken    string // its SyncGroup waiting for the leader's
 }
 
-func newCoordinator(log *zap.Logger) *coordinator {
-	return &coordinator{log: log, groups: map[string]*group{}}
+type groupProtocol struct {
+	Name     string
+	Metadata []byte
 }
 
-func (c *coordinator) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.closed = true
-	for _, g := range c.groups {
-		g.stopTimers()
-	}
+// groupCmd is one log entry.
+type groupCmd struct {
+	Kind       string // join, sync, heartbeat, leave, commit, tick, delete
+	Group      string
+	Token      string // the waiting request (gateway/sequence); "" for none
+	Member     string
+	Instance   *string
+	NewID      string // the id a joining member without one gets
+	ClientID   string
+	Host       string
+	Version    int16
+	Generation int32
+	ProtoType  string
+	Protocols  []groupProtocol
+	Session    int64 // ms
+	Rebalance  int64 // ms
+	Assign     map[string][]byte
+	Leavers    []leaver
+	// Grace: the log was away for its sender, whose members' heartbeats
+	// could not be logged meanwhile. Every member gets a full session from
+	// now, as Kafka gives one when a new coordinator loads a group.
+	Grace bool
 }
 
-// group returns a group, creating it when create is set; the coordinator
-// lock is held by the caller for everything that touches the group.
-func (c *coordinator) group(name string, create bool) *group {
-	g := c.groups[name]
-	if g == nil && create {
-		g = &group{c: c, name: name, members: map[string]*member{}, instances: map[string]string{}, pendingIDs: map[string]time.Time{}}
-		c.groups[name] = g
-	}
-	return g
+type leaver struct {
+	Member   string
+	Instance *string
 }
 
-func newMemberID(clientID string) string {
-	var b [16]byte
-	rand.Read(b[:])
-	return clientID + "-" + hex.EncodeToString(b[:])
+// groupEffect is an answer for the request with token, on whichever
+// gateway holds it: a response, or an error code (commit, delete).
+type groupEffect struct {
+	token string
+	resp  any
 }
 
-func (g *group) stopTimers() {
-	if g.rebalance != nil {
-		g.rebalance.Stop()
-	}
-	for _, m := range g.members {
-		if m.session != nil {
-			m.session.Stop()
+func newGroup(name string) *group {
+	return &group{Name: name, Members: map[string]*member{}, Instances: map[string]string{}, Pending: map[string]int64{}}
+}
+
+// apply runs one command at log time now (ms) and returns the answers.
+func (g *group) apply(cmd *groupCmd, now int64) []groupEffect {
+	g.out = nil
+	if cmd.Grace {
+		g.Now = max(g.Now, now)
+		for _, m := range g.Members {
+			m.Expires = max(m.Expires, g.Now+m.Session)
 		}
 	}
+	g.advance(now)
+	switch cmd.Kind {
+	case "join":
+		g.join(cmd)
+	case "sync":
+		g.sync(cmd)
+	case "heartbeat":
+		g.heartbeat(cmd)
+	case "leave":
+		g.leave(cmd)
+	case "commit":
+		g.emit(cmd.Token, g.commitAllowed(cmd.Member, cmd.Generation))
+	case "delete":
+		code := int16(0)
+		if len(g.Members) > 0 {
+			code = kerr.NonEmptyGroup.Code
+		} else {
+			*g = *newGroup(g.Name)
+			g.Now = now
+		}
+		g.emit(cmd.Token, code)
+	case "tick":
+		g.emit(cmd.Token, int16(0))
+	}
+	out := g.out
+	g.out = nil
+	return out
+}
+
+func (g *group) emit(token string, resp any) {
+	if token != "" {
+		g.out = append(g.out, groupEffect{token, resp})
+	}
+}
+
+// advance moves the clock: silent members leave, a round whose deadline
+// passed ends without the members that did not rejoin.
+func (g *group) advance(now int64) {
+	if now > g.Now {
+		g.Now = now
+	}
+	for id, at := range g.Pending { // ids never used to rejoin
+		if g.Now-at > maxSessionTimeout.Milliseconds() {
+			delete(g.Pending, id)
+		}
+	}
+	left := false
+	for _, id := range g.memberIDs() {
+		if m := g.Members[id]; m.JoinToken == "" && m.Expires <= g.Now {
+			g.removeMember(id)
+			left = true
+		}
+	}
+	if g.State == groupPreparingRebalance && g.Rebalance <= g.Now {
+		for _, id := range g.memberIDs() {
+			if g.Members[id].JoinToken == "" {
+				g.removeMember(id)
+			}
+		}
+		g.completeJoin()
+		return
+	}
+	if left {
+		g.afterLeave()
+	}
+}
+
+func (g *group) memberIDs() []string {
+	ids := make([]string, 0, len(g.Members))
+	for id := range g.Members {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func joinFail(e *kerr.Error, memberID string) *kmsg.JoinGroupResponse {
+	r := kmsg.NewPtrJoinGroupResponse()
+	r.ErrorCode, r.MemberID, r.Generation = e.Code, memberID, -1
+	return r
+}
+
+func (g *group) join(cmd *groupCmd) {
+	if !g.supports(cmd.ProtoType, cmd.Protocols) {
+		g.emit(cmd.Token, joinFail(kerr.InconsistentGroupProtocol, cmd.Member))
+		return
+	}
+	id := cmd.Member
+	switch {
+	case id == "" && cmd.Instance != nil && g.Instances[*cmd.Instance] != "":
+		id = g.Instances[*cmd.Instance] // a static member restarting
+	case id == "":
+		id = cmd.NewID
+		if cmd.Version >= 4 && cmd.Instance == nil {
+			g.Pending[id] = g.Now
+			g.emit(cmd.Token, joinFail(kerr.MemberIDRequired, id))
+			return
+		}
+	case g.Members[id] == nil:
+		if _, ok := g.Pending[id]; !ok {
+			g.emit(cmd.Token, joinFail(kerr.UnknownMemberID, id))
+			return
+		}
+		delete(g.Pending, id)
+	}
+	m := g.Members[id]
+	if m == nil {
+		m = &member{ID: id}
+		g.Members[id] = m
+	}
+	if m.JoinToken != "" { // an earlier JoinGroup of the same member is void
+		g.emit(m.JoinToken, joinFail(kerr.RebalanceInProgress, id))
+	}
+	m.Instance, m.ClientID, m.Host = cmd.Instance, cmd.ClientID, cmd.Host
+	m.ProtocolType, m.Protocols = cmd.ProtoType, cmd.Protocols
+	m.Session, m.RebalanceMs = cmd.Session, cmd.Rebalance
+	m.JoinToken, m.JoinVersion = cmd.Token, cmd.Version
+	m.Expires = g.Now + m.Session
+	if cmd.Instance != nil {
+		g.Instances[*cmd.Instance] = id
+	}
+	if len(g.Members) == 1 {
+		g.ProtocolType = cmd.ProtoType
+	}
+	g.prepareRebalance()
+	g.maybeCompleteJoin()
+}
+
+func (g *group) sync(cmd *groupCmd) {
+	resp := kmsg.NewPtrSyncGroupResponse()
+	m, e := g.memberErr(cmd.Member, cmd.Generation)
+	if e != nil {
+		resp.ErrorCode = e.Code
+		g.emit(cmd.Token, resp)
+		return
+	}
+	resp.ProtocolType, resp.Protocol = kmsg.StringPtr(g.ProtocolType), kmsg.StringPtr(g.Protocol)
+	switch g.State {
+	case groupStable:
+		resp.MemberAssignment = m.Assignment
+		g.emit(cmd.Token, resp)
+		return
+	case groupCompletingRebalance:
+	default:
+		resp.ErrorCode = kerr.RebalanceInProgress.Code
+		g.emit(cmd.Token, resp)
+		return
+	}
+	g.touch(m)
+	if cmd.Member != g.Leader {
+		m.SyncToken = cmd.Token
+		return
+	}
+	g.State = groupStable
+	for _, id := range g.memberIDs() {
+		o := g.Members[id]
+		o.Assignment = cmd.Assign[id]
+		if o.SyncToken != "" {
+			sr := kmsg.NewPtrSyncGroupResponse()
+			sr.ProtocolType, sr.Protocol, sr.MemberAssignment = resp.ProtocolType, resp.Protocol, o.Assignment
+			g.emit(o.SyncToken, sr)
+			o.SyncToken = ""
+		}
+	}
+	resp.MemberAssignment = m.Assignment
+	g.emit(cmd.Token, resp)
+}
+
+func (g *group) heartbeat(cmd *groupCmd) {
+	resp := kmsg.NewPtrHeartbeatResponse()
+	m, e := g.memberErr(cmd.Member, cmd.Generation)
+	if m != nil {
+		g.touch(m)
+	}
+	switch {
+	case e != nil:
+		resp.ErrorCode = e.Code
+	case g.State == groupPreparingRebalance:
+		resp.ErrorCode = kerr.RebalanceInProgress.Code
+	}
+	g.emit(cmd.Token, resp)
+}
+
+// leave answers with one code per leaver.
+func (g *group) leave(cmd *groupCmd) {
+	codes := make([]int16, len(cmd.Leavers))
+	left := 0
+	for i, l := range cmd.Leavers {
+		id := l.Member
+		if id == "" && l.Instance != nil {
+			id = g.Instances[*l.Instance]
+		}
+		if g.Members[id] == nil {
+			codes[i] = kerr.UnknownMemberID.Code
+			continue
+		}
+		g.removeMember(id)
+		left++
+	}
+	if left > 0 {
+		g.afterLeave()
+	}
+	g.emit(cmd.Token, codes)
+}
+
+// commitAllowed checks a member's commit against the group, as Kafka does:
+// it must carry its current generation, and none may land while an
+// assignment is being handed out.
+func (g *group) commitAllowed(memberID string, generation int32) int16 {
+	m, e := g.memberErr(memberID, generation)
+	if e != nil {
+		if len(g.Members) == 0 {
+			return kerr.IllegalGeneration.Code
+		}
+		return e.Code
+	}
+	if g.State == groupCompletingRebalance {
+		return kerr.RebalanceInProgress.Code
+	}
+	g.touch(m)
+	return 0
 }
 
 // supports reports whether a member could run the group's protocol type
 // and at least one protocol every current member offers.
-func (g *group) supports(protocolType string, protocols []kmsg.JoinGroupRequestProtocol) bool {
+func (g *group) supports(protocolType string, protocols []groupProtocol) bool {
 	if len(protocols) == 0 || protocolType == "" {
 		return false
 	}
-	if len(g.members) == 0 {
+	if len(g.Members) == 0 {
 		return true
 	}
-	if protocolType != g.protocolType {
+	if protocolType != g.ProtocolType {
 		return false
 	}
 	for _, p := range protocols {
@@ -132,9 +373,9 @@ func (g *group) supports(protocolType string, protocols []kmsg.JoinGroupRequestP
 }
 
 func (g *group) allSupport(name string) bool {
-	for _, m := range g.members {
+	for _, m := range g.Members {
 		found := false
-		for _, p := range m.protocols {
+		for _, p := range m.Protocols {
 			if p.Name == name {
 				found = true
 				break
@@ -150,48 +391,34 @@ func (g *group) allSupport(name string) bool {
 // prepareRebalance starts a round: every member must rejoin within the
 // largest rebalance timeout, or is dropped when it ends.
 func (g *group) prepareRebalance() {
-	if g.state == groupPreparingRebalance {
+	if g.State == groupPreparingRebalance {
 		return
 	}
 	// Members waiting in SyncGroup learn the round is void.
-	for _, m := range g.members {
-		if m.sync != nil {
+	for _, id := range g.memberIDs() {
+		m := g.Members[id]
+		if m.SyncToken != "" {
 			r := kmsg.NewPtrSyncGroupResponse()
 			r.ErrorCode = kerr.RebalanceInProgress.Code
-			m.sync <- r
-			m.sync = nil
+			g.emit(m.SyncToken, r)
+			m.SyncToken = ""
 		}
 	}
-	g.state = groupPreparingRebalance
-	timeout := time.Duration(0)
-	for _, m := range g.members {
-		timeout = max(timeout, m.rebalanceTimeout)
+	g.State = groupPreparingRebalance
+	timeout := int64(0)
+	for _, m := range g.Members {
+		timeout = max(timeout, m.RebalanceMs)
 	}
-	if g.rebalance != nil {
-		g.rebalance.Stop()
-	}
-	g.rebalance = time.AfterFunc(timeout, func() {
-		g.c.mu.Lock()
-		defer g.c.mu.Unlock()
-		if g.state != groupPreparingRebalance {
-			return
-		}
-		for id, m := range g.members {
-			if m.join == nil {
-				g.removeMember(id)
-			}
-		}
-		g.completeJoin()
-	})
+	g.Rebalance = g.Now + timeout
 }
 
 // maybeCompleteJoin ends the round once every member has rejoined.
 func (g *group) maybeCompleteJoin() {
-	if g.state != groupPreparingRebalance {
+	if g.State != groupPreparingRebalance {
 		return
 	}
-	for _, m := range g.members {
-		if m.join == nil {
+	for _, m := range g.Members {
+		if m.JoinToken == "" {
 			return
 		}
 	}
@@ -201,56 +428,49 @@ func (g *group) maybeCompleteJoin() {
 // completeJoin picks the protocol and leader, bumps the generation and
 // answers every waiting JoinGroup; the leader gets the member list.
 func (g *group) completeJoin() {
-	if g.rebalance != nil {
-		g.rebalance.Stop()
-	}
-	g.generation++
-	if len(g.members) == 0 {
-		g.state, g.protocol, g.leader = groupEmpty, "", ""
+	g.Rebalance = 0
+	g.Generation++
+	if len(g.Members) == 0 {
+		g.State, g.Protocol, g.Leader = groupEmpty, "", ""
 		return
 	}
-	ids := make([]string, 0, len(g.members))
-	for id := range g.members {
-		ids = append(ids, id)
+	ids := g.memberIDs()
+	if _, ok := g.Members[g.Leader]; !ok {
+		g.Leader = ids[0]
 	}
-	sort.Strings(ids)
-	if _, ok := g.members[g.leader]; !ok {
-		g.leader = ids[0]
-	}
-	g.protocol = ""
-	for _, p := range g.members[g.leader].protocols {
+	g.Protocol = ""
+	for _, p := range g.Members[g.Leader].Protocols {
 		if g.allSupport(p.Name) {
-			g.protocol = p.Name
+			g.Protocol = p.Name
 			break
 		}
 	}
-	g.state = groupCompletingRebalance
+	g.State = groupCompletingRebalance
 	for _, id := range ids {
-		m := g.members[id]
+		m := g.Members[id]
 		resp := kmsg.NewPtrJoinGroupResponse()
-		resp.Generation = g.generation
-		resp.ProtocolType = kmsg.StringPtr(g.protocolType)
-		resp.Protocol = kmsg.StringPtr(g.protocol)
-		resp.LeaderID = g.leader
+		resp.Version = m.JoinVersion
+		resp.Generation = g.Generation
+		resp.ProtocolType = kmsg.StringPtr(g.ProtocolType)
+		resp.Protocol = kmsg.StringPtr(g.Protocol)
+		resp.LeaderID = g.Leader
 		resp.MemberID = id
-		if id == g.leader {
+		if id == g.Leader {
 			for _, mid := range ids {
-				o := g.members[mid]
+				o := g.Members[mid]
 				jm := kmsg.NewJoinGroupResponseMember()
-				jm.MemberID, jm.InstanceID, jm.ProtocolMetadata = mid, o.instanceID, o.metadata(g.protocol)
+				jm.MemberID, jm.InstanceID, jm.ProtocolMetadata = mid, o.Instance, o.metadata(g.Protocol)
 				resp.Members = append(resp.Members, jm)
 			}
 		}
-		if m.join != nil {
-			m.join <- resp
-			m.join = nil
-		}
+		g.emit(m.JoinToken, resp)
+		m.JoinToken = ""
 		g.touch(m)
 	}
 }
 
 func (m *member) metadata(protocol string) []byte {
-	for _, p := range m.protocols {
+	for _, p := range m.Protocols {
 		if p.Name == protocol {
 			return p.Metadata
 		}
@@ -258,69 +478,48 @@ func (m *member) metadata(protocol string) []byte {
 	return nil
 }
 
-// touch restarts a member's session timer: a member silent for its
-// session timeout leaves the group.
-func (g *group) touch(m *member) {
-	if m.session != nil {
-		m.session.Stop()
-	}
-	id := m.id
-	m.session = time.AfterFunc(m.sessionTimeout, func() {
-		g.c.mu.Lock()
-		defer g.c.mu.Unlock()
-		if g.members[id] != m || m.join != nil {
-			return // rejoined as another, or waiting in JoinGroup
-		}
-		g.c.log.Debug("group member session expired", zap.String("group", g.name), zap.String("member", id))
-		g.removeMember(id)
-		g.afterLeave()
-	})
-}
+// touch restarts a member's session: a member silent for its session
+// timeout leaves the group.
+func (g *group) touch(m *member) { m.Expires = g.Now + m.Session }
 
 func (g *group) removeMember(id string) {
-	m := g.members[id]
+	m := g.Members[id]
 	if m == nil {
 		return
 	}
-	if m.session != nil {
-		m.session.Stop()
+	if m.JoinToken != "" {
+		g.emit(m.JoinToken, joinFail(kerr.UnknownMemberID, id))
 	}
-	if m.join != nil {
-		r := kmsg.NewPtrJoinGroupResponse()
-		r.ErrorCode = kerr.UnknownMemberID.Code
-		m.join <- r
-	}
-	if m.sync != nil {
+	if m.SyncToken != "" {
 		r := kmsg.NewPtrSyncGroupResponse()
 		r.ErrorCode = kerr.UnknownMemberID.Code
-		m.sync <- r
+		g.emit(m.SyncToken, r)
 	}
-	if m.instanceID != nil && g.instances[*m.instanceID] == id {
-		delete(g.instances, *m.instanceID)
+	if m.Instance != nil && g.Instances[*m.Instance] == id {
+		delete(g.Instances, *m.Instance)
 	}
-	delete(g.members, id)
+	delete(g.Members, id)
 }
 
 // afterLeave rebalances the members that remain.
 func (g *group) afterLeave() {
 	switch {
-	case len(g.members) == 0 && g.state != groupPreparingRebalance:
-		g.state, g.protocol, g.leader = groupEmpty, "", ""
-		g.generation++
-	case g.state == groupPreparingRebalance:
+	case len(g.Members) == 0 && g.State != groupPreparingRebalance:
+		g.State, g.Protocol, g.Leader = groupEmpty, "", ""
+		g.Generation++
+	case g.State == groupPreparingRebalance:
 		g.maybeCompleteJoin()
 	default:
 		g.prepareRebalance()
 	}
 }
 
-// groupErr is the error for a member's request carrying a generation.
 func (g *group) memberErr(memberID string, generation int32) (*member, *kerr.Error) {
-	m := g.members[memberID]
+	m := g.Members[memberID]
 	if m == nil {
 		return nil, kerr.UnknownMemberID
 	}
-	if generation != g.generation {
+	if generation != g.Generation {
 		return m, kerr.IllegalGeneration
 	}
 	return m, nil

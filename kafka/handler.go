@@ -102,7 +102,9 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 	h.topics = newTopicCache(b.Admin(), opts.Namespace)
 	h.extents = newExtents(b.Admin())
 	h.producers = newProducerCache(b, h.extents.observe)
-	h.groups = newCoordinator(h.log)
+	if h.groups, err = newCoordinator(ctx, h); err != nil {
+		return nil, err
+	}
 	if h.offsets, err = newOffsetStore(ctx, b); err != nil {
 		return nil, err
 	}

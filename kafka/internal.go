@@ -28,9 +28,8 @@ func isInternal(name string) bool { return name == offsetsTopic || name == "__tr
 // offsetsTopicShown says whether a group exists, counted as ListGroups
 // counts them: one this gateway coordinates, or committed offsets.
 func (h *Handler) offsetsTopicShown() bool {
-	h.groups.mu.Lock()
-	n := len(h.groups.groups)
-	h.groups.mu.Unlock()
+	n := 0
+	h.groups.known(func(string, groupState, string) { n++ })
 	return n > 0 || h.offsets.any()
 }
 

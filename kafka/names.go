@@ -108,6 +108,12 @@ func (tc *topicCache) forget(name string) {
 	tc.mu.Unlock()
 }
 
+// gatewayOwn says whether a topic is the gateway's own bookkeeping (state
+// tables, group logs, the index probe), which no Kafka client should see.
+func gatewayOwn(name string) bool {
+	return strings.HasPrefix(name, "__pgw-") || strings.HasPrefix(name, "__pulsar-gateway-")
+}
+
 // list returns the Kafka names of the namespace's topics.
 func (tc *topicCache) list(ctx context.Context) ([]string, error) {
 	ts, err := tc.admin.ListTopics(ctx, tc.ns)
@@ -122,7 +128,7 @@ func (tc *topicCache) list(ctx context.Context) ([]string, error) {
 	for _, t := range ts {
 		name, ok := strings.CutPrefix(t.Name, prefix)
 		// An internal name is never a Pulsar topic (internal.go).
-		if !ok || strings.Contains(name, "-partition-") || !validTopic(name) || isInternal(name) {
+		if !ok || strings.Contains(name, "-partition-") || !validTopic(name) || isInternal(name) || gatewayOwn(name) {
 			continue
 		}
 		names = append(names, name)
