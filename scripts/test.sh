@@ -70,6 +70,10 @@ log "go test -race"
 # data race fails the run instead of waiting for a user to hit it.
 go test -race -count=1 -p 1 -timeout 35m ./...
 
+log "Kubernetes examples (deploy/): Kubernetes' API types and the gateway's config"
+# A module of its own, so the gateway does not carry k8s.io/api.
+(cd deploy/check && go vet ./... && go test -count=1 ./...)
+
 log "MQTT scenarios with mosquitto-clients and paho-mqtt (Python)"
 integration/mqtt/run.sh
 
