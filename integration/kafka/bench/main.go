@@ -55,6 +55,7 @@ var (
 	phase      = flag.String("phase", "", "with -cpuprofile: profile only the produce or the consume phases")
 	memprofile = flag.String("memprofile", "", "write an allocation profile of the whole run (gateway included)")
 	timeout    = flag.Duration("timeout", 3*time.Minute, "bound on one produce or consume phase")
+	mode       = flag.String("mode", "throughput", "throughput, or groups (groups.go: forming and rebalancing a consumer group)")
 )
 
 type result struct {
@@ -115,6 +116,13 @@ func main() {
 	}
 	pulsarURL, adminURL := os.Getenv("PULSAR_URL"), os.Getenv("PULSAR_ADMIN_URL")
 	kafkaAddr := os.Getenv("KAFKA_BOOTSTRAP")
+	if *mode == "groups" {
+		if *targets == flag.Lookup("targets").DefValue {
+			want = map[string]bool{"gw1-embedded": true, "gw1-pulsar": true, "gw3-pulsar": true, "kafka": true}
+		}
+		runGroups(ctx, want, pulsarURL, adminURL, kafkaAddr)
+		return
+	}
 
 	var ts []target
 	var closers []func()
