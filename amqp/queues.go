@@ -51,7 +51,13 @@ func (ch *channel) lookupQueue(m wire.Method, name string) (queueRec, error) {
 	if !ok {
 		return q, wire.NewError(wire.NotFound, "no queue '%s' in vhost '%s'", name, c.vhost).WithMethod(m)
 	}
-	if q.Exclusive && q.Owner != c.id {
+	if q.Exclusive && q.Owner != c.owner() {
+		ctx, cancel := ch.timeout()
+		gone := c.s.dropOrphan(ctx, c.vhost, name, q)
+		cancel()
+		if gone {
+			return q, wire.NewError(wire.NotFound, "no queue '%s' in vhost '%s'", name, c.vhost).WithMethod(m)
+		}
 		return q, wire.NewError(wire.ResourceLocked, "cannot obtain exclusive access to locked queue '%s' in vhost '%s'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.", name, c.vhost).WithMethod(m)
 	}
 	return q, nil
@@ -76,6 +82,11 @@ func (ch *channel) queueDeclare(m *wire.QueueDeclare) error {
 		return wire.NewError(wire.PreconditionFailed, "queue name too long").WithMethod(m)
 	}
 	q, exists := c.s.topo.queue(c.vhost, name)
+	if exists && !m.Passive && q.Exclusive && q.Owner != c.owner() {
+		ctx, cancel := ch.timeout()
+		exists = !c.s.dropOrphan(ctx, c.vhost, name, q)
+		cancel()
+	}
 	if m.Passive {
 		if !exists {
 			return wire.NewError(wire.NotFound, "no queue '%s' in vhost '%s'", name, c.vhost).WithMethod(m)
@@ -93,7 +104,7 @@ func (ch *channel) queueDeclare(m *wire.QueueDeclare) error {
 	}
 	want := queueRec{Durable: m.Durable, Exclusive: m.Exclusive, AutoDelete: m.AutoDelete, Args: encodeArgs(m.Arguments)}
 	if want.Exclusive {
-		want.Owner = c.id
+		want.Owner = c.owner()
 	}
 	if exists {
 		if _, err := ch.lookupQueue(m, name); err != nil {
@@ -325,7 +336,7 @@ func (s *Server) deleteQueue(ctx context.Context, vhost, topic, name string) err
 func (s *Server) dropExclusive(c *conn) {
 	var names []string
 	s.topo.st.Range("q/"+esc(c.vhost)+"/", func(k string, v []byte) bool {
-		if strings.Contains(string(v), `"owner":"`+c.id+`"`) {
+		if strings.Contains(string(v), `"owner":"`+c.owner()+`"`) {
 			names = append(names, k)
 		}
 		return true
@@ -337,7 +348,7 @@ func (s *Server) dropExclusive(c *conn) {
 		if err != nil {
 			continue
 		}
-		if q, ok := s.topo.queue(c.vhost, name); ok && q.Exclusive && q.Owner == c.id {
+		if q, ok := s.topo.queue(c.vhost, name); ok && q.Exclusive && q.Owner == c.owner() {
 			s.deleteQueue(ctx, c.vhost, c.topic(name), name)
 		}
 	}

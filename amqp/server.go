@@ -45,6 +45,8 @@ type Server struct {
 	opts Options
 	log  *zap.Logger
 	topo *topology
+	gw   string // this gateway's presence id (exclusive.go)
+	name string // this server's, random
 
 	connSeq atomic.Uint64
 
@@ -117,11 +119,16 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("amqp: topology state: %w", err)
 	}
-	s := &Server{opts: opts, log: opts.Logger, topo: &topology{st: st},
+	gw, err := opts.Backend.Presence().Join(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("amqp: joining the store: %w", err)
+	}
+	s := &Server{opts: opts, log: opts.Logger, topo: &topology{st: st}, gw: gw, name: randomID(),
 		producers: producercache.New(opts.Backend, producercache.Options{}), queues: map[string]*queueStats{}, consumers: map[string]map[*consumer]bool{},
 		replies: map[string]*channel{}, conns: map[*conn]bool{}, alarms: map[string]bool{}, quit: make(chan struct{})}
 	s.unwatch = st.Watch(s.topologyChanged)
 	s.armExpiries()
+	go s.sweepExclusive()
 	if opts.MemoryAlarm > 0 {
 		if s.opts.AlarmInterval <= 0 {
 			s.opts.AlarmInterval = time.Second

@@ -36,6 +36,9 @@ type Backend interface {
 	// Only then is what one connection owns (an MQTT client id) claimed
 	// through it: a claim costs a durable write per connection.
 	Shared() bool
+	// Presence is this process's presence in the store, which other
+	// gateway processes can ask about.
+	Presence() Presence
 	// Close flushes what is pending and releases the backend.
 	Close() error
 }
@@ -433,6 +436,20 @@ type StateTable interface {
 	// Watch calls f for every later change (value nil on delete), from any
 	// gateway, until the returned stop function is called.
 	Watch(f func(key string, value []byte)) (stop func())
+}
+
+// Presence tells the processes using one store apart, and whether one is
+// still there. It is how a gateway learns that another died (to take over
+// its MQTT client ids or delete its exclusive AMQP queues) from the store,
+// not from a timer of its own.
+type Presence interface {
+	// Join makes this process present, once: later calls return the same
+	// id. The presence lasts until the backend is closed or the process
+	// ends, however it ends.
+	Join(ctx context.Context) (id string, err error)
+	// Alive reports whether the process that joined with id is still
+	// present. An id never joined is not alive.
+	Alive(ctx context.Context, id string) (bool, error)
 }
 
 // Errors every backend returns (wrapped) for the same conditions.

@@ -25,8 +25,10 @@ import (
 // A connection whose claim the table showed and that then sees another
 // claim for its id was taken over: its gateway disconnects it (MQTT 5:
 // DISCONNECT 0x8E), saves its session and writes the release the claimant
-// waits for (up to releaseWait, for a gateway that died holding a claim)
-// before it loads the session. Two CONNECTs racing on two gateways end as
+// waits for before it loads the session. A gateway that died holding a
+// claim never writes it: the claimant asks the store whether the holder's
+// gateway is still present (bridge.Presence; a token starts with that id)
+// and goes on at once when it is not, and after releaseWait at most. Two CONNECTs racing on two gateways end as
 // the table's order says: the later claim stays, the earlier is taken over.
 // Only on a backend other gateways share (bridge.Backend.Shared): a claim
 // is two durable writes per connection, which made connect and disconnect
@@ -35,13 +37,16 @@ const claimsTable = "mqtt-claims"
 
 // releaseWait bounds how long a CONNECT waits for another gateway to save
 // the session it takes over: a live one does in milliseconds, a dead one
-// never does.
-const releaseWait = time.Second
+// never does, and is asked after about every presenceEvery.
+const (
+	releaseWait   = time.Second
+	presenceEvery = 100 * time.Millisecond
+)
 
 type claims struct {
 	s    *Server
 	t    bridge.StateTable
-	proc string // this process's token prefix
+	proc string // this process's token prefix: presence id "." random
 	stop func()
 
 	mu       sync.Mutex
@@ -60,7 +65,11 @@ func openClaims(ctx context.Context, s *Server) (*claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &claims{s: s, t: t, proc: randomToken(), held: map[string]*claim{}, releases: map[string]chan struct{}{}}
+	gw, err := s.backend.Presence().Join(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &claims{s: s, t: t, proc: gw + "." + randomToken(), held: map[string]*claim{}, releases: map[string]chan struct{}{}}
 	c.stop = t.Watch(c.changed)
 	return c, nil
 }
@@ -99,12 +108,27 @@ func (c *claims) take(ctx context.Context, ss *session) {
 	if prev == nil || c.local(string(prev)) {
 		return
 	}
-	select {
-	case <-released:
-		go c.t.Delete(context.Background(), "r/"+token)
-	case <-time.After(releaseWait):
-		ss.log.Debug("the gateway that held the session did not release it", zap.String("holder", string(prev)))
-	case <-ctx.Done():
+	holder, _, _ := strings.Cut(string(prev), ".")
+	deadline := time.After(releaseWait)
+	ask := time.NewTimer(0)
+	defer ask.Stop()
+	for {
+		select {
+		case <-released:
+			go c.t.Delete(context.Background(), "r/"+token)
+			return
+		case <-ask.C:
+			if alive, err := c.s.backend.Presence().Alive(ctx, holder); err == nil && !alive {
+				ss.log.Debug("the gateway that held the session is gone", zap.String("holder", string(prev)))
+				return
+			}
+			ask.Reset(presenceEvery)
+		case <-deadline:
+			ss.log.Debug("the gateway that held the session did not release it", zap.String("holder", string(prev)))
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

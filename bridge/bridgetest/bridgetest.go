@@ -85,6 +85,7 @@ func Run(t *testing.T, h Harness) {
 		{"Pattern", patternTests()},
 		{"FlowControl", flowControlTests()},
 		{"State", stateTests()},
+		{"Presence", presenceTests()},
 		{"Restart", restartTests()},
 		{"AckRestart", ackRestartTests()},
 		{"Closed", closedTests()},

@@ -54,6 +54,7 @@ type Backend struct {
 	// its partitions between them instead of looking them up per send.
 	layout   atomic.Uint64
 	states   map[string]*stateTable
+	presence presence
 	patterns map[*consumer]struct{} // consumers that follow new topics
 	closed   bool
 	closing  chan struct{} // closed when Close begins, to end waits
@@ -104,6 +105,7 @@ func Open(opts Options) (*Backend, error) {
 		patterns:   map[*consumer]struct{}{},
 		closing:    make(chan struct{}),
 	}
+	b.presence.b = b
 	if err := b.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("embedded store at %q: %w", dir, err)

@@ -78,6 +78,8 @@ type Backend struct {
 	// producer takes the mark (within freshFor), their index starts at 0.
 	fresh sync.Map
 
+	presence presence
+
 	ackTable     *table       // saved partial batch acks (ackstore.go); nil: not saved
 	ackSaveQuiet atomic.Int64 // unix ns until which saves are skipped (one failed)
 }
@@ -142,6 +144,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		handles:  map[closer]struct{}{},
 	}
 	b.adm = &adminAPI{b: b}
+	b.presence.b = b
 	if !opts.SkipIndexProbe {
 		if err := b.probeIndex(ctx); err != nil {
 			client.Close()
@@ -236,6 +239,7 @@ func (b *Backend) Close() error {
 	for _, t := range ts {
 		t.stop()
 	}
+	b.presence.close()
 	b.client.Close()
 	return nil
 }

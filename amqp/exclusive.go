@@ -1,0 +1,104 @@
+package amqp
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Exclusive queues across gateways. A queue's owner is its connection named
+// with the gateway's presence id (bridge.Presence) and this server's own
+// random name (two servers may share one backend in a process):
+// "<gateway>/<server>/<conn id>".
+// Another connection, on any gateway, gets 405 RESOURCE_LOCKED while the
+// owner lives. When the owner's connection closes, its gateway deletes the
+// queue (dropExclusive); when its gateway dies, the store says so (the
+// presence is gone) and any gateway deletes the queue: the next one to touch
+// it at once, and every gateway's sweep within exclusiveSweep.
+const exclusiveSweep = 2 * time.Second
+
+// owner is this connection's name as an exclusive queue's owner.
+func (c *conn) owner() string { return c.s.gw + "/" + c.s.name + "/" + c.id }
+
+// ownerGone reports whether an exclusive queue's owner has gone with its
+// gateway. Owners on this gateway are its open connections (a closing one
+// deletes its queues itself).
+func (s *Server) ownerGone(ctx context.Context, owner string) bool {
+	gw, _, ok := strings.Cut(owner, "/")
+	if !ok {
+		return true // an owner named before gateways had ids: its process is gone
+	}
+	if gw == s.gw {
+		return false
+	}
+	alive, err := s.opts.Backend.Presence().Alive(ctx, gw)
+	if err != nil {
+		s.log.Debug("asking whether a gateway lives", zap.String("gateway", gw), zap.Error(err))
+		return false // unknown: keep the queue
+	}
+	return !alive
+}
+
+// dropOrphan deletes an exclusive queue whose owner is gone, as its node
+// would have. It reports whether it did.
+func (s *Server) dropOrphan(ctx context.Context, vhost, name string, q queueRec) bool {
+	if !q.Exclusive || !s.ownerGone(ctx, q.Owner) {
+		return false
+	}
+	ns, ok := s.namespace(vhost)
+	if !ok {
+		return false
+	}
+	if err := s.deleteQueue(ctx, vhost, "persistent://"+ns+"/"+name, name); err != nil {
+		s.log.Debug("deleting an exclusive queue of a gone connection", zap.String("queue", name), zap.Error(err))
+		return false
+	}
+	s.log.Info("deleted an exclusive queue whose gateway is gone", zap.String("vhost", vhost), zap.String("queue", name), zap.String("owner", q.Owner))
+	return true
+}
+
+// sweepExclusive deletes, every exclusiveSweep, the exclusive queues of
+// gateways that are gone (a gateway restarted is gone too: new id).
+func (s *Server) sweepExclusive() {
+	t := time.NewTicker(exclusiveSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		type orphan struct {
+			vhost, name string
+			q           queueRec
+		}
+		var found []orphan
+		s.topo.st.Range("q/", func(k string, v []byte) bool {
+			if !strings.Contains(string(v), `"exclusive":true`) {
+				return true
+			}
+			if vhost, name, ok := queueKey(k); ok {
+				if q, ok := s.topo.queue(vhost, name); ok && q.Exclusive {
+					found = append(found, orphan{vhost, name, q})
+				}
+			}
+			return true
+		})
+		gone := map[string]bool{} // by owner's gateway: one question each
+		ctx, cancel := context.WithTimeout(context.Background(), exclusiveSweep)
+		for _, o := range found {
+			gw, _, _ := strings.Cut(o.q.Owner, "/")
+			g, asked := gone[gw]
+			if !asked {
+				g = s.ownerGone(ctx, o.q.Owner)
+				gone[gw] = g
+			}
+			if g {
+				s.dropOrphan(ctx, o.vhost, o.name, o.q)
+			}
+		}
+		cancel()
+	}
+}
