@@ -133,7 +133,9 @@ func (l *groupLog) start() {
 		l.err = err
 		return
 	}
-	if err := b.Admin().CreateSubscription(ctx, l.topic, groupKeepSub, 0); err != nil && !errors.Is(err, bridge.ErrSubscriptionExists) {
+	// Busy: another gateway is creating it at this moment (Pulsar's 412
+	// "Failed to fence subscription"); it exists once that one returns.
+	if err := b.Admin().CreateSubscription(ctx, l.topic, groupKeepSub, 0); err != nil && !errors.Is(err, bridge.ErrSubscriptionExists) && !errors.Is(err, bridge.ErrSubscriptionBusy) {
 		l.err = err
 		return
 	}

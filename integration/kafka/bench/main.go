@@ -55,7 +55,7 @@ var (
 	phase      = flag.String("phase", "", "with -cpuprofile: profile only the produce or the consume phases")
 	memprofile = flag.String("memprofile", "", "write an allocation profile of the whole run (gateway included)")
 	timeout    = flag.Duration("timeout", 3*time.Minute, "bound on one produce or consume phase")
-	mode       = flag.String("mode", "throughput", "throughput, or groups (groups.go: forming and rebalancing a consumer group)")
+	mode       = flag.String("mode", "throughput", "throughput; groups (groups.go: forming and rebalancing a consumer group); spread (spread.go: 3 clients through 1 or 3 gateways)")
 )
 
 type result struct {
@@ -121,6 +121,10 @@ func main() {
 			want = map[string]bool{"gw1-embedded": true, "gw1-pulsar": true, "gw3-pulsar": true, "kafka": true}
 		}
 		runGroups(ctx, want, pulsarURL, adminURL, kafkaAddr)
+		return
+	}
+	if *mode == "spread" {
+		runSpread(ctx, sizes, pulsarURL, adminURL)
 		return
 	}
 
