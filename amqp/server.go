@@ -45,6 +45,7 @@ type Server struct {
 	opts Options
 	log  *zap.Logger
 	topo *topology
+	sac  *sacLine // single active consumer registrations (sac.go)
 
 	connSeq atomic.Uint64
 
@@ -120,6 +121,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: opts.Logger, topo: &topology{st: st},
 		producers: producercache.New(opts.Backend, producercache.Options{}), queues: map[string]*queueStats{}, consumers: map[string]map[*consumer]bool{},
 		replies: map[string]*channel{}, conns: map[*conn]bool{}, alarms: map[string]bool{}, quit: make(chan struct{})}
+	if s.sac, err = openSAC(ctx, s); err != nil {
+		return nil, fmt.Errorf("amqp: single active consumer state: %w", err)
+	}
 	s.unwatch = st.Watch(s.topologyChanged)
 	s.armExpiries()
 	if opts.MemoryAlarm > 0 {
@@ -272,6 +276,7 @@ func (s *Server) policy(c *conn, name string) (policy, *queueStats, bool) {
 // Close closes the shared producers after the connections drained.
 func (s *Server) Close() error {
 	s.unwatch()
+	s.sac.close()
 	s.mu.Lock()
 	if !s.closed {
 		close(s.quit)
