@@ -46,13 +46,10 @@ func checkQueueArgs(m wire.Method, name, vhost string, args wire.Table) error {
 		if !isBool {
 			return bad("x-single-active-consumer", "unacceptable_type", v)
 		}
-		if sac {
-			// Refused rather than ignored: a queue whose consumers all receive when the app
-			// counts on one at a time is a silent ordering bug. Pulsar's Failover type picks
-			// the active consumer of a non-partitioned topic by hashing consumer names, so a
-			// newcomer can take over from the first (and get its unacked messages while it
-			// still holds them); the first-registered rule needs its own coordination.
-			return wire.NewError(wire.PreconditionFailed, "x-single-active-consumer is not supported by this gateway (queue '%s' in vhost '%s')", name, vhost).WithMethod(m)
+		if sac && dropsHead(args) {
+			// drop-head trims through short-lived consumers, which on the Failover
+			// subscription could take the active consumer's place.
+			return wire.NewError(wire.PreconditionFailed, "x-single-active-consumer with x-max-length or x-max-length-bytes and x-overflow drop-head is not supported by this gateway (queue '%s' in vhost '%s')", name, vhost).WithMethod(m)
 		}
 	}
 	if v, ok := args["x-overflow"]; ok {
@@ -92,4 +89,11 @@ func (p *policy) parseLimits(args wire.Table) {
 	if n, ok := asInt(args["x-expires"]); ok && n > 0 {
 		p.expires = n
 	}
+}
+
+// dropsHead: the arguments limit the queue's length and drop its head when full.
+func dropsHead(args wire.Table) bool {
+	var p policy
+	p.parseLimits(args)
+	return p.limited() && !p.rejects()
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
@@ -28,6 +30,11 @@ type consumer struct {
 	unflushed bool
 	prio      *prioBuffer // priority queues only (priority.go)
 	gather    int         // ready messages at start, for the first priority ordering
+	rq        int         // receiver queue size of bc
+	// Single active consumer queues (sac.go): bc is opened once the registration sacKey is
+	// first, which first signals; until then run waits and bc is nil (set under Server.mu).
+	sacKey string
+	first  <-chan struct{}
 
 	// under ch.mu
 	outstanding int  // deliveries not yet settled
@@ -82,6 +89,11 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 	}
 	topic := c.topic(name)
 	stats := c.s.stats(topic)
+	pol := policyOf(name, q)
+	if pol.sac && m.Exclusive {
+		// RabbitMQ refuses an exclusive consumer on a single-active-consumer queue.
+		return wire.NewError(wire.AccessRefused, "queue '%s' in vhost '%s' in exclusive use", name, c.vhost).WithMethod(m)
+	}
 	if m.Exclusive {
 		// Consumers on other gateways count too.
 		ctx, cancel := ch.timeout()
@@ -107,7 +119,6 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 	if prefetch > 0 && !m.NoAck {
 		rq = prefetch
 	}
-	pol := policyOf(name, q)
 	gather := 0
 	if pol.maxPriority > 0 {
 		rq = priorityWindow
@@ -116,22 +127,21 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 		cancel()
 		gather = int(n)
 	}
-	ctx, cancel := ch.timeout()
-	defer cancel()
-	stats.waitTrim(ctx) // a head being dropped is not delivered
-	bc, err := c.s.opts.Backend.Subscribe(ctx, bridge.SubscribeOptions{
-		Topics: []string{topic}, Subscription: c.s.opts.Subscription, Type: bridge.Shared,
-		ReceiverQueueSize: rq, NackRedeliveryDelay: c.s.opts.NackDelay, ConsumerName: c.id + "/" + tag,
-	})
-	if err != nil {
-		c.s.consumerGone(c, name, topic, stats)
-		return internal(m, err)
-	}
-	cs := &consumer{ch: ch, tag: tag, queue: name, noAck: m.NoAck, bc: bc, stats: stats, pol: pol,
+	cs := &consumer{ch: ch, tag: tag, queue: name, noAck: m.NoAck, stats: stats, pol: pol, rq: rq,
 		quit: make(chan struct{}), exited: make(chan struct{}), gather: gather}
 	if pol.maxPriority > 0 {
 		cs.prio = newPrioBuffer(pol.maxPriority)
-		go cs.prio.pump(bc.Chan(), cs.quit)
+	}
+	ctx, cancel := ch.timeout()
+	defer cancel()
+	if pol.sac {
+		if cs.sacKey, cs.first, err = c.s.sac.register(ctx, c.vhost, name); err != nil {
+			c.s.consumerGone(c, name, topic, stats)
+			return internal(m, err)
+		}
+	} else if err := cs.attach(ctx); err != nil {
+		c.s.consumerGone(c, name, topic, stats)
+		return internal(m, err)
 	}
 	if prefetch > 0 && !m.NoAck {
 		cs.credit = make(chan struct{}, prefetch)
@@ -150,10 +160,66 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 	c.s.mu.Unlock()
 	// consume-ok goes out before the first delivery.
 	if err := ch.reply(m.NoWait, &wire.BasicConsumeOk{ConsumerTag: tag}); err != nil {
+		close(cs.exited) // never runs; the channel's close releases it
 		return err
 	}
 	go cs.run()
 	return nil
+}
+
+// attach opens the bridge consumer on the queue's subscription: Shared, or Failover for a
+// single-active-consumer queue (only its active consumer attaches; see sac.go).
+func (cs *consumer) attach(ctx context.Context) error {
+	c := cs.ch.c
+	topic := c.topic(cs.queue)
+	typ := bridge.Shared
+	if cs.pol.sac {
+		typ = bridge.Failover
+	}
+	cs.stats.waitTrim(ctx) // a head being dropped is not delivered
+	bc, err := c.s.opts.Backend.Subscribe(ctx, bridge.SubscribeOptions{
+		Topics: []string{topic}, Subscription: c.s.opts.Subscription, Type: typ,
+		ReceiverQueueSize: cs.rq, NackRedeliveryDelay: c.s.opts.NackDelay, ConsumerName: c.id + "/" + cs.tag,
+	})
+	if err != nil {
+		return err
+	}
+	c.s.mu.Lock()
+	cs.bc = bc
+	c.s.mu.Unlock()
+	if cs.prio != nil {
+		go cs.prio.pump(bc.Chan(), cs.quit)
+	}
+	return nil
+}
+
+// awaitFirst waits until a single active consumer's registration is first, then attaches;
+// false when the consumer was stopped meanwhile or could not attach (then cancelled).
+func (cs *consumer) awaitFirst() bool {
+	select {
+	case <-cs.quit:
+		return false
+	case <-cs.first:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-cs.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := cs.attach(ctx); err != nil {
+		select {
+		case <-cs.quit:
+		default:
+			cs.ch.c.s.log.Warn("single active consumer: cannot attach", zap.String("queue", cs.queue), zap.Error(err))
+			cs.gone()
+		}
+		return false
+	}
+	return true
 }
 
 // run delivers messages while the window has room. Deliveries written while more messages
@@ -162,6 +228,9 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 func (cs *consumer) run() {
 	defer close(cs.exited)
 	defer cs.flush()
+	if cs.first != nil && !cs.awaitFirst() {
+		return
+	}
 	msgs := cs.bc.Chan()
 	for {
 		if cs.credit != nil && !cs.take(cs.credit) {
@@ -318,8 +387,14 @@ func (cs *consumer) stop() {
 func (cs *consumer) release() {
 	cs.once.Do(func() {
 		cs.stop()
-		cs.bc.Close()
+		<-cs.exited // run sets bc
+		if cs.bc != nil {
+			cs.bc.Close()
+		}
 		c := cs.ch.c
+		if cs.sacKey != "" {
+			c.s.sac.unregister(cs.sacKey) // after Close: the next one gets what this one held
+		}
 		c.s.mu.Lock()
 		delete(c.s.consumers[c.topic(cs.queue)], cs)
 		c.s.mu.Unlock()
@@ -364,7 +439,7 @@ func (ch *channel) basicCancel(m *wire.BasicCancel) error {
 	if cs != nil {
 		cs.stop()
 		<-cs.exited
-		if cs.prio != nil {
+		if cs.prio != nil && cs.bc != nil {
 			cs.prio.requeue(cs.bc)
 		}
 		// RabbitMQ keeps a cancelled consumer's unacked messages with the channel; the bridge
@@ -487,6 +562,11 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 		return err
 	}
 	pol := policyOf(name, q)
+	if pol.sac {
+		// A getter would be one more consumer on the Failover subscription, which Pulsar
+		// may make active in place of the queue's single active consumer.
+		return wire.NewError(wire.PreconditionFailed, "basic.get on a queue with x-single-active-consumer is not supported by this gateway (queue '%s' in vhost '%s')", name, c.vhost).WithMethod(m)
+	}
 	c.s.used(c.vhost, name, pol)
 	topic := c.topic(name)
 	ctx, cancel := ch.timeout()

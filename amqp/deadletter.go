@@ -25,6 +25,7 @@ type policy struct {
 	overflow         string // x-overflow: drop-head, reject-publish, reject-publish-dlx
 	maxPriority      uint8  // x-max-priority; 0: not a priority queue
 	expires          int64  // x-expires in ms; 0: never
+	sac              bool   // x-single-active-consumer (sac.go)
 }
 
 func policyOf(name string, q queueRec) policy {
@@ -36,6 +37,7 @@ func policyOf(name string, q queueRec) policy {
 	}
 	p.dlx, p.hasDLX = args["x-dead-letter-exchange"].(string)
 	p.dlKey, p.hasDLKey = args["x-dead-letter-routing-key"].(string)
+	p.sac, _ = args["x-single-active-consumer"].(bool)
 	return p
 }
 

@@ -7,8 +7,9 @@
 //   - vhost "/" is the configured namespace (public/default); vhost v is namespace v of the
 //     configured tenant.
 //   - Queue q is the non-partitioned Pulsar topic q of that namespace, read through one Shared
-//     subscription ("amqp"), so any Kafka, MQTT or Pulsar client reads what AMQP wrote and
-//     the reverse. Consumers of q, on any gateway, are consumers of that subscription.
+//     subscription ("amqp"; Failover for x-single-active-consumer queues), so any Kafka, MQTT
+//     or Pulsar client reads what AMQP wrote and the reverse. Consumers of q, on any gateway,
+//     are consumers of that subscription.
 //   - Exchanges, queues (their flags and arguments) and bindings live in the bridge state
 //     table "amqp-topology", so every gateway on the backend routes alike. Routing happens at
 //     publish time: the gateway writes the message to each queue it reaches.
@@ -21,6 +22,7 @@
 // headers), publish.go (publish and confirms), consume.go (consume, qos, ack, get),
 // props.go (AMQP properties in Pulsar properties), deadletter.go (TTL, dead-lettering),
 // args.go (queue argument checks), limits.go (x-max-length), expiry.go (x-expires),
+// sac.go (x-single-active-consumer),
 // priority.go (x-max-priority), replyto.go (direct reply-to), alarms.go (connection.blocked).
 //
 // Errors are *wire.Error, which know their scope: a soft one closes the channel
@@ -75,8 +77,23 @@
 //
 // Transactions (tx.select, commit, rollback) follow RabbitMQ: see tx.go.
 //
-// x-single-active-consumer=true is refused with 406 (args.go says why); false is accepted.
+// x-single-active-consumer (sac.go): of a queue's consumers, on any gateway, the first
+// registered gets every message; when it is cancelled (once its unacked deliveries are
+// settled, which RabbitMQ does not wait for) or its channel or connection closes, the next in
+// registration order takes over with what it held unacked. The order lives in the state table
+// "amqp-sac" (registrations within the gateways' clock skew may be ordered either way); only
+// the active consumer attaches to the queue's subscription, with the Failover type, since
+// Pulsar orders Failover consumers by name hash. A gateway that dies holding the active
+// consumer is passed over once the store says it is gone (bridge.Presence, asked every
+// 250 ms by a gateway whose consumer waits behind it). consumer_count counts every
+// registration. On such a queue an exclusive basic.consume is 403 as in RabbitMQ, while
+// basic.get and a drop-head x-max-length(-bytes) are refused with 406 (they would add
+// consumers Pulsar could make active), and queue.purge reaches only this gateway's buffers
+// while a consumer is registered.
 //
-// Not yet: x-queue-mode (accepted with a warning). An exclusive queue is removed when its
-// connection closes; a gateway that crashes leaves it behind.
+// Exclusive queues (exclusive.go) belong to a connection named with its gateway's presence
+// id: 405 from any other connection on any gateway; removed when the connection closes, or,
+// when its gateway dies, by the next gateway to touch it or every gateway's sweep (2 s).
+//
+// Not yet: x-queue-mode (accepted with a warning).
 package amqp

@@ -13,7 +13,7 @@ import (
 // short-lived consumer. Deliveries awaiting an ack stay, as in RabbitMQ: they are acked or
 // requeued later as usual (the bridge's ClearBacklog would drop them too). Messages buffered
 // by consumers on other gateways are not reached; they are delivered.
-func (s *Server) purge(ctx context.Context, c *conn, topic string, ready int64) (int64, error) {
+func (s *Server) purge(ctx context.Context, c *conn, queue, topic string, sac bool, ready int64) (int64, error) {
 	stats := s.stats(topic)
 	before, _ := s.backlog(ctx, topic)
 	var n int64
@@ -24,23 +24,27 @@ func (s *Server) purge(ctx context.Context, c *conn, topic string, ready int64) 
 	}
 	s.mu.Lock()
 	var local []*consumer
+	var bcs []bridge.Consumer
 	for cs := range s.consumers[topic] {
-		local = append(local, cs)
+		if cs.bc != nil { // nil: a single active consumer still waiting
+			local, bcs = append(local, cs), append(bcs, cs.bc)
+		}
 	}
 	s.mu.Unlock()
-	for _, cs := range local {
+	for i, cs := range local {
+		bc := bcs[i]
 		for _, m := range cs.takeBuffered() {
-			drop(cs.bc, m)
+			drop(bc, m)
 		}
 	drain:
 		for n < ready {
 			// The consumer's run loop may take a message meanwhile: then it is delivered.
 			select {
-			case m, ok := <-cs.bc.Chan():
+			case m, ok := <-bc.Chan():
 				if !ok {
 					break drain
 				}
-				drop(cs.bc, m)
+				drop(bc, m)
 			case <-time.After(10 * time.Millisecond):
 				break drain
 			}
@@ -50,8 +54,17 @@ func (s *Server) purge(ctx context.Context, c *conn, topic string, ready int64) 
 	if n >= ready {
 		return n, nil
 	}
+	typ := bridge.Shared
+	if sac {
+		// Only with no consumer registered: another consumer on the Failover subscription
+		// could take the active one's place. The active consumer gets what is left.
+		if s.sac.registered(c.vhost, queue) > 0 {
+			return n, nil
+		}
+		typ = bridge.Failover
+	}
 	bc, err := s.opts.Backend.Subscribe(ctx, bridge.SubscribeOptions{
-		Topics: []string{topic}, Subscription: s.opts.Subscription, Type: bridge.Shared,
+		Topics: []string{topic}, Subscription: s.opts.Subscription, Type: typ,
 		ReceiverQueueSize: int(min(ready-n, 1000)), NackRedeliveryDelay: s.opts.NackDelay, ConsumerName: c.id + "/purge",
 	})
 	if errors.Is(err, bridge.ErrTopicNotFound) {

@@ -20,8 +20,7 @@ var queueArgs = []string{"x-expires", "x-message-ttl", "x-dead-letter-exchange",
 	"x-max-length", "x-max-length-bytes", "x-overflow", "x-max-priority", "x-queue-type", "x-queue-mode",
 	"x-single-active-consumer"}
 
-// implementedArgs are the queue arguments that take effect here (x-single-active-consumer:
-// only false, its default, gets this far; see checkQueueArgs).
+// implementedArgs are the queue arguments that take effect here.
 var implementedArgs = map[string]bool{"x-queue-type": true, "x-message-ttl": true, "x-single-active-consumer": true,
 	"x-dead-letter-exchange": true, "x-dead-letter-routing-key": true, "x-max-length": true,
 	"x-max-length-bytes": true, "x-overflow": true, "x-expires": true, "x-max-priority": true}
@@ -208,9 +207,18 @@ func (c *conn) queueCounts(ctx context.Context, name string) (ready, consumers u
 			// backend's may not show the latest drops yet.
 			n, _ = l.ready(stats)
 		}
-		return uint32(max(n, 0)), uint32(s.Consumers)
+		return uint32(max(n, 0)), c.consumerCount(name, s.Consumers)
 	}
-	return 0, 0
+	return 0, c.consumerCount(name, 0)
+}
+
+// consumerCount is attached, the consumers on the queue's subscription, except on a single
+// active consumer queue: there only the active one attaches, and all registered count.
+func (c *conn) consumerCount(name string, attached int) uint32 {
+	if q, ok := c.s.topo.queue(c.vhost, name); ok && policyOf(name, q).sac {
+		return uint32(c.s.sac.registered(c.vhost, name))
+	}
+	return uint32(attached)
 }
 
 func (ch *channel) queueBind(m *wire.QueueBind) error {
@@ -273,13 +281,14 @@ func (ch *channel) queuePurge(m *wire.QueuePurge) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ch.lookupQueue(m, name); err != nil {
+	q, err := ch.lookupQueue(m, name)
+	if err != nil {
 		return err
 	}
 	ctx, cancel := ch.timeout()
 	defer cancel()
 	ready, _ := c.queueCounts(ctx, name)
-	n, err := c.s.purge(ctx, c, c.topic(name), int64(ready))
+	n, err := c.s.purge(ctx, c, name, c.topic(name), policyOf(name, q).sac, int64(ready))
 	if err != nil {
 		return internal(m, err)
 	}

@@ -45,8 +45,9 @@ type Server struct {
 	opts Options
 	log  *zap.Logger
 	topo *topology
-	gw   string // this gateway's presence id (exclusive.go)
-	name string // this server's, random
+	gw   string   // this gateway's presence id (exclusive.go)
+	name string   // this server's, random
+	sac  *sacLine // single active consumer registrations (sac.go)
 
 	connSeq atomic.Uint64
 
@@ -126,6 +127,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: opts.Logger, topo: &topology{st: st}, gw: gw, name: randomID(),
 		producers: producercache.New(opts.Backend, producercache.Options{}), queues: map[string]*queueStats{}, consumers: map[string]map[*consumer]bool{},
 		replies: map[string]*channel{}, conns: map[*conn]bool{}, alarms: map[string]bool{}, quit: make(chan struct{})}
+	if s.sac, err = openSAC(ctx, s); err != nil {
+		return nil, fmt.Errorf("amqp: single active consumer state: %w", err)
+	}
 	s.unwatch = st.Watch(s.topologyChanged)
 	s.armExpiries()
 	go s.sweepExclusive()
@@ -279,6 +283,7 @@ func (s *Server) policy(c *conn, name string) (policy, *queueStats, bool) {
 // Close closes the shared producers after the connections drained.
 func (s *Server) Close() error {
 	s.unwatch()
+	s.sac.close()
 	s.mu.Lock()
 	if !s.closed {
 		close(s.quit)

@@ -127,7 +127,7 @@ func (a admin) Subscriptions(ctx context.Context, name string) ([]bridge.Subscri
 		for _, s := range subs {
 			info, ok := byName[s.name]
 			if !ok {
-				info = &bridge.SubscriptionInfo{Name: s.name, Type: s.typ, Durable: s.durable}
+				info = &bridge.SubscriptionInfo{Name: s.name, Type: s.subType(), Durable: s.durable}
 				byName[s.name] = info
 			}
 			info.Backlog += s.backlog()

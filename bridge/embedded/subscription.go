@@ -488,6 +488,13 @@ func (s *subscription) backlog() int64 {
 	return n
 }
 
+// subType is the type, which the first consumer of an idle subscription sets.
+func (s *subscription) subType() bridge.SubscriptionType {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.typ
+}
+
 func (s *subscription) consumerCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

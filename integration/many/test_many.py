@@ -3,7 +3,7 @@ Usage: test_many.py BINARY WORKDIR, with PULSAR_URL and PULSAR_ADMIN_URL set.
 
 Three gateways (separate processes, separate data dirs) on the broker PULSAR_URL names; one is
 killed with SIGKILL mid-way: a Kafka consumer group with a member on each gateway (confluent-kafka),
-and MQTT client ids (paho 3.1.1 and 5). Issue 13 adds AMQP's guarantees here."""
+MQTT client ids (paho 3.1.1 and 5), and an AMQP single-active-consumer queue (pika)."""
 
 import os
 import sys
@@ -12,6 +12,7 @@ import time
 import traceback
 
 import paho.mqtt.client as mqtt
+import pika
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from paho.mqtt.packettypes import PacketTypes
@@ -26,7 +27,7 @@ IT = "many%d" % (time.time() % 1e6)  # topics and client ids unique to this run
 
 
 def start(n):
-    return GatewayProcess(BIN, os.path.join(WORK, "gw%d" % n), "mqtt", PULSAR, protocols=("mqtt", "kafka"))
+    return GatewayProcess(BIN, os.path.join(WORK, "gw%d" % n), "mqtt", PULSAR, protocols=("mqtt", "kafka", "amqp"))
 
 
 def kafka_addr(gw):
@@ -218,6 +219,62 @@ def killed_gateway(gws):
     return connected
 
 
+def amqp_sac_killed(gws):
+    """x-single-active-consumer across gateways: the consumer registered first (on gws[0])
+    gets everything, the one on gws[1] nothing; gws[0] is SIGKILLed holding unacked
+    messages, and the consumer on gws[1] takes over with none lost. Returns the time from
+    the kill to the first delivery on gws[1]."""
+    def connect(gw):
+        return pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", gw.ports["amqp"]))
+    q = IT + "-sac"
+    pub = connect(gws[1])  # gws[2] died in the MQTT scenario
+    pch = pub.channel()
+    pch.confirm_delivery()
+    pch.queue_declare(q, durable=True, arguments={"x-single-active-consumer": True})
+    got = {"a": [], "b": []}
+
+    def consumer(gw, name):
+        c = connect(gw)
+        ch = c.channel()
+        ch.basic_qos(prefetch_count=100)
+        ch.basic_consume(q, lambda ch, m, p, body: got[name].append((m.delivery_tag, body.decode())))
+        return c, ch
+    a, ach = consumer(gws[0], "a")
+    b, bch = consumer(gws[1], "b")
+
+    def pump(c, name, n, limit):
+        deadline = time.monotonic() + limit
+        while len(got[name]) < n and time.monotonic() < deadline:
+            c.process_data_events(time_limit=0.1)
+    for i in range(5):
+        pch.basic_publish("", q, ("m%d" % i).encode())
+    pump(a, "a", 5, 10)
+    assert [body for _, body in got["a"]] == ["m0", "m1", "m2", "m3", "m4"], got["a"]
+    pump(b, "b", 1, 1)
+    assert got["b"] == [], "the second consumer got %s while the first was active" % got["b"]
+    ach.basic_ack(got["a"][1][0], multiple=True)  # m0, m1; m2..m4 stay unacked
+    a.process_data_events(time_limit=0.5)
+    gws[0].kill()
+    killed = time.monotonic()
+    for i in range(5, 10):
+        pch.basic_publish("", q, ("m%d" % i).encode())
+    first = None
+    deadline = killed + 30
+    while time.monotonic() < deadline:
+        b.process_data_events(time_limit=0.1)
+        if got["b"] and first is None:
+            first = time.monotonic() - killed
+        if {"m%d" % i for i in range(2, 10)} <= {body for _, body in got["b"]}:
+            break
+    bodies = [body for _, body in got["b"]]
+    # m0, m1 again are allowed: the gateway may have died before their acks reached Pulsar.
+    assert [x for x in bodies if x not in ("m0", "m1")] == ["m%d" % i for i in range(2, 10)], bodies
+    bch.basic_ack(got["b"][-1][0], multiple=True)
+    for c in (b, pub):
+        c.close()
+    return first
+
+
 def main():
     gws = [start(n) for n in range(3)]
     failed = 0
@@ -231,6 +288,7 @@ def main():
         ("MQTT 3.1.1 take-over across gateways (paho)", lambda: takeover(gws, False)),
         ("MQTT 5 take-over across gateways: DISCONNECT 0x8E (paho)", lambda: takeover(gws, True)),
         ("MQTT persistent session after its gateway's SIGKILL (paho)", lambda: killed_gateway(gws)),
+        ("AMQP single active consumer, its gateway SIGKILLed (pika)", lambda: amqp_sac_killed(gws)),
     ]
     try:
         for name, f in scenarios:
