@@ -33,6 +33,10 @@ type channel struct {
 	tx        *tx                        // nil until tx.select (tx.go)
 	replyTag  string                     // the direct reply-to consumer, if any (replyto.go)
 	replyKey  string                     // its routable name
+	// replies from other gateways waiting for the socket, and whether a goroutine writes
+	// them out (replyto.go)
+	replyQueue   []queuedReply
+	replyWriting bool
 }
 
 // unacked is a delivery the client must still ack, nack or reject.

@@ -63,8 +63,15 @@
 // consumer holds); deliveries awaiting an ack stay and are acked or requeued as usual.
 // Messages buffered by consumers on other gateways are not purged.
 //
-// Direct reply-to (amq.rabbitmq.reply-to) is served from this gateway's memory: a reply
-// must be published through the gateway the requesting client is connected to.
+// Direct reply-to (amq.rabbitmq.reply-to) works across gateways on a shared backend, as on
+// one RabbitMQ node: a reply name carries its requester's gateway (a token drawn at start)
+// and channel. A reply published through that gateway goes to the channel in memory; one
+// published through another gateway goes to the requester's gateway's reply topic
+// (__pgw-amqp-reply-<token> in vhost "/"'s namespace), which that gateway reads from its
+// first reply consumer on and deletes when it stops. A reply counts as routed (mandatory:
+// never returned; confirmed) and is dropped when its requester is gone, as RabbitMQ does.
+// A passive declare of another gateway's reply name succeeds while that gateway's reply
+// topic exists. replyto.go says why this shape, and how the topic is kept small.
 //
 // connection.blocked/unblocked go to clients that advertise the capability, while an
 // alarm is on (Options.MemoryAlarm, or Server.SetAlarm from the embedding program); the

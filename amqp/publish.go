@@ -62,8 +62,7 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 		done = func(error) {}
 	}
 	if direct {
-		c.s.sendReply(key, p, body)
-		done(nil)
+		c.s.sendReply(ch.ctx, key, p, body, done)
 		return
 	}
 	if len(queues) == 0 {

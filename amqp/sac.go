@@ -39,12 +39,12 @@ const sacTableName = "amqp-sac"
 const sacCheck = 250 * time.Millisecond
 
 type sacLine struct {
-	s      *Server
-	t      bridge.StateTable
-	proc   string // "<gateway presence id>.<random>"
-	stop   func()
-	quit   chan struct{}
-	once   sync.Once
+	s    *Server
+	t    bridge.StateTable
+	proc string // "<gateway presence id>.<random>"
+	stop func()
+	quit chan struct{}
+	once sync.Once
 
 	mu      sync.Mutex
 	waiters map[string]chan struct{} // local registrations not yet first, by key; closed when first

@@ -57,6 +57,8 @@ type Server struct {
 	queues      map[string]*queueStats        // by topic: what this gateway knows of its consumers
 	consumers   map[string]map[*consumer]bool // by topic, to cancel them when the queue goes
 	replies     map[string]*channel           // direct reply-to names (replyto.go)
+	replyGW     string                        // this gateway's token in them
+	inbox       *replyInbox                   // reader of this gateway's reply topic, once a reply consumer came
 	conns       map[*conn]bool                // open connections, for alarms
 	alarms      map[string]bool               // raised alarms (alarms.go)
 	unblocked   chan struct{}                 // closed when the alarms clear; nil: none raised yet
@@ -126,7 +128,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, topo: &topology{st: st}, gw: gw, name: randomID(),
 		producers: producercache.New(opts.Backend, producercache.Options{}), queues: map[string]*queueStats{}, consumers: map[string]map[*consumer]bool{},
-		replies: map[string]*channel{}, conns: map[*conn]bool{}, alarms: map[string]bool{}, quit: make(chan struct{})}
+		replies: map[string]*channel{}, replyGW: newReplyGW(), conns: map[*conn]bool{}, alarms: map[string]bool{}, quit: make(chan struct{})}
 	if s.sac, err = openSAC(ctx, s); err != nil {
 		return nil, fmt.Errorf("amqp: single active consumer state: %w", err)
 	}
@@ -294,7 +296,12 @@ func (s *Server) Close() error {
 		}
 	}
 	s.closed = true
+	inbox := s.inbox
+	s.inbox = nil
 	s.mu.Unlock()
 	s.producers.Close(context.Background())
+	if inbox != nil {
+		s.closeReplies(inbox)
+	}
 	return nil
 }

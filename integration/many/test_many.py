@@ -3,7 +3,8 @@ Usage: test_many.py BINARY WORKDIR, with PULSAR_URL and PULSAR_ADMIN_URL set.
 
 Three gateways (separate processes, separate data dirs) on the broker PULSAR_URL names; one is
 killed with SIGKILL mid-way: a Kafka consumer group with a member on each gateway (confluent-kafka),
-MQTT client ids (paho 3.1.1 and 5), and an AMQP single-active-consumer queue (pika)."""
+MQTT client ids (paho 3.1.1 and 5), AMQP RPC with direct reply-to across gateways and an AMQP
+single-active-consumer queue (pika)."""
 
 import os
 import sys
@@ -275,6 +276,76 @@ def amqp_sac_killed(gws):
     return first
 
 
+def amqp_params(gw):
+    return pika.ConnectionParameters("127.0.0.1", gw.ports["amqp"], "/", pika.PlainCredentials("guest", "guest"))
+
+
+def amqp_rpc(gws):
+    """RPC with direct reply-to: requesters on gateways 0 and 2, their server on gateway 1,
+    replying with mandatory=true under publisher confirms (a basic.return would raise). Each
+    reply reaches its requester's gateway through Pulsar. Returns the median round trip."""
+    queue = f"{IT}-rpc"
+    ready, stop, failures = threading.Event(), threading.Event(), []
+
+    def serve():
+        try:
+            conn = pika.BlockingConnection(amqp_params(gws[1]))
+            ch = conn.channel()
+            ch.queue_declare(queue)
+            ch.confirm_delivery()
+
+            def on_request(c, _m, props, body):
+                c.basic_publish("", props.reply_to, b"re:" + body,
+                                pika.BasicProperties(correlation_id=props.correlation_id), mandatory=True)
+            ch.basic_consume(queue, on_request, auto_ack=True)
+            ready.set()
+            while not stop.is_set():
+                conn.process_data_events(time_limit=0.1)
+            conn.close()
+        except Exception as e:  # noqa: BLE001 (reported by the scenario)
+            failures.append("server: %r" % e)
+            ready.set()
+
+    def call(gw, n, took):
+        try:
+            conn = pika.BlockingConnection(amqp_params(gw))
+            ch = conn.channel()
+            ch.queue_declare(queue)  # this gateway routes to it from now on
+            got = {}
+            ch.basic_consume("amq.rabbitmq.reply-to", lambda _c, _m, props, body: got.__setitem__(props.correlation_id, body),
+                             auto_ack=True)
+            for i in range(n):
+                cid = "%d-%d" % (gw.ports["amqp"], i)
+                started = time.monotonic()
+                ch.basic_publish("", queue, cid.encode(),
+                                 pika.BasicProperties(reply_to="amq.rabbitmq.reply-to", correlation_id=cid))
+                while cid not in got:
+                    assert time.monotonic() - started < 10, "no reply to " + cid
+                    conn.process_data_events(time_limit=0.05)
+                took.append(time.monotonic() - started)
+                assert got[cid] == b"re:" + cid.encode(), got[cid]
+            conn.close()
+        except Exception as e:  # noqa: BLE001
+            failures.append("requester on port %d: %r" % (gw.ports["amqp"], e))
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    assert ready.wait(15) and not failures, failures
+    N, took = 50, []
+    callers = [threading.Thread(target=call, args=(gw, N, took), daemon=True) for gw in (gws[0], gws[2])]
+    for c in callers:
+        c.start()
+    for c in callers:
+        c.join(60)
+    stop.set()
+    server.join(10)
+    assert not failures, failures
+    assert len(took) == 2 * N, "%d of %d calls answered" % (len(took), 2 * N)
+    took.sort()
+    print("     amqp: %d calls, round trip median %.1f ms, max %.1f ms" % (len(took), took[len(took) // 2] * 1000, took[-1] * 1000))
+    return took[len(took) // 2]
+
+
 def main():
     gws = [start(n) for n in range(3)]
     failed = 0
@@ -287,6 +358,7 @@ def main():
         ("Kafka group over three gateways, one killed mid-way (confluent-kafka)", kafka_then_replace),
         ("MQTT 3.1.1 take-over across gateways (paho)", lambda: takeover(gws, False)),
         ("MQTT 5 take-over across gateways: DISCONNECT 0x8E (paho)", lambda: takeover(gws, True)),
+        ("AMQP RPC, direct reply-to, requester and server on different gateways (pika)", lambda: amqp_rpc(gws)),
         ("MQTT persistent session after its gateway's SIGKILL (paho)", lambda: killed_gateway(gws)),
         ("AMQP single active consumer, its gateway SIGKILLed (pika)", lambda: amqp_sac_killed(gws)),
     ]
