@@ -57,6 +57,9 @@ type Message struct {
 	// RedeliveryCount counts earlier deliveries of this message to this
 	// subscription that ended in a nack or a consumer going away.
 	RedeliveryCount int
+	// BatchTag is the tag the message's batch was stored with
+	// (TaggedProducer), as readers with Batches return it; "" otherwise.
+	BatchTag string
 	// ID is backend-owned: hand it back unchanged (through Ack, Nack, Seek).
 	ID MessageID
 }
@@ -301,6 +304,18 @@ type BatchProducer interface {
 	// fires once, with the first message's result (the others' indexes
 	// follow it), when all are durable or the first failure is known.
 	SendBatch(ctx context.Context, msgs []OutMessage, cb SendCallback)
+}
+
+// TaggedProducer is a BatchProducer that stores a tag with a batch: a
+// short label of the batch, not of any message, that readers with Batches
+// return as each message's BatchTag and no other reader sees (Kafka: the
+// producer id and sequences of the record batch, to find a batch already
+// written after a gateway crash).
+type TaggedProducer interface {
+	// SendTagged is SendBatch storing tag with every stored unit msgs
+	// become. A producer that sends msgs one by one (bridge.SendEach)
+	// stores no tag.
+	SendTagged(ctx context.Context, msgs []OutMessage, tag string, cb SendCallback)
 }
 
 // SendEach sends msgs through p one by one and fires cb once, as

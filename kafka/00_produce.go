@@ -190,6 +190,10 @@ func (h *Handler) sendPartition(ctx context.Context, prep *preparedPartition) pe
 			pp.results = append(pp.results, prep.sends[i]())
 			continue
 		}
+		if err := h.pids.recover(ctx, partition, b); err != nil {
+			pp.rp.ErrorCode = errorCode(err)
+			return pp
+		}
 		entry, dup, err := h.pids.check(partition, b)
 		if err != nil {
 			pp.rp.ErrorCode = errorCode(err)

@@ -26,9 +26,17 @@
 //   - committed offsets: the bridge state table "kafka-offsets", mirrored
 //     behind the commit onto a durable Pulsar subscription named after the
 //     group (mirror.go), so Pulsar tools show the group's backlog;
-//   - idempotent producers: random 62-bit ids (no counter to share); the
-//     last durable sequence per producer and partition in the state table
-//     "kafka-producers", so a retry through another gateway is recognised;
+//   - idempotent producers: random 62-bit ids (no counter to share);
+//     sequences checked in memory per producer and partition, saved with
+//     the offset of their batch to the state table "kafka-producers" every
+//     200 ms. A gateway that first sees a producer on a partition rebuilds
+//     its state from the partition, as Kafka does from its log: it reads
+//     from the saved offset to the end (at most 1M messages) for that
+//     producer's newest batches, which carry its id and sequences (in the
+//     stored batch on the embedded store, in each Pulsar entry's tag,
+//     bridge.TaggedProducer). So a retry through another gateway, or after
+//     a crash and restart, is answered with its first offset and stored
+//     once (idemscan.go);
 //   - consumer groups (classic protocol): a state machine (groups.go)
 //     applied from a per-group log topic that Pulsar orders (grouplog.go),
 //     so members reaching different gateways form one group; snapshots in

@@ -43,6 +43,9 @@ type Options struct {
 	// SASL PLAIN first and checks the username and password it sent.
 	Authenticate func(user, password string) bool
 	Logger       *zap.Logger
+
+	// seqFlushEvery replaces seqFlushInterval (tests: a crash inside it).
+	seqFlushEvery time.Duration
 }
 
 // Handler is the Kafka protocol handler: a handlers.ConnHandler, and an
@@ -108,7 +111,7 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 	if h.offsets, err = newOffsetStore(ctx, b); err != nil {
 		return nil, err
 	}
-	if h.pids, err = newProducerIDs(ctx, b, h.log); err != nil {
+	if h.pids, err = newProducerIDs(ctx, b, h.log, opts.seqFlushEvery); err != nil {
 		return nil, err
 	}
 	if !opts.DisableSubscriptionMirror {

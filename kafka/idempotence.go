@@ -20,19 +20,26 @@ import (
 //
 // Ids are random 62-bit numbers: unique across gateways with no counter to
 // coordinate. Sequences are checked in memory, per (producer id,
-// partition), as Kafka does; the last durable sequence is also written to
-// shared state, coalesced every seqFlushInterval, so a producer that
-// reconnects to another gateway has its retries of already-written batches
-// recognised there. What state has not caught up with (the last interval
-// before a gateway crash) is accepted: a gap is never refused for lack of
-// knowledge, a duplicate is refused only when known.
+// partition), as Kafka does. The last durable sequence and the offset of
+// its batch are saved to shared state, coalesced every seqFlushInterval;
+// what a crash keeps from that table is rebuilt from the partition itself,
+// as Kafka rebuilds producer state from its log: a gateway that first sees
+// a (producer id, partition) reads the partition from the saved offset to
+// its end and takes the newest batches of that producer it finds (batches
+// carry their producer id and sequences: in their own header where the
+// backend keeps them whole, else in the tag they were stored with). A
+// (producer id, partition) with no record yet gets one, with the
+// partition's end, before its first batch is written, so that scan always
+// has a start.
 type producerIDs struct {
+	b     bridge.Backend
 	table bridge.StateTable
 	log   *zap.Logger
 
-	mu    sync.Mutex
-	state map[seqKey]*seqState
-	dirty map[seqKey]bool
+	mu      sync.Mutex
+	state   map[seqKey]*seqState
+	dirty   map[seqKey]bool
+	loading map[seqKey]chan struct{} // closed once the key's state is rebuilt
 
 	stop, done chan struct{}
 }
@@ -43,6 +50,12 @@ const producerTable = "kafka-producers"
 const (
 	seqFlushInterval = 200 * time.Millisecond
 	seqIdleTTL       = time.Hour // forget producers silent this long
+	// scanLimit bounds the read that rebuilds a producer's state: at most
+	// this many messages before the partition's end. A batch a client
+	// retries was in flight when its gateway died; past this many later
+	// messages the saved state is taken as it is.
+	scanLimit   = 1_000_000
+	scanTimeout = 30 * time.Second
 )
 
 type seqKey struct {
@@ -59,8 +72,12 @@ type seqState struct {
 	epoch      int16
 	lastSeq    int32 // of the newest batch handed to the backend
 	durableSeq int32 // of the newest batch known durable; -1 none
-	recent     []*seqBatch
-	used       time.Time
+	// index is the first offset of the newest batch known durable, or,
+	// before one, the partition's end when the producer was first seen:
+	// where a scan for its batches starts.
+	index  int64
+	recent []*seqBatch
+	used   time.Time
 }
 
 type seqBatch struct {
@@ -71,17 +88,20 @@ type seqBatch struct {
 
 const recentBatches = 5 // Kafka's max.in.flight for idempotence
 
-func newProducerIDs(ctx context.Context, b bridge.Backend, log *zap.Logger) (*producerIDs, error) {
+func newProducerIDs(ctx context.Context, b bridge.Backend, log *zap.Logger, every time.Duration) (*producerIDs, error) {
+	if every <= 0 {
+		every = seqFlushInterval
+	}
 	t, err := b.State(ctx, producerTable)
 	if err != nil {
 		return nil, err
 	}
 	p := &producerIDs{
-		table: t, log: log,
-		state: map[seqKey]*seqState{}, dirty: map[seqKey]bool{},
+		b: b, table: t, log: log,
+		state: map[seqKey]*seqState{}, dirty: map[seqKey]bool{}, loading: map[seqKey]chan struct{}{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
-	go p.flushLoop()
+	go p.flushLoop(every)
 	return p, nil
 }
 
@@ -107,13 +127,10 @@ func (p *producerIDs) check(partition string, b *recordbatch.Batch) (entry *seqB
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.state[key]
-	if s == nil {
-		s = p.load(key)
-	}
 	switch {
 	case s == nil:
-		// A new producer, or one whose state has not reached us.
-		s = &seqState{epoch: b.ProducerEpoch, durableSeq: -1}
+		// Not rebuilt (recover failed over to here): a new producer.
+		s = &seqState{epoch: b.ProducerEpoch, lastSeq: -1, durableSeq: -1, index: -1}
 		p.state[key] = s
 	case b.ProducerEpoch < s.epoch:
 		return nil, false, kerr.InvalidProducerEpoch
@@ -121,7 +138,7 @@ func (p *producerIDs) check(partition string, b *recordbatch.Batch) (entry *seqB
 		if b.FirstSequence != 0 {
 			return nil, false, kerr.OutOfOrderSequenceNumber
 		}
-		*s = seqState{epoch: b.ProducerEpoch, durableSeq: -1}
+		*s = seqState{epoch: b.ProducerEpoch, lastSeq: -1, durableSeq: -1, index: s.index}
 	default:
 		for _, r := range s.recent {
 			if r.first == b.FirstSequence && r.last == last {
@@ -149,18 +166,6 @@ func (p *producerIDs) check(partition string, b *recordbatch.Batch) (entry *seqB
 	return entry, false, nil
 }
 
-// load reads a producer's durable sequence written by any gateway.
-func (p *producerIDs) load(key seqKey) *seqState {
-	v, ok := p.table.Get(key.String())
-	if !ok || len(v) != 6 {
-		return nil
-	}
-	s := &seqState{epoch: int16(binary.BigEndian.Uint16(v)), durableSeq: int32(binary.BigEndian.Uint32(v[2:]))}
-	s.lastSeq = s.durableSeq
-	p.state[key] = s
-	return s
-}
-
 // complete records a batch's outcome. A failed batch is forgotten and the
 // expected sequence goes back to it, so the client's retry is accepted.
 func (p *producerIDs) complete(partition string, pid int64, e *seqBatch, res sendResult) {
@@ -174,8 +179,11 @@ func (p *producerIDs) complete(partition string, pid int64, e *seqBatch, res sen
 		return
 	}
 	if res.err == nil {
-		s.durableSeq = e.last
-		p.dirty[key] = true
+		// Completions may arrive out of order: offsets say which is newer.
+		if res.base >= s.index {
+			s.durableSeq, s.index = e.last, res.base
+			p.dirty[key] = true
+		}
 		return
 	}
 	for i, r := range s.recent {
@@ -196,9 +204,9 @@ func nextSeq(s int32) int32 {
 
 // flushLoop writes durable sequences to shared state, coalesced, and
 // forgets producers that went quiet.
-func (p *producerIDs) flushLoop() {
+func (p *producerIDs) flushLoop(every time.Duration) {
 	defer close(p.done)
-	t := time.NewTicker(seqFlushInterval)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -219,8 +227,7 @@ func (p *producerIDs) flush() {
 		if s == nil {
 			continue
 		}
-		v := binary.BigEndian.AppendUint16(nil, uint16(s.epoch))
-		writes[key.String()] = binary.BigEndian.AppendUint32(v, uint32(s.durableSeq))
+		writes[key.String()] = s.record()
 	}
 	p.dirty = map[seqKey]bool{}
 	for key, s := range p.state {
@@ -241,4 +248,12 @@ func (p *producerIDs) flush() {
 func (p *producerIDs) close() {
 	close(p.stop)
 	<-p.done
+}
+
+// abandon forgets what is not saved yet, as a gateway killed inside the
+// save interval does (tests).
+func (p *producerIDs) abandon() {
+	p.mu.Lock()
+	p.dirty = map[seqKey]bool{}
+	p.mu.Unlock()
 }

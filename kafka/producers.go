@@ -123,7 +123,8 @@ func (pp *partitionProducer) prepare(ctx context.Context, b *recordbatch.Batch) 
 	if err != nil {
 		return nil, err
 	}
-	return func() <-chan sendResult { return pp.sendBatch(ctx, msgs) }, nil
+	tag := batchTag(b)
+	return func() <-chan sendResult { return pp.sendBatch(ctx, msgs, tag) }, nil
 }
 
 // sendRaw hands a whole record batch to the backend.
@@ -150,8 +151,9 @@ func (pp *partitionProducer) sendRaw(ctx context.Context, b *recordbatch.Batch) 
 // sendBatch hands a batch to the backend and returns a channel that gets
 // its outcome once every record is durable (or one failed). A backend that
 // takes a batch at once (bridge.BatchProducer; Pulsar: as batch entries
-// the gateway builds) gets it so, without a callback per record.
-func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMessage) <-chan sendResult {
+// the gateway builds) gets it so, without a callback per record, and with
+// tag (an idempotent producer's id and sequences) where it stores one.
+func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMessage, tag string) <-chan sendResult {
 	out := make(chan sendResult, 1)
 	if len(msgs) == 0 {
 		out <- sendResult{base: -1}
@@ -171,7 +173,9 @@ func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMes
 		return out
 	}
 	defer release()
-	if bp, ok := p.(bridge.BatchProducer); ok {
+	if tp, ok := p.(bridge.TaggedProducer); ok && tag != "" {
+		tp.SendTagged(ctx, msgs, tag, done)
+	} else if bp, ok := p.(bridge.BatchProducer); ok {
 		bp.SendBatch(ctx, msgs, done)
 	} else {
 		bridge.SendEach(ctx, p, msgs, done)

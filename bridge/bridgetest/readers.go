@@ -28,6 +28,7 @@ func readerTests() []testCase {
 		{"Seek", testReaderSeek},
 		{"Tail", testReaderTail},
 		{"NextTimeout", testReaderNextTimeout},
+		{"BatchTag", testReaderBatchTag},
 	}
 }
 
@@ -284,4 +285,49 @@ func testReaderNextTimeout(t *testing.T, h Harness) {
 	}
 	produceTo(t, h, b, topic, plainMsgs(1))
 	checkIndexes(t, readN(t, h, r, 1), 0)
+}
+
+// testReaderBatchTag: a batch sent with a tag (bridge.TaggedProducer) is
+// read with that tag by a reader with Batches, and with none by every
+// other reader, whose messages keep their own properties only.
+func testReaderBatchTag(t *testing.T, h Harness) {
+	b := newBackend(t, h)
+	topic := newTopic(t, h, b, 0)
+	p := newProducer(t, h, b, bridge.ProducerOptions{Topic: topic})
+	tp, ok := p.(bridge.TaggedProducer)
+	if !ok {
+		t.Skip("the backend's producers store no tags")
+	}
+	const tag = "kafka:7:0:0:2"
+	msgs := []bridge.OutMessage{{Value: valueOf(0), Properties: map[string]string{"k": "v"}}, {Value: valueOf(1)}, {Value: valueOf(2)}}
+	done := make(chan error, 1)
+	tp.SendTagged(waitCtx(t, h), msgs, tag, func(_ bridge.SendResult, err error) { done <- err })
+	if err := <-done; err != nil {
+		t.Fatalf("SendTagged: %v", err)
+	}
+	produceTo(t, h, b, topic, plainMsgs(1))
+
+	r, err := b.CreateReader(waitCtx(t, h), bridge.ReaderOptions{Topic: topic, Start: bridge.StartEarliest(), Batches: true})
+	if err != nil {
+		t.Fatalf("CreateReader: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	got := readN(t, h, r, 4)
+	for i, m := range got {
+		want := tag
+		if i == 3 {
+			want = ""
+		}
+		if m.BatchTag != want {
+			t.Errorf("message %d: BatchTag %q, want %q", i, m.BatchTag, want)
+		}
+		if _, ok := m.Properties["k"]; ok != (i == 0) || len(m.Properties) > 1 {
+			t.Errorf("message %d: properties %v", i, m.Properties)
+		}
+	}
+	for i, m := range readN(t, h, newReader(t, h, b, topic, bridge.StartEarliest()), 4) {
+		if m.BatchTag != "" || (i > 0 && len(m.Properties) > 0) || (i == 0 && len(m.Properties) != 1) {
+			t.Errorf("plain reader, message %d: tag %q, properties %v", i, m.BatchTag, m.Properties)
+		}
+	}
 }

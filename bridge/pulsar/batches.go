@@ -13,7 +13,10 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar/wire"
 )
 
-var _ bridge.BatchProducer = (*producer)(nil)
+var (
+	_ bridge.BatchProducer  = (*producer)(nil)
+	_ bridge.TaggedProducer = (*producer)(nil)
+)
 
 // sentEntry is an entry the publisher sent: where it landed, once its
 // receipt came, and how many messages it holds.
@@ -28,6 +31,14 @@ type sentEntry struct {
 // same messages as from SendAsync. A producer that routes over partitions,
 // or a broker the publisher cannot reach, sends them one by one instead.
 func (p *producer) SendBatch(ctx context.Context, msgs []bridge.OutMessage, cb bridge.SendCallback) {
+	p.SendTagged(ctx, msgs, "", cb)
+}
+
+// SendTagged is SendBatch with tag in each entry's own metadata
+// properties (wire.TagProperty): entry-level properties of a batch entry,
+// which Pulsar clients do not hand to applications (a batched message's
+// properties are its own, in its single-message metadata).
+func (p *producer) SendTagged(ctx context.Context, msgs []bridge.OutMessage, tag string, cb bridge.SendCallback) {
 	if len(msgs) == 0 {
 		cb(bridge.SendResult{}, errors.New("empty batch"))
 		return
@@ -63,7 +74,7 @@ func (p *producer) SendBatch(ctx context.Context, msgs []bridge.OutMessage, cb b
 	chunks := p.chunks(msgs)
 	left = len(chunks)
 	for _, c := range chunks {
-		p.sendEntry(ctx, c, done)
+		p.sendEntry(ctx, c, tag, done)
 	}
 }
 
@@ -84,7 +95,7 @@ func (p *producer) chunks(msgs []bridge.OutMessage) [][]bridge.OutMessage {
 
 // sendEntry sends one entry and queues its callback behind what was sent
 // before, as SendAsync does.
-func (p *producer) sendEntry(ctx context.Context, msgs []bridge.OutMessage, cb bridge.SendCallback) {
+func (p *producer) sendEntry(ctx context.Context, msgs []bridge.OutMessage, tag string, cb bridge.SendCallback) {
 	pd := &pending{cb: cb, entry: &sentEntry{count: int64(len(msgs))}}
 	if err := p.acquire(ctx); err != nil {
 		cb(bridge.SendResult{}, err)
@@ -99,7 +110,7 @@ func (p *producer) sendEntry(ctx context.Context, msgs []bridge.OutMessage, cb b
 	}
 	p.push(pd)
 	build := func(seq uint64, name string) ([]byte, []byte, error) {
-		return buildEntry(msgs, seq, name, p.batching.Compression)
+		return buildEntry(msgs, seq, name, tag, p.batching.Compression)
 	}
 	p.pub.send(ctx, len(msgs), build, func(at pos, err error) {
 		p.qmu.Lock()
@@ -133,7 +144,7 @@ var lz4Compressors = sync.Pool{New: func() any { return new(lz4.Compressor) }}
 
 // buildEntry encodes msgs as one batch entry's metadata and payload, the
 // way pulsar-client-go encodes the same messages from SendAsync.
-func buildEntry(msgs []bridge.OutMessage, seq uint64, producerName string, c bridge.Compression) (meta, payload []byte, err error) {
+func buildEntry(msgs []bridge.OutMessage, seq uint64, producerName, tag string, c bridge.Compression) (meta, payload []byte, err error) {
 	wm := make([]wire.Message, len(msgs))
 	size := 0
 	for i := range msgs {
@@ -150,7 +161,7 @@ func buildEntry(msgs []bridge.OutMessage, seq uint64, producerName string, c bri
 	}
 	raw := wire.AppendBatch(make([]byte, 0, size), wm, seq)
 	md := wire.Metadata{ProducerName: producerName, SequenceID: seq, PublishTime: uint64(time.Now().UnixMilli()),
-		NumMessages: len(msgs), First: &wm[0], UncompressedSize: len(raw)}
+		NumMessages: len(msgs), First: &wm[0], UncompressedSize: len(raw), Tag: tag}
 	payload = raw
 	if c == bridge.CompressionLZ4 {
 		lc := lz4Compressors.Get().(*lz4.Compressor)

@@ -380,7 +380,7 @@ func (r *entryReader) decode(cmd wire.Command) ([]*bridge.Message, int, error) {
 		}
 		all = append(all, messageWithID{
 			Message: bridge.Message{Topic: r.name, Partition: r.partition, Index: ix, Key: key, Value: value,
-				Properties: props, PublishTime: publish},
+				Properties: props, PublishTime: publish, BatchTag: e.Tag},
 			id: msgID{id: pulsar.NewMessageID(ledger, entry, bi, part), topic: r.name, partition: r.partition, index: ix},
 		})
 		m := &all[len(all)-1].Message

@@ -3,8 +3,8 @@ Usage: test_many.py BINARY WORKDIR, with PULSAR_URL and PULSAR_ADMIN_URL set.
 
 Three gateways (separate processes, separate data dirs) on the broker PULSAR_URL names; one is
 killed with SIGKILL mid-way: a Kafka consumer group with a member on each gateway (confluent-kafka),
-MQTT client ids (paho 3.1.1 and 5), AMQP RPC with direct reply-to across gateways and an AMQP
-single-active-consumer queue (pika)."""
+MQTT client ids (paho 3.1.1 and 5), an idempotent Kafka producer (each value stored once), AMQP
+RPC with direct reply-to across gateways and an AMQP single-active-consumer queue (pika)."""
 
 import os
 import sys
@@ -228,7 +228,7 @@ def amqp_sac_killed(gws):
     def connect(gw):
         return pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", gw.ports["amqp"]))
     q = IT + "-sac"
-    pub = connect(gws[1])  # gws[2] died in the MQTT scenario
+    pub = connect(gws[1])  # gws[2] died in an earlier scenario
     pch = pub.channel()
     pch.confirm_delivery()
     pch.queue_declare(q, durable=True, arguments={"x-single-active-consumer": True})
@@ -346,6 +346,58 @@ def amqp_rpc(gws):
     return took[len(took) // 2]
 
 
+def idempotent_producer(gws):
+    """An idempotent producer (enable.idempotence) sends through gws[2] and gws[1]; gws[2] is
+    killed (SIGKILL) with batches in flight, inside the interval in which a gateway saves
+    producer sequences, so their retries reach gws[1] without its knowing them from the table:
+    it finds them in the partitions, and every value is stored exactly once."""
+    if gws[2].proc.poll() is not None:
+        gws[2] = start(4)  # the MQTT scenario killed the last one
+    topic = f"{IT}-idem"
+    admin = AdminClient({"bootstrap.servers": kafka_addr(gws[0])})
+    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(timeout=30)
+    started = time.monotonic()
+    p = Producer({"bootstrap.servers": "%s,%s" % (kafka_addr(gws[2]), kafka_addr(gws[1])),
+                  "enable.idempotence": True, "linger.ms": 2})
+    errors = []
+    N = 20000
+
+    def report(err, _msg):
+        if err is not None:
+            errors.append(err)
+    for i in range(N):
+        while True:
+            try:
+                p.produce(topic, value=b"%d" % i, on_delivery=report)
+                break
+            except BufferError:
+                p.poll(0.05)
+        if i == N // 2:
+            gws[2].kill()  # mid-stream, batches in flight
+        p.poll(0)
+    assert p.flush(120) == 0, "records left unsent"
+    assert not errors, errors[:3]
+    c = Consumer({"bootstrap.servers": kafka_addr(gws[0]), "group.id": f"{IT}-idem-check",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([topic])
+    counts, quiet_until = {}, None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            counts[m.value()] = counts.get(m.value(), 0) + 1
+        if len(counts) == N and quiet_until is None:
+            quiet_until = time.monotonic() + 3  # anything more would be a duplicate
+        if quiet_until is not None and time.monotonic() > quiet_until:
+            break
+    c.close()
+    missing = N - len(counts)
+    dups = {v: n for v, n in counts.items() if n > 1}
+    assert missing == 0 and not dups, "%d missing, %d stored twice (e.g. %s)" % (
+        missing, len(dups), list(dups.items())[:3])
+    return time.monotonic() - started
+
+
 def main():
     gws = [start(n) for n in range(3)]
     failed = 0
@@ -360,6 +412,9 @@ def main():
         ("MQTT 5 take-over across gateways: DISCONNECT 0x8E (paho)", lambda: takeover(gws, True)),
         ("AMQP RPC, direct reply-to, requester and server on different gateways (pika)", lambda: amqp_rpc(gws)),
         ("MQTT persistent session after its gateway's SIGKILL (paho)", lambda: killed_gateway(gws)),
+        ("Kafka idempotent producer across its gateway's SIGKILL, each value once (confluent-kafka)",
+         lambda: idempotent_producer(gws)),
+        # Last: it kills gws[0].
         ("AMQP single active consumer, its gateway SIGKILLed (pika)", lambda: amqp_sac_killed(gws)),
     ]
     try:

@@ -53,7 +53,14 @@ type Metadata struct {
 	First            *Message
 	LZ4              bool
 	UncompressedSize int
+	// Tag is written as the entry-level property TagProperty, after the
+	// first message's: a batched entry's readers take each message's
+	// properties from its own metadata, so no client shows it.
+	Tag string
 }
+
+// TagProperty names an entry's tag among its entry-level properties.
+const TagProperty = "__pgw-batch-tag"
 
 // AppendMetadata appends an entry's MessageMetadata.
 func AppendMetadata(dst []byte, m Metadata) []byte {
@@ -67,6 +74,9 @@ func AppendMetadata(dst []byte, m Metadata) []byte {
 		if f.Key != "" {
 			dst = appendString(dst, 6, f.Key)
 		}
+	}
+	if m.Tag != "" {
+		dst = appendKeyValue(dst, 4, TagProperty, m.Tag)
 	}
 	if m.LZ4 {
 		dst = appendVarint(dst, 8, 1)

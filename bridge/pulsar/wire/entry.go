@@ -37,6 +37,8 @@ type Entry struct {
 	Properties map[string]string
 	EventTime  int64
 	NullValue  bool
+	// Tag is a batched entry's TagProperty (Metadata.Tag), "" if none.
+	Tag string
 
 	compression      int
 	uncompressedSize int
@@ -105,6 +107,10 @@ func ParseEntry(p []byte) (Entry, error) {
 	}
 	if unsupported {
 		return e, ErrUnsupportedEntry
+	}
+	if tag, ok := e.Properties[TagProperty]; ok && e.Batched {
+		e.Tag = tag
+		delete(e.Properties, TagProperty)
 	}
 	e.payload = p[10+n:]
 	if e.NumMessages < 1 || e.uncompressedSize < 0 || e.uncompressedSize > maxInflated(e.compression, len(e.payload)) {
