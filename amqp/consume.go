@@ -35,6 +35,8 @@ type consumer struct {
 	// first, which first signals; until then run waits and bc is nil (set under Server.mu).
 	sacKey string
 	first  <-chan struct{}
+	// exclKey: this exclusive consumer's claim in the topology table (exclusive.go).
+	exclKey string
 
 	// under ch.mu
 	outstanding int  // deliveries not yet settled
@@ -94,12 +96,16 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 		// RabbitMQ refuses an exclusive consumer on a single-active-consumer queue.
 		return wire.NewError(wire.AccessRefused, "queue '%s' in vhost '%s' in exclusive use", name, c.vhost).WithMethod(m)
 	}
-	if m.Exclusive {
+	{
 		// Consumers on other gateways count too.
 		ctx, cancel := ch.timeout()
-		_, n := c.queueCounts(ctx, name)
+		busy := c.exclusiveConsumerElsewhere(ctx, name)
+		if !busy && m.Exclusive {
+			_, n := c.queueCounts(ctx, name)
+			busy = n > 0
+		}
 		cancel()
-		if n > 0 {
+		if busy {
 			return wire.NewError(wire.AccessRefused, "queue '%s' in vhost '%s' in exclusive use", name, c.vhost).WithMethod(m)
 		}
 	}
@@ -134,12 +140,19 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 	}
 	ctx, cancel := ch.timeout()
 	defer cancel()
+	if m.Exclusive {
+		if cs.exclKey, err = c.claimExclusiveConsumer(ctx, name, tag); err != nil {
+			c.s.consumerGone(c, name, topic, stats)
+			return internal(m, err)
+		}
+	}
 	if pol.sac {
 		if cs.sacKey, cs.first, err = c.s.sac.register(ctx, c.vhost, name); err != nil {
 			c.s.consumerGone(c, name, topic, stats)
 			return internal(m, err)
 		}
 	} else if err := cs.attach(ctx); err != nil {
+		cs.releaseExclusiveConsumer()
 		c.s.consumerGone(c, name, topic, stats)
 		return internal(m, err)
 	}
@@ -395,6 +408,7 @@ func (cs *consumer) release() {
 		if cs.sacKey != "" {
 			c.s.sac.unregister(cs.sacKey) // after Close: the next one gets what this one held
 		}
+		cs.releaseExclusiveConsumer()
 		c.s.mu.Lock()
 		delete(c.s.consumers[c.topic(cs.queue)], cs)
 		c.s.mu.Unlock()

@@ -101,6 +101,8 @@
 // Exclusive queues (exclusive.go) belong to a connection named with its gateway's presence
 // id: 405 from any other connection on any gateway; removed when the connection closes, or,
 // when its gateway dies, by the next gateway to touch it or every gateway's sweep (2 s).
+// An exclusive consumer claims its queue in the topology table: other consumers, on any
+// gateway, get 403 until it goes or its gateway dies.
 //
 // Not yet: x-queue-mode (accepted with a warning).
 package amqp

@@ -102,3 +102,58 @@ func (s *Server) sweepExclusive() {
 		cancel()
 	}
 }
+
+// Exclusive consumers across gateways. An exclusive basic.consume writes
+// "x/<vhost>/<queue>" = its owner and tag to the topology table, after
+// checking that no consumer is attached anywhere; a later consume on any
+// gateway, exclusive or not, reads it and is refused (403) while the owner's
+// gateway lives. The claim goes when the consumer does, or with its gateway.
+// Two consumes racing on two gateways within the table's propagation (a few
+// ms) may both be let in.
+
+func exclusiveConsumerKey(vhost, queue string) string { return "x/" + esc(vhost) + "/" + esc(queue) }
+
+// exclusiveConsumerElsewhere reports whether another connection, on any
+// gateway, holds an exclusive consumer of the queue; a claim of a gone
+// gateway is removed on the way.
+func (c *conn) exclusiveConsumerElsewhere(ctx context.Context, queue string) bool {
+	k := exclusiveConsumerKey(c.vhost, queue)
+	v, ok := c.s.topo.st.Get(k)
+	if !ok {
+		return false
+	}
+	owner := string(v)
+	if strings.HasPrefix(owner, c.owner()+"/") {
+		return false // this connection's own: the local check refuses it
+	}
+	if c.s.ownerGone(ctx, owner) {
+		if cur, ok := c.s.topo.st.Get(k); ok && string(cur) == owner {
+			c.s.topo.st.Delete(ctx, k)
+		}
+		return false
+	}
+	return true
+}
+
+// claimExclusiveConsumer records this connection's exclusive consumer tag.
+func (c *conn) claimExclusiveConsumer(ctx context.Context, queue, tag string) (key string, err error) {
+	key = exclusiveConsumerKey(c.vhost, queue)
+	return key, c.s.topo.st.Put(ctx, key, []byte(c.owner()+"/"+tag))
+}
+
+// releaseExclusiveConsumer removes the claim if it is still this consumer's.
+func (cs *consumer) releaseExclusiveConsumer() {
+	if cs.exclKey == "" {
+		return
+	}
+	s := cs.ch.c.s
+	want := cs.ch.c.owner() + "/" + cs.tag
+	if v, ok := s.topo.st.Get(cs.exclKey); !ok || string(v) != want {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.topo.st.Delete(ctx, cs.exclKey); err != nil {
+		s.log.Warn("exclusive consumer: cannot release its claim", zap.String("queue", cs.queue), zap.Error(err))
+	}
+}

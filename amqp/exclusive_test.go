@@ -93,3 +93,65 @@ func waitQueueGone(t *testing.T, c *amqp091.Connection, name string, wait time.D
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// An exclusive consumer keeps every other consumer out, on every gateway,
+// until it is cancelled or its gateway dies.
+func TestExclusiveConsumerAcrossGateways(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k *kit) {
+		g1 := k.start(t)
+		g2 := k.second(t, g1)
+		c1, c2 := dial(t, g1), dial(t, g2)
+		ch1 := channel091(t, c1)
+		declare(t, ch1, "excl-consumer")
+		d, err := ch1.Consume("excl-consumer", "only", true, true, false, false, nil)
+		must(t, err)
+
+		ch2 := channel091(t, c2)
+		if _, err := ch2.Consume("excl-consumer", "", true, false, false, false, nil); code(err) != 403 {
+			t.Fatalf("a consumer on another gateway beside an exclusive one: %v, want 403", err)
+		}
+		ch2 = channel091(t, c2)
+		if _, err := ch2.Consume("excl-consumer", "", true, true, false, false, nil); code(err) != 403 {
+			t.Fatalf("a second exclusive consumer on another gateway: %v, want 403", err)
+		}
+		ch2 = channel091(t, c2)
+		publish(t, ch2, "", "excl-consumer", "to the exclusive one")
+		if m := recv(t, d); string(m.Body) != "to the exclusive one" {
+			t.Fatalf("exclusive consumer got %q", m.Body)
+		}
+
+		must(t, ch1.Cancel("only", false))
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			ch2 = channel091(t, c2)
+			_, err := ch2.Consume("excl-consumer", "after", true, false, false, false, nil)
+			if err == nil {
+				break
+			}
+			if code(err) != 403 || time.Now().After(deadline) {
+				t.Fatalf("consuming after the exclusive consumer was cancelled: %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if k.kind != "pulsar" {
+			return
+		}
+		// A claim of a gateway that died goes with it.
+		must(t, ch2.Cancel("after", false))
+		g3 := k.start(t)
+		c3 := dial(t, g3)
+		ch3 := channel091(t, c3)
+		_, err = ch3.Consume("excl-consumer", "dies", true, true, false, false, nil)
+		must(t, err)
+		ch2 = channel091(t, c2)
+		if _, err := ch2.Consume("excl-consumer", "", true, false, false, false, nil); code(err) != 403 {
+			t.Fatalf("beside a third gateway's exclusive consumer: %v, want 403", err)
+		}
+		g3.backend.Close()
+		g3.stop()
+		ch2 = channel091(t, c2)
+		if _, err := ch2.Consume("excl-consumer", "", true, false, false, false, nil); err != nil {
+			t.Fatalf("consuming after the exclusive consumer's gateway died: %v", err)
+		}
+	})
+}
