@@ -45,9 +45,16 @@
 //     reject-publish-dlx also dead-letters it; a message routed to several queues still
 //     reaches those with room. The count lives in the gateway that publishes: loaded from
 //     the backlog once, then kept from what this gateway publishes, delivers and settles, so
-//     it is exact with one gateway. With several, a full reject-publish queue re-reads the
-//     backlog at most once a second (which catches consumption elsewhere), but publishes
-//     through other gateways are not counted. Messages buffered by consumers (their prefetch
+//     it is exact with one gateway. On a shared backend (several gateways) each publishing
+//     gateway adds, every 250 ms, what the others published (how far the queue's end moved
+//     beyond its own publishes) and lowers the count to the backlog when that shows less
+//     (consumption elsewhere; at most once a second), and a drop-head trim drops only
+//     messages older than the newest x-max-length by index, so gateways trimming at once
+//     do not drop twice: a queue fed through several gateways ends with the newest
+//     x-max-length, and a reject-publish queue refuses once the others' publishes are seen
+//     (within 250 ms: publishes racing through several gateways inside that window may
+//     overfill it). x-max-length-bytes counts bytes the same way, estimated from the mean
+//     size for the others' publishes. Messages buffered by consumers (their prefetch
 //     window in the gateway) count as ready but cannot be dropped; they are delivered.
 //   - x-expires: each gateway times the queues it knows (all of them, from its start); use
 //     here (declare, basic.get, the last consumer leaving) restarts the timer; it deletes

@@ -27,7 +27,26 @@ type queueLength struct {
 	mu       sync.Mutex // serialises admissions and trims
 	checked  time.Time  // last refresh from the backend
 	trimming chan struct{}
+
+	// Shared backends (followLength): other gateways publish and consume too.
+	admitted  atomic.Int64           // publishes this gateway counted
+	lastAdmit atomic.Int64           // when the last one was, unix ns
+	trimBy    atomic.Pointer[conn]   // the connection that published last: trims run for it
+	pol       atomic.Pointer[policy] // the queue's policy as of the last publish
+	// under mu: the queue's end and this gateway's admissions at the last refresh
+	seenEnd, seenOwn, carry int64
+	based                   bool // seenEnd was read
 }
+
+// Across gateways (a shared backend) each gateway that publishes to a length-limited queue
+// re-reads its count from the backend every lengthRefresh while it publishes (and for
+// lengthIdle after), so that publishes and consumption through other gateways count; and a
+// drop-head trim drops only messages older than the newest x-max-length by index, so
+// gateways trimming at once drop the same messages, not twice as many.
+const (
+	lengthRefresh = 250 * time.Millisecond
+	lengthIdle    = 2 * time.Second
+)
 
 // length returns the queue's counter, loading it on first use.
 func (s *Server) length(ctx context.Context, topic string, stats *queueStats) *queueLength {
@@ -40,12 +59,100 @@ func (s *Server) length(ctx context.Context, topic string, stats *queueStats) *q
 		return l
 	}
 	l := &queueLength{checked: time.Now()}
+	if s.opts.Backend.Shared() {
+		// The end first: what others publish between the two reads counts twice (until
+		// the backlog next lowers it), not never.
+		if rng, err := s.opts.Backend.Admin().IndexRange(ctx, topic); err == nil {
+			l.seenEnd, l.based = rng.Next, true
+		}
+	}
 	if backlog, ok := s.backlog(ctx, topic); ok && backlog > 0 {
 		l.count.Store(backlog)
 		l.bytes.Store(s.backlogBytes(ctx, topic, backlog))
 	}
 	stats.length.Store(l)
+	if s.opts.Backend.Shared() {
+		go s.followLength(topic, stats, l)
+	}
 	return l
+}
+
+// followLength keeps l true to the backend while this gateway publishes to the queue.
+func (s *Server) followLength(topic string, stats *queueStats, l *queueLength) {
+	t := time.NewTicker(lengthRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		current := s.queues[topic] == stats && stats.length.Load() == l
+		s.mu.Unlock()
+		if !current {
+			return // deleted
+		}
+		if time.Since(time.Unix(0, l.lastAdmit.Load())) > lengthIdle {
+			continue
+		}
+		s.refreshLength(topic, stats, l)
+	}
+}
+
+// refreshLength adds to the count what other gateways published since the last refresh:
+// how far the queue's end moved, less what this gateway admitted (a publish admitted while
+// the end was read may land on either side: carry puts it right at the next refresh). What
+// they consumed lowers it when the backlog shows less (at most once a second: the
+// backlog is several admin calls, and lags this gateway's own acks, so it only lowers).
+// A drop-head queue found over its limit is trimmed.
+func (s *Server) refreshLength(topic string, stats *queueStats, l *queueLength) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*lengthRefresh)
+	defer cancel()
+	s.flushProducer(ctx, topic)
+	own := l.admitted.Load()
+	rng, err := s.opts.Backend.Admin().IndexRange(ctx, topic)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	if l.based {
+		others := rng.Next - l.seenEnd - (own - l.seenOwn) + l.carry
+		l.carry = min(others, 0)
+		if others > 0 {
+			n := l.count.Load()
+			avg := int64(0)
+			if n > 0 {
+				avg = l.bytes.Load() / n
+			}
+			l.count.Add(others)
+			l.bytes.Add(others * avg)
+		}
+	}
+	l.seenEnd, l.seenOwn, l.based = rng.Next, own, true
+	lower := time.Since(l.checked) > time.Second
+	l.mu.Unlock()
+	if lower {
+		before := l.admitted.Load()
+		if backlog, ok := s.backlog(ctx, topic); ok {
+			l.mu.Lock()
+			if n := backlog + l.admitted.Load() - before; n < l.count.Load() {
+				if c := l.count.Load(); c > 0 {
+					l.bytes.Store(l.bytes.Load() * n / c)
+				}
+				l.count.Store(n)
+			}
+			l.checked = time.Now()
+			l.mu.Unlock()
+		}
+	}
+	l.mu.Lock()
+	p, c := l.pol.Load(), l.trimBy.Load()
+	over := p != nil && c != nil && !p.rejects() && l.over(*p, stats)
+	l.mu.Unlock()
+	if over {
+		s.trim(c, topic, *p, stats)
+	}
 }
 
 // backlog is the subscription's backlog once this gateway's sends are durable.
@@ -102,10 +209,13 @@ func (l *queueLength) over(p policy, stats *queueStats) bool {
 
 // admit counts a publish of size bytes into the queue: false when the queue is full and
 // refuses it (x-overflow reject-publish*); trim when a drop-head queue is now over its limit.
-func (s *Server) admit(ctx context.Context, topic string, p policy, stats *queueStats, size int) (ok, trim bool) {
+func (s *Server) admit(ctx context.Context, c *conn, topic string, p policy, stats *queueStats, size int) (ok, trim bool) {
 	l := s.length(ctx, topic, stats)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.pol.Store(&p)
+	l.trimBy.Store(c)
+	l.lastAdmit.Store(time.Now().UnixNano())
 	full := func() bool {
 		n, b := l.ready(stats)
 		return p.maxLen >= 0 && n+1 > p.maxLen || p.maxBytes >= 0 && b+int64(size) > p.maxBytes
@@ -123,6 +233,7 @@ func (s *Server) admit(ctx context.Context, topic string, p policy, stats *queue
 	if p.rejects() && full() {
 		return false, false
 	}
+	l.admitted.Add(1)
 	l.count.Add(1)
 	l.bytes.Add(int64(size))
 	return true, !p.rejects() && l.over(p, stats)
@@ -173,6 +284,18 @@ func (s *Server) trimOnce(c *conn, topic string, p policy, stats *queueStats) bo
 			bc.Close()
 		}
 	}()
+	// On a shared backend keep the newest p.maxLen by index (see lengthRefresh).
+	byIndex := s.opts.Backend.Shared() && p.maxLen >= 0
+	keepFrom := int64(-1)
+	newest := func() bool { // keepFrom as of now; false: the backend failed
+		s.flushProducer(ctx, topic) // the end must hold this gateway's publishes
+		rng, err := s.opts.Backend.Admin().IndexRange(ctx, topic)
+		keepFrom = rng.Next - p.maxLen
+		return err == nil
+	}
+	if byIndex && !newest() {
+		return false
+	}
 	for l.over(p, stats) {
 		if bc == nil {
 			var err error
@@ -189,6 +312,12 @@ func (s *Server) trimOnce(c *conn, topic string, p policy, stats *queueStats) bo
 		m, err := bc.Receive(rctx)
 		rcancel()
 		if err != nil {
+			return false
+		}
+		if byIndex && m.Index >= keepFrom && (!newest() || m.Index >= keepFrom) {
+			// Among the newest: our count is ahead of the queue (another gateway
+			// trimmed or consumed meanwhile); the next refresh corrects it.
+			bc.Nack(m.ID)
 			return false
 		}
 		stats.gone(m, false)

@@ -180,3 +180,58 @@ func TestQueueArgValidation(t *testing.T) {
 		t.Fatalf("queue declared despite bad arguments: %v", err)
 	}
 }
+
+// x-max-length counts what every gateway publishes: a drop-head queue fed
+// through two gateways keeps the newest x-max-length, and a reject-publish
+// queue filled through one refuses through the other.
+func TestMaxLengthAcrossGateways(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k *kit) {
+		if k.kind != "pulsar" {
+			t.Skip("one gateway per embedded store")
+		}
+		g1 := k.start(t)
+		g2 := k.second(t, g1)
+		ch1, ch2 := channel091(t, dial(t, g1)), channel091(t, dial(t, g2))
+		_, err := ch1.QueueDeclare("ring-across", false, false, false, false, amqp091.Table{"x-max-length": int32(10)})
+		must(t, err)
+		_, err = ch1.QueueDeclare("full-across", false, false, false, false, amqp091.Table{"x-max-length": int32(10), "x-overflow": "reject-publish"})
+		must(t, err)
+		must(t, ch1.Confirm(false))
+		must(t, ch2.Confirm(false))
+		chs := []*amqp091.Channel{ch1, ch2}
+
+		for i := range 30 {
+			if !publishConfirmed(t, chs[i%2], "", "ring-across", fmt.Sprintf("m%02d", i)) {
+				t.Fatalf("m%02d nacked: drop-head never refuses", i)
+			}
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for n := messages(t, ch2, "ring-across"); n != 10; n = messages(t, ch2, "ring-across") {
+			if time.Now().After(deadline) {
+				t.Fatalf("message_count %d after 30 publishes through two gateways, want 10", n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		want := "[m20 m21 m22 m23 m24 m25 m26 m27 m28 m29]"
+		if got := fmt.Sprint(getAll(t, ch1, "ring-across")); got != want {
+			t.Fatalf("queue holds %s, want the newest ten %s", got, want)
+		}
+
+		for i := range 5 {
+			for j, ch := range chs {
+				if !publishConfirmed(t, ch, "", "full-across", fmt.Sprintf("f%d-%d", j, i)) {
+					t.Fatalf("publish %d through gateway %d nacked with room left", i, j+1)
+				}
+			}
+		}
+		time.Sleep(4 * lengthRefresh) // the bound on seeing the other gateway's publishes
+		for j, ch := range chs {
+			if publishConfirmed(t, ch, "", "full-across", "over") {
+				t.Fatalf("publish through gateway %d acked into a queue the two filled", j+1)
+			}
+		}
+		if n := messages(t, ch1, "full-across"); n != 10 {
+			t.Fatalf("message_count %d, want 10", n)
+		}
+	})
+}

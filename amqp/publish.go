@@ -86,15 +86,14 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 	for _, q := range queues {
 		topic := c.topic(q)
 		pol, stats, _ := c.s.policy(c, q)
+		trim := false
 		if pol.limited() {
-			ok, trim := c.s.admit(ch.ctx, topic, pol, stats, len(body))
+			var ok bool
+			ok, trim = c.s.admit(ch.ctx, c, topic, pol, stats, len(body))
 			if !ok {
 				ch.refused(pol, exchange, key, p, body)
 				done(errQueueFull)
 				continue
-			}
-			if trim {
-				c.s.trim(c, topic, pol, stats)
 			}
 		}
 		prod, err := c.s.producer(ch.ctx, topic)
@@ -112,6 +111,11 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 			}
 			done(err)
 		})
+		if trim {
+			// After the send: a trim on a shared backend keeps the newest by index,
+			// counting this one.
+			c.s.trim(c, topic, pol, stats)
+		}
 	}
 }
 
@@ -121,6 +125,7 @@ var errQueueFull = errors.New("queue full (x-overflow reject-publish)")
 // sendFailed takes back the count of a publish that did not reach a limited queue.
 func (s *Server) sendFailed(p policy, stats *queueStats, size int) {
 	if l := stats.length.Load(); l != nil && p.limited() {
+		l.admitted.Add(-1)
 		l.count.Add(-1)
 		l.bytes.Add(-int64(size))
 	}

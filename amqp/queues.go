@@ -190,6 +190,10 @@ func (ch *channel) declareOk(m *wire.QueueDeclare, name string) error {
 func (c *conn) queueCounts(ctx context.Context, name string) (ready, consumers uint32) {
 	topic := c.topic(name)
 	stats := c.s.stats(topic)
+	if l := stats.length.Load(); l != nil && c.s.opts.Backend.Shared() {
+		// Other gateways publish and trim too: count from the backend, trim if over.
+		c.s.refreshLength(topic, stats, l)
+	}
 	stats.waitTrim(ctx)
 	// Count what was published here before: publishes are asynchronous, counts are not.
 	c.s.flushProducer(ctx, topic)
