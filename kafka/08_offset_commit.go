@@ -26,7 +26,7 @@ func handleOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 	defer cancel()
 	code := kerr.InvalidGroupID.Code
 	if req.Group != "" {
-		code = h.commitAllowed(ctx, req.Group, req.MemberID, req.Generation)
+		code = h.commitAllowed(ctx, req.Group, req.MemberID, req.InstanceID, req.Generation)
 	}
 	for _, t := range req.Topics {
 		rt := kmsg.NewOffsetCommitResponseTopic()
@@ -56,11 +56,11 @@ func handleOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 // commitAllowed checks a commit against the group (groups.go), in the
 // group log's order; a commit without a generation (a standalone consumer,
 // an admin tool) needs no membership.
-func (h *Handler) commitAllowed(ctx context.Context, group, memberID string, generation int32) int16 {
+func (h *Handler) commitAllowed(ctx context.Context, group, memberID string, instance *string, generation int32) int16 {
 	if generation < 0 && memberID == "" {
 		return 0
 	}
-	code, err := h.groups.do(ctx, &groupCmd{Kind: "commit", Group: group, Member: memberID, Generation: generation})
+	code, err := h.groups.do(ctx, &groupCmd{Kind: "commit", Group: group, Member: memberID, Instance: instance, Generation: generation})
 	if errors.Is(err, context.DeadlineExceeded) {
 		return kerr.RequestTimedOut.Code // the broker is away: retry
 	}

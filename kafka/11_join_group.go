@@ -10,8 +10,8 @@ import (
 )
 
 // JoinGroup v0-v9: v4 asks new members to rejoin with an id we hand out
-// (MEMBER_ID_REQUIRED), v5 static membership, v9 skip-assignment (never
-// set: the leader always assigns).
+// (MEMBER_ID_REQUIRED), v5 static membership, v9 skip-assignment (set for
+// a static leader that restarts into a Stable group, groups.go).
 func init() { register(11, 0, 9, handleJoinGroup) }
 
 func handleJoinGroup(h *Handler, r *request) (kmsg.Response, error) {

@@ -37,7 +37,7 @@ func handleHeartbeat(h *Handler, r *request) (kmsg.Response, error) {
 		if g == nil {
 			return
 		}
-		switch _, e := g.memberErr(req.MemberID, req.Generation); {
+		switch _, e := g.memberErr(req.MemberID, req.InstanceID, req.Generation); {
 		case e != nil:
 			local.ErrorCode = e.Code
 		case g.State == groupPreparingRebalance:

@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
@@ -119,6 +122,135 @@ func TestGroupAcrossGateways(t *testing.T) {
 			defer mu.Unlock()
 			if n != 400 || len(seen) != 400 {
 				t.Fatalf("read %d records, %d distinct; want each of 400 once", n, len(seen))
+			}
+		})
+	}
+}
+
+// Static membership (KIP-345) across gateways: a static member restarting
+// through another gateway takes its old place (same generation and
+// assignment, no rebalance, in a Stable group) and fences the old process,
+// whose heartbeat, commit, rejoin and leave get FENCED_INSTANCE_ID. The
+// same rules hold on one gateway, on the embedded store.
+func TestStaticMembershipAcrossGateways(t *testing.T) {
+	cases := []struct {
+		name string
+		a, b func(t *testing.T) string
+	}{{"embedded", startGateway, nil}}
+	if os.Getenv("PULSAR_URL") != "" {
+		cases = append(cases, struct {
+			name string
+			a, b func(t *testing.T) string
+		}{"pulsar", func(t *testing.T) string { return serveOn(t, openPulsar(t)) }, func(t *testing.T) string { return serveOn(t, openPulsar(t)) }})
+	}
+	if k := os.Getenv("KAFKA_BOOTSTRAP"); k != "" {
+		// The same requests to real Kafka (integration/kafka/kraft.sh): the reference.
+		cases = append(cases, struct {
+			name string
+			a, b func(t *testing.T) string
+		}{"kafka", func(*testing.T) string { return k }, nil})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			addrA := tc.a(t)
+			addrB := addrA
+			if tc.b != nil {
+				addrB = tc.b(t)
+			}
+			group := fmt.Sprintf("static-%s-%d", tc.name, time.Now().UnixNano())
+			clA, clB := newClient(t, addrA), newClient(t, addrB)
+			inst := "instance-1"
+			meta := kmsg.NewConsumerMemberMetadata()
+			meta.Topics = []string{"t"}
+			join := func(cl *kgo.Client, member string, version int16) *kmsg.JoinGroupResponse {
+				t.Helper()
+				req := kmsg.NewPtrJoinGroupRequest()
+				req.Version = version
+				req.Group, req.MemberID, req.InstanceID, req.ProtocolType = group, member, &inst, "consumer"
+				req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 10000, 10000
+				p := kmsg.NewJoinGroupRequestProtocol()
+				p.Name, p.Metadata = "range", meta.AppendTo(nil)
+				req.Protocols = append(req.Protocols, p)
+				resp, err := req.RequestWith(testCtx(t), cl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp
+			}
+			j1 := join(clA, "", 9)
+			if j1.ErrorCode != 0 || j1.LeaderID != j1.MemberID {
+				t.Fatalf("first static join: code %d, leader %q, member %q", j1.ErrorCode, j1.LeaderID, j1.MemberID)
+			}
+			sync := kmsg.NewPtrSyncGroupRequest()
+			sync.Group, sync.MemberID, sync.InstanceID, sync.Generation = group, j1.MemberID, &inst, j1.Generation
+			sync.ProtocolType, sync.Protocol = kmsg.StringPtr("consumer"), kmsg.StringPtr("range")
+			sa := kmsg.NewSyncGroupRequestGroupAssignment()
+			sa.MemberID, sa.MemberAssignment = j1.MemberID, []byte("the-assignment")
+			sync.GroupAssignment = append(sync.GroupAssignment, sa)
+			if sr, err := sync.RequestWith(testCtx(t), clA); err != nil || sr.ErrorCode != 0 {
+				t.Fatalf("sync: %v %v", sr, err)
+			}
+
+			// The same instance restarts through gateway B.
+			j2 := join(clB, "", 9)
+			if j2.ErrorCode != 0 || j2.MemberID == j1.MemberID || j2.Generation != j1.Generation {
+				t.Fatalf("static rejoin: code %d, member %q (old %q), generation %d (was %d); want a new id in the same generation",
+					j2.ErrorCode, j2.MemberID, j1.MemberID, j2.Generation, j1.Generation)
+			}
+			if !j2.SkipAssignment || j2.LeaderID != j2.MemberID {
+				t.Fatalf("static leader rejoin (v9): skip %v, leader %q; want told to skip assigning as the leader", j2.SkipAssignment, j2.LeaderID)
+			}
+			sync2 := kmsg.NewPtrSyncGroupRequest()
+			sync2.Group, sync2.MemberID, sync2.InstanceID, sync2.Generation = group, j2.MemberID, &inst, j2.Generation
+			sync2.ProtocolType, sync2.Protocol = kmsg.StringPtr("consumer"), kmsg.StringPtr("range")
+			if sr, err := sync2.RequestWith(testCtx(t), clB); err != nil || sr.ErrorCode != 0 || string(sr.MemberAssignment) != "the-assignment" {
+				t.Fatalf("sync after the static rejoin: %+v %v; want the old assignment", sr, err)
+			}
+
+			// The old process is fenced, through either gateway.
+			for _, cl := range []*kgo.Client{clA, clB} {
+				hb := kmsg.NewPtrHeartbeatRequest()
+				hb.Group, hb.MemberID, hb.InstanceID, hb.Generation = group, j1.MemberID, &inst, j1.Generation
+				if r, err := hb.RequestWith(testCtx(t), cl); err != nil || r.ErrorCode != kerr.FencedInstanceID.Code {
+					t.Fatalf("old member's heartbeat: %+v %v; want FENCED_INSTANCE_ID", r, err)
+				}
+			}
+			oc := kmsg.NewPtrOffsetCommitRequest()
+			oc.Group, oc.MemberID, oc.InstanceID, oc.Generation = group, j1.MemberID, &inst, j1.Generation
+			ot := kmsg.NewOffsetCommitRequestTopic()
+			ot.Topic = group // an existing topic: Kafka checks that first
+			createTopic(t, clA, group, 1)
+			op := kmsg.NewOffsetCommitRequestTopicPartition()
+			op.Offset = 1
+			ot.Partitions = append(ot.Partitions, op)
+			oc.Topics = append(oc.Topics, ot)
+			if r, err := oc.RequestWith(testCtx(t), clA); err != nil || r.Topics[0].Partitions[0].ErrorCode != kerr.FencedInstanceID.Code {
+				t.Fatalf("old member's commit: %+v %v; want FENCED_INSTANCE_ID", r, err)
+			}
+			if r := join(clA, j1.MemberID, 9); r.ErrorCode != kerr.FencedInstanceID.Code {
+				t.Fatalf("old member's rejoin: code %d; want FENCED_INSTANCE_ID", r.ErrorCode)
+			}
+			lv := kmsg.NewPtrLeaveGroupRequest()
+			lv.Group = group
+			lm := kmsg.NewLeaveGroupRequestMember()
+			lm.MemberID, lm.InstanceID = j1.MemberID, &inst
+			lv.Members = append(lv.Members, lm)
+			if r, err := lv.RequestWith(testCtx(t), clA); err != nil || r.Members[0].ErrorCode != kerr.FencedInstanceID.Code {
+				t.Fatalf("old member's leave: %+v %v; want FENCED_INSTANCE_ID", r, err)
+			}
+			// The new one is a member in good standing.
+			hb := kmsg.NewPtrHeartbeatRequest()
+			hb.Group, hb.MemberID, hb.InstanceID, hb.Generation = group, j2.MemberID, &inst, j2.Generation
+			if r, err := hb.RequestWith(testCtx(t), clA); err != nil || r.ErrorCode != 0 {
+				t.Fatalf("new member's heartbeat through the other gateway: %+v %v", r, err)
+			}
+			// A v5 client restarting sees the old leader id (Kafka's answer
+			// before KIP-814), so it does not assign in a Stable group.
+			old := newClient(t, addrA, kgo.MaxVersions(kversion.V2_3_0())) // JoinGroup v5
+			j3 := join(old, "", 5)
+			if j3.ErrorCode != 0 || j3.LeaderID != j2.MemberID || len(j3.Members) != 0 {
+				t.Fatalf("v5 static leader rejoin: code %d, leader %q (want the old id %q), %d members",
+					j3.ErrorCode, j3.LeaderID, j2.MemberID, len(j3.Members))
 			}
 		})
 	}

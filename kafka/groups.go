@@ -140,7 +140,7 @@ func (g *group) apply(cmd *groupCmd, now int64) []groupEffect {
 	case "leave":
 		g.leave(cmd)
 	case "commit":
-		g.emit(cmd.Token, g.commitAllowed(cmd.Member, cmd.Generation))
+		g.emit(cmd.Token, g.commitAllowed(cmd.Member, cmd.Instance, cmd.Generation))
 	case "delete":
 		code := int16(0)
 		if len(g.Members) > 0 {
@@ -217,9 +217,20 @@ func (g *group) join(cmd *groupCmd) {
 		return
 	}
 	id := cmd.Member
+	if cmd.Instance != nil && id != "" {
+		if cur, ok := g.Instances[*cmd.Instance]; ok && cur != id {
+			g.emit(cmd.Token, joinFail(kerr.FencedInstanceID, id))
+			return
+		}
+	}
 	switch {
 	case id == "" && cmd.Instance != nil && g.Instances[*cmd.Instance] != "":
-		id = g.Instances[*cmd.Instance] // a static member restarting
+		// A static member restarting (KIP-345): it takes its old member's
+		// place under a new id, which fences the old process.
+		if g.replaceStatic(cmd) {
+			return
+		}
+		id = cmd.NewID
 	case id == "":
 		id = cmd.NewID
 		if cmd.Version >= 4 && cmd.Instance == nil {
@@ -257,9 +268,82 @@ func (g *group) join(cmd *groupCmd) {
 	g.maybeCompleteJoin()
 }
 
+// replaceStatic gives a restarting static member's place (its assignment,
+// and leadership) to cmd.NewID and fences the old id's waiting requests.
+// In a Stable group, with the same protocols, that is all, as on Kafka:
+// it is answered at once with the current generation and no rebalance
+// (true). Otherwise the caller goes on with a join under the new id.
+func (g *group) replaceStatic(cmd *groupCmd) bool {
+	old := g.Instances[*cmd.Instance]
+	m := g.Members[old]
+	if m == nil {
+		delete(g.Instances, *cmd.Instance)
+		return false
+	}
+	if m.JoinToken != "" {
+		g.emit(m.JoinToken, joinFail(kerr.FencedInstanceID, old))
+		m.JoinToken = ""
+	}
+	if m.SyncToken != "" {
+		r := kmsg.NewPtrSyncGroupResponse()
+		r.ErrorCode = kerr.FencedInstanceID.Code
+		g.emit(m.SyncToken, r)
+		m.SyncToken = ""
+	}
+	delete(g.Members, old)
+	m.ID = cmd.NewID
+	g.Members[m.ID] = m
+	g.Instances[*cmd.Instance] = m.ID
+	wasLeader := g.Leader == old
+	if wasLeader {
+		g.Leader = m.ID
+	}
+	same := g.State == groupStable && m.ProtocolType == cmd.ProtoType && protocolsEqual(m.Protocols, cmd.Protocols)
+	if !same {
+		return false // the join goes on under the new id and rebalances
+	}
+	m.ClientID, m.Host = cmd.ClientID, cmd.Host
+	m.Session, m.RebalanceMs = cmd.Session, cmd.Rebalance
+	g.touch(m)
+	resp := kmsg.NewPtrJoinGroupResponse()
+	resp.Version = cmd.Version
+	resp.Generation = g.Generation
+	resp.ProtocolType, resp.Protocol = kmsg.StringPtr(g.ProtocolType), kmsg.StringPtr(g.Protocol)
+	resp.LeaderID, resp.MemberID = g.Leader, m.ID
+	switch {
+	case wasLeader && cmd.Version < 9:
+		// Kafka answers the old leader id: the member does not take itself
+		// for the leader and so does not assign anew in a Stable group.
+		resp.LeaderID = old
+	case wasLeader:
+		// v9 (KIP-814): the leader sees the members, told to skip assigning.
+		resp.SkipAssignment = true
+		for _, mid := range g.memberIDs() {
+			o := g.Members[mid]
+			jm := kmsg.NewJoinGroupResponseMember()
+			jm.MemberID, jm.InstanceID, jm.ProtocolMetadata = mid, o.Instance, o.metadata(g.Protocol)
+			resp.Members = append(resp.Members, jm)
+		}
+	}
+	g.emit(cmd.Token, resp)
+	return true
+}
+
+func protocolsEqual(a, b []groupProtocol) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || string(a[i].Metadata) != string(b[i].Metadata) {
+			return false
+		}
+	}
+	return true
+}
+
 func (g *group) sync(cmd *groupCmd) {
 	resp := kmsg.NewPtrSyncGroupResponse()
-	m, e := g.memberErr(cmd.Member, cmd.Generation)
+	m, e := g.memberErr(cmd.Member, cmd.Instance, cmd.Generation)
 	if e != nil {
 		resp.ErrorCode = e.Code
 		g.emit(cmd.Token, resp)
@@ -299,7 +383,7 @@ func (g *group) sync(cmd *groupCmd) {
 
 func (g *group) heartbeat(cmd *groupCmd) {
 	resp := kmsg.NewPtrHeartbeatResponse()
-	m, e := g.memberErr(cmd.Member, cmd.Generation)
+	m, e := g.memberErr(cmd.Member, cmd.Instance, cmd.Generation)
 	if m != nil {
 		g.touch(m)
 	}
@@ -318,8 +402,15 @@ func (g *group) leave(cmd *groupCmd) {
 	left := 0
 	for i, l := range cmd.Leavers {
 		id := l.Member
-		if id == "" && l.Instance != nil {
-			id = g.Instances[*l.Instance]
+		if l.Instance != nil {
+			cur, ok := g.Instances[*l.Instance]
+			if ok && id != "" && cur != id {
+				codes[i] = kerr.FencedInstanceID.Code
+				continue
+			}
+			if id == "" {
+				id = cur
+			}
 		}
 		if g.Members[id] == nil {
 			codes[i] = kerr.UnknownMemberID.Code
@@ -337,10 +428,10 @@ func (g *group) leave(cmd *groupCmd) {
 // commitAllowed checks a member's commit against the group, as Kafka does:
 // it must carry its current generation, and none may land while an
 // assignment is being handed out.
-func (g *group) commitAllowed(memberID string, generation int32) int16 {
-	m, e := g.memberErr(memberID, generation)
+func (g *group) commitAllowed(memberID string, instance *string, generation int32) int16 {
+	m, e := g.memberErr(memberID, instance, generation)
 	if e != nil {
-		if len(g.Members) == 0 {
+		if len(g.Members) == 0 && e != kerr.FencedInstanceID {
 			return kerr.IllegalGeneration.Code
 		}
 		return e.Code
@@ -514,7 +605,15 @@ func (g *group) afterLeave() {
 	}
 }
 
-func (g *group) memberErr(memberID string, generation int32) (*member, *kerr.Error) {
+// memberErr checks a request's member against the group: a static
+// instance now held by another member id is fenced (Kafka's
+// FENCED_INSTANCE_ID: a newer process of that instance took its place).
+func (g *group) memberErr(memberID string, instance *string, generation int32) (*member, *kerr.Error) {
+	if instance != nil {
+		if cur, ok := g.Instances[*instance]; ok && cur != memberID {
+			return nil, kerr.FencedInstanceID
+		}
+	}
 	m := g.Members[memberID]
 	if m == nil {
 		return nil, kerr.UnknownMemberID
