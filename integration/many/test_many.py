@@ -276,6 +276,88 @@ def amqp_sac_killed(gws):
     return first
 
 
+def amqp_exclusive_limits_counts(gws):
+    """What one RabbitMQ node guarantees, across gateways (pika): an exclusive queue and an
+    exclusive consumer held through a gateway that is then SIGKILLed (405/403 elsewhere
+    while it lives, the queue gone and the consumer's place free after), an x-max-length
+    queue fed through two gateways (the newest 10 kept), and message_count and
+    consumer_count alike through every gateway. Returns the time from the kill until the
+    exclusive queue was gone."""
+    def connect(gw):
+        return pika.BlockingConnection(amqp_params(gw))
+
+    def refused(gw, f):
+        c = connect(gw)
+        try:
+            f(c.channel())
+        except pika.exceptions.ChannelClosedByBroker as e:
+            return e.reply_code
+        finally:
+            if c.is_open:
+                c.close()
+        return 0
+    holder_gw = start(5)
+    q_excl, q_shared, q_ring, q_count = IT + "-excl", IT + "-excl-consumer", IT + "-ring", IT + "-count"
+    setup = connect(gws[0]).channel()
+    setup.queue_declare(q_shared, durable=True)
+    holder = connect(holder_gw)
+    hch = holder.channel()
+    hch.queue_declare(q_excl, exclusive=True)
+    hch.basic_consume(q_shared, lambda *a: None, exclusive=True)
+    for gw in (gws[0], gws[1]):
+        code = refused(gw, lambda ch: ch.queue_declare(q_excl, passive=True))
+        assert code == 405, "passive declare of another gateway's exclusive queue: %d, want 405" % code
+        code = refused(gw, lambda ch: ch.basic_consume(q_shared, lambda *a: None))
+        assert code == 403, "consume beside another gateway's exclusive consumer: %d, want 403" % code
+    holder_gw.kill()
+    killed = time.monotonic()
+    gone = None
+    while time.monotonic() - killed < 10:
+        if refused(gws[1], lambda ch: ch.queue_declare(q_excl, passive=True)) == 404:
+            gone = time.monotonic() - killed
+            break
+        time.sleep(0.05)
+    assert gone is not None, "the exclusive queue of a killed gateway is still there after 10 s"
+    assert refused(gws[1], lambda ch: ch.basic_consume(q_shared, lambda *a: None)) == 0, \
+        "an exclusive consumer of a killed gateway still keeps others out"
+
+    pubs = [connect(gw).channel() for gw in (gws[0], gws[1])]
+    pubs[0].queue_declare(q_ring, arguments={"x-max-length": 10})
+    for ch in pubs:
+        ch.confirm_delivery()
+    for i in range(30):
+        pubs[i % 2].basic_publish("", q_ring, ("r%02d" % i).encode())
+    deadline = time.monotonic() + 10
+    while True:
+        counts = [ch.queue_declare(q_ring, passive=True).method.message_count for ch in pubs]
+        if counts == [10, 10]:
+            break
+        assert time.monotonic() < deadline, "message_count through the two gateways: %s, want 10" % counts
+        time.sleep(0.1)
+    bodies = []
+    while True:
+        _, _, body = pubs[1].basic_get(q_ring, auto_ack=True)
+        if body is None:
+            break
+        bodies.append(body.decode())
+    assert bodies == ["r%02d" % i for i in range(20, 30)], bodies
+
+    pubs[0].queue_declare(q_count)
+    for i in range(7):
+        pubs[0].basic_publish("", q_count, b"c")
+    watchers = [connect(gw) for gw in (gws[0], gws[1])]
+    for c in watchers:
+        c.channel().basic_consume(q_shared, lambda *a: None)
+    for ch in pubs:
+        m = ch.queue_declare(q_count, passive=True).method
+        assert m.message_count == 7, "message_count %d through one gateway, want 7" % m.message_count
+        m = ch.queue_declare(q_shared, passive=True).method
+        assert m.consumer_count == 2, "consumer_count %d through one gateway, want 2 (one on each)" % m.consumer_count
+    for c in watchers:
+        c.close()
+    return gone
+
+
 def amqp_params(gw):
     return pika.ConnectionParameters("127.0.0.1", gw.ports["amqp"], "/", pika.PlainCredentials("guest", "guest"))
 
@@ -414,6 +496,8 @@ def main():
         ("MQTT persistent session after its gateway's SIGKILL (paho)", lambda: killed_gateway(gws)),
         ("Kafka idempotent producer across its gateway's SIGKILL, each value once (confluent-kafka)",
          lambda: idempotent_producer(gws)),
+        ("AMQP exclusive queue and consumer of a SIGKILLed gateway, x-max-length and counts through two "
+         "gateways (pika)", lambda: amqp_exclusive_limits_counts(gws)),
         # Last: it kills gws[0].
         ("AMQP single active consumer, its gateway SIGKILLed (pika)", lambda: amqp_sac_killed(gws)),
     ]
