@@ -247,19 +247,20 @@ func (g *group) join(cmd *groupCmd) {
 	}
 	m := g.Members[id]
 	if m == nil {
-		m = &member{ID: id}
+		// A member's instance is fixed when it joins (Kafka keeps it so).
+		m = &member{ID: id, Instance: cmd.Instance}
 		g.Members[id] = m
 	}
 	if m.JoinToken != "" { // an earlier JoinGroup of the same member is void
 		g.emit(m.JoinToken, joinFail(kerr.RebalanceInProgress, id))
 	}
-	m.Instance, m.ClientID, m.Host = cmd.Instance, cmd.ClientID, cmd.Host
+	m.ClientID, m.Host = cmd.ClientID, cmd.Host
 	m.ProtocolType, m.Protocols = cmd.ProtoType, cmd.Protocols
 	m.Session, m.RebalanceMs = cmd.Session, cmd.Rebalance
 	m.JoinToken, m.JoinVersion = cmd.Token, cmd.Version
 	m.Expires = g.Now + m.Session
-	if cmd.Instance != nil {
-		g.Instances[*cmd.Instance] = id
+	if m.Instance != nil {
+		g.Instances[*m.Instance] = id
 	}
 	if len(g.Members) == 1 {
 		g.ProtocolType = cmd.ProtoType
