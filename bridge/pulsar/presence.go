@@ -7,8 +7,11 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
+	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
@@ -86,12 +89,26 @@ func (p *presence) Alive(ctx context.Context, id string) (bool, error) {
 	return len(st.Publishers) > 0, nil
 }
 
-// close ends this process's presence (Backend.Close).
+// close ends this process's presence (Backend.Close) and deletes its
+// topic, so that gateways that come and go leave none behind where the
+// broker's inactive-topic removal is off. A process that dies leaves it to
+// that removal.
 func (p *presence) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.p != nil {
-		p.p.Close()
-		p.p = nil
+	if p.p == nil {
+		return
+	}
+	p.p.Close()
+	p.p = nil
+	ut, err := utils.GetTopicName(p.topic(p.id))
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// The backend is closing: its admin API refuses, its client does not.
+	if err := p.b.admin.Topics().DeleteWithContext(ctx, *ut, true, true); err != nil {
+		p.b.log.Debug("deleting this process's presence topic", zap.Error(err))
 	}
 }
