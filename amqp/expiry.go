@@ -360,7 +360,27 @@ func (s *Server) openExpiries(ctx context.Context) error {
 		s.usedAt(vhost, name, at)
 		return true
 	})
+	s.dropOrphanUses(ctx, now)
 	return nil
+}
+
+// dropOrphanUses deletes records of queues gone (a use recorded while its queue was being
+// deleted), but not of queues this gateway may not have seen yet.
+func (s *Server) dropOrphanUses(ctx context.Context, now time.Time) {
+	var orphans []string
+	s.uses.Range("u/", func(k string, v []byte) bool {
+		vhost, name, ok := queueKey("q" + k[1:])
+		t, _, ok2 := decodeUse(v)
+		if ok && ok2 && now.Sub(t) > time.Minute {
+			if _, exists := s.topo.queue(vhost, name); !exists {
+				orphans = append(orphans, k)
+			}
+		}
+		return true
+	})
+	for _, k := range orphans {
+		s.uses.Delete(ctx, k)
+	}
 }
 
 func (s *Server) regKey() string { return key("g", s.gw, s.name) }
