@@ -135,6 +135,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.unwatch = st.Watch(s.topologyChanged)
 	if err := s.openExpiries(ctx); err != nil {
+		if s.unwatchUses != nil {
+			s.unwatchUses()
+		}
 		s.unwatch()
 		s.sac.close()
 		return nil, fmt.Errorf("amqp: x-expires state: %w", err)
