@@ -56,10 +56,13 @@
 //     overfill it). x-max-length-bytes counts bytes the same way, estimated from the mean
 //     size for the others' publishes. Messages buffered by consumers (their prefetch
 //     window in the gateway) count as ready but cannot be dropped; they are delivered.
-//   - x-expires: each gateway times the queues it knows (all of them, from its start); use
-//     here (declare, basic.get, the last consumer leaving) restarts the timer; it deletes
-//     the queue only if no consumer is attached on any gateway. Use through another gateway
-//     alone does not restart this gateway's timer.
+//   - x-expires: as on one node, across gateways. A use (declare, passive too; basic.get,
+//     empty too; the last consumer leaving) on any gateway restarts the queue's lease; a
+//     consumer on any gateway keeps it. Uses are shared through the amqp-expires state
+//     table, written at most once per x-expires/10 per queue per gateway, so a queue goes
+//     between x-expires and x-expires*1.1 after its last use (expiry.go). A gateway that
+//     starts while another runs counts from the recorded uses; the first of a run restarts
+//     the leases, as a RabbitMQ node does at start.
 //   - x-max-priority (0..255; more is 406; a message's priority above it counts as it):
 //     ordered within each consumer's buffer in the gateway, up to 1000 messages read ahead
 //     (priorityWindow); a new consumer first waits (at most 200ms) for the messages ready

@@ -53,3 +53,111 @@ func TestQueueExpires(t *testing.T) {
 		waitGone(t, g, "kept", 10*time.Second)
 	})
 }
+
+// exists reports whether gateway g knows the queue.
+func exists(g *gateway, name string) bool {
+	_, ok := g.srv.topo.queue(g.vhost, name)
+	return ok
+}
+
+// goneWithin waits until the queue is gone on every gateway and checks when, counted from
+// the last use: not before x-expires less a little (clocks in milliseconds, the use's own
+// round trip), not after x-expires, its slack and room for a loaded machine.
+func goneWithin(t *testing.T, lastUse time.Time, expires time.Duration, gs ...*gateway) {
+	t.Helper()
+	for _, g := range gs {
+		waitGone(t, g, "exp", 15*time.Second)
+	}
+	d := time.Since(lastUse)
+	if d < expires-100*time.Millisecond {
+		t.Fatalf("gone %v after its last use, before x-expires %v", d, expires)
+	}
+	if limit := expires + expires/10 + 1500*time.Millisecond; d > limit {
+		t.Fatalf("gone %v after its last use, later than %v", d, limit)
+	}
+	t.Logf("gone %v after its last use (x-expires %v)", d, expires)
+}
+
+// A queue declared through one gateway and used only through another (basic.get on an
+// empty queue is use) is kept while used, and goes on both once unused, as on one node.
+func TestQueueExpiresUsedElsewhere(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k *kit) {
+		a := k.start(t)
+		b := k.second(t, a)
+		cha := channel091(t, dial(t, a))
+		_, err := cha.QueueDeclare("exp", false, false, false, false, amqp091.Table{"x-expires": int32(1500)})
+		must(t, err)
+		chb := channel091(t, dial(t, b))
+		var last time.Time
+		for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+			_, _, err := chb.Get("exp", true)
+			if err != nil {
+				t.Fatalf("basic.get through the other gateway, %v after declare: %v", time.Since(end.Add(-4*time.Second)), err)
+			}
+			last = time.Now()
+			if !exists(a, "exp") {
+				t.Fatal("queue in use through the other gateway deleted")
+			}
+		}
+		goneWithin(t, last, 1500*time.Millisecond, a, b)
+	})
+}
+
+// A consumer on another gateway keeps the queue; its leaving starts the timer everywhere.
+func TestQueueExpiresConsumerElsewhere(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k *kit) {
+		a := k.start(t)
+		b := k.second(t, a)
+		cha := channel091(t, dial(t, a))
+		_, err := cha.QueueDeclare("exp", false, false, false, false, amqp091.Table{"x-expires": int32(1500)})
+		must(t, err)
+		chb := channel091(t, dial(t, b))
+		_, err = chb.Consume("exp", "t", false, false, false, false, nil)
+		must(t, err)
+		time.Sleep(4 * time.Second)
+		if !exists(a, "exp") || !exists(b, "exp") {
+			t.Fatal("queue with a consumer on another gateway deleted")
+		}
+		must(t, chb.Cancel("t", false))
+		goneWithin(t, time.Now(), 1500*time.Millisecond, a, b)
+	})
+}
+
+// Restarts. Embedded (one gateway, a node restart): RabbitMQ restarts a durable queue's
+// lease when the node starts, so a queue unused for longer than x-expires while the
+// gateway was down is there when it starts and goes x-expires later. Pulsar (gateways
+// restarted one by one, another running throughout): the restarted gateway counts from
+// the queue's last use, not from its own start.
+func TestQueueExpiresRestart(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k *kit) {
+		if k.kind == "embedded" {
+			g := k.start(t)
+			ch := channel091(t, dial(t, g))
+			_, err := ch.QueueDeclare("exp", true, false, false, false, amqp091.Table{"x-expires": int32(1500)})
+			must(t, err)
+			g.stop()
+			time.Sleep(2 * time.Second)
+			g = k.start(t)
+			started := time.Now()
+			if !exists(g, "exp") {
+				t.Fatal("queue gone at the node's start: its lease restarts then")
+			}
+			goneWithin(t, started, 1500*time.Millisecond, g)
+			return
+		}
+		a := k.start(t)
+		b := k.second(t, a)
+		ch := channel091(t, dial(t, a))
+		_, err := ch.QueueDeclare("exp", true, false, false, false, amqp091.Table{"x-expires": int32(4000)})
+		must(t, err)
+		declared := time.Now()
+		time.Sleep(3 * time.Second)
+		a.stop()
+		a = k.start(t)
+		b.stop()
+		if time.Since(declared) < 3900*time.Millisecond && !exists(a, "exp") {
+			t.Fatal("queue gone before x-expires")
+		}
+		goneWithin(t, declared, 4000*time.Millisecond, a)
+	})
+}

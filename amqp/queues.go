@@ -337,11 +337,12 @@ func (s *Server) deleteQueue(ctx context.Context, vhost, topic, name string) err
 		return err
 	}
 	s.mu.Lock()
-	if q := s.queues[topic]; q != nil && q.expiry != nil {
-		q.expiry.Stop()
+	if q := s.queues[topic]; q != nil {
+		q.exp.reset()
 	}
 	delete(s.queues, topic)
 	s.mu.Unlock()
+	s.forgetUse(ctx, vhost, name)
 	return nil
 }
 

@@ -67,6 +67,8 @@ type Server struct {
 	quit        chan struct{} // closed by Close
 	closed      bool
 	unwatch     func()
+	uses        bridge.StateTable // amqp-expires: queues' last use (expiry.go)
+	unwatchUses func()
 }
 
 // queueStats is this gateway's view of a queue: its consumers (for auto-delete, exclusive
@@ -78,9 +80,8 @@ type queueStats struct {
 	unacked      atomic.Int64
 	pol          *policy // the queue's arguments, cached for publishes; nil when its record changed
 
-	getters   int         // basic.get consumers of this gateway
-	expiry    *time.Timer // x-expires (expiry.go)
-	expiryGen uint64      // which timer is current
+	getters int    // basic.get consumers of this gateway
+	exp     expiry // x-expires (expiry.go)
 
 	length atomic.Pointer[queueLength] // length-limited queues only (limits.go)
 	loadMu sync.Mutex                  // loads length once
@@ -133,7 +134,14 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("amqp: single active consumer state: %w", err)
 	}
 	s.unwatch = st.Watch(s.topologyChanged)
-	s.armExpiries()
+	if err := s.openExpiries(ctx); err != nil {
+		if s.unwatchUses != nil {
+			s.unwatchUses()
+		}
+		s.unwatch()
+		s.sac.close()
+		return nil, fmt.Errorf("amqp: x-expires state: %w", err)
+	}
 	go s.sweepExclusive()
 	if opts.MemoryAlarm > 0 {
 		if s.opts.AlarmInterval <= 0 {
@@ -167,10 +175,12 @@ func (s *Server) topologyChanged(k string, v []byte) {
 		q.pol = nil
 		if v == nil {
 			q.length.Store(nil) // deleted elsewhere: a new queue of this name counts afresh
+			q.exp.reset()
 		}
 	}
 	if v != nil {
 		s.mu.Unlock()
+		s.usedAt(vhost, name, time.Now()) // declared (x-expires only)
 		return
 	}
 	var gone []*consumer
@@ -285,14 +295,15 @@ func (s *Server) policy(c *conn, name string) (policy, *queueStats, bool) {
 // Close closes the shared producers after the connections drained.
 func (s *Server) Close() error {
 	s.unwatch()
+	s.closeExpiries()
 	s.sac.close()
 	s.mu.Lock()
 	if !s.closed {
 		close(s.quit)
 	}
 	for _, q := range s.queues {
-		if q.expiry != nil {
-			q.expiry.Stop()
+		if q.exp.timer != nil {
+			q.exp.timer.Stop()
 		}
 	}
 	s.closed = true
