@@ -255,3 +255,128 @@ func TestStaticMembershipAcrossGateways(t *testing.T) {
 		})
 	}
 }
+
+// Commits around a rebalance, as Kafka's classic coordinator takes them: a
+// member of the current generation may commit while the next round is being
+// prepared (cooperative members keep consuming and committing their owned
+// partitions through it); between the round's end and the leader's
+// SyncGroup the answer is REBALANCE_IN_PROGRESS; the old generation's
+// commits are ILLEGAL_GENERATION after. Run against real Kafka too when
+// KAFKA_BOOTSTRAP is set.
+func TestCommitsAroundRebalance(t *testing.T) {
+	targets := map[string]func(t *testing.T) string{"embedded": startGateway}
+	if os.Getenv("PULSAR_URL") != "" {
+		targets["pulsar"] = func(t *testing.T) string { return serveOn(t, openPulsar(t)) }
+	}
+	if k := os.Getenv("KAFKA_BOOTSTRAP"); k != "" {
+		targets["kafka"] = func(*testing.T) string { return k }
+	}
+	for name, start := range targets {
+		t.Run(name, func(t *testing.T) {
+			addr := start(t)
+			// A client each: Kafka runs one connection's requests in order, so a
+			// JoinGroup waiting for its round holds up what follows it there.
+			cl, clB := newClient(t, addr), newClient(t, addr)
+			group := fmt.Sprintf("commits-%s-%d", name, time.Now().UnixNano())
+			createTopic(t, cl, group, 1)
+			meta := kmsg.NewConsumerMemberMetadata()
+			meta.Topics = []string{group}
+			join := func(cl *kgo.Client, member string) *kmsg.JoinGroupResponse {
+				t.Helper()
+				req := kmsg.NewPtrJoinGroupRequest()
+				req.Group, req.MemberID, req.ProtocolType = group, member, "consumer"
+				req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 10000, 10000
+				p := kmsg.NewJoinGroupRequestProtocol()
+				p.Name, p.Metadata = "cooperative-sticky", meta.AppendTo(nil)
+				req.Protocols = append(req.Protocols, p)
+				for {
+					resp, err := req.RequestWith(testCtx(t), cl)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if resp.ErrorCode != kerr.MemberIDRequired.Code {
+						return resp
+					}
+					req.MemberID = resp.MemberID
+				}
+			}
+			commit := func(member string, gen int32, offset int64) int16 {
+				t.Helper()
+				req := kmsg.NewPtrOffsetCommitRequest()
+				req.Group, req.MemberID, req.Generation = group, member, gen
+				rt := kmsg.NewOffsetCommitRequestTopic()
+				rt.Topic = group
+				rp := kmsg.NewOffsetCommitRequestTopicPartition()
+				rp.Offset = offset
+				rt.Partitions = append(rt.Partitions, rp)
+				req.Topics = append(req.Topics, rt)
+				resp, err := req.RequestWith(testCtx(t), cl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp.Topics[0].Partitions[0].ErrorCode
+			}
+			syncAs := func(j *kmsg.JoinGroupResponse) int16 {
+				t.Helper()
+				req := kmsg.NewPtrSyncGroupRequest()
+				req.Group, req.MemberID, req.Generation = group, j.MemberID, j.Generation
+				req.ProtocolType, req.Protocol = kmsg.StringPtr("consumer"), kmsg.StringPtr("cooperative-sticky")
+				if j.LeaderID == j.MemberID {
+					for _, m := range j.Members {
+						a := kmsg.NewSyncGroupRequestGroupAssignment()
+						a.MemberID = m.MemberID
+						req.GroupAssignment = append(req.GroupAssignment, a)
+					}
+				}
+				resp, err := req.RequestWith(testCtx(t), cl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp.ErrorCode
+			}
+			a := join(cl, "")
+			if a.ErrorCode != 0 || syncAs(a) != 0 {
+				t.Fatalf("first member: join %d", a.ErrorCode)
+			}
+			if code := commit(a.MemberID, a.Generation, 1); code != 0 {
+				t.Fatalf("commit in a Stable group: %d", code)
+			}
+			// A second member's join starts the next round; A has not rejoined.
+			bDone := make(chan *kmsg.JoinGroupResponse, 1)
+			go func() { bDone <- join(clB, "") }()
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				d, err := kadm.NewClient(cl).DescribeGroups(testCtx(t), group)
+				if err == nil && d[group].State == "PreparingRebalance" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the group never started preparing a rebalance: %+v %v", d[group], err)
+				}
+			}
+			if code := commit(a.MemberID, a.Generation, 2); code != 0 {
+				t.Fatalf("commit of the current generation while the next round is prepared: code %d, want 0 (Kafka takes it)", code)
+			}
+			a2 := join(cl, a.MemberID) // the round ends: both in the next generation
+			b := <-bDone
+			if a2.ErrorCode != 0 || b.ErrorCode != 0 || a2.Generation != a.Generation+1 {
+				t.Fatalf("rejoin: %d / %d, generation %d", a2.ErrorCode, b.ErrorCode, a2.Generation)
+			}
+			if code := commit(a.MemberID, a2.Generation, 3); code != kerr.RebalanceInProgress.Code {
+				t.Fatalf("commit before the leader's SyncGroup: code %d, want REBALANCE_IN_PROGRESS", code)
+			}
+			leader, other := a2, b
+			if b.LeaderID == b.MemberID {
+				leader, other = b, a2
+			}
+			if syncAs(leader) != 0 || syncAs(other) != 0 {
+				t.Fatal("sync of the new generation failed")
+			}
+			if code := commit(a.MemberID, a.Generation, 4); code != kerr.IllegalGeneration.Code {
+				t.Fatalf("commit of the old generation: code %d, want ILLEGAL_GENERATION", code)
+			}
+			if code := commit(a.MemberID, a2.Generation, 5); code != 0 {
+				t.Fatalf("commit of the new generation: %d", code)
+			}
+		})
+	}
+}

@@ -1,10 +1,11 @@
 package main
 
-// -mode spread: three producers and their consumers at once (the
-// throughput workload of kgoTarget, each on its own topic), all through one
-// gateway or one through each of three gateways on the same Pulsar: what
-// running a gateway beside each app (or replicas) costs or gains against
-// one shared gateway. The gateways run in this process, each with its own
+// -mode spread: three clients at once, each producing its share of -bytes
+// to a topic of its own and then consuming it (kgoTarget's workload), all
+// through one gateway or one through each of three gateways on the same
+// Pulsar: what running a gateway beside each app (or replicas) costs or
+// gains against one shared gateway. Reported: the bytes produced and
+// consumed in all over the round's wall time. The gateways run in this process, each with its own
 // Pulsar client as three processes would have; on a 2-core machine they
 // share the cores with each other and with the broker.
 
@@ -38,7 +39,7 @@ func runSpread(ctx context.Context, sizes []int, pulsarURL, adminURL string) {
 		name  string
 		addrs []string
 	}{{"1 gateway", addrs[:1]}, {"3 gateways", addrs}}
-	type agg struct{ prod, cons float64 }
+	type agg struct{ rate float64 } // MB/s produced + consumed, over the round
 	results := map[string][]agg{}
 	stamp := time.Now().UnixNano()
 	for r := range *runs {
@@ -50,28 +51,27 @@ func runSpread(ctx context.Context, sizes []int, pulsarURL, adminURL string) {
 				var a agg
 				var wg sync.WaitGroup
 				var failed error
+				began := time.Now()
 				for c := range spreadClients {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
 						topic := fmt.Sprintf("bench-spread-%x-%d-%d-%d-%d", stamp, len(s.addrs), size, r, c)
-						res, err := kgoTarget(s.addrs[c%len(s.addrs)])(ctx, topic, size, n)
+						_, err := kgoTarget(s.addrs[c%len(s.addrs)])(ctx, topic, size, n)
 						mu.Lock()
 						defer mu.Unlock()
 						if err != nil {
 							failed = err
-							return
 						}
-						a.prod += res.prodMBs
-						a.cons += res.consMBs
 					}()
 				}
 				wg.Wait()
+				a.rate = float64(2*spreadClients*n*size) / 1e6 / time.Since(began).Seconds()
 				if failed != nil {
 					fmt.Fprintf(os.Stderr, "%s size %d run %d: %v\n", s.name, size, r, failed)
 					continue
 				}
-				fmt.Fprintf(os.Stderr, "run %d %-10s %5dB: produce %7.1f MB/s consume %7.1f MB/s\n", r, s.name, size, a.prod, a.cons)
+				fmt.Fprintf(os.Stderr, "run %d %-10s %5dB: %7.1f MB/s produced and consumed\n", r, s.name, size, a.rate)
 				key := fmt.Sprintf("%s/%d", s.name, size)
 				results[key] = append(results[key], a)
 			}
@@ -85,7 +85,7 @@ func runSpread(ctx context.Context, sizes []int, pulsarURL, adminURL string) {
 		slices.Sort(xs)
 		return xs[len(xs)/2]
 	}
-	fmt.Printf("\n| clients through | size | produce MB/s (sum of %d) | consume MB/s | produce / 1 gateway | consume / 1 gateway |\n|---|---|---|---|---|---|\n", spreadClients)
+	fmt.Printf("\n| %d clients through | size | MB/s produced + consumed | against 1 gateway |\n|---|---|---|---|\n", spreadClients)
 	for _, size := range sizes {
 		one := results[fmt.Sprintf("1 gateway/%d", size)]
 		for _, s := range shapes {
@@ -93,9 +93,8 @@ func runSpread(ctx context.Context, sizes []int, pulsarURL, adminURL string) {
 			if len(v) == 0 || len(one) == 0 {
 				continue
 			}
-			p, c := med(v, func(a agg) float64 { return a.prod }), med(v, func(a agg) float64 { return a.cons })
-			fmt.Printf("| %s | %d B | %.1f | %.1f | %.2f | %.2f |\n", s.name, size, p, c,
-				p/med(one, func(a agg) float64 { return a.prod }), c/med(one, func(a agg) float64 { return a.cons }))
+			r := med(v, func(a agg) float64 { return a.rate })
+			fmt.Printf("| %s | %d B | %.1f | %.2f |\n", s.name, size, r, r/med(one, func(a agg) float64 { return a.rate }))
 		}
 	}
 	fmt.Printf("\n(medians of %d runs, %d MiB per run and size in all)\n", *runs, *totalBytes>>20)
