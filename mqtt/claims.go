@@ -197,16 +197,26 @@ func (c *claims) release(ctx context.Context, ss *session) {
 }
 
 // claimed says whether some gateway's connection holds the client id.
-func (c *claims) claimed(id string) bool {
-	if c == nil {
-		return false
-	}
-	_, ok := c.t.Get("c/" + id)
-	return ok
-}
-
 func (c *claims) close() {
 	if c != nil {
 		c.stop()
 	}
+}
+
+// claimedLive reports whether a connection on a gateway that is present
+// holds client id's claim (false on one gateway: no claims).
+func (c *claims) claimedLive(ctx context.Context, id string) bool {
+	if c == nil {
+		return false
+	}
+	v, ok := c.t.Get("c/" + id)
+	if !ok {
+		return false
+	}
+	holder, _, _ := strings.Cut(string(v), ".")
+	if holder == c.s.gw {
+		return c.s.hook.here(id)
+	}
+	alive, err := c.s.backend.Presence().Alive(ctx, holder)
+	return err != nil || alive // unknown counts as claimed: keep the session
 }

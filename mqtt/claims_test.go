@@ -58,3 +58,28 @@ func testTakeoverAcrossGateways(t *testing.T, k *kit) {
 		}
 	}
 }
+
+// A persistent session whose gateway died with its connection open has no
+// disconnect time: its expiry runs from when another gateway (or the
+// restarted one) saw the store say the holder is gone. Before that, such a
+// session never expired.
+func TestSessionOfDeadGatewayExpires(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k *kit) {
+		fast := func(o *Options) { o.SessionSweep = 200 * time.Millisecond }
+		g1 := k.start(t)
+		id, topic := k.id("dead-holder"), k.topic("dead/holder")
+		c := connect5(t, g1, id, true, 2)
+		c.sub(t, topic, 1)
+		// The crash: the store goes before the connection ends, so nothing
+		// records when it ended.
+		g1.backend.Close()
+		g1.stop()
+		died := time.Now()
+		g2 := k.start(t, fast)
+		time.Sleep(time.Until(died.Add(4500 * time.Millisecond))) // 2 s expiry, sweep, timer slack
+		c = connect5(t, g2, id, false, 2)
+		if c.ack.SessionPresent {
+			t.Fatal("4.5 s after its gateway died, a 2 s session is still there")
+		}
+	})
+}

@@ -61,7 +61,9 @@
 // SessionSweep drop expired sessions with their subscriptions. A DISCONNECT
 // may change the interval, not from 0 (0x82). A 3.1.1 persistent session
 // never expires, as with Mosquitto's default. A session whose gateway
-// crashed has no "left" and does not expire. Mochi itself is told every session is clean, so it
+// crashed has no "left": its record names that gateway's presence id
+// ("holder"), and once the store says that gateway is gone (a sweep of any
+// gateway, or the restarted one) its expiry runs from then. Mochi itself is told every session is clean, so it
 // never holds or replays one; the hook takes sessions over instead.
 //
 // Wildcards: a filter with + or # is a pattern subscription, anchored at

@@ -24,14 +24,17 @@ type hook struct {
 	wills    map[string]*time.Timer // delayed wills, by client id
 }
 
-// live reports whether a connection of client id is open here.
-// live says whether a connection of this or another gateway holds the
-// client id.
-func (h *hook) live(id string) bool {
+// live reports whether a connection holds client id: here, or on another
+// gateway that is present (a claim of a gone gateway holds nothing).
+func (h *hook) live(ctx context.Context, id string) bool {
+	return h.here(id) || h.s.claims.claimedLive(ctx, id)
+}
+
+// here reports whether a connection of this gateway has client id.
+func (h *hook) here(id string) bool {
 	h.mu.Lock()
-	here := h.byID[id] != nil
-	h.mu.Unlock()
-	return here || h.s.claims.claimed(id)
+	defer h.mu.Unlock()
+	return h.byID[id] != nil
 }
 
 func newHook(s *Server) *hook {

@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -33,7 +34,7 @@ func comeBack(t *testing.T, k *kit, g *gateway, old *rawClient, id, how string) 
 		return k.start(t)
 	}
 	old.close()
-	for deadline := time.Now().Add(10 * time.Second); g.srv.hook.live(id); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); g.srv.hook.live(context.Background(), id); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the gateway still holds the closed connection")
 		}

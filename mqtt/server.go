@@ -53,6 +53,7 @@ type Server struct {
 	opts      Options
 	log       *zap.Logger
 	backend   bridge.Backend
+	gw        string // this gateway's presence id (bridge.Presence)
 	mochi     *mochi.Server
 	hook      *hook
 	producers *producercache.Cache
@@ -105,6 +106,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if s.sessions, err = opts.Backend.State(ctx, "mqtt-sessions"); err != nil {
 		return nil, fmt.Errorf("mqtt: sessions table: %w", err)
+	}
+	if s.gw, err = opts.Backend.Presence().Join(ctx); err != nil {
+		return nil, fmt.Errorf("mqtt: joining the store: %w", err)
 	}
 	s.producers = newProducers(opts.Backend, opts.ProducerIdle)
 	s.hook = newHook(s)

@@ -176,6 +176,9 @@ func (ss *session) saveLeft(left int64) {
 	}
 	ss.mu.Lock()
 	rec := sessionRecord{Expiry: ss.expiry, Left: left}
+	if left == 0 {
+		rec.Holder = ss.s.gw
+	}
 	for _, sb := range ss.subs {
 		if sb.durable {
 			rec.Subs = append(rec.Subs, sb.record())

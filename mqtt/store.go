@@ -25,6 +25,10 @@ type sessionRecord struct {
 	// Left is when the last connection ended (Unix seconds); 0 while one
 	// is open, or after a crash.
 	Left int64 `json:"left,omitempty"`
+	// Holder is the presence id (bridge.Presence) of the gateway whose
+	// connection has the session open (Left 0): once it is gone, a sweep
+	// starts the expiry from when it saw that.
+	Holder string `json:"holder,omitempty"`
 	// Q2 and Out are the QoS 2 state the last connection left (exactly.go).
 	Q2  []uint16   `json:"q2,omitempty"`
 	Out *outbound2 `json:"out,omitempty"`
@@ -182,25 +186,63 @@ func (s *Server) dropSession(ctx context.Context, id string, rec sessionRecord) 
 
 // sweepSessions drops the sessions whose expiry passed while their client
 // was away, so their subscriptions stop collecting a backlog.
+//
+// A session whose connection's gateway died has no Left: once the store
+// says that gateway is gone (and no live connection claims the id), its
+// expiry runs from now, as if the connection had ended when the sweep saw
+// it (at most SessionSweep late).
 func (s *Server) sweepSessions(ctx context.Context) {
 	now := time.Now()
-	var expired []string
+	var expired, orphans []string
 	s.sessions.Range("", func(id string, b []byte) bool {
 		var rec sessionRecord
-		if json.Unmarshal(b, &rec) == nil && rec.expired(now) {
+		switch {
+		case json.Unmarshal(b, &rec) != nil:
+		case rec.expired(now):
 			expired = append(expired, id)
+		case rec.Left == 0 && rec.Holder != "" && rec.Holder != s.gw && rec.Expiry > 0 && rec.Expiry != math.MaxUint32:
+			orphans = append(orphans, id)
 		}
 		return true
 	})
 	for _, id := range expired {
 		s.expireSession(ctx, id, now)
 	}
+	gone := map[string]bool{}
+	for _, id := range orphans {
+		s.orphaned(ctx, id, now, gone)
+	}
+}
+
+// orphaned starts the expiry of session id if the gateway holding it is
+// gone and no live connection claims it; gone caches answers per gateway.
+func (s *Server) orphaned(ctx context.Context, id string, now time.Time, gone map[string]bool) {
+	rec, ok := s.loadSession(id)
+	if !ok || rec.Left != 0 || rec.Holder == "" || rec.Holder == s.gw || s.hook.here(id) {
+		return
+	}
+	g, asked := gone[rec.Holder]
+	if !asked {
+		alive, err := s.backend.Presence().Alive(ctx, rec.Holder)
+		g = err == nil && !alive
+		gone[rec.Holder] = g
+	}
+	if !g || s.claims.claimedLive(ctx, id) {
+		return
+	}
+	s.log.Debug("session of a gone gateway: its expiry runs from now", zap.String("client", id))
+	rec.Left = now.Unix()
+	if err := s.saveSession(ctx, id, rec); err != nil {
+		s.log.Warn("starting the expiry of a gone gateway's session", zap.Error(err))
+		return
+	}
+	s.expireLater(id, time.Duration(rec.Expiry)*time.Second+time.Second)
 }
 
 // expireSession drops session id if it expired and no connection took it
 // back meanwhile.
 func (s *Server) expireSession(ctx context.Context, id string, now time.Time) {
-	if s.hook.live(id) {
+	if s.hook.live(ctx, id) {
 		return
 	}
 	if rec, ok := s.loadSession(id); ok && rec.expired(now) {
