@@ -13,6 +13,12 @@ func handleSyncGroup(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.SyncGroupRequest)
 	cmd := &groupCmd{Kind: "sync", Group: req.Group, Member: req.MemberID, Instance: req.InstanceID,
 		Generation: req.Generation}
+	if req.ProtocolType != nil {
+		cmd.ProtoType = *req.ProtocolType
+	}
+	if req.Protocol != nil {
+		cmd.Protocol = *req.Protocol
+	}
 	if len(req.GroupAssignment) > 0 {
 		cmd.Assign = map[string][]byte{}
 		for _, a := range req.GroupAssignment {

@@ -377,6 +377,13 @@ func TestCommitsAroundRebalance(t *testing.T) {
 			if code := commit(a.MemberID, a2.Generation, 5); code != 0 {
 				t.Fatalf("commit of the new generation: %d", code)
 			}
+			// SyncGroup v5 names the protocol it thinks it joined: another is refused.
+			wrong := kmsg.NewPtrSyncGroupRequest()
+			wrong.Group, wrong.MemberID, wrong.Generation = group, a2.MemberID, a2.Generation
+			wrong.ProtocolType, wrong.Protocol = kmsg.StringPtr("consumer"), kmsg.StringPtr("range")
+			if r, err := wrong.RequestWith(testCtx(t), cl); err != nil || r.ErrorCode != kerr.InconsistentGroupProtocol.Code {
+				t.Fatalf("SyncGroup naming another protocol: %+v %v; want INCONSISTENT_GROUP_PROTOCOL", r, err)
+			}
 		})
 	}
 }

@@ -93,6 +93,7 @@ type groupCmd struct {
 	Version    int16
 	Generation int32
 	ProtoType  string
+	Protocol   string // SyncGroup v5: the protocol the member thinks chosen; "" unsaid
 	Protocols  []groupProtocol
 	Session    int64 // ms
 	Rebalance  int64 // ms
@@ -345,6 +346,9 @@ func protocolsEqual(a, b []groupProtocol) bool {
 func (g *group) sync(cmd *groupCmd) {
 	resp := kmsg.NewPtrSyncGroupResponse()
 	m, e := g.memberErr(cmd.Member, cmd.Instance, cmd.Generation)
+	if e == nil && (cmd.ProtoType != "" && cmd.ProtoType != g.ProtocolType || cmd.Protocol != "" && cmd.Protocol != g.Protocol) {
+		e = kerr.InconsistentGroupProtocol // v5 says what it thinks it joined, as Kafka checks
+	}
 	if e != nil {
 		resp.ErrorCode = e.Code
 		g.emit(cmd.Token, resp)
