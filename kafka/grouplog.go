@@ -35,6 +35,11 @@ const (
 	groupRetryPause = 100 * time.Millisecond
 )
 
+// A group log nobody here used for groupIdleAfter (its members are on
+// other gateways, or gone) is closed: a gateway does not follow every group
+// it ever served. The next request opens it again from its snapshot.
+const groupIdleAfter = 10 * time.Minute
+
 // coordinator holds the group logs this gateway follows.
 type coordinator struct {
 	h     *Handler
@@ -46,6 +51,8 @@ type coordinator struct {
 	mu     sync.Mutex
 	logs   map[string]*groupLog
 	closed bool
+	quit   chan struct{} // closed by close: ends the idle check
+	idle   time.Duration // groupIdleAfter, or Options.groupIdle
 }
 
 type groupLog struct {
@@ -62,6 +69,10 @@ type groupLog struct {
 	// failed: a command of this gateway could not be appended (the broker
 	// is away); the next one carries Grace (groups.go).
 	failed atomic.Bool
+	// users: requests holding the log (under coordinator.mu); used: when
+	// the last one let go (unix ns).
+	users int
+	used  atomic.Int64
 
 	mu       sync.Mutex
 	g        *group
@@ -83,7 +94,52 @@ func newCoordinator(ctx context.Context, h *Handler) (*coordinator, error) {
 	}
 	var b [8]byte
 	rand.Read(b[:])
-	return &coordinator{h: h, log: h.log, snaps: t, gw: hex.EncodeToString(b[:]), logs: map[string]*groupLog{}}, nil
+	c := &coordinator{h: h, log: h.log, snaps: t, gw: hex.EncodeToString(b[:]), logs: map[string]*groupLog{},
+		quit: make(chan struct{}), idle: groupIdleAfter}
+	if h.opts.groupIdle > 0 {
+		c.idle = h.opts.groupIdle
+	}
+	go c.closeIdle()
+	return c, nil
+}
+
+// closeIdle closes, every idle/4, the logs unused for idle with no request
+// holding them.
+func (c *coordinator) closeIdle() {
+	t := time.NewTicker(c.idle / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.quit:
+			return
+		case <-t.C:
+		}
+		var idle []*groupLog
+		c.mu.Lock()
+		for name, l := range c.logs {
+			select {
+			case <-l.ready:
+			default:
+				continue // opening
+			}
+			if l.users == 0 && time.Since(time.Unix(0, l.used.Load())) > c.idle {
+				delete(c.logs, name)
+				idle = append(idle, l)
+			}
+		}
+		c.mu.Unlock()
+		for _, l := range idle {
+			l.close()
+		}
+	}
+}
+
+// release lets go of a log open returned.
+func (c *coordinator) release(l *groupLog) {
+	c.mu.Lock()
+	l.users--
+	c.mu.Unlock()
+	l.used.Store(time.Now().UnixNano())
 }
 
 // groupLogTopic names a group's log: a hash, as group ids may hold any
@@ -107,14 +163,17 @@ func (c *coordinator) open(ctx context.Context, name string) (*groupLog, error) 
 		c.logs[name] = l
 		go l.start()
 	}
+	l.users++
 	c.mu.Unlock()
 	select {
 	case <-l.ready:
 	case <-ctx.Done():
+		c.release(l)
 		return nil, ctx.Err()
 	}
 	if l.err != nil {
 		c.mu.Lock()
+		l.users--
 		if c.logs[name] == l {
 			delete(c.logs, name) // the next request tries again
 		}
@@ -282,6 +341,7 @@ func (c *coordinator) do(ctx context.Context, cmd *groupCmd) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer c.release(l)
 	cmd.Token = c.gw + "/" + strconv.FormatUint(c.seq.Add(1), 36)
 	w := make(chan any, 1)
 	l.mu.Lock()
@@ -352,18 +412,28 @@ func (c *coordinator) forget(ctx context.Context, name string) error {
 
 func (c *coordinator) close() {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
 	c.closed = true
 	logs := c.logs
 	c.logs = map[string]*groupLog{}
 	c.mu.Unlock()
+	close(c.quit)
 	for _, l := range logs {
-		<-l.ready
-		if l.err != nil {
-			continue
-		}
-		l.cancel()
-		l.r.Close()
-		l.done.Wait()
-		l.p.Close()
+		l.close()
 	}
+}
+
+// close stops following the log (once it is open).
+func (l *groupLog) close() {
+	<-l.ready
+	if l.err != nil {
+		return
+	}
+	l.cancel()
+	l.r.Close()
+	l.done.Wait()
+	l.p.Close()
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
 )
 
@@ -385,5 +386,55 @@ func TestCommitsAroundRebalance(t *testing.T) {
 				t.Fatalf("SyncGroup naming another protocol: %+v %v; want INCONSISTENT_GROUP_PROTOCOL", r, err)
 			}
 		})
+	}
+}
+
+// A group log nobody here uses is closed after the idle time, and a later
+// member opens it again where the group left off.
+func TestGroupLogClosedWhenIdle(t *testing.T) {
+	b, err := embedded.Open(embedded.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	addr, h := serveHandler(t, b, func(o *Options) { o.groupIdle = 200 * time.Millisecond })
+	group, topic := "idle-group", "idle-topic"
+	createTopic(t, newClient(t, addr), topic, 1)
+	open := func() bool {
+		h.groups.mu.Lock()
+		defer h.groups.mu.Unlock()
+		return h.groups.logs[group] != nil
+	}
+	describe := func() kadm.DescribedGroup {
+		d, err := kadm.NewClient(newClient(t, addr)).DescribeGroups(testCtx(t), group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d[group]
+	}
+	m := newClient(t, addr, kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic))
+	for deadline := time.Now().Add(10 * time.Second); describe().State != "Stable"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the group never became Stable")
+		}
+	}
+	m.Close() // leaves
+	for deadline := time.Now().Add(5 * time.Second); open(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the log of a group nobody uses is still followed")
+		}
+	}
+	m2 := newClient(t, addr, kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic))
+	defer m2.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if d := describe(); d.State == "Stable" && len(d.Members) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a member after the log was closed: %+v", describe())
+		}
+	}
+	if !open() {
+		t.Fatal("the reopened group's log is not followed")
 	}
 }

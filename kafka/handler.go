@@ -46,6 +46,8 @@ type Options struct {
 
 	// seqFlushEvery replaces seqFlushInterval (tests: a crash inside it).
 	seqFlushEvery time.Duration
+	// groupIdle replaces groupIdleAfter, and checks every groupIdle/4 (tests).
+	groupIdle time.Duration
 }
 
 // Handler is the Kafka protocol handler: a handlers.ConnHandler, and an

@@ -51,6 +51,13 @@ func serveOn(t testing.TB, b bridge.Backend) string { return serveWith(t, b, nil
 // serveWith is serveOn with options changed by set.
 func serveWith(t testing.TB, b bridge.Backend, set func(*Options)) string {
 	t.Helper()
+	addr, _ := serveHandler(t, b, set)
+	return addr
+}
+
+// serveHandler is serveWith that also returns the handler.
+func serveHandler(t testing.TB, b bridge.Backend, set func(*Options)) (string, *Handler) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +91,7 @@ func serveWith(t testing.TB, b bridge.Backend, set func(*Options)) string {
 		<-done
 		h.Close()
 	})
-	return ln.Addr().String()
+	return ln.Addr().String(), h
 }
 
 // newClient is a franz-go client of the gateway, closed with the test.
