@@ -2,7 +2,6 @@ package amqp
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -20,7 +19,7 @@ import (
 // the default exchange with that routing key goes straight to the client, through no queue.
 //
 // Across gateways (a shared backend: many gateways on one Pulsar), with no protocol between
-// gateways. <gateway> is a random token each gateway process draws at start. A reply whose
+// gateways. <gateway> is the gateway's presence id (bridge.Presence). A reply whose
 // name carries this gateway's token is handed to its channel in memory, as before. Any other
 // reply goes to the reply topic of the gateway its name names, __pgw-amqp-reply-<token> in
 // the namespace of vhost "/" (Options.Namespace), routing key as the message key and the
@@ -39,8 +38,10 @@ import (
 // namespace's retention, as a queue's acknowledged messages), but a durable subscription
 // would keep a dead gateway's topic, and what repliers still send it, forever; without
 // one, Pulsar's inactive-topic deletion (brokerDeleteInactiveTopicsEnabled, on by
-// default) removes the topic of a gateway that crashed. A gateway that stops cleanly
-// deletes its reply topic itself (Server.Close).
+// default) removes the topic of a gateway that crashed; and, where that is off, every
+// gateway deletes, at its start and every replySweep, the reply topics of gateways the store
+// says are gone (sweepReplyTopics). A gateway that stops cleanly deletes its reply topic
+// itself (Server.Close).
 //
 // Under a retention policy that keeps read messages (infinite retention), the topic keeps
 // the replies sent through other gateways until this gateway stops.
@@ -51,18 +52,13 @@ import (
 const (
 	replyTo          = "amq.rabbitmq.reply-to"
 	replyTopicPrefix = "__pgw-amqp-reply-"
-	replyGWLen       = 16   // hex characters of a gateway's token
+	replyGWLen       = 16   // hex characters of a gateway's token: a presence id
+	replySweep       = 5 * time.Minute
 	replyBuffer      = 4096 // remote replies waiting for one channel's socket
 	replyOpenWait    = 30 * time.Second
 )
 
 func isReplyTo(name string) bool { return name == replyTo || strings.HasPrefix(name, replyTo+".") }
-
-func newReplyGW() string {
-	var b [replyGWLen / 2]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 // replyGateway is the token of the gateway a reply name belongs to, "" when the name has
 // none (not one this gateway's kind hands out).
@@ -396,4 +392,42 @@ func (ch *channel) replyDeclare(m *wire.QueueDeclare) error {
 		}
 	}
 	return ch.reply(m.NoWait, &wire.QueueDeclareOk{Queue: m.Queue, MessageCount: 0, ConsumerCount: 1})
+}
+
+// sweepReplyTopics deletes, now and every replySweep, the reply topics of gateways that are
+// gone (crashed: a clean stop deletes its own).
+func (s *Server) sweepReplyTopics() {
+	t := time.NewTicker(replySweep)
+	defer t.Stop()
+	for {
+		s.dropGoneReplyTopics()
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) dropGoneReplyTopics() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	topics, err := s.opts.Backend.Admin().ListTopics(ctx, s.opts.Namespace)
+	if err != nil {
+		s.log.Debug("direct reply-to: listing reply topics", zap.Error(err))
+		return
+	}
+	prefix := "persistent://" + s.opts.Namespace + "/" + replyTopicPrefix
+	for _, ti := range topics {
+		gw, ok := strings.CutPrefix(ti.Name, prefix)
+		if !ok || gw == s.replyGW {
+			continue
+		}
+		if alive, err := s.opts.Backend.Presence().Alive(ctx, gw); err != nil || alive {
+			continue
+		}
+		if err := s.opts.Backend.Admin().DeleteTopic(ctx, ti.Name); err != nil && !errors.Is(err, bridge.ErrTopicNotFound) {
+			s.log.Debug("direct reply-to: deleting a gone gateway's reply topic", zap.String("topic", ti.Name), zap.Error(err))
+		}
+	}
 }

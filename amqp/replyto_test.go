@@ -238,3 +238,44 @@ func TestDirectReplyToAcrossGateways(t *testing.T) {
 		})
 	})
 }
+
+// The reply topic of a gateway that crashed (it could not delete it) is
+// deleted by the next gateway to start, once the store says its owner is
+// gone: no broker setting is needed for it to go.
+func TestReplyTopicOfCrashedGateway(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k *kit) {
+		if k.kind != "pulsar" {
+			t.Skip("one gateway per embedded store: no reply topic")
+		}
+		a := k.start(t)
+		ch := channel091(t, dial(t, a))
+		consume(t, ch, "amq.rabbitmq.reply-to", true)
+		topic := a.srv.replyTopic(a.srv.replyGW)
+		check := k.open(t, testLogger(t))
+		defer check.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if _, err := check.Admin().Topic(ctx, topic); err == nil {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatalf("no reply topic for a gateway with a reply consumer: %v", err)
+			}
+		}
+		a.backend.Close() // the crash: the store goes first, nothing is deleted
+		a.stop()
+		if _, err := check.Admin().Topic(ctx, topic); err != nil {
+			t.Fatalf("the crashed gateway's reply topic should still be there: %v", err)
+		}
+		k.start(t)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			_, err := check.Admin().Topic(ctx, topic)
+			if errors.Is(err, bridge.ErrTopicNotFound) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("reply topic of a crashed gateway after another started: %v, want not found", err)
+			}
+		}
+	})
+}

@@ -129,7 +129,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, topo: &topology{st: st}, gw: gw, name: randomID(),
 		producers: producercache.New(opts.Backend, producercache.Options{}), queues: map[string]*queueStats{}, consumers: map[string]map[*consumer]bool{},
-		replies: map[string]*channel{}, replyGW: newReplyGW(), conns: map[*conn]bool{}, alarms: map[string]bool{}, quit: make(chan struct{})}
+		replies: map[string]*channel{}, replyGW: gw, conns: map[*conn]bool{}, alarms: map[string]bool{}, quit: make(chan struct{})}
 	if s.sac, err = openSAC(ctx, s); err != nil {
 		return nil, fmt.Errorf("amqp: single active consumer state: %w", err)
 	}
@@ -143,6 +143,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("amqp: x-expires state: %w", err)
 	}
 	go s.sweepExclusive()
+	if opts.Backend.Shared() {
+		go s.sweepReplyTopics()
+	}
 	if opts.MemoryAlarm > 0 {
 		if s.opts.AlarmInterval <= 0 {
 			s.opts.AlarmInterval = time.Second
