@@ -52,7 +52,7 @@ import (
 const (
 	replyTo          = "amq.rabbitmq.reply-to"
 	replyTopicPrefix = "__pgw-amqp-reply-"
-	replyGWLen       = 16   // hex characters of a gateway's token: a presence id
+	replyGWLen       = 16 // hex characters of a gateway's token: a presence id
 	replySweep       = 5 * time.Minute
 	replyBuffer      = 4096 // remote replies waiting for one channel's socket
 	replyOpenWait    = 30 * time.Second
