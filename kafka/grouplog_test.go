@@ -397,7 +397,7 @@ func TestGroupLogClosedWhenIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	addr, h := serveHandler(t, b, func(o *Options) { o.groupIdle = 200 * time.Millisecond })
+	addr, h, _ := serveHandler(t, b, func(o *Options) { o.groupIdle = 200 * time.Millisecond })
 	group, topic := "idle-group", "idle-topic"
 	createTopic(t, newClient(t, addr), topic, 1)
 	open := func() bool {

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,12 +52,13 @@ func serveOn(t testing.TB, b bridge.Backend) string { return serveWith(t, b, nil
 // serveWith is serveOn with options changed by set.
 func serveWith(t testing.TB, b bridge.Backend, set func(*Options)) string {
 	t.Helper()
-	addr, _ := serveHandler(t, b, set)
+	addr, _, _ := serveHandler(t, b, set)
 	return addr
 }
 
-// serveHandler is serveWith that also returns the handler.
-func serveHandler(t testing.TB, b bridge.Backend, set func(*Options)) (string, *Handler) {
+// serveHandler is serveWith that also returns the handler and what stops
+// it (once; the test's end stops it too).
+func serveHandler(t testing.TB, b bridge.Backend, set func(*Options)) (string, *Handler, func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,13 +87,17 @@ func serveHandler(t testing.TB, b bridge.Backend, set func(*Options)) (string, *
 			}()
 		}
 	}()
-	t.Cleanup(func() {
-		cancel()
-		ln.Close()
-		<-done
-		h.Close()
-	})
-	return ln.Addr().String(), h
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			ln.Close()
+			<-done
+			h.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return ln.Addr().String(), h, stop
 }
 
 // newClient is a franz-go client of the gateway, closed with the test.

@@ -1,16 +1,13 @@
 package kafka
 
 import (
-	"context"
 	"fmt"
-	"net"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
@@ -21,44 +18,9 @@ import (
 // a SIGKILL inside the save interval leaves it, its last sequences unsaved.
 func crashableGateway(t *testing.T, b bridge.Backend) (addr string, crash func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(context.Background(), b, Options{Advertised: ln.Addr().String(),
-		Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("kafka"), seqFlushEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer nc.Close()
-				h.HandleConn(ctx, nc)
-			}()
-		}
-	}()
-	var crashed bool
-	crash = func() {
-		if crashed {
-			return
-		}
-		crashed = true
-		h.pids.abandon()
-		cancel()
-		ln.Close()
-		<-done
-		h.Close()
-	}
-	t.Cleanup(crash)
-	return ln.Addr().String(), crash
+	addr, h, stop := serveHandler(t, b, func(o *Options) { o.seqFlushEvery = time.Hour })
+	var once sync.Once
+	return addr, func() { once.Do(func() { h.pids.abandon(); stop() }) }
 }
 
 // initPID asks a gateway for a producer id.

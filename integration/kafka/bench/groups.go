@@ -29,7 +29,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
 )
 
@@ -49,13 +48,8 @@ func runGroups(ctx context.Context, want map[string]bool, pulsarURL, adminURL, k
 		}
 	}()
 	if want["gw1-embedded"] {
-		dir, err := os.MkdirTemp("", "kafka-bench")
-		check(err)
-		closers = append(closers, func() { os.RemoveAll(dir) })
-		b, err := embedded.Open(embedded.Options{Dir: dir})
-		check(err)
-		addr, stop := serve(ctx, b)
-		closers = append(closers, func() { stop(); b.Close() })
+		addr, stop := serveEmbedded(ctx)
+		closers = append(closers, stop)
 		ts = append(ts, groupTarget{"gw1-embedded", []string{addr}})
 	}
 	for _, n := range []int{1, 3} {

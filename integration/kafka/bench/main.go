@@ -136,13 +136,8 @@ func main() {
 		}
 	}()
 	if want["gw-embedded"] {
-		dir, err := os.MkdirTemp("", "kafka-bench")
-		check(err)
-		closers = append(closers, func() { os.RemoveAll(dir) })
-		b, err := embedded.Open(embedded.Options{Dir: dir})
-		check(err)
-		addr, stop := serve(ctx, b)
-		closers = append(closers, func() { stop(); b.Close() })
+		addr, stop := serveEmbedded(ctx)
+		closers = append(closers, stop)
 		ts = append(ts, target{"gw-embedded", kgoTarget(addr)})
 	}
 	if want["gw-pulsar"] && pulsarURL != "" && adminURL != "" {
@@ -252,6 +247,17 @@ func report(ts []target, sizes []int, results map[string][]result) {
 		}
 	}
 	fmt.Printf("\n(medians of %d runs, %d MiB per run and size; CPU is this process's: clients and gateway, not the brokers)\n", *runs, *totalBytes>>20)
+}
+
+// serveEmbedded runs a Kafka gateway on a fresh embedded store in a
+// temporary directory; stop removes both.
+func serveEmbedded(ctx context.Context) (string, func()) {
+	dir, err := os.MkdirTemp("", "kafka-bench")
+	check(err)
+	b, err := embedded.Open(embedded.Options{Dir: dir})
+	check(err)
+	addr, stop := serve(ctx, b)
+	return addr, func() { stop(); b.Close(); os.RemoveAll(dir) }
 }
 
 // serve runs a Kafka gateway on b on a free port of 127.0.0.1.
