@@ -316,8 +316,9 @@ func (s *Server) trimOnce(c *conn, topic string, p policy, stats *queueStats) bo
 		}
 		if byIndex && m.Index >= keepFrom && (!newest() || m.Index >= keepFrom) {
 			// Among the newest: our count is ahead of the queue (another gateway
-			// trimmed or consumed meanwhile); the next refresh corrects it.
-			bc.Nack(m.ID)
+			// trimmed or consumed meanwhile); the next refresh corrects it. Closing
+			// the trim consumer hands the message back (a nack just before the close
+			// would make the client log a failed redelivery).
 			return false
 		}
 		stats.gone(m, false)

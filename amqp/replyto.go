@@ -39,8 +39,8 @@ import (
 // would keep a dead gateway's topic, and what repliers still send it, forever; without
 // one, Pulsar's inactive-topic deletion (brokerDeleteInactiveTopicsEnabled, on by
 // default) removes the topic of a gateway that crashed; and, where that is off, every
-// gateway deletes, at its start and every replySweep, the reply topics of gateways the store
-// says are gone (sweepReplyTopics). A gateway that stops cleanly deletes its reply topic
+// gateway deletes, every replySweep, the reply topics of gateways the store has said are
+// gone for a whole sweep (sweepReplyTopics). A gateway that stops cleanly deletes its reply topic
 // itself (Server.Close).
 //
 // Under a retention policy that keeps read messages (infinite retention), the topic keeps
@@ -394,13 +394,20 @@ func (ch *channel) replyDeclare(m *wire.QueueDeclare) error {
 	return ch.reply(m.NoWait, &wire.QueueDeclareOk{Queue: m.Queue, MessageCount: 0, ConsumerCount: 1})
 }
 
-// sweepReplyTopics deletes, now and every replySweep, the reply topics of gateways that are
-// gone (crashed: a clean stop deletes its own).
+// sweepReplyTopics deletes, every replySweep, the reply topics of gateways that are gone
+// (crashed: a clean stop deletes its own) and were gone at the sweep before: by then other
+// gateways' producers to them have closed for idleness, instead of retrying against a
+// deleted topic.
 func (s *Server) sweepReplyTopics() {
-	t := time.NewTicker(replySweep)
+	every := replySweep
+	if s.opts.replySweep > 0 {
+		every = s.opts.replySweep
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
+	var gone map[string]bool
 	for {
-		s.dropGoneReplyTopics()
+		gone = s.dropGoneReplyTopics(gone)
 		select {
 		case <-s.quit:
 			return
@@ -409,15 +416,18 @@ func (s *Server) sweepReplyTopics() {
 	}
 }
 
-func (s *Server) dropGoneReplyTopics() {
+// dropGoneReplyTopics deletes the reply topics of gone gateways that were gone already
+// (before) and returns those gone now.
+func (s *Server) dropGoneReplyTopics(before map[string]bool) map[string]bool {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	topics, err := s.opts.Backend.Admin().ListTopics(ctx, s.opts.Namespace)
 	if err != nil {
 		s.log.Debug("direct reply-to: listing reply topics", zap.Error(err))
-		return
+		return before
 	}
 	prefix := "persistent://" + s.opts.Namespace + "/" + replyTopicPrefix
+	gone := map[string]bool{}
 	for _, ti := range topics {
 		gw, ok := strings.CutPrefix(ti.Name, prefix)
 		if !ok || gw == s.replyGW {
@@ -426,8 +436,14 @@ func (s *Server) dropGoneReplyTopics() {
 		if alive, err := s.opts.Backend.Presence().Alive(ctx, gw); err != nil || alive {
 			continue
 		}
+		if !before[ti.Name] {
+			gone[ti.Name] = true // deleted at the next sweep
+			continue
+		}
 		if err := s.opts.Backend.Admin().DeleteTopic(ctx, ti.Name); err != nil && !errors.Is(err, bridge.ErrTopicNotFound) {
 			s.log.Debug("direct reply-to: deleting a gone gateway's reply topic", zap.String("topic", ti.Name), zap.Error(err))
+			gone[ti.Name] = true
 		}
 	}
+	return gone
 }

@@ -240,8 +240,9 @@ func TestDirectReplyToAcrossGateways(t *testing.T) {
 }
 
 // The reply topic of a gateway that crashed (it could not delete it) is
-// deleted by the next gateway to start, once the store says its owner is
-// gone: no broker setting is needed for it to go.
+// deleted by the other gateways once the store says its owner is gone (at
+// their second sweep after, so that repliers' producers to it have closed):
+// no broker setting is needed for it to go.
 func TestReplyTopicOfCrashedGateway(t *testing.T) {
 	eachBackend(t, func(t *testing.T, k *kit) {
 		if k.kind != "pulsar" {
@@ -267,7 +268,7 @@ func TestReplyTopicOfCrashedGateway(t *testing.T) {
 		if _, err := check.Admin().Topic(ctx, topic); err != nil {
 			t.Fatalf("the crashed gateway's reply topic should still be there: %v", err)
 		}
-		k.start(t)
+		k.start(t, func(o *Options) { o.replySweep = 500 * time.Millisecond })
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 			_, err := check.Admin().Topic(ctx, topic)
 			if errors.Is(err, bridge.ErrTopicNotFound) {

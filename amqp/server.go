@@ -38,6 +38,9 @@ type Options struct {
 	// (zero is 1s). See alarms.go and Server.SetAlarm.
 	MemoryAlarm   uint64
 	AlarmInterval time.Duration
+
+	// replySweep replaces replySweep (tests).
+	replySweep time.Duration
 }
 
 // Server is the AMQP connection handler (a handlers.ConnHandler and io.Closer).

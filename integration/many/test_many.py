@@ -43,7 +43,9 @@ class Member(threading.Thread):
         super().__init__(daemon=True)
         self.c = Consumer({"bootstrap.servers": kafka_addr(gw), "group.id": group,
                            "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                           "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+                           "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
+                           # Its gateway is killed on purpose: no connection-refused lines.
+                           "log_level": 2, "log.connection.close": False})
         self.c.subscribe([topic])
         self.seen, self.lock, self.stopped = seen, lock, threading.Event()
         self.assigned = []
@@ -440,7 +442,8 @@ def idempotent_producer(gws):
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(timeout=30)
     started = time.monotonic()
     p = Producer({"bootstrap.servers": "%s,%s" % (kafka_addr(gws[2]), kafka_addr(gws[1])),
-                  "enable.idempotence": True, "linger.ms": 2})
+                  "enable.idempotence": True, "linger.ms": 2,
+                  "log_level": 2, "log.connection.close": False})  # its gateway is killed on purpose
     errors = []
     N = 20000
 
