@@ -8,7 +8,8 @@
 #
 # A member joins while the producer writes (at 500 records/s for 20 s); then the first
 # member is SIGKILLed and a third joins. Every member commits after each poll
-# (VerifiableConsumer without --enable-autocommit). Prints one summary line.
+# (VerifiableConsumer without --enable-autocommit). Prints a summary line and the commonest
+# reasons commits failed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 boot=${1:?bootstrap address}
@@ -21,19 +22,21 @@ cp=$("$here/../kraft.sh" classpath)
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-java() { command java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.level=warn -cp "$cp" "$@"; }
+# An array, not a function: a function run with & is a subshell, and killing it would leave the
+# JVM running (no SIGKILL of the member at all).
+java=(java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.level=warn -cp "$cp")
 id=$(date +%s%N)
 topic=verifiable-$id group=verifiable-g-$id
-java org.apache.kafka.tools.TopicCommand --bootstrap-server "$boot" --create --topic "$topic" --partitions 4 >/dev/null
+"${java[@]}" org.apache.kafka.tools.TopicCommand --bootstrap-server "$boot" --create --topic "$topic" --partitions 4 >/dev/null
 member() {
-  java org.apache.kafka.tools.VerifiableConsumer --bootstrap-server "$boot" --topic "$topic" \
+  "${java[@]}" org.apache.kafka.tools.VerifiableConsumer --bootstrap-server "$boot" --topic "$topic" \
     --group-id "$group" --group-protocol classic --assignment-strategy "$assignor" \
     --session-timeout 10000 --reset-policy earliest >"$work/member$1.jsonl" 2>/dev/null &
   pids+=($!)
 }
 member 1
 sleep 3
-java org.apache.kafka.tools.VerifiableProducer --bootstrap-server "$boot" --topic "$topic" \
+"${java[@]}" org.apache.kafka.tools.VerifiableProducer --bootstrap-server "$boot" --topic "$topic" \
   --max-messages 10000 --throughput 500 >"$work/producer.jsonl" 2>/dev/null &
 producer=$!
 sleep 5; member 2
@@ -42,12 +45,13 @@ wait "$producer"
 sleep 15
 for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null || true; done
 sleep 3
-describe=$(java org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$boot" --describe --group "$group" 2>/dev/null || true)
+describe=$("${java[@]}" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$boot" --describe --group "$group" 2>/dev/null || true)
 /usr/bin/python3 - "$work" "$topic" "$describe" <<'PY'
 import json, sys, glob
 work, topic, describe = sys.argv[1], sys.argv[2], sys.argv[3]
 acked = sum(1 for l in open(work + "/producer.jsonl") if '"producer_send_success"' in l)
 consumed = failed = 0
+reasons = {}
 for f in glob.glob(work + "/member*.jsonl"):
     for line in open(f):
         try:
@@ -58,6 +62,8 @@ for f in glob.glob(work + "/member*.jsonl"):
             consumed += e.get("count", 0)
         if e.get("name") == "offsets_committed" and not e.get("success", True):
             failed += 1
+            r = str(e.get("error", "?"))[:80]
+            reasons[r] = reasons.get(r, 0) + 1
 lag = []
 for line in describe.splitlines():
     f = line.split()
@@ -65,4 +71,6 @@ for line in describe.splitlines():
         lag.append(f[5])
 print("produced %d, consumed %d (duplicates included), failed commits %d, lag per partition %s"
       % (acked, consumed, failed, " ".join(lag)))
+for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:3]:
+    print("  %5d commits failed: %s" % (n, r))
 PY
