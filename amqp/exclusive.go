@@ -30,13 +30,20 @@ func (s *Server) ownerGone(ctx context.Context, owner string) bool {
 	if !ok {
 		return true // an owner named before gateways had ids: its process is gone
 	}
+	return s.gatewayGone(ctx, gw)
+}
+
+// gatewayGone reports whether the store says the gateway with presence id
+// gw is gone. This gateway is not; an unknown answer is not gone, so that
+// nothing of a live gateway is taken on a failed question.
+func (s *Server) gatewayGone(ctx context.Context, gw string) bool {
 	if gw == s.gw {
 		return false
 	}
 	alive, err := s.opts.Backend.Presence().Alive(ctx, gw)
 	if err != nil {
 		s.log.Debug("asking whether a gateway lives", zap.String("gateway", gw), zap.Error(err))
-		return false // unknown: keep the queue
+		return false
 	}
 	return !alive
 }

@@ -433,7 +433,7 @@ func (s *Server) dropGoneReplyTopics(before map[string]bool) map[string]bool {
 		if !ok || gw == s.replyGW {
 			continue
 		}
-		if alive, err := s.opts.Backend.Presence().Alive(ctx, gw); err != nil || alive {
+		if !s.gatewayGone(ctx, gw) {
 			continue
 		}
 		if !before[ti.Name] {

@@ -198,13 +198,5 @@ func (l *sacLine) reap() {
 // (tests run several on one backend) are alive while it is.
 func (l *sacLine) dead(ctx context.Context, proc string) bool {
 	gw, _, _ := strings.Cut(proc, ".")
-	if gw == l.s.gw {
-		return false
-	}
-	alive, err := l.s.opts.Backend.Presence().Alive(ctx, gw)
-	if err != nil {
-		l.s.log.Debug("single active consumer: asking whether a gateway lives", zap.String("gateway", gw), zap.Error(err))
-		return false
-	}
-	return !alive
+	return l.s.gatewayGone(ctx, gw)
 }
