@@ -2,6 +2,7 @@ package pulsar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -92,8 +93,8 @@ func (a *adminAPI) CreateTopic(ctx context.Context, topic string, partitions int
 	if _, err := a.Topic(ctx, topic); err == nil {
 		return fmt.Errorf("%w: %s", bridge.ErrTopicExists, tn)
 	}
-	if err := a.b.admin.Topics().CreateWithContext(ctx, ut, partitions); err != nil {
-		return mapErr(err, topicScope, "create "+tn.String())
+	if err := a.createRetrying(ctx, ut, partitions); err != nil {
+		return err
 	}
 	a.b.index.forget(tn.String())
 	now := time.Now()
@@ -101,6 +102,34 @@ func (a *adminAPI) CreateTopic(ctx context.Context, topic string, partitions int
 		a.b.fresh.Store(p.String(), now)
 	}
 	return nil
+}
+
+// createRetrying creates a topic, retrying for a few seconds while its
+// bundle has no owner yet: Pulsar answers 412 "Failed to find ownership"
+// for a namespace created moments ago, and the next try succeeds. A 409
+// after a failed try means that try did create it.
+func (a *adminAPI) createRetrying(ctx context.Context, ut utils.TopicName, partitions int) error {
+	deadline := time.Now().Add(10 * time.Second)
+	wait := 100 * time.Millisecond
+	retried := false
+	for {
+		err := mapErr(a.b.admin.Topics().CreateWithContext(ctx, ut, partitions), topicScope, "create "+ut.String())
+		switch {
+		case err == nil:
+			return nil
+		case retried && errors.Is(err, bridge.ErrTopicExists):
+			return nil
+		case !errors.Is(err, bridge.ErrUnavailable) || time.Now().Add(wait).After(deadline):
+			return err
+		}
+		retried = true
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
 
 func (a *adminAPI) DeleteTopic(ctx context.Context, topic string) error {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -189,7 +190,10 @@ func TestBrokerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer er.Close()
-	readByEntries := map[string]int64{}
+	// A message can be stored twice: a send the broker persisted but whose
+	// receipt the restart cut is sent again (no broker deduplication), so
+	// every index a value was read at is kept.
+	readByEntries := map[string][]int64{}
 	go func() {
 		defer wg.Done()
 		last := int64(-1)
@@ -217,7 +221,7 @@ func TestBrokerRestart(t *testing.T) {
 					badErrs = append(badErrs, fmt.Errorf("entry reader: index %d after %d", m.Index, last))
 				}
 				last = m.Index
-				readByEntries[string(m.Value)] = m.Index
+				readByEntries[string(m.Value)] = append(readByEntries[string(m.Value)], m.Index)
 			}
 			mu.Unlock()
 		}
@@ -344,11 +348,20 @@ func TestBrokerRestart(t *testing.T) {
 		}
 		r.Close()
 	}
+	dups := 0
 	for v, a := range acked {
-		if ix, ok := readByEntries[v]; a.partition == 0 && (!ok || ix != a.index) {
-			t.Errorf("entry reader: acknowledged %s at index %d, read at %d (read %v)", v, a.index, ix, ok)
+		if a.partition != 0 {
+			continue
+		}
+		ixs := readByEntries[v]
+		if !slices.Contains(ixs, a.index) {
+			t.Errorf("entry reader: acknowledged %s at index %d, read at %v", v, a.index, ixs)
 			break
 		}
+		dups += len(ixs) - 1
+	}
+	if dups > 0 {
+		t.Logf("entry reader: %d messages stored again by resends across the restart", dups)
 	}
 	lost := 0
 	for v, a := range acked {
