@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -28,11 +27,9 @@ type pendingPartition struct {
 func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.ProduceRequest)
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	txnID := ""
 	if req.TransactionID != nil {
-		// Transactions are not offered: a client cannot have got here
-		// through InitProducerId, so this is a confused client.
-		close(r.produceDone)
-		return nil, errors.New("kafka: transactional produce without transactions")
+		txnID = *req.TransactionID
 	}
 
 	// Records are checked and decoded first, in any order: pipelined
@@ -78,7 +75,7 @@ func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
 			if rp.ErrorCode != 0 {
 				continue
 			}
-			prepared = append(prepared, h.preparePartition(r.ctx, info.partition(p.Partition), p.Records, rp))
+			prepared = append(prepared, h.preparePartition(r.ctx, txnID, info.partition(p.Partition), p.Records, rp))
 		}
 	}
 	// Hand records to the backend in this connection's request order: an
@@ -148,7 +145,7 @@ type preparedPartition struct {
 
 // preparePartition checks and decodes one partition's batches. Errors are
 // set on rp at once, so a bad batch sends nothing.
-func (h *Handler) preparePartition(ctx context.Context, partition string, records []byte, rp *kmsg.ProduceResponseTopicPartition) preparedPartition {
+func (h *Handler) preparePartition(ctx context.Context, txnID, partition string, records []byte, rp *kmsg.ProduceResponseTopicPartition) preparedPartition {
 	pp := preparedPartition{rp: rp, partition: partition}
 	batches, err := recordbatch.Split(records)
 	if err != nil {
@@ -163,9 +160,14 @@ func (h *Handler) preparePartition(ctx context.Context, partition string, record
 	sends := make([]func() <-chan sendResult, len(batches))
 	for i := range batches {
 		b := &batches[i]
-		if b.Transactional() {
-			rp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		if b.Transactional() != (txnID != "") {
+			rp.ErrorCode = kerr.InvalidRecord.Code
 			return pp
+		}
+		if i == 0 && txnID != "" {
+			if rp.ErrorCode = h.txnWriteAllowed(ctx, txnID, partition, b); rp.ErrorCode != 0 {
+				return pp
+			}
 		}
 		if sends[i], err = prod.prepare(ctx, b); err != nil {
 			rp.ErrorCode = kerr.CorruptMessage.Code

@@ -28,6 +28,9 @@ type fetchPartition struct {
 	got       []fetched
 	bytes     int
 	cur       *cursor
+	committed bool      // read_committed: up to the last stable offset, no aborted records
+	ix        *txnIndex // the partition's transactions, once it has any
+	blocked   bool      // read_committed and at the last stable offset, below the high watermark
 }
 
 func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
@@ -86,8 +89,12 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 		case !tl.ok || w.key.partition < 0 || int(w.key.partition) >= tl.info.partitions:
 			rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 		default:
-			parts = append(parts, &fetchPartition{rp: rp, partition: tl.info.partition(w.key.partition),
-				offset: w.state.fetchOffset, maxBytes: int(w.state.maxBytes)})
+			fp := &fetchPartition{rp: rp, partition: tl.info.partition(w.key.partition),
+				offset: w.state.fetchOffset, maxBytes: int(w.state.maxBytes), committed: req.IsolationLevel == 1}
+			if fp.committed {
+				rp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+			}
+			parts = append(parts, fp)
 		}
 	}
 	defer func() {
@@ -174,6 +181,12 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 	if fp.offset < rng.First || fp.offset > rng.Next {
 		return 0, kerr.OffsetOutOfRange
 	}
+	limit := fp.hw
+	if fp.committed {
+		if limit, err = h.stableOffset(r.ctx, fp, limit); err != nil {
+			return 0, err
+		}
+	}
 	if fp.cur == nil {
 		if fp.offset == rng.Next && fp.cur == nil && budget <= 0 {
 			return 0, nil
@@ -190,7 +203,7 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 	// was a visible share of the Fetch path's CPU).
 	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
 	defer cancel()
-	for fp.offset < fp.hw {
+	for fp.offset < limit {
 		f, err := fp.cur.read(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -202,6 +215,28 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 		}
 		if f.last() < fp.offset { // a reader may start before; skip
 			continue
+		}
+		if fp.committed {
+			u, txn := txnUnitOf(f)
+			if txn && fp.ix == nil {
+				// The first transactional records seen here (the mark of
+				// AddPartitionsToTxn may not have reached this gateway).
+				fp.cur.unread(f)
+				fp.ix = h.txnIdx.get(fp.partition)
+				if limit, err = h.stableOffset(r.ctx, fp, max(fp.hw, f.last()+1)); err != nil {
+					return added, err
+				}
+				continue
+			}
+			if f.last() >= limit {
+				fp.cur.unread(f)
+				break
+			}
+			if txn && !u.control && fp.ix.isAborted(u.pid, f.last()) {
+				fp.offset = f.last() + 1
+				fp.cur.next = fp.offset
+				continue
+			}
 		}
 		size := f.size()
 		if !(first && added == 0 && len(fp.got) == 0) && (fp.bytes+size > fp.maxBytes || added+size > budget) {
@@ -218,10 +253,34 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 	// is durable, and a client must not see records past the watermark.
 	if fp.offset > fp.hw {
 		fp.hw = fp.offset
-		fp.rp.HighWatermark, fp.rp.LastStableOffset = fp.offset, fp.offset
+		fp.rp.HighWatermark = fp.offset
+		if fp.ix == nil {
+			fp.rp.LastStableOffset = fp.offset
+		}
 		h.extents.observe(fp.partition, fp.offset-1)
 	}
+	fp.blocked = fp.committed && fp.offset >= limit && limit < fp.hw
 	return added, nil
+}
+
+// stableOffset is a read_committed Fetch's limit: the partition's last
+// stable offset below upTo, once the partition had a transaction (this
+// gateway saw one there, or AddPartitionsToTxn marked it); upTo before.
+func (h *Handler) stableOffset(ctx context.Context, fp *fetchPartition, upTo int64) (int64, error) {
+	if fp.ix == nil {
+		if _, marked := h.txnParts.Get(fp.partition); !marked && !h.txnIdx.has(fp.partition) {
+			return upTo, nil
+		}
+		fp.ix = h.txnIdx.get(fp.partition)
+	}
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	lso, err := fp.ix.advance(ictx, upTo)
+	if err != nil {
+		return 0, err
+	}
+	fp.rp.LastStableOffset = lso
+	return lso, nil
 }
 
 // appendFetched encodes a partition's answer: runs of messages as record
@@ -236,20 +295,41 @@ func appendFetched(got []fetched, size int) (out []byte, pooled bool) {
 	}
 	dst := getBuffer(size + batchHeaderSize)
 	var run []*bridge.Message
+	var runTxn txnUnit // of the run: a transactional producer's, or pid 0
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		if runTxn.pid != 0 {
+			dst = appendBatchOf(dst, run, runTxn.pid, runTxn.epoch, recordbatch.AttrTransactional)
+		} else {
+			dst = appendBatch(dst, run)
+		}
+		run = run[:0]
+	}
 	for _, f := range got {
-		if f.m != nil {
-			run = append(run, f.m)
+		if f.m == nil {
+			flush()
+			recordbatch.SetBaseOffset(f.rb.Data, f.rb.First)
+			dst = append(dst, f.rb.Data...)
 			continue
 		}
-		if len(run) > 0 {
-			dst, run = appendBatch(dst, run), run[:0]
+		u, txn := parseTxnTag(f.m.BatchTag)
+		if !txn {
+			u = txnUnit{}
 		}
-		recordbatch.SetBaseOffset(f.rb.Data, f.rb.First)
-		dst = append(dst, f.rb.Data...)
+		if u.control {
+			flush()
+			dst = appendControlBatch(dst, f.m.Index, u.pid, u.epoch, u.commit, timestamp(f.m))
+			continue
+		}
+		if u != runTxn {
+			flush()
+			runTxn = u
+		}
+		run = append(run, f.m)
 	}
-	if len(run) > 0 {
-		dst = appendBatch(dst, run)
-	}
+	flush()
 	return dst, true
 }
 
@@ -262,16 +342,29 @@ func messageSize(m *bridge.Message) int {
 	return n
 }
 
+// stableRecheck is how often a read_committed Fetch waiting at the last
+// stable offset looks again.
+const stableRecheck = 20 * time.Millisecond
+
 // waitForData blocks until some partition of the Fetch has a new message
 // or the deadline passes; it reports whether to gather again. A message
 // read while waiting is kept in its cursor, not lost.
 func (h *Handler) waitForData(ctx context.Context, parts []*fetchPartition, deadline time.Time) bool {
+	final := deadline
+	for _, fp := range parts {
+		if fp.blocked && time.Until(deadline) > stableRecheck {
+			// Waiting for a transaction to end, which the records already
+			// read ahead do not show: look again soon.
+			deadline = time.Now().Add(stableRecheck)
+		}
+	}
+	parent := ctx
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	arrived := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	for _, fp := range parts {
-		if fp.rp.ErrorCode != 0 || fp.cur == nil {
+		if fp.blocked || fp.rp.ErrorCode != 0 || fp.cur == nil {
 			continue
 		}
 		ch := fp.cur.arrival()
@@ -303,5 +396,5 @@ func (h *Handler) waitForData(ctx context.Context, parts []*fetchPartition, dead
 			got = true
 		}
 	}
-	return ctx.Err() == nil || got
+	return ctx.Err() == nil || got || (parent.Err() == nil && time.Now().Before(final))
 }

@@ -39,7 +39,7 @@ func handleListOffsets(h *Handler, r *request) (kmsg.Response, error) {
 			case !ok || p.Partition < 0 || int(p.Partition) >= info.partitions:
 				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			default:
-				h.listOffset(r, info.partition(p.Partition), p.Timestamp, &rp)
+				h.listOffset(r, info.partition(p.Partition), p.Timestamp, req.IsolationLevel == 1, &rp)
 			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
@@ -48,7 +48,7 @@ func handleListOffsets(h *Handler, r *request) (kmsg.Response, error) {
 	return resp, nil
 }
 
-func (h *Handler) listOffset(r *request, partition string, ts int64, rp *kmsg.ListOffsetsResponseTopicPartition) {
+func (h *Handler) listOffset(r *request, partition string, ts int64, committed bool, rp *kmsg.ListOffsetsResponseTopicPartition) {
 	rng, err := h.b.Admin().IndexRange(r.ctx, partition)
 	if err != nil {
 		rp.ErrorCode = errorCode(err)
@@ -57,6 +57,13 @@ func (h *Handler) listOffset(r *request, partition string, ts int64, rp *kmsg.Li
 	switch ts {
 	case -1:
 		rp.Offset = rng.Next
+		if committed { // read_committed: the last stable offset
+			fp := &fetchPartition{partition: partition, rp: &kmsg.FetchResponseTopicPartition{}}
+			if rp.Offset, err = h.stableOffset(r.ctx, fp, rng.Next); err != nil {
+				rp.ErrorCode, rp.Offset = errorCode(err), -1
+				return
+			}
+		}
 	case -2:
 		rp.Offset = rng.First
 	case -3:

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -12,12 +13,19 @@ func handleOffsetFetch(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.OffsetFetchRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
 	if req.Version < 8 {
+		unstable := map[partKey]bool(nil)
+		if req.RequireStable {
+			unstable = h.unstableOffsets(req.Group)
+		}
 		for _, t := range h.fetchOffsets(req.Group, req.Topics) {
 			rt := kmsg.NewOffsetFetchResponseTopic()
 			rt.Topic = t.Topic
 			for _, p := range t.Partitions {
 				rp := kmsg.NewOffsetFetchResponseTopicPartition()
 				rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata = p.Partition, p.Offset, p.LeaderEpoch, p.Metadata
+				if unstable[partKey{t.Topic, p.Partition}] {
+					rp.ErrorCode, rp.Offset = kerr.UnstableOffsetCommit.Code, -1
+				}
 				rt.Partitions = append(rt.Partitions, rp)
 			}
 			resp.Topics = append(resp.Topics, rt)
@@ -34,6 +42,16 @@ func handleOffsetFetch(h *Handler, r *request) (kmsg.Response, error) {
 			}
 		}
 		rg.Topics = h.fetchOffsets(g.Group, topics)
+		if req.RequireStable {
+			unstable := h.unstableOffsets(g.Group)
+			for i := range rg.Topics {
+				for j := range rg.Topics[i].Partitions {
+					if p := &rg.Topics[i].Partitions[j]; unstable[partKey{rg.Topics[i].Topic, p.Partition}] {
+						p.ErrorCode, p.Offset = kerr.UnstableOffsetCommit.Code, -1
+					}
+				}
+			}
+		}
 		if g.Topics != nil && rg.Topics == nil {
 			rg.Topics = []kmsg.OffsetFetchResponseGroupTopic{}
 		}

@@ -7,10 +7,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// InitProducerId v0-v4, for idempotent producers only (the default of Java
-// >= 3.0 and librdkafka when asked): a transactional id is refused, as
-// transactions are not offered. v3 lets a producer bump its own epoch
-// after a sequence error (KIP-360).
+// InitProducerId v0-v4. Without a transactional id it serves idempotent
+// producers (the default of Java >= 3.0 and librdkafka when asked); v3 lets
+// a producer bump its own epoch after a sequence error (KIP-360). With one
+// it goes to the transaction coordinator (txns.go), which bumps the id's
+// epoch, fencing the previous producer, and aborts a transaction it left.
 func init() { register(22, 0, 4, handleInitProducerID) }
 
 func handleInitProducerID(h *Handler, r *request) (kmsg.Response, error) {
@@ -18,7 +19,16 @@ func handleInitProducerID(h *Handler, r *request) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil {
-		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		if req.TransactionTimeoutMillis <= 0 || req.TransactionTimeoutMillis > maxTxnTimeoutMs {
+			resp.ErrorCode = kerr.InvalidTransactionTimeout.Code
+			return resp, nil
+		}
+		a := h.txn(r.ctx, *req.TransactionalID, &txnCmd{Op: "init", ProducerID: req.ProducerID,
+			Epoch: req.ProducerEpoch, NewPID: h.pids.newID(), TimeoutMs: req.TransactionTimeoutMillis})
+		resp.ErrorCode = a.Code
+		if a.Code == 0 {
+			resp.ProducerID, resp.ProducerEpoch = a.ProducerID, a.Epoch
+		}
 		return resp, nil
 	}
 	if req.ProducerID >= 0 && req.ProducerEpoch >= 0 && req.ProducerEpoch < math.MaxInt16-1 {

@@ -269,7 +269,12 @@ func (c *cursor) unread(f fetched) { c.peeked = &f }
 // backend keeps them (bridge.RawReader), a stored unit's messages at once
 // where it can (bridge.BatchReader), else a message.
 func (c *cursor) readBackend(ctx context.Context) ([]fetched, error) {
-	switch r := c.r.(type) {
+	return readUnits(ctx, c.r)
+}
+
+// readUnits reads what readBackend does from any reader.
+func readUnits(ctx context.Context, r bridge.Reader) ([]fetched, error) {
+	switch r := r.(type) {
 	case bridge.RawReader:
 		m, rb, err := r.NextRaw(ctx)
 		return []fetched{{m: m, rb: rb}}, err
@@ -281,7 +286,7 @@ func (c *cursor) readBackend(ctx context.Context) ([]fetched, error) {
 		}
 		return fs, err
 	}
-	m, err := c.r.Next(ctx)
+	m, err := r.Next(ctx)
 	return []fetched{{m: m}}, err
 }
 

@@ -42,9 +42,10 @@ const groupIdleAfter = 10 * time.Minute
 
 // coordinator holds the group logs this gateway follows.
 type coordinator struct {
-	h     *Handler
-	log   *zap.Logger
-	snaps bridge.StateTable
+	h      *Handler
+	log    *zap.Logger
+	snaps  bridge.StateTable
+	prefix string // of its log topics
 	gw    string // this gateway's token prefix
 	seq   atomic.Uint64
 
@@ -87,14 +88,18 @@ type snapshot struct {
 	Group *group
 }
 
-func newCoordinator(ctx context.Context, h *Handler) (*coordinator, error) {
-	t, err := h.b.State(ctx, groupTable)
+// newCoordinator follows logs named prefix+hash with snapshots in table:
+// the group coordinator's (groupTable, groupLogPrefix) and the transaction
+// coordinator's (txnTable, txnLogPrefix), whose keys are transactional ids
+// (txns.go).
+func newCoordinator(ctx context.Context, h *Handler, table, prefix string) (*coordinator, error) {
+	t, err := h.b.State(ctx, table)
 	if err != nil {
 		return nil, err
 	}
 	var b [8]byte
 	rand.Read(b[:])
-	c := &coordinator{h: h, log: h.log, snaps: t, gw: hex.EncodeToString(b[:]), logs: map[string]*groupLog{},
+	c := &coordinator{h: h, log: h.log, snaps: t, prefix: prefix, gw: hex.EncodeToString(b[:]), logs: map[string]*groupLog{},
 		quit: make(chan struct{}), idle: groupIdleAfter}
 	if h.opts.groupIdle > 0 {
 		c.idle = h.opts.groupIdle
@@ -147,7 +152,7 @@ func (c *coordinator) release(l *groupLog) {
 func (c *coordinator) groupLogTopic(name string) string {
 	f := fnv.New64a()
 	f.Write([]byte(name))
-	return "persistent://" + c.h.opts.Namespace + "/" + groupLogPrefix + strconv.FormatUint(f.Sum64(), 16)
+	return "persistent://" + c.h.opts.Namespace + "/" + c.prefix + strconv.FormatUint(f.Sum64(), 16)
 }
 
 // open returns the group's log, followed and caught up to its snapshot.
@@ -246,7 +251,7 @@ func (l *groupLog) follow(ctx context.Context) {
 			l.mu.Unlock()
 			continue
 		}
-		state, gen := l.g.State, l.g.Generation
+		state, gen, txn := l.g.State, l.g.Generation, l.g.Txn.mark()
 		effects := l.g.apply(&cmd, m.PublishTime.UnixMilli())
 		l.index = m.Index
 		for _, e := range effects {
@@ -256,7 +261,7 @@ func (l *groupLog) follow(ctx context.Context) {
 			}
 		}
 		// The command's author writes the snapshot: one writer per index.
-		snap := l.c.local(cmd.Token) && (state != l.g.State || gen != l.g.Generation || m.Index%groupSnapEvery == 0)
+		snap := l.c.local(cmd.Token) && (state != l.g.State || gen != l.g.Generation || txn != l.g.Txn.mark() || m.Index%groupSnapEvery == 0)
 		l.mu.Unlock()
 		if snap {
 			l.snapshot()

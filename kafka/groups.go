@@ -55,6 +55,9 @@ type group struct {
 	Pending      map[string]int64  // ids handed out by MEMBER_ID_REQUIRED -> when (ms)
 	Rebalance    int64             // the round's deadline (ms), while preparing
 	Now          int64             // the log's clock (ms), never going back
+	// Txn is the transaction of a transactional id, in the transaction
+	// coordinator's logs (txns.go), where the key is that id.
+	Txn *txnState `json:",omitempty"`
 
 	out []groupEffect // answers of the command being applied
 }
@@ -103,6 +106,8 @@ type groupCmd struct {
 	// could not be logged meanwhile. Every member gets a full session from
 	// now, as Kafka gives one when a new coordinator loads a group.
 	Grace bool
+	// Txn: a command of the transaction coordinator (Kind "txn").
+	Txn *txnCmd `json:",omitempty"`
 }
 
 type leaver struct {
@@ -153,6 +158,10 @@ func (g *group) apply(cmd *groupCmd, now int64) []groupEffect {
 		g.emit(cmd.Token, code)
 	case "tick":
 		g.emit(cmd.Token, int16(0))
+	case "txn":
+		if cmd.Txn != nil {
+			g.emit(cmd.Token, g.applyTxn(cmd.Txn))
+		}
 	}
 	out := g.out
 	g.out = nil

@@ -64,6 +64,10 @@ type Handler struct {
 	extents   *extents
 	producers *producerCache
 	groups    *coordinator
+	txns      *coordinator // transactional ids (txns.go)
+	txnParts  bridge.StateTable
+	txnIdx    *txnIndexes
+	quit      chan struct{} // ends background loops
 	offsets   *offsetStore
 	pids      *producerIDs
 	mirror    *subscriptionMirror
@@ -107,9 +111,18 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 	h.topics = newTopicCache(b.Admin(), opts.Namespace)
 	h.extents = newExtents(b.Admin())
 	h.producers = newProducerCache(b, h.extents.observe)
-	if h.groups, err = newCoordinator(ctx, h); err != nil {
+	if h.groups, err = newCoordinator(ctx, h, groupTable, groupLogPrefix); err != nil {
 		return nil, err
 	}
+	if h.txns, err = newCoordinator(ctx, h, txnTable, txnLogPrefix); err != nil {
+		return nil, err
+	}
+	if h.txnParts, err = b.State(ctx, txnPartTable); err != nil {
+		return nil, err
+	}
+	h.txnIdx = newTxnIndexes(b)
+	h.quit = make(chan struct{})
+	go h.sweepTxns(h.quit)
 	if h.offsets, err = newOffsetStore(ctx, b); err != nil {
 		return nil, err
 	}
@@ -144,7 +157,10 @@ func (h *Handler) HandleConn(ctx context.Context, nc net.Conn) error {
 func (h *Handler) Close() error {
 	var err error
 	h.closeOnce.Do(func() {
+		close(h.quit)
 		h.groups.close()
+		h.txns.close()
+		h.txnIdx.close()
 		h.pids.close()
 		if h.mirror != nil {
 			h.mirror.close()

@@ -38,7 +38,11 @@ func batchTag(b *recordbatch.Batch) string {
 	if b.ProducerID < 0 {
 		return ""
 	}
-	return "kafka:" + strconv.FormatInt(b.ProducerID, 10) + ":" + strconv.Itoa(int(b.ProducerEpoch)) + ":" +
+	prefix := "kafka:"
+	if b.Transactional() {
+		prefix = txnDataTag // what read_committed readers look for (txnindex.go)
+	}
+	return prefix + strconv.FormatInt(b.ProducerID, 10) + ":" + strconv.Itoa(int(b.ProducerEpoch)) + ":" +
 		strconv.Itoa(int(b.FirstSequence)) + ":" + strconv.Itoa(int(lastOf(b.FirstSequence, b.NumRecords)))
 }
 
@@ -52,7 +56,9 @@ type foundBatch struct {
 func parseTag(tag string) (pid int64, f foundBatch, ok bool) {
 	rest, ok := strings.CutPrefix(tag, "kafka:")
 	if !ok {
-		return 0, f, false
+		if rest, ok = strings.CutPrefix(tag, txnDataTag); !ok {
+			return 0, f, false
+		}
 	}
 	parts := strings.Split(rest, ":")
 	if len(parts) != 4 {

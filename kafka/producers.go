@@ -118,6 +118,11 @@ func (pp *partitionProducer) prepare(ctx context.Context, b *recordbatch.Batch) 
 		if seq && b.NumRecords > 0 {
 			return func() <-chan sendResult { return pp.sendRaw(ctx, b) }, nil
 		}
+		if b.Transactional() {
+			// Only a kept batch carries its producer here; Kafka's
+			// producers send sequential batches.
+			return nil, recordbatch.ErrCorrupt
+		}
 	}
 	msgs, err := b.Messages()
 	if err != nil {
@@ -129,15 +134,19 @@ func (pp *partitionProducer) prepare(ctx context.Context, b *recordbatch.Batch) 
 
 // sendRaw hands a whole record batch to the backend.
 func (pp *partitionProducer) sendRaw(ctx context.Context, b *recordbatch.Batch) <-chan sendResult {
+	return pp.sendRawBytes(ctx, b.Raw, b.NumRecords)
+}
+
+// sendRawBytes stores a checked batch of n sequential records.
+func (pp *partitionProducer) sendRawBytes(ctx context.Context, raw []byte, n int) <-chan sendResult {
 	out := make(chan sendResult, 1)
-	n := b.NumRecords
 	p, done, err := pp.lease(ctx)
 	if err != nil {
 		out <- sendResult{base: -1, err: err}
 		return out
 	}
 	defer done()
-	p.(bridge.RawProducer).SendRaw(ctx, b.Raw, n, func(res bridge.SendResult, err error) {
+	p.(bridge.RawProducer).SendRaw(ctx, raw, n, func(res bridge.SendResult, err error) {
 		if err != nil {
 			out <- sendResult{base: -1, err: err}
 			return

@@ -32,6 +32,13 @@ func timestamp(m *bridge.Message) int64 {
 // header written in place, and the header's sizes, max timestamp and CRC
 // are filled in at the end.
 func appendBatch(dst []byte, msgs []*bridge.Message) []byte {
+	return appendBatchOf(dst, msgs, -1, -1, 0)
+}
+
+// appendBatchOf is appendBatch for a producer's records: a transactional
+// one's (attrs) keep their producer id and epoch, as read_committed
+// consumers match them against markers.
+func appendBatchOf(dst []byte, msgs []*bridge.Message, pid int64, epoch int16, attrs uint16) []byte {
 	base := msgs[0].Index
 	firstTS := timestamp(msgs[0])
 	maxTS := firstTS
@@ -58,12 +65,12 @@ func appendBatch(dst []byte, msgs []*bridge.Message) []byte {
 	be.PutUint32(h[8:], uint32(len(h)-12))                     // Length: after itself
 	be.PutUint32(h[12:], 0xffffffff)                           // PartitionLeaderEpoch -1
 	h[16] = 2                                                  // Magic
-	be.PutUint16(h[21:], 0)                                    // Attributes: none
+	be.PutUint16(h[21:], attrs)                                // Attributes
 	be.PutUint32(h[23:], uint32(msgs[len(msgs)-1].Index-base)) // LastOffsetDelta
 	be.PutUint64(h[27:], uint64(firstTS))                      // FirstTimestamp
 	be.PutUint64(h[35:], uint64(maxTS))                        // MaxTimestamp
-	be.PutUint64(h[43:], 0xffffffffffffffff)                   // ProducerID -1
-	be.PutUint16(h[51:], 0xffff)                               // ProducerEpoch -1
+	be.PutUint64(h[43:], uint64(pid))                          // ProducerID
+	be.PutUint16(h[51:], uint16(epoch))                        // ProducerEpoch
 	be.PutUint32(h[53:], 0xffffffff)                           // FirstSequence -1
 	be.PutUint32(h[57:], uint32(len(msgs)))                    // NumRecords
 	be.PutUint32(h[17:], crc32.Checksum(h[21:], crc32c))       // CRC of what follows it
@@ -104,4 +111,43 @@ func headers(props map[string]string) []kmsg.Header {
 		hs[i] = kmsg.Header{Key: k, Value: []byte(props[k])}
 	}
 	return hs
+}
+
+// Control records (transaction markers): key version 0 and type (0 abort,
+// 1 commit), value version 0 and the coordinator epoch, in a batch of its
+// own with the transactional and control bits.
+func controlKey(commit bool) []byte {
+	k := []byte{0, 0, 0, 0}
+	if commit {
+		k[3] = 1
+	}
+	return k
+}
+
+var controlValue = []byte{0, 0, 0, 0, 0, 0}
+
+// appendControlBatch appends the marker batch of a producer's transaction
+// at offset base.
+func appendControlBatch(dst []byte, base, pid int64, epoch int16, commit bool, ts int64) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, batchHeaderSize)...)
+	rec := kmsg.Record{Key: controlKey(commit), Value: controlValue}
+	rec.Length = int32(recordBodyLen(&rec))
+	dst = rec.AppendTo(dst)
+	h := dst[start:]
+	be := binary.BigEndian
+	be.PutUint64(h[0:], uint64(base))
+	be.PutUint32(h[8:], uint32(len(h)-12))
+	be.PutUint32(h[12:], 0xffffffff)
+	h[16] = 2
+	be.PutUint16(h[21:], recordbatch.AttrTransactional|recordbatch.AttrControl)
+	be.PutUint32(h[23:], 0)
+	be.PutUint64(h[27:], uint64(ts))
+	be.PutUint64(h[35:], uint64(ts))
+	be.PutUint64(h[43:], uint64(pid))
+	be.PutUint16(h[51:], uint16(epoch))
+	be.PutUint32(h[53:], 0xffffffff)
+	be.PutUint32(h[57:], 1)
+	be.PutUint32(h[17:], crc32.Checksum(h[21:], crc32c))
+	return dst
 }

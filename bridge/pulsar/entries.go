@@ -1,11 +1,14 @@
 package pulsar
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -86,7 +89,14 @@ func (b *Backend) probeEntry(ctx context.Context, t bridge.TopicName, p pos) (en
 	if e, ok := b.index.lookupPos(t.String(), p); ok {
 		return e, nil
 	}
-	h, err := b.adminGet(ctx, fmt.Sprintf("%s/ledger/%d/entry/%d", restPath(t), p.ledger, p.entry), nil)
+	path := fmt.Sprintf("%s/ledger/%d/entry/%d", restPath(t), p.ledger, p.entry)
+	h, err := b.adminGet(ctx, path, nil)
+	if err != nil && strings.Contains(err.Error(), "malformed MIME header") {
+		// The broker puts the message key in a header as it is, and a
+		// binary Kafka key (a Kafka Streams long, a control record's)
+		// is no valid header for Go's HTTP client.
+		h, err = b.lenientHeaders(ctx, path)
+	}
 	if err != nil {
 		var he *httpError
 		if errors.As(err, &he) && (he.code == 500 || he.code == 404 || he.code == 412) {
@@ -255,4 +265,64 @@ func (b *Backend) firstEntry(ctx context.Context, t bridge.TopicName) (entryInfo
 		return e, err == nil, err
 	}
 	return entryInfo{}, false, nil
+}
+
+// lenientHeaders GETs an admin path over a connection of its own and reads
+// the answer's headers, skipping lines net/http would refuse; the body is
+// not read. Only for probeEntry's answers, whose headers hold the key.
+func (b *Backend) lenientHeaders(ctx context.Context, path string) (http.Header, error) {
+	u, err := url.Parse(b.adminURL + "/admin/v2/" + path)
+	if err != nil {
+		return nil, err
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[bool]string{true: "443", false: "80"}[u.Scheme == "https"])
+	}
+	var d net.Dialer
+	var conn net.Conn
+	if u.Scheme == "https" {
+		td := tls.Dialer{NetDialer: &d, Config: &tls.Config{ServerName: u.Hostname()}}
+		conn, err = td.DialContext(ctx, "tcp", host)
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", host)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: admin GET %s: %w", bridge.ErrUnavailable, path, err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nConnection: close\r\n"
+	if b.opts.AuthToken != "" {
+		req += "Authorization: Bearer " + b.opts.AuthToken + "\r\n"
+	}
+	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
+		return nil, fmt.Errorf("%w: admin GET %s: %w", bridge.ErrUnavailable, path, err)
+	}
+	br := bufio.NewReader(conn)
+	status, err := br.ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("%w: admin GET %s: %w", bridge.ErrUnavailable, path, err)
+	}
+	var code int
+	if f := strings.Fields(status); len(f) >= 2 {
+		code, _ = strconv.Atoi(f[1])
+	}
+	h := http.Header{}
+	for {
+		line, err := br.ReadString('\n')
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" || err != nil {
+			break
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			h.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+	}
+	if code/100 != 2 {
+		return h, &httpError{code: code, body: status}
+	}
+	return h, nil
 }

@@ -1,0 +1,43 @@
+package kafka
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TxnOffsetCommit v0-v3: offsets the transaction commits when it commits.
+// v3 (KIP-447) names the member, checked against the group as a commit is.
+func init() { register(28, 0, 3, handleTxnOffsetCommit) }
+
+func handleTxnOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.TxnOffsetCommitRequest)
+	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+	code := int16(0)
+	if req.Version >= 3 {
+		code = h.commitAllowed(r.ctx, req.Group, req.MemberID, req.InstanceID, req.Generation)
+	}
+	if code == 0 {
+		var offs []txnOffset
+		for _, t := range req.Topics {
+			for _, p := range t.Partitions {
+				o := txnOffset{Topic: t.Topic, Partition: p.Partition, Offset: p.Offset, LeaderEpoch: p.LeaderEpoch}
+				if p.Metadata != nil {
+					o.Metadata = *p.Metadata
+				}
+				offs = append(offs, o)
+			}
+		}
+		code = h.txn(r.ctx, req.TransactionalID, &txnCmd{Op: "offsets",
+			ProducerID: req.ProducerID, Epoch: req.ProducerEpoch, Group: req.Group, Offsets: offs}).Code
+	}
+	for _, t := range req.Topics {
+		rt := kmsg.NewTxnOffsetCommitResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+			rp.Partition, rp.ErrorCode = p.Partition, code
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}

@@ -1,0 +1,200 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// txnTargets are two gateways on one store (embedded; Pulsar when
+// PULSAR_URL is set) and, when KAFKA_BOOTSTRAP is set, real Kafka as the
+// reference the same test must pass on.
+func txnTargets(t *testing.T) map[string]func(t *testing.T) (a, b string) {
+	out := map[string]func(t *testing.T) (string, string){
+		"embedded": func(t *testing.T) (string, string) {
+			addr, be := startGatewayBackend(t)
+			return addr, serveOn(t, be)
+		},
+	}
+	if os.Getenv("PULSAR_URL") != "" {
+		out["pulsar"] = func(t *testing.T) (string, string) { return serveOn(t, openPulsar(t)), serveOn(t, openPulsar(t)) }
+	}
+	if k := os.Getenv("KAFKA_BOOTSTRAP"); k != "" {
+		out["kafka"] = func(*testing.T) (string, string) { return k, k }
+	}
+	return out
+}
+
+func readAll(t *testing.T, addr, topic string, committed bool, want int) []string {
+	t.Helper()
+	iso := kgo.ReadUncommitted()
+	if committed {
+		iso = kgo.ReadCommitted()
+	}
+	cl := newClient(t, addr, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(iso),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	var got []string
+	deadline := time.Now().Add(15 * time.Second)
+	for len(got) < want && time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		fs.EachError(func(topic string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Logf("fetch %s/%d: %v", topic, p, err)
+			}
+		})
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	// Anything more that would come.
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	cancel()
+	return got
+}
+
+func countPrefix(vs []string, prefix string) int {
+	n := 0
+	for _, v := range vs {
+		if strings.HasPrefix(v, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// A user's view of transactions: aborted records never reach read_committed
+// consumers, committed ones do, read_uncommitted sees both; an open
+// transaction holds read_committed readers back, on every gateway, until it
+// is committed through the other gateway; a second producer with the same
+// transactional id fences the first, which can no longer commit.
+func TestTransactions(t *testing.T) {
+	for name, start := range txnTargets(t) {
+		t.Run(name, func(t *testing.T) {
+			a, b := start(t)
+			suffix := fmt.Sprint(time.Now().UnixNano())
+			topic, tid := "txn-"+suffix, "tid-"+suffix
+			createTopic(t, newClient(t, a), topic, 2)
+			ctx := testCtx(t)
+
+			p := newClient(t, a, kgo.TransactionalID(tid), kgo.DefaultProduceTopic(topic), kgo.TransactionTimeout(60*time.Second))
+			produceTxn := func(prefix string, n int, commit bool) {
+				t.Helper()
+				if err := p.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				for i := range n {
+					if err := p.ProduceSync(ctx, &kgo.Record{Value: fmt.Appendf(nil, "%s-%d", prefix, i), Partition: int32(i % 2)}).FirstErr(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := p.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+					t.Fatalf("end (commit %v): %v", commit, err)
+				}
+			}
+			produceTxn("aborted", 10, false)
+			produceTxn("committed", 10, true)
+
+			got := readAll(t, b, topic, true, 10)
+			if n := countPrefix(got, "aborted"); n != 0 || countPrefix(got, "committed") != 10 || len(got) != 10 {
+				t.Fatalf("read_committed through the other gateway got %d records (%d aborted): %v", len(got), n, got)
+			}
+			if got := readAll(t, b, topic, false, 20); countPrefix(got, "aborted") != 10 || countPrefix(got, "committed") != 10 || len(got) != 20 {
+				t.Fatalf("read_uncommitted got %d records: %v", len(got), got)
+			}
+
+			// An open transaction: visible to read_uncommitted only.
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.ProduceSync(ctx, &kgo.Record{Value: []byte("open-0"), Partition: 0}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			if got := readAll(t, b, topic, true, 10); len(got) != 10 {
+				t.Fatalf("read_committed past an open transaction: %v", got)
+			}
+			// Ended through the other gateway, as after a failover.
+			pid, epoch, err := p.ProducerID(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			end := kmsg.NewPtrEndTxnRequest()
+			end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = tid, pid, epoch, true
+			other := newClient(t, b)
+			var er *kmsg.EndTxnResponse
+			for range 50 {
+				if er, err = end.RequestWith(ctx, other); err == nil && er.ErrorCode != kerr.ConcurrentTransactions.Code &&
+					er.ErrorCode != kerr.NotCoordinator.Code && er.ErrorCode != kerr.CoordinatorLoadInProgress.Code {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if err != nil || er.ErrorCode != 0 {
+				t.Fatalf("EndTxn through the other gateway: %v %+v", err, er)
+			}
+			if got := readAll(t, a, topic, true, 11); countPrefix(got, "open") != 1 || len(got) != 11 {
+				t.Fatalf("after the commit through the other gateway: %v", got)
+			}
+
+			// A zombie: a new producer with the same id fences the old one.
+			p2 := newClient(t, b, kgo.TransactionalID(tid), kgo.DefaultProduceTopic(topic), kgo.TransactionTimeout(60*time.Second))
+			p.Close()
+			p = newClient(t, a, kgo.TransactionalID(tid), kgo.DefaultProduceTopic(topic), kgo.TransactionTimeout(60*time.Second))
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.ProduceSync(ctx, &kgo.Record{Value: []byte("zombie-0"), Partition: 1}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			if err := p2.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			if err := p2.ProduceSync(ctx, &kgo.Record{Value: []byte("fencer-0"), Partition: 1}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			err = p.EndTransaction(ctx, kgo.TryCommit)
+			if err == nil || !(errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch)) {
+				t.Fatalf("the fenced producer's commit: %v, want PRODUCER_FENCED", err)
+			}
+			if err := p2.EndTransaction(ctx, kgo.TryCommit); err != nil {
+				t.Fatal(err)
+			}
+			got = readAll(t, b, topic, true, 12)
+			if countPrefix(got, "zombie") != 0 || countPrefix(got, "fencer") != 1 {
+				t.Fatalf("after fencing: %v", got)
+			}
+		})
+	}
+}
+
+// A transaction left open by a producer that went away is aborted after
+// its timeout, and read_committed readers go on past it.
+func TestTransactionTimeout(t *testing.T) {
+	a := startGateway(t)
+	topic := "txn-timeout"
+	createTopic(t, newClient(t, a), topic, 1)
+	ctx := testCtx(t)
+	p := newClient(t, a, kgo.TransactionalID("tid-timeout"), kgo.DefaultProduceTopic(topic), kgo.TransactionTimeout(time.Second))
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ProduceSync(ctx, &kgo.Record{Value: []byte("left-open")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	plain := newClient(t, a, kgo.DefaultProduceTopic(topic))
+	if err := plain.ProduceSync(ctx, &kgo.Record{Value: []byte("after")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, a, topic, true, 1)
+	if len(got) != 1 || got[0] != "after" {
+		t.Fatalf("read_committed after the timeout: %v", got)
+	}
+}
