@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -79,7 +80,7 @@ func TestConnectDistributedSurvivesKill(t *testing.T) {
 		adm := kadm.NewClient(newClient(t, bootstrap))
 
 		start := time.Now()
-		worker := startJava(t, "connect-1", "org.apache.kafka.connect.cli.ConnectDistributed", props)
+		worker := startWorker(t, "connect-1", props)
 		for name, config := range map[string]map[string]string{sourceName: source, sinkName: sink} {
 			// The worker answers 409 until it has joined its group, and
 			// nothing before its REST server is up.
@@ -108,7 +109,7 @@ func TestConnectDistributedSurvivesKill(t *testing.T) {
 
 		appendLines(t, srcFile, 100, 200)
 		restart := time.Now()
-		worker = startJava(t, "connect-2", "org.apache.kafka.connect.cli.ConnectDistributed", props)
+		worker = startWorker(t, "connect-2", props)
 		var names []string
 		waitFor(t, worker, 90*time.Second, "the restarted worker's connector list", func() bool {
 			code, body := rest(t, http.MethodGet, api+"/connectors", nil)
@@ -137,6 +138,16 @@ func TestConnectDistributedSurvivesKill(t *testing.T) {
 			t.Fatalf("status topic end went from %d to %d across the restart: the status records were lost", statusBefore, after)
 		}
 	})
+}
+
+// workerDead is what a Connect worker logs when it gives up; its JVM then
+// takes another minute to exit.
+var workerDead = regexp.MustCompile(`Uncaught exception in herder work thread|Failed to start Connect`)
+
+func startWorker(t *testing.T, name, props string) *javaProc {
+	p := startJava(t, name, "org.apache.kafka.connect.cli.ConnectDistributed", props)
+	p.fatal = workerDead
+	return p
 }
 
 // rest calls the worker's REST API; a refused connection is code 0.

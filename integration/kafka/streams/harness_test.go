@@ -210,6 +210,9 @@ type javaProc struct {
 	log  string
 	done chan struct{}
 	err  error
+	// fatal, when set, matches output after which the program is as good
+	// as dead (it may take a minute to exit): waits end at once.
+	fatal *regexp.Regexp
 }
 
 // startJava runs class with args in a JVM of its own (small heap: the
@@ -238,7 +241,7 @@ func startJava(t *testing.T, name, class string, args ...string) *javaProc {
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
-			t.Logf("%s: %s", name, p.tail(40))
+			t.Logf("%s: %s", name, p.tail(60))
 		}
 	})
 	return p
@@ -264,15 +267,42 @@ func (p *javaProc) output() string {
 	return string(b)
 }
 
-var errorLine = regexp.MustCompile(`(?m)^.*(ERROR|FATAL|Exception|Error:).*$`)
+var (
+	errorLine = regexp.MustCompile(`(?m)^.*(ERROR|FATAL|Exception|Error:).*$`)
+	logLine   = regexp.MustCompile(`(?m)^(\d\d:\d\d:\d\d|STATE |STEP |FATAL |OK$)`)
+	causeLine = regexp.MustCompile(`(?m)^Caused by: .*$`)
+)
 
-// firstError is the first line of the JVM's output that reports an error:
-// how a scenario fails on a target that lacks something.
+// firstError is the first line of the JVM's output that reports an error,
+// the exception logged with it and its first "Caused by" (Java wraps the
+// broker's answer): how a scenario fails on a target that lacks something.
 func (p *javaProc) firstError() string {
-	if m := errorLine.FindString(p.output()); m != "" {
-		return m
+	out := p.output()
+	loc := errorLine.FindStringIndex(out)
+	if loc == nil {
+		return "(no error line in the output)"
 	}
-	return "(no error line in the output)"
+	// The error's block runs to the next log line.
+	block := out[loc[0]:]
+	if next := logLine.FindStringIndex(block[loc[1]-loc[0]:]); next != nil {
+		block = block[:loc[1]-loc[0]+next[0]]
+	}
+	lines := strings.Split(strings.TrimSpace(block), "\n")
+	msg := clip(lines[0])
+	if len(lines) > 1 && !strings.HasPrefix(lines[1], "\t") && !strings.HasPrefix(lines[1], "Caused by") {
+		msg += " | " + clip(lines[1])
+	}
+	if c := causeLine.FindString(block); c != "" {
+		msg += " | " + clip(c)
+	}
+	return msg
+}
+
+func clip(s string) string {
+	if len(s) > 500 {
+		return s[:500] + "..."
+	}
+	return s
 }
 
 func (p *javaProc) tail(n int) string {
@@ -299,7 +329,7 @@ func waitFor(t *testing.T, p *javaProc, timeout time.Duration, what string, cond
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
-		if p != nil && p.exited() {
+		if p != nil && (p.exited() || p.fatal != nil && p.fatal.MatchString(p.output())) {
 			p.failf("waiting for %s", what)
 		}
 		if time.Now().After(deadline) {
