@@ -271,13 +271,19 @@ var (
 	errorLine = regexp.MustCompile(`(?m)^.*(ERROR|FATAL|Exception|Error:).*$`)
 	logLine   = regexp.MustCompile(`(?m)^(\d\d:\d\d:\d\d|STATE |STEP |FATAL |OK$)`)
 	causeLine = regexp.MustCompile(`(?m)^Caused by: .*$`)
+	fatalLine = regexp.MustCompile(`(?m)^FATAL .*$`)
 )
 
-// firstError is the first line of the JVM's output that reports an error,
+// firstError is the FATAL line of a test program, else the first line of
+// the JVM's output that reports an error,
 // the exception logged with it and its first "Caused by" (Java wraps the
 // broker's answer): how a scenario fails on a target that lacks something.
 func (p *javaProc) firstError() string {
 	out := p.output()
+	// Our own programs say on one line what they died of.
+	if m := fatalLine.FindString(out); m != "" {
+		return m
+	}
 	loc := errorLine.FindStringIndex(out)
 	if loc == nil {
 		return "(no error line in the output)"

@@ -55,7 +55,12 @@ public class WordCount {
             }
         });
         streams.setUncaughtExceptionHandler(e -> {
-            System.out.println("FATAL " + e);
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            // One line the test reports: what Streams died of, and the broker's answer under it.
+            System.out.println("FATAL " + e + " | root cause: " + root);
             e.printStackTrace(System.out);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
