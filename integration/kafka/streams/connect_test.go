@@ -84,7 +84,7 @@ func TestConnectDistributedSurvivesKill(t *testing.T) {
 		for name, config := range map[string]map[string]string{sourceName: source, sinkName: sink} {
 			// The worker answers 409 until it has joined its group, and
 			// nothing before its REST server is up.
-			waitFor(t, worker, 90*time.Second, "connector "+name+" created", func() bool {
+			waitFor(t, worker, 60*time.Second, "connector "+name+" created", func() bool {
 				code, _ := rest(t, http.MethodPost, api+"/connectors", map[string]any{"name": name, "config": config})
 				return code == http.StatusCreated
 			})
@@ -111,7 +111,7 @@ func TestConnectDistributedSurvivesKill(t *testing.T) {
 		restart := time.Now()
 		worker = startWorker(t, "connect-2", props)
 		var names []string
-		waitFor(t, worker, 90*time.Second, "the restarted worker's connector list", func() bool {
+		waitFor(t, worker, 60*time.Second, "the restarted worker's connector list", func() bool {
 			code, body := rest(t, http.MethodGet, api+"/connectors", nil)
 			return code == http.StatusOK && json.Unmarshal(body, &names) == nil && len(names) > 0
 		})

@@ -24,8 +24,8 @@ func TestJavaTransactionalProducer(t *testing.T) {
 		p := startJava(t, "txn-producer", "TxnProducer", bootstrap, topic, "txn-id"+suffix)
 		select {
 		case <-p.done:
-		case <-time.After(90 * time.Second):
-			p.failf("the transactional producer did not end within 90 s (steps done: %q)", steps(p.output()))
+		case <-time.After(60 * time.Second):
+			p.failf("the transactional producer did not end within 60 s (steps done: %q)", steps(p.output()))
 		}
 		if !strings.Contains(p.output(), "\nOK\n") {
 			p.failf("the transactional producer did not finish (steps done: %q)", steps(p.output()))

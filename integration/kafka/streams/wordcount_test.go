@@ -61,7 +61,7 @@ func TestStreamsWordCountExactlyOnce(t *testing.T) {
 		stateDir := filepath.Join(t.TempDir(), "state")
 		start := time.Now()
 		first := startJava(t, "wordcount-1", "WordCount", bootstrap, app, in, out, stateDir)
-		waitFor(t, first, 90*time.Second, "output of the first run", func() bool {
+		waitFor(t, first, 60*time.Second, "output of the first run", func() bool {
 			for _, end := range endOffsets(t, adm, out) {
 				if end > 0 {
 					return true
@@ -95,7 +95,7 @@ func TestStreamsWordCountExactlyOnce(t *testing.T) {
 		}
 		// Streams commits the input offsets in the transaction of the output
 		// they produced: the group at the input's end means all output is in.
-		waitFor(t, second, 100*time.Second, "input consumed to its end after the restart", func() bool {
+		waitFor(t, second, 60*time.Second, "input consumed to its end after the restart", func() bool {
 			return groupCaughtUp(t, adm, app, in)
 		})
 		t.Logf("second run: all input consumed %v after the restart", time.Since(restart).Round(time.Millisecond))
