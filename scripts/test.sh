@@ -42,6 +42,8 @@ done
 mvn -B -q dependency:get -Dartifact=com.rabbitmq:amqp-client:5.25.0 >/dev/null
 # Kafka's jars, for its console tools in integration/kafka.
 integration/kafka/kraft.sh classpath >/dev/null
+# Kafka Streams and Kafka Connect jars, for integration/kafka/streams.
+integration/kafka/streams/jars.sh >/dev/null
 
 # The real Pulsar broker for bridge/pulsar and the integration tests on the
 # Pulsar backend. Its data lives in a fresh folder of this run.
