@@ -46,8 +46,8 @@ type coordinator struct {
 	log    *zap.Logger
 	snaps  bridge.StateTable
 	prefix string // of its log topics
-	gw    string // this gateway's token prefix
-	seq   atomic.Uint64
+	gw     string // this gateway's token prefix
+	seq    atomic.Uint64
 
 	mu     sync.Mutex
 	logs   map[string]*groupLog
