@@ -198,3 +198,124 @@ func TestTransactionTimeout(t *testing.T) {
 		t.Fatalf("read_committed after the timeout: %v", got)
 	}
 }
+
+// Consume-transform-produce with franz-go's GroupTransactSession (KIP-447):
+// two members on two gateways share the input; one leaves half-way (a
+// rebalance while transactions are in flight); every input record is in
+// the output exactly once for a read_committed reader.
+func TestGroupTransactSession(t *testing.T) {
+	for name, start := range txnTargets(t) {
+		t.Run(name, func(t *testing.T) {
+			a, b := start(t)
+			suffix := fmt.Sprint(time.Now().UnixNano())
+			in, out, group := "gts-in-"+suffix, "gts-out-"+suffix, "gts-"+suffix
+			admin := newClient(t, a)
+			createTopic(t, admin, in, 4)
+			createTopic(t, admin, out, 2)
+			ctx := testCtx(t)
+			const n = 2000
+			recs := make([]*kgo.Record, n)
+			for i := range recs {
+				recs[i] = &kgo.Record{Topic: in, Value: fmt.Appendf(nil, "%d", i)}
+			}
+			if err := admin.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			member := func(addr, id string, stop <-chan struct{}, done chan<- error) {
+				s, err := kgo.NewGroupTransactSession(kgo.SeedBrokers(addr), kgo.TransactionalID(id),
+					kgo.ConsumerGroup(group), kgo.ConsumeTopics(in), kgo.DefaultProduceTopic(out),
+					kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+					kgo.TransactionTimeout(30*time.Second), kgo.FetchMaxWait(200*time.Millisecond),
+					kgo.RequireStableFetchOffsets())
+				if err != nil {
+					done <- err
+					return
+				}
+				defer s.Close()
+				for {
+					select {
+					case <-stop:
+						done <- nil
+						return
+					default:
+					}
+					pctx, cancel := context.WithTimeout(ctx, time.Second)
+					fs := s.PollRecords(pctx, 100)
+					cancel()
+					if fs.Empty() {
+						continue
+					}
+					if err := s.Begin(); err != nil {
+						done <- err
+						return
+					}
+					fs.EachRecord(func(r *kgo.Record) {
+						s.Produce(ctx, &kgo.Record{Value: append([]byte("out-"), r.Value...)}, nil)
+					})
+					if _, err := s.End(ctx, kgo.TryCommit); err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+			stop1, stop2 := make(chan struct{}), make(chan struct{})
+			done1, done2 := make(chan error, 1), make(chan error, 1)
+			go member(a, "gts-a-"+suffix, stop1, done1)
+			go member(b, "gts-b-"+suffix, stop2, done2)
+			// Let both work, then one leaves while the other goes on.
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+				if len(readAllQuick(t, a, out)) > n/4 {
+					break
+				}
+			}
+			close(stop2)
+			if err := <-done2; err != nil {
+				t.Fatalf("member on the second gateway: %v", err)
+			}
+			var got []string
+			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+				if got = readAllQuick(t, a, out); len(got) >= n {
+					break
+				}
+			}
+			close(stop1)
+			if err := <-done1; err != nil {
+				t.Fatalf("member on the first gateway: %v", err)
+			}
+			got = readAll(t, b, out, true, n)
+			seen := map[string]int{}
+			for _, v := range got {
+				seen[v]++
+			}
+			for i := range n {
+				if c := seen[fmt.Sprintf("out-%d", i)]; c != 1 {
+					t.Fatalf("input %d is in the output %d times (%d output records)", i, c, len(got))
+				}
+			}
+			if len(got) != n {
+				t.Fatalf("%d output records for %d inputs", len(got), n)
+			}
+		})
+	}
+}
+
+// readAllQuick is what a read_committed reader has now, without waiting
+// for more.
+func readAllQuick(t *testing.T, addr, topic string) []string {
+	t.Helper()
+	cl := newClient(t, addr, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+	defer cl.Close()
+	var got []string
+	for empty := 0; empty < 2; {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)); n++ })
+		if n == 0 {
+			empty++
+		}
+	}
+	return got
+}
