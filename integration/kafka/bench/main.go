@@ -55,7 +55,7 @@ var (
 	phase      = flag.String("phase", "", "with -cpuprofile: profile only the produce or the consume phases")
 	memprofile = flag.String("memprofile", "", "write an allocation profile of the whole run (gateway included)")
 	timeout    = flag.Duration("timeout", 3*time.Minute, "bound on one produce or consume phase")
-	mode       = flag.String("mode", "throughput", "throughput; groups (groups.go: forming and rebalancing a consumer group); spread (spread.go: 3 clients through 1 or 3 gateways)")
+	mode       = flag.String("mode", "throughput", "throughput; groups (groups.go: forming and rebalancing a consumer group); spread (spread.go: 3 clients through 1 or 3 gateways); txn (txn.go: transactional producer throughput and commit latency)")
 )
 
 type result struct {
@@ -121,6 +121,13 @@ func main() {
 			want = map[string]bool{"gw1-embedded": true, "gw1-pulsar": true, "gw3-pulsar": true, "kafka": true}
 		}
 		runGroups(ctx, want, pulsarURL, adminURL, kafkaAddr)
+		return
+	}
+	if *mode == "txn" {
+		if *targets == flag.Lookup("targets").DefValue {
+			want = map[string]bool{"gw-embedded": true, "gw-pulsar": true, "kafka": true}
+		}
+		runTxn(ctx, want, sizes, pulsarURL, adminURL, kafkaAddr)
 		return
 	}
 	if *mode == "spread" {
