@@ -65,6 +65,7 @@ type Handler struct {
 	producers *producerCache
 	groups    *coordinator
 	offsets   *offsetStore
+	configs   *topicConfigStore
 	pids      *producerIDs
 	mirror    *subscriptionMirror
 
@@ -111,6 +112,9 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 		return nil, err
 	}
 	if h.offsets, err = newOffsetStore(ctx, b); err != nil {
+		return nil, err
+	}
+	if h.configs, err = newTopicConfigStore(ctx, b); err != nil {
 		return nil, err
 	}
 	if h.pids, err = newProducerIDs(ctx, b, h.log, opts.seqFlushEvery); err != nil {
