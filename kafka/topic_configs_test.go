@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -288,5 +289,48 @@ func TestCompactedTopicFetch(t *testing.T) {
 	}
 	if s, _ := starts.Lookup("cmp", 0); s.Offset != 0 {
 		t.Errorf("start offset %d, want 0 (compaction keeps the log start)", s.Offset)
+	}
+}
+
+// Compaction inside one produced batch keeps the kept records' offsets,
+// and a tombstone younger than delete.retention.ms stays null.
+func TestCompactedBatchKeepsOffsetsAndNulls(t *testing.T) {
+	addr, b := startGatewayBackend(t)
+	cl := newClient(t, addr, kgo.ProducerLinger(50*time.Millisecond))
+	res, _ := kadm.NewClient(cl).CreateTopic(testCtx(t), 1, 1, map[string]*string{"cleanup.policy": kmsg.StringPtr("compact")}, "cmpb")
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	rec := func(k, v string) *kgo.Record {
+		r := &kgo.Record{Topic: "cmpb", Key: []byte(k)}
+		if v != "" {
+			r.Value = []byte(v)
+		}
+		return r
+	}
+	// One batch: k0=a k1=b k0=c k2=null k1=d.
+	if err := cl.ProduceSync(testCtx(t), rec("k0", "a"), rec("k1", "b"), rec("k0", "c"), rec("k2", ""), rec("k1", "d")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(testCtx(t), rec("end", "x")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Admin().Compact(testCtx(t), "cmpb"); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, addr, kgo.ConsumeTopics("cmpb"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	got := consume(t, c, 4)
+	want := []struct {
+		key, value string
+		offset     int64
+	}{{"k0", "c", 2}, {"k2", "", 3}, {"k1", "d", 4}, {"end", "x", 5}}
+	for i, w := range want {
+		r := got[i]
+		if string(r.Key) != w.key || string(r.Value) != w.value || r.Offset != w.offset {
+			t.Errorf("record %d: %s=%s at %d, want %s=%s at %d", i, r.Key, r.Value, r.Offset, w.key, w.value, w.offset)
+		}
+	}
+	if got[1].Value != nil {
+		t.Errorf("tombstone read back as %q, want null", got[1].Value)
 	}
 }
