@@ -46,13 +46,14 @@ func (s *topicConfigStore) overrides(full string) map[string]string {
 // set applies overrides: the backend's policy first (what happens to the
 // log), then the record every gateway describes.
 func (h *Handler) setTopicConfigs(ctx context.Context, full string, overrides map[string]string) error {
+	_, had := h.configs.t.Get(full)
+	if len(overrides) == 0 && !had {
+		return nil // a topic created without configs costs the backend nothing more
+	}
 	if err := h.b.Admin().SetTopicPolicy(ctx, full, policyOf(overrides)); err != nil {
 		return err
 	}
 	if len(overrides) == 0 {
-		if _, ok := h.configs.t.Get(full); !ok {
-			return nil
-		}
 		return h.configs.t.Delete(ctx, full)
 	}
 	v, _ := json.Marshal(overrides)

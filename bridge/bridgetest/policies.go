@@ -12,6 +12,7 @@ import (
 func policyTests() []testCase {
 	return []testCase{
 		{"DefaultAndSet", testPolicyDefaultAndSet},
+		{"BackToDefault", testPolicyBackToDefault},
 		{"NotFound", testPolicyNotFound},
 		{"DeleteBefore", testPolicyDeleteBefore},
 		{"DeleteBeforeRestart", testPolicyDeleteBeforeRestart},
@@ -62,6 +63,17 @@ func testPolicyDefaultAndSet(t *testing.T, h Harness) {
 	b = h.Reopen(t, b)
 	if got := mustPolicy(t, h, b, topic); got != want {
 		t.Errorf("TopicPolicy after a restart = %+v, want %+v", got, want)
+	}
+}
+
+// Setting the default again undoes a set policy.
+func testPolicyBackToDefault(t *testing.T, h Harness) {
+	b := newBackend(t, h)
+	topic := newTopic(t, h, b, 1)
+	mustSetPolicy(t, h, b, topic, compactPolicy())
+	mustSetPolicy(t, h, b, topic, bridge.DefaultTopicPolicy())
+	if got := mustPolicy(t, h, b, topic); got != bridge.DefaultTopicPolicy() {
+		t.Errorf("TopicPolicy after setting the default = %+v", got)
 	}
 }
 

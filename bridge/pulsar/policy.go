@@ -104,6 +104,9 @@ func (a *adminAPI) SetTopicPolicy(ctx context.Context, topic string, p bridge.To
 	if err != nil {
 		return err
 	}
+	if p == bridge.DefaultTopicPolicy() {
+		return a.removePolicy(ctx, tn, ut, pt)
+	}
 	if p.Compact {
 		err = a.b.admin.Topics().SetCompactionThresholdWithContext(ctx, ut, compactionThreshold)
 	} else {
@@ -124,6 +127,22 @@ func (a *adminAPI) SetTopicPolicy(ctx context.Context, topic string, p bridge.To
 	}
 	v, _ := json.Marshal(p)
 	return (&handle{pt}).Put(ctx, tn.String(), v)
+}
+
+// removePolicy takes a topic back to the namespace's settings: the
+// default policy sets nothing, so a namespace's own retention applies to
+// topics no one configured.
+func (a *adminAPI) removePolicy(ctx context.Context, tn bridge.TopicName, ut utils.TopicName, pt *table) error {
+	if _, ok := (&handle{pt}).Get(tn.String()); !ok {
+		return nil
+	}
+	if err := a.b.admin.Topics().RemoveCompactionThresholdWithContext(ctx, ut); err != nil {
+		return mapErr(err, topicScope, "compaction threshold of "+tn.String())
+	}
+	if err := a.b.admin.Topics().RemoveRetentionWithContext(ctx, ut); err != nil {
+		return mapErr(err, topicScope, "retention of "+tn.String())
+	}
+	return (&handle{pt}).Delete(ctx, tn.String())
 }
 
 func (a *adminAPI) TopicPolicy(ctx context.Context, topic string) (bridge.TopicPolicy, error) {
