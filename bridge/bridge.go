@@ -435,6 +435,7 @@ type Admin interface {
 	ResetSubscription(ctx context.Context, partition, subscription string, index int64) error
 	// ClearBacklog acknowledges every message of a subscription (AMQP purge).
 	ClearBacklog(ctx context.Context, topic, subscription string) error
+	PolicyAdmin
 }
 
 // StateTable is a table of small keyed records that every gateway on the

@@ -10,9 +10,10 @@ import (
 )
 
 // CreateTopics v0-v7. A Kafka topic is always a partitioned Pulsar topic,
-// so it can grow later. Replication and configs belong to Pulsar: a
-// replication factor other than -1 or 1 and explicit replica assignments
-// are refused rather than silently ignored.
+// so it can grow later. Replication belongs to Pulsar: a replication factor
+// other than -1 or 1 and explicit replica assignments are refused rather
+// than silently ignored. Configs are checked (topicconfigs.go) before the
+// topic is created, and applied after.
 func init() { register(19, 0, 7, handleCreateTopics) }
 
 func handleCreateTopics(h *Handler, r *request) (kmsg.Response, error) {
@@ -28,6 +29,7 @@ func handleCreateTopics(h *Handler, r *request) (kmsg.Response, error) {
 		fail := func(e *kerr.Error, msg string) {
 			rt.ErrorCode, rt.ErrorMessage = e.Code, kmsg.StringPtr(msg)
 		}
+		overrides, bad := h.createConfigs(t.Configs)
 		switch {
 		case h.internalShown(t.Topic):
 			fail(kerr.TopicAlreadyExists, "topic exists")
@@ -41,6 +43,8 @@ func handleCreateTopics(h *Handler, r *request) (kmsg.Response, error) {
 			fail(kerr.InvalidPartitions, "partitions must be positive")
 		case t.ReplicationFactor != -1 && t.ReplicationFactor != 1:
 			fail(kerr.InvalidReplicationFactor, "replication is configured in Pulsar; use -1 or 1")
+		case bad != "":
+			fail(kerr.InvalidConfig, bad)
 		case req.ValidateOnly:
 			if _, ok, _ := h.topics.get(r.ctx, t.Topic); ok {
 				fail(kerr.TopicAlreadyExists, "topic exists")
@@ -48,6 +52,11 @@ func handleCreateTopics(h *Handler, r *request) (kmsg.Response, error) {
 		default:
 			err := h.b.Admin().CreateTopic(r.ctx, h.topics.fullName(t.Topic), partitions)
 			h.topics.forget(t.Topic)
+			if err == nil {
+				// Also when none are set: a stale record of a topic of that
+				// name deleted elsewhere goes.
+				err = h.setTopicConfigs(r.ctx, h.topics.fullName(t.Topic), overrides)
+			}
 			if errors.Is(err, bridge.ErrTopicExists) {
 				fail(kerr.TopicAlreadyExists, "topic exists")
 			} else if err != nil {
@@ -61,13 +70,32 @@ func handleCreateTopics(h *Handler, r *request) (kmsg.Response, error) {
 		// null check.
 		rt.Configs = []kmsg.CreateTopicsResponseTopicConfig{}
 		if rt.ErrorCode == 0 {
-			for name, value := range h.topicConfigs() {
+			for _, e := range h.describeEntries(overrides) {
 				c := kmsg.NewCreateTopicsResponseTopicConfig()
-				c.Name, c.Value, c.ReadOnly, c.Source = name, kmsg.StringPtr(value), true, int8(kmsg.ConfigSourceDefaultConfig)
+				c.Name, c.Value, c.Source = e.name, kmsg.StringPtr(e.value), int8(kmsg.ConfigSourceDefaultConfig)
+				if e.set {
+					c.Source = int8(kmsg.ConfigSourceDynamicTopicConfig)
+				}
 				rt.Configs = append(rt.Configs, c)
 			}
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, nil
+}
+
+// createConfigs checks a CreateTopics topic's configs: the overrides, or
+// why one cannot be set.
+func (h *Handler) createConfigs(cs []kmsg.CreateTopicsRequestTopicConfig) (map[string]string, string) {
+	if len(cs) == 0 {
+		return nil, ""
+	}
+	out := make(map[string]string, len(cs))
+	for _, c := range cs {
+		if why := h.checkTopicConfig(c.Name, c.Value); why != "" {
+			return nil, why
+		}
+		out[c.Name] = *c.Value
+	}
+	return out, ""
 }

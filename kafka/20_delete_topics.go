@@ -45,6 +45,9 @@ func handleDeleteTopics(h *Handler, r *request) (kmsg.Response, error) {
 				h.extents.forget(info.partition(p))
 			}
 			rt.ErrorCode = errorCode(h.b.Admin().DeleteTopic(r.ctx, info.full))
+			if rt.ErrorCode == 0 {
+				h.forgetTopicConfigs(r.ctx, info.full)
+			}
 			h.topics.forget(name)
 		}
 		resp.Topics = append(resp.Topics, rt)

@@ -7,22 +7,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// DescribeConfigs v0-v4, read-only: topic and broker settings live in
-// Pulsar, so we report what Kafka tools ask about most, as defaults.
-// AlterConfigs is not offered rather than accepted and ignored.
+// DescribeConfigs v0-v4. A topic's configs are the defaults with what
+// CreateTopics or AlterConfigs set (topicconfigs.go), reported as
+// DYNAMIC_TOPIC_CONFIG: Connect refuses to start unless its internal topics
+// describe as compact. Broker settings are the gateway's own, read-only.
 func init() { register(32, 0, 4, handleDescribeConfigs) }
-
-func (h *Handler) topicConfigs() map[string]string {
-	return map[string]string{
-		"cleanup.policy":         "delete",
-		"compression.type":       "producer",
-		"max.message.bytes":      strconv.Itoa(int(h.opts.MaxRequestSize)),
-		"message.timestamp.type": "CreateTime",
-		"min.insync.replicas":    "1",
-		"retention.ms":           "-1",
-		"retention.bytes":        "-1",
-	}
-}
 
 func (h *Handler) brokerConfigs() map[string]string {
 	return map[string]string{
@@ -39,8 +28,8 @@ func handleDescribeConfigs(h *Handler, r *request) (kmsg.Response, error) {
 	for _, res := range req.Resources {
 		rr := kmsg.NewDescribeConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
-		var configs map[string]string
-		source := kmsg.ConfigSourceDefaultConfig
+		var entries []topicConfigEntry
+		source, readOnly := kmsg.ConfigSourceDefaultConfig, false
 		switch res.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
 			if isInternal(res.ResourceName) {
@@ -48,33 +37,47 @@ func handleDescribeConfigs(h *Handler, r *request) (kmsg.Response, error) {
 					rr.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				}
 				// Kafka's: offsets are kept per key.
-				configs = h.topicConfigs()
-				configs["cleanup.policy"] = "compact"
+				entries, readOnly = h.describeEntries(map[string]string{"cleanup.policy": "compact"}), true
 				break
 			}
-			_, ok, err := h.topics.get(r.ctx, res.ResourceName)
+			info, ok, err := h.topics.get(r.ctx, res.ResourceName)
 			switch {
 			case err != nil:
 				rr.ErrorCode = errorCode(err)
 			case !ok:
 				rr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			default:
+				entries = h.describeTopic(info.full)
 			}
-			configs = h.topicConfigs()
 		case kmsg.ConfigResourceTypeBroker:
 			if res.ResourceName != "" && res.ResourceName != strconv.Itoa(int(h.nodeID)) {
 				rr.ErrorCode = kerr.InvalidRequest.Code
 			}
-			configs, source = h.brokerConfigs(), kmsg.ConfigSourceStaticBrokerConfig
+			for name, value := range h.brokerConfigs() {
+				entries = append(entries, topicConfigEntry{name: name, value: value})
+			}
+			source, readOnly = kmsg.ConfigSourceStaticBrokerConfig, true
 		default:
 			rr.ErrorCode = kerr.InvalidRequest.Code
 		}
 		if rr.ErrorCode == 0 {
-			for name, value := range configs {
-				if !wanted(res.ConfigNames, name) {
+			for _, e := range entries {
+				if !wanted(res.ConfigNames, e.name) {
 					continue
 				}
 				c := kmsg.NewDescribeConfigsResponseResourceConfig()
-				c.Name, c.Value, c.ReadOnly, c.IsDefault, c.Source = name, kmsg.StringPtr(value), true, true, source
+				c.Name, c.Value, c.ReadOnly, c.IsDefault, c.Source = e.name, kmsg.StringPtr(e.value), readOnly, !e.set, source
+				if e.set {
+					c.Source = kmsg.ConfigSourceDynamicTopicConfig
+					if res.ResourceType == kmsg.ConfigResourceTypeBroker {
+						c.Source = source
+					}
+				}
+				if req.IncludeSynonyms {
+					syn := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+					syn.Name, syn.Value, syn.Source = c.Name, c.Value, c.Source
+					c.ConfigSynonyms = append(c.ConfigSynonyms, syn)
+				}
 				rr.Configs = append(rr.Configs, c)
 			}
 		}

@@ -36,6 +36,9 @@ func FuzzRequest(f *testing.F) {
 		frame(produce, 9),
 		frame(produce, 3),
 		frame(kmsg.NewPtrFindCoordinatorRequest(), 3),
+		frame(alterSeed(), 1),
+		frame(incrementalSeed(), 1),
+		frame(deleteRecordsSeed(), 2),
 	} {
 		f.Add(seed[4:]) // without the size: the fuzzer keeps it consistent
 	}
@@ -82,4 +85,28 @@ func FuzzRequest(f *testing.F) {
 			t.Fatal("HandleConn did not return after the client closed")
 		}
 	})
+}
+
+func alterSeed() *kmsg.AlterConfigsRequest {
+	r := kmsg.NewPtrAlterConfigsRequest()
+	res := kmsg.NewAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, "t"
+	res.Configs = []kmsg.AlterConfigsRequestResourceConfig{{Name: "cleanup.policy", Value: kmsg.StringPtr("compact")}}
+	r.Resources = append(r.Resources, res)
+	return r
+}
+
+func incrementalSeed() *kmsg.IncrementalAlterConfigsRequest {
+	r := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, "t"
+	res.Configs = []kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "cleanup.policy", Op: kmsg.IncrementalAlterConfigOpAppend, Value: kmsg.StringPtr("delete")}}
+	r.Resources = append(r.Resources, res)
+	return r
+}
+
+func deleteRecordsSeed() *kmsg.DeleteRecordsRequest {
+	r := kmsg.NewPtrDeleteRecordsRequest()
+	r.Topics = []kmsg.DeleteRecordsRequestTopic{{Topic: "t", Partitions: []kmsg.DeleteRecordsRequestTopicPartition{{Partition: 0, Offset: 1}}}}
+	return r
 }

@@ -69,6 +69,7 @@ type Handler struct {
 	txnIdx    *txnIndexes
 	quit      chan struct{} // ends background loops
 	offsets   *offsetStore
+	configs   *topicConfigStore
 	pids      *producerIDs
 	mirror    *subscriptionMirror
 
@@ -124,6 +125,9 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 	h.quit = make(chan struct{})
 	go h.sweepTxns(h.quit)
 	if h.offsets, err = newOffsetStore(ctx, b); err != nil {
+		return nil, err
+	}
+	if h.configs, err = newTopicConfigStore(ctx, b); err != nil {
 		return nil, err
 	}
 	if h.pids, err = newProducerIDs(ctx, b, h.log, opts.seqFlushEvery); err != nil {

@@ -88,6 +88,7 @@ func Run(t *testing.T, h Harness) {
 		{"Presence", presenceTests()},
 		{"Restart", restartTests()},
 		{"AckRestart", ackRestartTests()},
+		{"Policies", policyTests()},
 		{"Closed", closedTests()},
 	}
 	for _, g := range groups {

@@ -35,8 +35,10 @@ func (a admin) DeleteTopic(ctx context.Context, name string) error {
 	batch := a.b.db.NewBatch()
 	defer batch.Close()
 	batch.Delete(topicKey(t.name), nil)
+	batch.Delete(policyKey(t.name), nil)
 	for _, p := range parts {
 		batch.Delete(partitionKey(p.name), nil)
+		batch.Delete(logStartKey(p.id), nil)
 		batch.DeleteRange(messageKey(nil, p.id, 0), messageKey(nil, p.id+1, 0), nil)
 		batch.DeleteRange(cursorPrefix(p.id), prefixEnd(cursorPrefix(p.id)), nil)
 	}

@@ -38,6 +38,9 @@ type Options struct {
 	// store. A crash may redeliver what was acknowledged in the last
 	// interval, never lose a message. Zero means 100ms.
 	CursorFlushInterval time.Duration
+	// MaintenanceInterval is how often topic policies (retention,
+	// compaction) are applied. Zero means 30s.
+	MaintenanceInterval time.Duration
 }
 
 // Backend implements bridge.Backend on Pebble.
@@ -61,6 +64,7 @@ type Backend struct {
 
 	commits *committer
 	cursors *cursorFlusher
+	maint   *maintainer
 }
 
 var _ bridge.Backend = (*Backend)(nil)
@@ -72,6 +76,9 @@ func Open(opts Options) (*Backend, error) {
 	}
 	if opts.CursorFlushInterval <= 0 {
 		opts.CursorFlushInterval = 100 * time.Millisecond
+	}
+	if opts.MaintenanceInterval <= 0 {
+		opts.MaintenanceInterval = 30 * time.Second
 	}
 	po := &pebble.Options{Logger: pebbleLogger{opts.Logger.Sugar()}}
 	// No block compression: the store is mostly message values, often
@@ -112,6 +119,7 @@ func Open(opts Options) (*Backend, error) {
 	}
 	b.commits = newCommitter(b)
 	b.cursors = newCursorFlusher(b, opts.CursorFlushInterval)
+	b.maint = newMaintainer(b, opts.MaintenanceInterval)
 	return b, nil
 }
 
@@ -167,7 +175,10 @@ func (b *Backend) load() error {
 		}
 		b.partitions[name] = p
 	}
-	return it.Close()
+	if err := it.Close(); err != nil {
+		return err
+	}
+	return b.loadPolicies()
 }
 
 func (b *Backend) loadPartition(name string, id uint64) (*partition, error) {
@@ -227,6 +238,7 @@ func (b *Backend) Close() error {
 	b.mu.Unlock()
 
 	b.commits.close() // waits for what producers queued before Close
+	b.maint.wait()
 	for _, p := range parts {
 		p.shutdown()
 	}
@@ -250,7 +262,8 @@ func (b *Backend) Admin() bridge.Admin { return admin{b} }
 // topic is a topic's metadata.
 type topic struct {
 	name       string
-	partitions int // 0: not partitioned
+	partitions int                 // 0: not partitioned
+	policy     *bridge.TopicPolicy // nil: the default; guarded by Backend.mu
 }
 
 // partitionNames lists the names of a topic's partitions (its own name when

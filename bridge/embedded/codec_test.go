@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"time"
 )
 
@@ -69,6 +71,23 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 		if _, err := decodeCursor(appendCursor(nil, c)); err != nil {
 			t.Fatalf("re-encoded cursor does not decode: %v", err)
+		}
+	})
+}
+
+// FuzzDecodePolicy: a stored policy never panics its decoder, and what
+// decodes encodes back to the same bytes.
+func FuzzDecodePolicy(f *testing.F) {
+	f.Add(appendPolicy(nil, bridge.DefaultTopicPolicy()))
+	f.Add(appendPolicy(nil, bridge.TopicPolicy{Compact: true, RetentionTime: time.Hour, RetentionBytes: 1 << 30}))
+	f.Add([]byte{policyVersion})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := decodePolicy(b)
+		if err != nil {
+			return
+		}
+		if again, err := decodePolicy(appendPolicy(nil, p)); err != nil || again != p {
+			t.Fatalf("round trip of %+v: %+v, %v", p, again, err)
 		}
 	})
 }

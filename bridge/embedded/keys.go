@@ -12,13 +12,24 @@ import "encoding/binary"
 //	                                    index last (group.go)
 //	'C' partition-id(8) subscription -> encoded cursor
 //	'S' table 0x00 key               -> state value
+//	'O' topic-name                   -> topic policy (policy.go)
+//	'L' partition-id(8)              -> log start: the first index (8 bytes),
+//	                                    once DeleteBefore or retention moved it
 const (
 	kindTopic     = 'T'
 	kindPartition = 'P'
 	kindMessage   = 'M'
 	kindCursor    = 'C'
 	kindState     = 'S'
+	kindPolicy    = 'O'
+	kindLogStart  = 'L'
 )
+
+func policyKey(topic string) []byte { return append([]byte{kindPolicy}, topic...) }
+
+func logStartKey(partID uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{kindLogStart}, partID)
+}
 
 func topicKey(name string) []byte     { return append([]byte{kindTopic}, name...) }
 func partitionKey(name string) []byte { return append([]byte{kindPartition}, name...) }

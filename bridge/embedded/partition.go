@@ -28,6 +28,11 @@ type partition struct {
 	growMu  sync.Mutex
 	grown   chan struct{} // closed and replaced when durable advances
 
+	// maintMu serialises what rewrites stored groups below durable:
+	// compaction, retention and DeleteBefore.
+	maintMu     sync.Mutex
+	compactedAt atomic.Int64 // durable when compaction last ran (maintain.go)
+
 	mu          sync.Mutex
 	next        int64     // next index to assign
 	lastPublish time.Time // publish times never go backwards within a partition

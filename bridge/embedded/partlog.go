@@ -2,6 +2,8 @@ package embedded
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -71,7 +73,8 @@ type rawItem struct {
 // groups calls fn with each durable stored group holding index from or a
 // later one, in order, while fn returns true.
 func (p *partition) groups(from int64, fn func(last int64, value []byte) (bool, error)) error {
-	_, durable, _ := p.extent()
+	first, durable, _ := p.extent()
+	from = max(from, first) // DeleteBefore or retention may leave a group reaching below first
 	if from >= durable {
 		return nil
 	}
@@ -228,7 +231,9 @@ func (f *finder) get(idx int64) (*bridge.Message, error) {
 // publishTime is the publish time of the message at idx; a raw group's
 // without decoding it.
 func (f *finder) publishTime(idx int64) (time.Time, error) {
-	if err := f.find(idx); err != nil {
+	if err := f.find(idx); errors.Is(err, errGone) {
+		idx = f.first // in a gap: the next stored message's time keeps the order
+	} else if err != nil {
 		return time.Time{}, err
 	}
 	if f.g.raw != nil {
@@ -262,12 +267,15 @@ func (f *finder) find(idx int64) error {
 	if err != nil {
 		return f.p.corrupt(last, err)
 	}
-	if idx < f.first {
-		return f.p.corrupt(idx, pebble.ErrNotFound) // below the partition's first
-	}
 	f.g = g
+	if idx < f.first {
+		return errGone // compacted away or below the log start; f is on the next group
+	}
 	return nil
 }
+
+// errGone: no stored message has that index any more (compaction, log start).
+var errGone = errors.New("embedded: message no longer stored")
 
 func (f *finder) close() { f.it.Close() }
 
@@ -338,6 +346,17 @@ func (p *partition) loadExtent() error {
 		}
 	}
 	if err := it.Error(); err != nil {
+		return err
+	}
+	// DeleteBefore or retention may have left a group reaching below the
+	// log start.
+	v, closer, err := p.b.db.Get(logStartKey(p.id))
+	if err == nil {
+		if len(v) == 8 {
+			p.first.Store(max(p.first.Load(), int64(binary.BigEndian.Uint64(v))))
+		}
+		closer.Close()
+	} else if !errors.Is(err, pebble.ErrNotFound) {
 		return err
 	}
 	if p.next < p.first.Load() {

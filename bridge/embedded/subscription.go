@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"errors"
 	"hash/fnv"
 	"sort"
 	"strconv"
@@ -288,7 +289,9 @@ func (s *subscription) redeliverLocked() (blocked bool) {
 			m, err = f.get(idx)
 		}
 		if err != nil {
-			s.logReadError(idx, err)
+			if !errors.Is(err, errGone) { // compacted away: nothing to deliver
+				s.logReadError(idx, err)
+			}
 			delete(s.redeliver, idx)
 			continue
 		}

@@ -145,6 +145,7 @@ func (a *adminAPI) DeleteTopic(ctx context.Context, topic string) error {
 		return mapErr(err, topicScope, "delete "+tn.String())
 	}
 	a.b.index.forget(tn.String())
+	a.forgetPolicies(ctx, tn, info.Partitions)
 	return nil
 }
 
@@ -214,7 +215,17 @@ func (a *adminAPI) IndexRange(ctx context.Context, partition string) (bridge.Ind
 	if err != nil {
 		return bridge.IndexRange{}, err
 	}
-	return a.b.indexRange(ctx, tn)
+	r, err := a.b.indexRange(ctx, tn)
+	if err != nil {
+		return r, err
+	}
+	// DeleteBefore's log start (policy.go).
+	ls, err := a.b.logStart(ctx, tn.String())
+	if err != nil {
+		return r, err
+	}
+	r.First = min(max(r.First, ls), r.Next)
+	return r, nil
 }
 
 func (b *Backend) indexRange(ctx context.Context, tn bridge.TopicName) (bridge.IndexRange, error) {

@@ -80,6 +80,7 @@ type Backend struct {
 
 	presence presence
 
+	policies     policyTables // topic policies and log starts (policy.go)
 	ackTable     *table       // saved partial batch acks (ackstore.go); nil: not saved
 	ackSaveQuiet atomic.Int64 // unix ns until which saves are skipped (one failed)
 }

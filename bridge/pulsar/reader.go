@@ -73,6 +73,12 @@ type startPoint struct {
 func (b *Backend) resolveStart(ctx context.Context, tn bridge.TopicName, s bridge.StartPosition) (startPoint, error) {
 	var sp startPoint
 	var e entryInfo
+	// Nothing below DeleteBefore's log start is read (policy.go).
+	if ls, err := b.logStart(ctx, tn.String()); err != nil {
+		return sp, err
+	} else if ls > 0 && (s.Kind == bridge.StartKindEarliest || s.Kind == bridge.StartKindIndex && s.Index < ls) {
+		s = bridge.StartAtIndex(ls)
+	}
 	switch s.Kind {
 	case bridge.StartKindEarliest:
 		return sp, nil
