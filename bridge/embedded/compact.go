@@ -28,6 +28,11 @@ type storedUnit struct {
 	nullKey   bool
 	tombstone bool
 	publish   time.Time
+	// txn: a Kafka transaction's record or marker. Compaction keeps them
+	// all and lets none supersede another record: which of them count
+	// (committed) is known only to Kafka readers, and a marker dropped
+	// would leave its transaction open for ever.
+	txn bool
 }
 
 // eachGroup calls fn with every stored group of [from, to), parsed.
@@ -61,8 +66,12 @@ func (p *partition) units(last int64, g group) ([]storedUnit, error) {
 		if err != nil {
 			return nil, p.corrupt(last, err)
 		}
+		txn := false
+		if b, err := recordbatch.Parse(g.raw); err == nil {
+			txn = b.Transactional() || b.Control()
+		}
 		for i, m := range msgs {
-			out[i] = storedUnit{key: m.Key, nullKey: m.Key == nil, tombstone: len(m.Value) == 0, publish: g.publish}
+			out[i] = storedUnit{key: m.Key, nullKey: m.Key == nil, tombstone: len(m.Value) == 0, publish: g.publish, txn: txn}
 		}
 		return out, nil
 	}
@@ -97,7 +106,7 @@ func (p *partition) compact(pol bridge.TopicPolicy, now time.Time) error {
 		}
 		gf := last - int64(g.count) + 1
 		for i, u := range us {
-			if !u.nullKey {
+			if !u.nullKey && !u.txn {
 				newest[string(u.key)] = gf + int64(i)
 			}
 		}
@@ -133,7 +142,7 @@ func (p *partition) compact(pol bridge.TopicPolicy, now time.Time) error {
 		for i, u := range us {
 			idx := gf + int64(i)
 			switch {
-			case u.nullKey, u.publish.After(horizon), idx < first:
+			case u.nullKey, u.txn, u.publish.After(horizon), idx < first:
 				keep[i] = true // a message below first is hidden already
 			case newest[string(u.key)] != idx:
 			case u.tombstone && u.publish.Before(tombstoneGone):
