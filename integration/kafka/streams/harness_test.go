@@ -8,11 +8,9 @@
 // Targets:
 //   - KAFKA_BOOTSTRAP=host:port: a real Kafka (integration/kafka/kraft.sh start), the
 //     reference that proves the harness;
-//   - PGW_STREAMS_GATEWAY=1: the gateway binary on the embedded backend and, when
-//     PULSAR_URL and PULSAR_ADMIN_URL are set, on Pulsar. Opt-in until the gateway
-//     has transactions and topic configs.
-//
-// With neither set the tests skip.
+//   - always: the gateway binary on the embedded backend and, when PULSAR_URL and
+//     PULSAR_ADMIN_URL are set, on Pulsar (PGW_STREAMS_GATEWAY=0 leaves the gateway
+//     out, to run the reference alone).
 package streams_test
 
 import (
@@ -46,7 +44,7 @@ func targets() []target {
 	if b := os.Getenv("KAFKA_BOOTSTRAP"); b != "" {
 		ts = append(ts, target{name: "kafka", addr: b})
 	}
-	if os.Getenv("PGW_STREAMS_GATEWAY") == "1" {
+	if os.Getenv("PGW_STREAMS_GATEWAY") != "0" {
 		ts = append(ts, target{name: "gateway-embedded", backend: "embedded"})
 		if os.Getenv("PULSAR_URL") != "" && os.Getenv("PULSAR_ADMIN_URL") != "" {
 			ts = append(ts, target{name: "gateway-pulsar", backend: "pulsar"})
@@ -61,7 +59,7 @@ func targets() []target {
 func eachTarget(t *testing.T, scenario func(t *testing.T, bootstrap, suffix string)) {
 	ts := targets()
 	if len(ts) == 0 {
-		t.Skip("no target: set KAFKA_BOOTSTRAP (a real Kafka) and/or PGW_STREAMS_GATEWAY=1 (the gateway)")
+		t.Skip("no target: PGW_STREAMS_GATEWAY=0 and no KAFKA_BOOTSTRAP")
 	}
 	if testing.Short() {
 		t.Skip("runs JVMs for a minute or more")
