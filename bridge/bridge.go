@@ -468,6 +468,13 @@ type Presence interface {
 	Alive(ctx context.Context, id string) (bool, error)
 }
 
+// TxnMarkerProperty marks a message that is a Kafka transaction's commit or
+// abort marker (value "commit" or "abort"), written into a partition by the
+// Kafka handler: it carries no data, and the other protocols' readers skip
+// it. (Records of aborted transactions are told apart by Kafka readers
+// only: docs/transactions.md.)
+const TxnMarkerProperty = "__kafka_txn_marker"
+
 // Errors every backend returns (wrapped) for the same conditions.
 var (
 	ErrTopicNotFound        = errors.New("bridge: topic not found")

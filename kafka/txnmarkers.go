@@ -16,11 +16,10 @@ import (
 // each, as Kafka's control records do. A backend that keeps record batches
 // whole stores the control batch itself; on Pulsar the marker is a message
 // whose batch tag says what it is (kafkactl:pid:epoch:commit|abort) and
-// whose property tells native consumers (txnMarkerProp).
+// whose property tells native consumers (bridge.TxnMarkerProperty).
 const (
 	txnDataTag    = "kafkatx:"
 	txnControlTag = "kafkactl:"
-	txnMarkerProp = "__kafka_txn_marker"
 )
 
 // writeMarkers writes a job's markers to all its partitions at once.
@@ -59,6 +58,6 @@ func (pp *partitionProducer) sendControl(ctx context.Context, pid int64, epoch i
 	// No key: the tag says what a Fetch rebuilds, and the broker's admin
 	// API answers with a message's key as an HTTP header.
 	msg := bridge.OutMessage{Value: controlValue,
-		Properties: map[string]string{txnMarkerProp: outcome}}
+		Properties: map[string]string{bridge.TxnMarkerProperty: outcome}}
 	return pp.sendBatch(ctx, []bridge.OutMessage{msg}, controlTag(pid, epoch, commit))
 }

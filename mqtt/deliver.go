@@ -146,8 +146,11 @@ func poll(ch <-chan *bridge.Message) *bridge.Message {
 // cannot go on.
 func (ss *session) deliverOne(sb *sub, m *bridge.Message) bool {
 	if sb.rec.Since != 0 && publishedBefore(m.PublishTime, sb.rec.Since) ||
-		sb.rec.NoLocal && m.Properties[propClient] == ss.id { // [MQTT-3.8.3-3]
-		sb.consumer.Ack(m.ID) // published before the subscription, or by this client
+		sb.rec.NoLocal && m.Properties[propClient] == ss.id || // [MQTT-3.8.3-3]
+		m.Properties[bridge.TxnMarkerProperty] != "" {
+		// Published before the subscription, or by this client, or a
+		// Kafka transaction's marker, which holds no message.
+		sb.consumer.Ack(m.ID)
 		return true
 	}
 	qos := min(byte(sb.qos.Load()), messageQos(m))

@@ -226,6 +226,14 @@ func (b *Batch) Messages() ([]bridge.OutMessage, error) {
 			m.Properties = make(map[string]string, r.HeaderCount)
 			r.EachHeader(func(k, v []byte) { m.Properties[string(k)] = string(v) })
 		}
+		if b.Control() {
+			// A transaction marker: key version and type (1 commit).
+			outcome := "abort"
+			if len(r.Key) >= 4 && r.Key[3] == 1 {
+				outcome = "commit"
+			}
+			m.Key, m.Properties = nil, map[string]string{bridge.TxnMarkerProperty: outcome}
+		}
 		out = append(out, m)
 		return nil
 	})

@@ -69,6 +69,37 @@ func TestKafkaAndMQTT(t *testing.T) {
 				}
 			}
 
+			// A committed Kafka transaction: its record reaches the MQTT
+			// subscriber, and its commit marker (a record on the Kafka side,
+			// with an offset of its own) does not.
+			txp, err := kgo.NewClient(kgo.SeedBrokers(addrs["kafka"]), kgo.TransactionalID("cross-"+suffix),
+				kgo.DefaultProduceTopic("cross.k"+suffix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer txp.Close()
+			for _, v := range []string{"in-txn", "after-txn"} {
+				if err := txp.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				if err := txp.ProduceSync(ctx, &kgo.Record{Key: []byte("k"), Value: []byte(v)}).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+				if err := txp.EndTransaction(ctx, kgo.TryCommit); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, want := range []string{"in-txn", "after-txn"} {
+				select {
+				case p := <-got:
+					if string(p.Payload) != want {
+						t.Fatalf("MQTT message after a Kafka transaction: %q, want %q", p.Payload, want)
+					}
+				case <-ctx.Done():
+					t.Fatalf("MQTT subscriber did not get %q", want)
+				}
+			}
+
 			cons, err := kgo.NewClient(kgo.SeedBrokers(addrs["kafka"]), kgo.ConsumeTopics("cross.m"+suffix),
 				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation())
 			if err != nil {
