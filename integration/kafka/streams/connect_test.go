@@ -28,7 +28,7 @@ import (
 // again, and every line must reach the sink file exactly once: a lost source
 // offset re-reads the file, a lost sink offset re-writes the topic.
 func TestConnectDistributedSurvivesKill(t *testing.T) {
-	eachTarget(t, func(t *testing.T, bootstrap, suffix string) {
+	eachTarget(t, func(t *testing.T, bootstrap, failover, suffix string) {
 		dir := t.TempDir()
 		srcFile, sinkFile := filepath.Join(dir, "source.txt"), filepath.Join(dir, "sink.txt")
 		if err := os.WriteFile(srcFile, nil, 0o644); err != nil {
@@ -109,6 +109,9 @@ func TestConnectDistributedSurvivesKill(t *testing.T) {
 
 		appendLines(t, srcFile, 100, 200)
 		restart := time.Now()
+		if failover != bootstrap {
+			writeFile(t, props, strings.Replace(readFile(t, props), "bootstrap.servers="+bootstrap, "bootstrap.servers="+failover, 1))
+		}
 		worker = startWorker(t, "connect-2", props)
 		var names []string
 		waitFor(t, worker, 60*time.Second, "the restarted worker's connector list", func() bool {
@@ -309,4 +312,13 @@ func firstDiff(got, want []string) string {
 		return fmt.Sprintf("extra line %d %q", len(want)+1, got[len(want)])
 	}
 	return fmt.Sprintf("missing line %d %q", len(got)+1, want[len(got)])
+}
+
+func readFile(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

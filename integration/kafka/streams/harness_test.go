@@ -55,8 +55,11 @@ func targets() []target {
 
 // eachTarget runs a scenario once per target, starting a gateway for the
 // gateway targets, with a suffix that keeps topics, groups and transactional
-// ids apart on a broker that outlives the test.
-func eachTarget(t *testing.T, scenario func(t *testing.T, bootstrap, suffix string)) {
+// ids apart on a broker that outlives the test. failover is where the
+// scenario's restarted program goes: on Pulsar a second gateway process on
+// the same broker (the program fails over, as behind a load balancer or
+// to the sidecar of its new pod); elsewhere the same bootstrap.
+func eachTarget(t *testing.T, scenario func(t *testing.T, bootstrap, failover, suffix string)) {
 	ts := targets()
 	if len(ts) == 0 {
 		t.Skip("no target: PGW_STREAMS_GATEWAY=0 and no KAFKA_BOOTSTRAP")
@@ -70,7 +73,11 @@ func eachTarget(t *testing.T, scenario func(t *testing.T, bootstrap, suffix stri
 			if tg.backend != "" {
 				addr = startGateway(t, tg.backend)
 			}
-			scenario(t, addr, fmt.Sprintf("-%x", time.Now().UnixNano()))
+			failover := addr
+			if tg.backend == "pulsar" {
+				failover = startGateway(t, tg.backend)
+			}
+			scenario(t, addr, failover, fmt.Sprintf("-%x", time.Now().UnixNano()))
 		})
 	}
 }

@@ -17,11 +17,11 @@ import (
 // committed transactions must be there once each, and nothing of the
 // aborted one or of the one the fencing aborted.
 func TestJavaTransactionalProducer(t *testing.T) {
-	eachTarget(t, func(t *testing.T, bootstrap, suffix string) {
+	eachTarget(t, func(t *testing.T, bootstrap, failover, suffix string) {
 		topic := "txn" + suffix
 		createTopic(t, bootstrap, topic, 2)
 		start := time.Now()
-		p := startJava(t, "txn-producer", "TxnProducer", bootstrap, topic, "txn-id"+suffix)
+		p := startJava(t, "txn-producer", "TxnProducer", bootstrap, topic, "txn-id"+suffix, failover)
 		select {
 		case <-p.done:
 		case <-time.After(60 * time.Second):
@@ -32,7 +32,7 @@ func TestJavaTransactionalProducer(t *testing.T) {
 		}
 		t.Logf("producer steps done in %v", time.Since(start).Round(time.Millisecond))
 
-		cl := newClient(t, bootstrap, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		cl := newClient(t, failover, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 			kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 		var got []string
 		deadline := time.Now().Add(20 * time.Second)

@@ -22,7 +22,7 @@ import (
 // real total, and the last one is the real total. A lost or repeated
 // transaction breaks one of the three.
 func TestStreamsWordCountExactlyOnce(t *testing.T) {
-	eachTarget(t, func(t *testing.T, bootstrap, suffix string) {
+	eachTarget(t, func(t *testing.T, bootstrap, failover, suffix string) {
 		const lines, early = 3000, 1000
 		in, out, app := "wc-in"+suffix, "wc-out"+suffix, "wc"+suffix
 		createTopic(t, bootstrap, in, 2)
@@ -88,7 +88,7 @@ func TestStreamsWordCountExactlyOnce(t *testing.T) {
 			t.Fatalf("killed the first run before it was RUNNING:%s", first.tail(20))
 		}
 		restart := time.Now()
-		second := startJava(t, "wordcount-2", "WordCount", bootstrap, app, in, out, stateDir)
+		second := startJava(t, "wordcount-2", "WordCount", failover, app, in, out, stateDir)
 		<-produced
 		if t.Failed() {
 			return

@@ -12,7 +12,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * ProducerFencedException, and the second commits its own. Every step prints one line; a step
  * that does not behave exits 1 with the reason.
  *
- * Usage: TxnProducer bootstrap topic transactional-id
+ * Usage: TxnProducer bootstrap topic transactional-id [fencer-bootstrap]
+ * (the second producer connects to fencer-bootstrap: another gateway, as after a failover)
  */
 public class TxnProducer {
     static KafkaProducer<String, String> producer(String bootstrap, String txnId) {
@@ -40,6 +41,7 @@ public class TxnProducer {
 
     public static void main(String[] args) throws Exception {
         String bootstrap = args[0], topic = args[1], txnId = args[2];
+        String fencerBootstrap = args.length > 3 ? args[3] : bootstrap;
         KafkaProducer<String, String> first = producer(bootstrap, txnId);
         first.initTransactions();
         step("initTransactions");
@@ -54,7 +56,7 @@ public class TxnProducer {
 
         first.beginTransaction();
         send(first, topic, "fenced");
-        KafkaProducer<String, String> second = producer(bootstrap, txnId);
+        KafkaProducer<String, String> second = producer(fencerBootstrap, txnId);
         // Fences the first and aborts its open transaction.
         second.initTransactions();
         step("second initTransactions");
