@@ -475,6 +475,11 @@ type Presence interface {
 // only: docs/transactions.md.)
 const TxnMarkerProperty = "__kafka_txn_marker"
 
+// TxnRecordProperty marks a record a Kafka transaction wrote (value: the
+// producer id): readers of other protocols hold it until its transaction
+// ended, and leave it out if it aborted (package txnindex).
+const TxnRecordProperty = "__kafka_txn"
+
 // Errors every backend returns (wrapped) for the same conditions.
 var (
 	ErrTopicNotFound        = errors.New("bridge: topic not found")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
+	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
 
 // Fetch v4-v12: v4 is the first with record batch v2 and isolation level;
@@ -28,9 +29,9 @@ type fetchPartition struct {
 	got       []fetched
 	bytes     int
 	cur       *cursor
-	committed bool      // read_committed: up to the last stable offset, no aborted records
-	ix        *txnIndex // the partition's transactions, once it has any
-	blocked   bool      // read_committed and at the last stable offset, below the high watermark
+	committed bool            // read_committed: up to the last stable offset, no aborted records
+	ix        *txnindex.Index // the partition's transactions, once it has any
+	blocked   bool            // read_committed and at the last stable offset, below the high watermark
 }
 
 func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
@@ -222,7 +223,7 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 				// The first transactional records seen here (the mark of
 				// AddPartitionsToTxn may not have reached this gateway).
 				fp.cur.unread(f)
-				fp.ix = h.txnIdx.get(fp.partition)
+				fp.ix = h.txnIdx.Get(fp.partition)
 				if limit, err = h.stableOffset(r.ctx, fp, max(fp.hw, f.last()+1)); err != nil {
 					return added, err
 				}
@@ -232,7 +233,7 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 				fp.cur.unread(f)
 				break
 			}
-			if txn && !u.control && fp.ix.isAborted(u.pid, f.last()) {
+			if txn && !u.Control && fp.ix.Aborted(u.PID, f.last()) {
 				fp.offset = f.last() + 1
 				fp.cur.next = fp.offset
 				continue
@@ -268,14 +269,14 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 // gateway saw one there, or AddPartitionsToTxn marked it); upTo before.
 func (h *Handler) stableOffset(ctx context.Context, fp *fetchPartition, upTo int64) (int64, error) {
 	if fp.ix == nil {
-		if _, marked := h.txnParts.Get(fp.partition); !marked && !h.txnIdx.has(fp.partition) {
+		if _, marked := h.txnParts.Get(fp.partition); !marked && !h.txnIdx.Has(fp.partition) {
 			return upTo, nil
 		}
-		fp.ix = h.txnIdx.get(fp.partition)
+		fp.ix = h.txnIdx.Get(fp.partition)
 	}
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	lso, err := fp.ix.advance(ictx, upTo)
+	lso, err := fp.ix.Advance(ictx, upTo)
 	if err != nil {
 		return 0, err
 	}
@@ -295,13 +296,13 @@ func appendFetched(got []fetched, size int) (out []byte, pooled bool) {
 	}
 	dst := getBuffer(size + batchHeaderSize)
 	var run []*bridge.Message
-	var runTxn txnUnit // of the run: a transactional producer's, or pid 0
+	var runTxn txnindex.Unit // of the run: a transactional producer's, or pid 0
 	flush := func() {
 		if len(run) == 0 {
 			return
 		}
-		if runTxn.pid != 0 {
-			dst = appendBatchOf(dst, run, runTxn.pid, runTxn.epoch, recordbatch.AttrTransactional)
+		if runTxn.PID != 0 {
+			dst = appendBatchOf(dst, run, runTxn.PID, runTxn.Epoch, recordbatch.AttrTransactional)
 		} else {
 			dst = appendBatch(dst, run)
 		}
@@ -314,13 +315,13 @@ func appendFetched(got []fetched, size int) (out []byte, pooled bool) {
 			dst = append(dst, f.rb.Data...)
 			continue
 		}
-		u, txn := parseTxnTag(f.m.BatchTag)
+		u, txn := txnindex.ParseTag(f.m.BatchTag)
 		if !txn {
-			u = txnUnit{}
+			u = txnindex.Unit{}
 		}
-		if u.control {
+		if u.Control {
 			flush()
-			dst = appendControlBatch(dst, f.m.Index, u.pid, u.epoch, u.commit, timestamp(f.m))
+			dst = appendControlBatch(dst, f.m.Index, u.PID, u.Epoch, u.Commit, timestamp(f.m))
 			continue
 		}
 		if u != runTxn {

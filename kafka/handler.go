@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
 
 // Options configure the Kafka handler.
@@ -66,7 +67,7 @@ type Handler struct {
 	groups    *coordinator
 	txns      *coordinator // transactional ids (txns.go)
 	txnParts  bridge.StateTable
-	txnIdx    *txnIndexes
+	txnIdx    *txnindex.Indexes
 	quit      chan struct{} // ends background loops
 	offsets   *offsetStore
 	configs   *topicConfigStore
@@ -121,7 +122,7 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 	if h.txnParts, err = b.State(ctx, txnPartTable); err != nil {
 		return nil, err
 	}
-	h.txnIdx = newTxnIndexes(b)
+	h.txnIdx = txnindex.New(b)
 	h.quit = make(chan struct{})
 	go h.sweepTxns(h.quit)
 	if h.offsets, err = newOffsetStore(ctx, b); err != nil {
@@ -164,7 +165,7 @@ func (h *Handler) Close() error {
 		close(h.quit)
 		h.groups.close()
 		h.txns.close()
-		h.txnIdx.close()
+		h.txnIdx.Close()
 		h.pids.close()
 		if h.mirror != nil {
 			h.mirror.close()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
+	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
 
 // A producer's record in the table kafka-producers: epoch, durable
@@ -40,7 +41,7 @@ func batchTag(b *recordbatch.Batch) string {
 	}
 	prefix := "kafka:"
 	if b.Transactional() {
-		prefix = txnDataTag // what read_committed readers look for (txnindex.go)
+		prefix = txnindex.DataTag // what read_committed readers look for (txnindex.go)
 	}
 	return prefix + strconv.FormatInt(b.ProducerID, 10) + ":" + strconv.Itoa(int(b.ProducerEpoch)) + ":" +
 		strconv.Itoa(int(b.FirstSequence)) + ":" + strconv.Itoa(int(lastOf(b.FirstSequence, b.NumRecords)))
@@ -56,7 +57,7 @@ type foundBatch struct {
 func parseTag(tag string) (pid int64, f foundBatch, ok bool) {
 	rest, ok := strings.CutPrefix(tag, "kafka:")
 	if !ok {
-		if rest, ok = strings.CutPrefix(tag, txnDataTag); !ok {
+		if rest, ok = strings.CutPrefix(tag, txnindex.DataTag); !ok {
 			return 0, f, false
 		}
 	}

@@ -103,6 +103,9 @@ func headers(props map[string]string) []kmsg.Header {
 	}
 	keys := make([]string, 0, len(props))
 	for k := range props {
+		if k == bridge.TxnRecordProperty || k == bridge.TxnMarkerProperty {
+			continue // the gateway's, not the producer's headers
+		}
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)

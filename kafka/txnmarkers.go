@@ -2,12 +2,12 @@ package kafka
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
 
 // Transaction markers go into each partition of a transaction through the
@@ -15,12 +15,8 @@ import (
 // them acknowledged before it ends the transaction), and take an offset
 // each, as Kafka's control records do. A backend that keeps record batches
 // whole stores the control batch itself; on Pulsar the marker is a message
-// whose batch tag says what it is (kafkactl:pid:epoch:commit|abort) and
+// whose batch tag says what it is (txnindex.ControlTag) and
 // whose property tells native consumers (bridge.TxnMarkerProperty).
-const (
-	txnDataTag    = "kafkatx:"
-	txnControlTag = "kafkactl:"
-)
 
 // writeMarkers writes a job's markers to all its partitions at once.
 func (h *Handler) writeMarkers(ctx context.Context, j *txnJob) error {
@@ -38,14 +34,6 @@ func (h *Handler) writeMarkers(ctx context.Context, j *txnJob) error {
 	return g.Wait()
 }
 
-func controlTag(pid int64, epoch int16, commit bool) string {
-	outcome := "abort"
-	if commit {
-		outcome = "commit"
-	}
-	return txnControlTag + strconv.FormatInt(pid, 10) + ":" + strconv.Itoa(int(epoch)) + ":" + outcome
-}
-
 // sendControl stores one marker.
 func (pp *partitionProducer) sendControl(ctx context.Context, pid int64, epoch int16, commit bool) <-chan sendResult {
 	if pp.raw {
@@ -59,5 +47,5 @@ func (pp *partitionProducer) sendControl(ctx context.Context, pid int64, epoch i
 	// API answers with a message's key as an HTTP header.
 	msg := bridge.OutMessage{Value: controlValue,
 		Properties: map[string]string{bridge.TxnMarkerProperty: outcome}}
-	return pp.sendBatch(ctx, []bridge.OutMessage{msg}, controlTag(pid, epoch, commit))
+	return pp.sendBatch(ctx, []bridge.OutMessage{msg}, txnindex.ControlTagOf(pid, epoch, commit))
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
 
 // FuzzTxnApply runs arbitrary sequences of transaction coordinator
@@ -55,11 +57,11 @@ func FuzzTxnTag(f *testing.F) {
 	f.Add("kafkactl:12:3:commit")
 	f.Add("kafka:1:2:3:4")
 	f.Fuzz(func(t *testing.T, tag string) {
-		parseTxnTag(tag)
+		txnindex.ParseTag(tag)
 		parseTag(tag)
 	})
-	u, ok := parseTxnTag(controlTag(42, 7, true))
-	if !ok || u != (txnUnit{pid: 42, epoch: 7, control: true, commit: true}) {
+	u, ok := txnindex.ParseTag(txnindex.ControlTagOf(42, 7, true))
+	if !ok || u != (txnindex.Unit{PID: 42, Epoch: 7, Control: true, Commit: true}) {
 		f.Fatalf("control tag read back as %+v %v", u, ok)
 	}
 }

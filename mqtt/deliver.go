@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
 
 // sub is one of a session's subscriptions and its bridge consumer.
@@ -152,6 +153,15 @@ func (ss *session) deliverOne(sb *sub, m *bridge.Message) bool {
 		// Kafka transaction's marker, which holds no message.
 		sb.consumer.Ack(m.ID)
 		return true
+	}
+	if m.Properties[bridge.TxnRecordProperty] != "" {
+		switch ss.s.kafkaTxnOutcome(sb.ctx, m) {
+		case txnindex.Aborted:
+			sb.consumer.Ack(m.ID)
+			return true
+		case txnindex.Pending: // the subscription ended while it waited
+			return false
+		}
 	}
 	qos := min(byte(sb.qos.Load()), messageQos(m))
 	retain := sb.rec.RetainAsPub && m.Properties[propRetain] == "1"

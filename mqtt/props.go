@@ -105,7 +105,7 @@ func publishPacket(m *bridge.Message, topic string, qos byte, v byte) packets.Pa
 	}
 	pr := &pk.Properties
 	for k, val := range m.Properties {
-		if !strings.HasPrefix(k, propPrefix) {
+		if !strings.HasPrefix(k, propPrefix) && k != bridge.TxnRecordProperty {
 			pr.User = append(pr.User, packets.UserProperty{Key: k, Val: val})
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/producercache"
+	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
 
 // Options configure a Server.
@@ -60,6 +61,7 @@ type Server struct {
 	retained  *retained
 	sessions  bridge.StateTable
 	claims    *claims
+	txns      *txnindex.Indexes // Kafka transactions of the topics read (kafkatxn.go)
 
 	mu    sync.Mutex
 	conns map[net.Conn]*mochi.Client // for draining
@@ -99,7 +101,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		opts.PatternDiscovery = time.Second
 	}
 	s := &Server{opts: opts, log: opts.Logger, backend: opts.Backend, conns: map[net.Conn]*mochi.Client{},
-		expiries: map[string]*time.Timer{}}
+		expiries: map[string]*time.Timer{}, txns: txnindex.New(opts.Backend)}
 	var err error
 	if s.retained, err = openRetained(ctx, opts.Backend); err != nil {
 		return nil, err
@@ -256,5 +258,6 @@ func (s *Server) Close() error {
 	s.claims.close()
 	s.stopExpiries()
 	err := s.mochi.Close()
+	s.txns.Close()
 	return errors.Join(err, s.producers.Close(context.Background()))
 }

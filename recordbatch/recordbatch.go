@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strconv"
 	"sync"
 	"time"
 
@@ -212,6 +213,10 @@ var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
 // event time. Key and value alias the batch when it is not compressed.
 func (b *Batch) Messages() ([]bridge.OutMessage, error) {
 	first := int64(binary.BigEndian.Uint64(b.Raw[27:]))
+	txnPID := ""
+	if b.Transactional() && !b.Control() {
+		txnPID = strconv.FormatInt(b.ProducerID, 10)
+	}
 	// Each checks the count against the bytes before the first call.
 	var out []bridge.OutMessage
 	err := b.Each(func(r *Record) error {
@@ -225,6 +230,12 @@ func (b *Batch) Messages() ([]bridge.OutMessage, error) {
 		if r.HeaderCount > 0 {
 			m.Properties = make(map[string]string, r.HeaderCount)
 			r.EachHeader(func(k, v []byte) { m.Properties[string(k)] = string(v) })
+		}
+		if txnPID != "" {
+			if m.Properties == nil {
+				m.Properties = make(map[string]string, 1)
+			}
+			m.Properties[bridge.TxnRecordProperty] = txnPID
 		}
 		if b.Control() {
 			// A transaction marker: key version and type (1 commit).

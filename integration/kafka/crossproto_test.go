@@ -69,26 +69,41 @@ func TestKafkaAndMQTT(t *testing.T) {
 				}
 			}
 
-			// A committed Kafka transaction: its record reaches the MQTT
-			// subscriber, and its commit marker (a record on the Kafka side,
-			// with an offset of its own) does not.
+			// Kafka transactions, as read_committed would see them: an
+			// aborted one's record never reaches the MQTT subscriber, an open
+			// one's only once committed, and no marker (a record on the Kafka
+			// side, with an offset of its own) ever does.
 			txp, err := kgo.NewClient(kgo.SeedBrokers(addrs["kafka"]), kgo.TransactionalID("cross-"+suffix),
 				kgo.DefaultProduceTopic("cross.k"+suffix))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer txp.Close()
-			for _, v := range []string{"in-txn", "after-txn"} {
+			txn := func(v string, end bool, commit bool) {
+				t.Helper()
 				if err := txp.BeginTransaction(); err != nil {
 					t.Fatal(err)
 				}
 				if err := txp.ProduceSync(ctx, &kgo.Record{Key: []byte("k"), Value: []byte(v)}).FirstErr(); err != nil {
 					t.Fatal(err)
 				}
-				if err := txp.EndTransaction(ctx, kgo.TryCommit); err != nil {
-					t.Fatal(err)
+				if end {
+					if err := txp.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
+			txn("aborted-txn", true, false)
+			txn("in-txn", false, false)
+			select {
+			case p := <-got:
+				t.Fatalf("MQTT subscriber got %q while its Kafka transaction is open", p.Payload)
+			case <-time.After(1500 * time.Millisecond):
+			}
+			if err := txp.EndTransaction(ctx, kgo.TryCommit); err != nil {
+				t.Fatal(err)
+			}
+			txn("after-txn", true, true)
 			for _, want := range []string{"in-txn", "after-txn"} {
 				select {
 				case p := <-got:
