@@ -155,7 +155,7 @@ func (ss *session) deliverOne(sb *sub, m *bridge.Message) bool {
 		return true
 	}
 	if m.Properties[bridge.TxnRecordProperty] != "" {
-		switch ss.s.kafkaTxnOutcome(sb.ctx, m) {
+		switch ss.s.kafkaTxnOutcome(sb.ctx, m, ss.cork.Flush) {
 		case txnindex.Aborted:
 			sb.consumer.Ack(m.ID)
 			return true

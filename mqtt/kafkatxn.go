@@ -22,8 +22,9 @@ import (
 const kafkaTxnRecheck = 50 * time.Millisecond
 
 // kafkaTxnOutcome waits until m's transaction ended; Pending means ctx
-// ended first.
-func (s *Server) kafkaTxnOutcome(ctx context.Context, m *bridge.Message) txnindex.Outcome {
+// ended first. Before it waits it calls flush, so that the client is not
+// kept from what was delivered before m.
+func (s *Server) kafkaTxnOutcome(ctx context.Context, m *bridge.Message, flush func()) txnindex.Outcome {
 	pid, err := strconv.ParseInt(m.Properties[bridge.TxnRecordProperty], 10, 64)
 	if err != nil {
 		return txnindex.Committed // not the gateway's mark: an ordinary record
@@ -44,6 +45,10 @@ func (s *Server) kafkaTxnOutcome(ctx context.Context, m *bridge.Message) txninde
 		}
 		if o := ix.OutcomeOf(pid, m.Index); o != txnindex.Pending {
 			return o
+		}
+		if flush != nil {
+			flush()
+			flush = nil
 		}
 		select {
 		case <-ctx.Done():
