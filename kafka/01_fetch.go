@@ -184,9 +184,10 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 	}
 	limit := fp.hw
 	if fp.committed {
-		if limit, err = h.stableOffset(r.ctx, fp, limit); err != nil {
+		if limit, fp.ix, err = h.stableOffset(r.ctx, fp.partition, fp.ix, limit); err != nil {
 			return 0, err
 		}
+		fp.rp.LastStableOffset = limit
 	}
 	if fp.cur == nil {
 		if fp.offset == rng.Next && fp.cur == nil && budget <= 0 {
@@ -223,10 +224,10 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 				// The first transactional records seen here (the mark of
 				// AddPartitionsToTxn may not have reached this gateway).
 				fp.cur.unread(f)
-				fp.ix = h.txnIdx.Get(fp.partition)
-				if limit, err = h.stableOffset(r.ctx, fp, max(fp.hw, f.last()+1)); err != nil {
+				if limit, fp.ix, err = h.stableOffset(r.ctx, fp.partition, h.txnIdx.Get(fp.partition), max(fp.hw, f.last()+1)); err != nil {
 					return added, err
 				}
+				fp.rp.LastStableOffset = limit
 				continue
 			}
 			if f.last() >= limit {
@@ -264,24 +265,25 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 	return added, nil
 }
 
-// stableOffset is a read_committed Fetch's limit: the partition's last
-// stable offset below upTo, once the partition had a transaction (this
-// gateway saw one there, or AddPartitionsToTxn marked it); upTo before.
-func (h *Handler) stableOffset(ctx context.Context, fp *fetchPartition, upTo int64) (int64, error) {
-	if fp.ix == nil {
-		if _, marked := h.txnParts.Get(fp.partition); !marked && !h.txnIdx.Has(fp.partition) {
-			return upTo, nil
+// stableOffset is read_committed's limit in partition: its last stable
+// offset below upTo, once the partition had a transaction (this gateway
+// saw one there, or AddPartitionsToTxn marked it); upTo before. ix is the
+// partition's index if the caller has it, and the one used is returned
+// (nil: none yet).
+func (h *Handler) stableOffset(ctx context.Context, partition string, ix *txnindex.Index, upTo int64) (int64, *txnindex.Index, error) {
+	if ix == nil {
+		if _, marked := h.txnParts.Get(partition); !marked && !h.txnIdx.Has(partition) {
+			return upTo, nil, nil
 		}
-		fp.ix = h.txnIdx.Get(fp.partition)
+		ix = h.txnIdx.Get(partition)
 	}
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	lso, err := fp.ix.Advance(ictx, upTo)
+	lso, err := ix.Advance(ictx, upTo)
 	if err != nil {
-		return 0, err
+		return 0, ix, err
 	}
-	fp.rp.LastStableOffset = lso
-	return lso, nil
+	return lso, ix, nil
 }
 
 // appendFetched encodes a partition's answer: runs of messages as record

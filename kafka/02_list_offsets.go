@@ -58,8 +58,7 @@ func (h *Handler) listOffset(r *request, partition string, ts int64, committed b
 	case -1:
 		rp.Offset = rng.Next
 		if committed { // read_committed: the last stable offset
-			fp := &fetchPartition{partition: partition, rp: &kmsg.FetchResponseTopicPartition{}}
-			if rp.Offset, err = h.stableOffset(r.ctx, fp, rng.Next); err != nil {
+			if rp.Offset, _, err = h.stableOffset(r.ctx, partition, nil, rng.Next); err != nil {
 				rp.ErrorCode, rp.Offset = errorCode(err), -1
 				return
 			}

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"encoding/json"
 	"slices"
 	"time"
 
@@ -25,12 +24,10 @@ func handleListTransactions(h *Handler, r *request) (kmsg.Response, error) {
 		}
 	}
 	now := time.Now().UnixMilli()
-	h.txns.snaps.Range("", func(id string, v []byte) bool {
-		var s snapshot
-		if json.Unmarshal(v, &s) != nil || s.Group == nil || s.Group.Txn == nil || s.Group.Txn.ProducerID < 0 {
-			return true
+	h.eachTxn(func(id string, t *txnState) {
+		if t.ProducerID < 0 {
+			return
 		}
-		t := s.Group.Txn
 		switch {
 		case len(req.StateFilters) > 0 && !slices.Contains(req.StateFilters, t.Phase.String()):
 		case len(req.ProducerIDFilters) > 0 && !slices.Contains(req.ProducerIDFilters, t.ProducerID):
@@ -40,7 +37,6 @@ func handleListTransactions(h *Handler, r *request) (kmsg.Response, error) {
 			st.TransactionalID, st.ProducerID, st.TransactionState = id, t.ProducerID, t.Phase.String()
 			resp.TransactionStates = append(resp.TransactionStates, st)
 		}
-		return true
 	})
 	return resp, nil
 }

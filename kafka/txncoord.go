@@ -91,12 +91,7 @@ func (h *Handler) sweepTxns(quit <-chan struct{}) {
 		}
 		now := time.Now().UnixMilli()
 		var due []string
-		h.txns.snaps.Range("", func(id string, v []byte) bool {
-			var s snapshot
-			if json.Unmarshal(v, &s) != nil || s.Group == nil || s.Group.Txn == nil {
-				return true
-			}
-			t := s.Group.Txn
+		h.eachTxn(func(id string, t *txnState) {
 			switch t.Phase {
 			case txnOngoing:
 				if now >= t.Started+int64(t.TimeoutMs) {
@@ -107,7 +102,6 @@ func (h *Handler) sweepTxns(quit <-chan struct{}) {
 					due = append(due, id)
 				}
 			}
-			return true
 		})
 		for _, id := range due {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -115,6 +109,18 @@ func (h *Handler) sweepTxns(quit <-chan struct{}) {
 			cancel()
 		}
 	}
+}
+
+// eachTxn calls f with every transactional id's state as its last snapshot
+// (shared by every gateway) has it.
+func (h *Handler) eachTxn(f func(id string, t *txnState)) {
+	h.txns.snaps.Range("", func(id string, v []byte) bool {
+		var s snapshot
+		if json.Unmarshal(v, &s) == nil && s.Group != nil && s.Group.Txn != nil {
+			f(id, s.Group.Txn)
+		}
+		return true
+	})
 }
 
 // txnView is a transactional id's state as this gateway's copy of its log
@@ -173,14 +179,9 @@ func (h *Handler) txnWriteAllowed(ctx context.Context, id, partition string, b *
 // asking with require_stable waits for them).
 func (h *Handler) unstableOffsets(group string) map[partKey]bool {
 	var out map[partKey]bool
-	h.txns.snaps.Range("", func(_ string, v []byte) bool {
-		var s snapshot
-		if json.Unmarshal(v, &s) != nil || s.Group == nil || s.Group.Txn == nil {
-			return true
-		}
-		t := s.Group.Txn
+	h.eachTxn(func(_ string, t *txnState) {
 		if t.Phase != txnOngoing && t.Phase != txnPrepareCommit {
-			return true
+			return
 		}
 		for _, o := range t.Offsets[group] {
 			if out == nil {
@@ -188,7 +189,6 @@ func (h *Handler) unstableOffsets(group string) map[partKey]bool {
 			}
 			out[partKey{o.Topic, o.Partition}] = true
 		}
-		return true
 	})
 	return out
 }
