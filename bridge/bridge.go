@@ -499,4 +499,44 @@ var (
 	ErrUnavailable = errors.New("bridge: backend unavailable")
 	// ErrInvalid: an argument is malformed (bad topic name, count, index).
 	ErrInvalid = errors.New("bridge: invalid argument")
+	// ErrTxnUnknown: the store does not know the transaction (it ended,
+	// or timed out and was aborted).
+	ErrTxnUnknown = errors.New("bridge: transaction unknown")
 )
+
+// TxnID names a transaction of the store's own (Transactions).
+type TxnID struct{ Hi, Lo uint64 }
+
+// Transactions is a backend whose store holds a transaction's messages
+// back from every reader until the transaction commits, and never
+// delivers them if it aborts (Pulsar: the broker's transaction coordinator
+// and transaction buffer). The id alone names a transaction, so any
+// process on the backend can end one that another began.
+type Transactions interface {
+	// TxnsAvailable reports whether the store has transactions (Pulsar:
+	// the broker's coordinator is enabled). The answer does not change
+	// while the backend is open.
+	TxnsAvailable(ctx context.Context) (bool, error)
+	// BeginTxn opens a transaction that the store aborts by itself once
+	// ttl has passed without an end.
+	BeginTxn(ctx context.Context, ttl time.Duration) (TxnID, error)
+	// AddTxnPartitions makes partitions part of a transaction. Messages are
+	// sent in a transaction (TxnProducer) only to partitions added before.
+	AddTxnPartitions(ctx context.Context, id TxnID, partitions []string) error
+	// EndTxn commits or aborts a transaction; the store writes its own
+	// markers into the partitions. ErrTxnUnknown: the store no longer
+	// knows the transaction.
+	EndTxn(ctx context.Context, id TxnID, commit bool) error
+	// ReadableEnd is the index after the last message of a partition that
+	// a reader can get now: before the first message of a transaction
+	// still open, past no aborted message and no marker. A partition with
+	// nothing readable answers its first index.
+	ReadableEnd(ctx context.Context, partition string) (int64, error)
+}
+
+// TxnProducer is a producer that sends inside a transaction.
+type TxnProducer interface {
+	// SendTxn is TaggedProducer.SendTagged (tag may be empty) with every
+	// message part of transaction id, whose partitions include this one.
+	SendTxn(ctx context.Context, id TxnID, msgs []OutMessage, tag string, cb SendCallback)
+}
