@@ -67,6 +67,12 @@ type Kafka struct {
 	// PasswordFile is a Mosquitto password file (mosquitto_passwd): when
 	// set, Kafka clients must log in with SASL/PLAIN as one of its users.
 	PasswordFile string `yaml:"password_file"`
+	// Transactions says where Kafka transactions live on the Pulsar
+	// backend: "store" (Pulsar's transaction coordinator, so native Pulsar
+	// readers never see an aborted record), "markers" (control records the
+	// gateway writes, as on the embedded store), or "auto": store when the
+	// broker runs a coordinator, else markers. docs/transactions.md.
+	Transactions string `yaml:"transactions"`
 }
 
 // MQTT is the MQTT listener and who may do what on it, in Mosquitto's
@@ -132,7 +138,7 @@ func Default() *Config {
 			URL:      "pulsar://127.0.0.1:6650",
 			AdminURL: "http://127.0.0.1:8080",
 		},
-		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1},
+		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1, Transactions: "auto"},
 		MQTT:  MQTT{Listener: Listener{Enabled: true, Addr: ":1883"}},
 		AMQP:  AMQP{Listener: Listener{Enabled: true, Addr: ":5672"}},
 		// Not 8080: Pulsar's admin API is there, often on the same host.

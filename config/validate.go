@@ -70,6 +70,11 @@ func (c *Config) Validate() error {
 	if c.Kafka.DefaultPartitions < 1 {
 		bad("kafka.default_partitions", "%d: must be 1 or more", c.Kafka.DefaultPartitions)
 	}
+	switch c.Kafka.Transactions {
+	case "auto", "store", "markers":
+	default:
+		bad("kafka.transactions", "%q: must be auto, store or markers", c.Kafka.Transactions)
+	}
 
 	if _, err := zapcore.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
 		bad("log.level", "%q: must be debug, info, warn or error", c.Log.Level)

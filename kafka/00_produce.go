@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
 )
 
@@ -158,6 +159,7 @@ func (h *Handler) preparePartition(ctx context.Context, txnID, partition string,
 		return pp
 	}
 	sends := make([]func() <-chan sendResult, len(batches))
+	var storeTxn *bridge.TxnID
 	for i := range batches {
 		b := &batches[i]
 		if b.Transactional() != (txnID != "") {
@@ -165,11 +167,11 @@ func (h *Handler) preparePartition(ctx context.Context, txnID, partition string,
 			return pp
 		}
 		if i == 0 && txnID != "" {
-			if rp.ErrorCode = h.txnWriteAllowed(ctx, txnID, partition, b); rp.ErrorCode != 0 {
+			if rp.ErrorCode, storeTxn = h.txnWriteAllowed(ctx, txnID, partition, b); rp.ErrorCode != 0 {
 				return pp
 			}
 		}
-		if sends[i], err = prod.prepare(ctx, b); err != nil {
+		if sends[i], err = prod.prepare(ctx, b, storeTxn); err != nil {
 			rp.ErrorCode = kerr.CorruptMessage.Code
 			return pp
 		}

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -272,7 +273,7 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 // (nil: none yet).
 func (h *Handler) stableOffset(ctx context.Context, partition string, ix *txnindex.Index, upTo int64) (int64, *txnindex.Index, error) {
 	if ix == nil {
-		if _, marked := h.txnParts.Get(partition); !marked && !h.txnIdx.Has(partition) {
+		if mark, marked := h.txnParts.Get(partition); (!marked || bytes.Equal(mark, markStoreTxn)) && !h.txnIdx.Has(partition) {
 			return upTo, nil, nil
 		}
 		ix = h.txnIdx.Get(partition)

@@ -49,7 +49,7 @@ func handleListOffsets(h *Handler, r *request) (kmsg.Response, error) {
 }
 
 func (h *Handler) listOffset(r *request, partition string, ts int64, committed bool, rp *kmsg.ListOffsetsResponseTopicPartition) {
-	rng, err := h.b.Admin().IndexRange(r.ctx, partition)
+	rng, err := h.indexRange(r.ctx, partition)
 	if err != nil {
 		rp.ErrorCode = errorCode(err)
 		return

@@ -9,7 +9,9 @@ import (
 // brokers) is not offered, so clients use the classic protocol. Every
 // partition is marked transactional (txnPartTable) before the coordinator
 // hears of it, so a reader that learns of the mark works out its last
-// stable offset before any of the transaction's records can exist.
+// stable offset before any of the transaction's records can exist. With
+// store transactions (storetxns.go) the partitions join the store's
+// transaction before the answer, so the records that follow go in it.
 func init() { register(24, 0, 3, handleAddPartitionsToTxn) }
 
 func handleAddPartitionsToTxn(h *Handler, r *request) (kmsg.Response, error) {
@@ -30,20 +32,34 @@ func handleAddPartitionsToTxn(h *Handler, r *request) (kmsg.Response, error) {
 			}
 		}
 	}
+	mark := markMarkers
+	if h.storeTxns != nil {
+		mark = markStoreTxn
+	}
 	if code == 0 {
 		for _, p := range parts {
 			if _, ok := h.txnParts.Get(p.Name); ok {
 				continue
 			}
-			if err := h.txnParts.Put(r.ctx, p.Name, []byte{1}); err != nil {
+			if err := h.txnParts.Put(r.ctx, p.Name, mark); err != nil {
 				code = errorCode(err)
 				break
 			}
 		}
 	}
+	cmd := &txnCmd{Op: "add-partitions", ProducerID: req.ProducerID, Epoch: req.ProducerEpoch, Parts: parts}
+	if code == 0 && h.storeTxns != nil && len(parts) > 0 {
+		var err error
+		if cmd.StoreTxn, err = h.storeTxnFor(r.ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch); err != nil {
+			code = errorCode(err)
+		}
+	}
 	if code == 0 {
-		code = h.txn(r.ctx, req.TransactionalID, &txnCmd{Op: "add-partitions",
-			ProducerID: req.ProducerID, Epoch: req.ProducerEpoch, Parts: parts}).Code
+		a := h.txn(r.ctx, req.TransactionalID, cmd)
+		code = a.Code
+		if code == 0 && h.storeTxns != nil && len(parts) > 0 {
+			code = h.addStoreParts(r.ctx, a.StoreTxn, parts)
+		}
 	}
 	// One answer for all: Kafka fails the others with
 	// OPERATION_NOT_ATTEMPTED when one fails; the client retries them all.

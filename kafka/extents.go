@@ -17,7 +17,11 @@ const extentTTL = time.Second
 
 // extents caches partitions' index ranges (log start and high watermark).
 type extents struct {
-	admin bridge.Admin
+	rangeOf func(ctx context.Context, partition string) (bridge.IndexRange, error)
+	// readable reports a partition whose end is where readers can read
+	// (storetxns.go): a record written is not one read yet, as a
+	// transaction may hold it or records before it back.
+	readable func(partition string) bool
 
 	mu sync.Mutex
 	m  map[string]*extent
@@ -28,7 +32,9 @@ type extent struct {
 	at  time.Time
 }
 
-func newExtents(a bridge.Admin) *extents { return &extents{admin: a, m: map[string]*extent{}} }
+func newExtents(rangeOf func(context.Context, string) (bridge.IndexRange, error), readable func(string) bool) *extents {
+	return &extents{rangeOf: rangeOf, readable: readable, m: map[string]*extent{}}
+}
 
 // get returns a partition's range, from the cache unless it is older than
 // extentTTL or fresh is asked for.
@@ -41,7 +47,7 @@ func (x *extents) get(ctx context.Context, partition string, fresh bool) (bridge
 		return r, nil
 	}
 	x.mu.Unlock()
-	r, err := x.admin.IndexRange(ctx, partition)
+	r, err := x.rangeOf(ctx, partition)
 	if err != nil {
 		return r, err
 	}
@@ -55,7 +61,14 @@ func (x *extents) get(ctx context.Context, partition string, fresh bool) (bridge
 	return r, nil
 }
 
-// observe notes that the message with this index is durable.
+// written notes that this gateway wrote the message with this index.
+func (x *extents) written(partition string, index int64) {
+	if !x.readable(partition) {
+		x.observe(partition, index)
+	}
+}
+
+// observe notes that the message with this index is durable and readable.
 func (x *extents) observe(partition string, index int64) {
 	x.mu.Lock()
 	if e := x.m[partition]; e != nil && index >= e.rng.Next {

@@ -43,6 +43,11 @@ type Options struct {
 	// Authenticate, when set, requires every connection to log in with
 	// SASL PLAIN first and checks the username and password it sent.
 	Authenticate func(user, password string) bool
+	// Transactions is config's kafka.transactions: "store" holds Kafka
+	// transactions in the backend's own (bridge.Transactions), "markers"
+	// writes control records, "auto" or empty picks store when the backend
+	// has transactions.
+	Transactions string
 	Logger       *zap.Logger
 
 	// seqFlushEvery replaces seqFlushInterval (tests: a crash inside it).
@@ -68,7 +73,8 @@ type Handler struct {
 	txns      *coordinator // transactional ids (txns.go)
 	txnParts  bridge.StateTable
 	txnIdx    *txnindex.Indexes
-	quit      chan struct{} // ends background loops
+	storeTxns bridge.Transactions // nil: markers (storetxns.go)
+	quit      chan struct{}       // ends background loops
 	offsets   *offsetStore
 	configs   *topicConfigStore
 	pids      *producerIDs
@@ -111,8 +117,8 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 		port:   int32(port),
 	}
 	h.topics = newTopicCache(b.Admin(), opts.Namespace)
-	h.extents = newExtents(b.Admin())
-	h.producers = newProducerCache(b, h.extents.observe)
+	h.extents = newExtents(h.indexRange, h.readableEndApplies)
+	h.producers = newProducerCache(b, h.extents.written)
 	if h.groups, err = newCoordinator(ctx, h, groupTable, groupLogPrefix); err != nil {
 		return nil, err
 	}
@@ -123,6 +129,9 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 		return nil, err
 	}
 	h.txnIdx = txnindex.New(b)
+	if h.storeTxns, err = storeMode(ctx, b, opts.Transactions); err != nil {
+		return nil, err
+	}
 	h.quit = make(chan struct{})
 	go h.sweepTxns(h.quit)
 	if h.offsets, err = newOffsetStore(ctx, b); err != nil {
@@ -131,7 +140,7 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 	if h.configs, err = newTopicConfigStore(ctx, b); err != nil {
 		return nil, err
 	}
-	if h.pids, err = newProducerIDs(ctx, b, h.log, opts.seqFlushEvery); err != nil {
+	if h.pids, err = newProducerIDs(ctx, b, h.indexRange, h.log, opts.seqFlushEvery); err != nil {
 		return nil, err
 	}
 	if !opts.DisableSubscriptionMirror {

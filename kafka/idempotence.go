@@ -35,6 +35,9 @@ type producerIDs struct {
 	b     bridge.Backend
 	table bridge.StateTable
 	log   *zap.Logger
+	// rangeOf is a partition's range as readers see it: a scan cannot
+	// read past records a store transaction holds back (storetxns.go).
+	rangeOf func(ctx context.Context, partition string) (bridge.IndexRange, error)
 
 	mu      sync.Mutex
 	state   map[seqKey]*seqState
@@ -88,7 +91,7 @@ type seqBatch struct {
 
 const recentBatches = 5 // Kafka's max.in.flight for idempotence
 
-func newProducerIDs(ctx context.Context, b bridge.Backend, log *zap.Logger, every time.Duration) (*producerIDs, error) {
+func newProducerIDs(ctx context.Context, b bridge.Backend, rangeOf func(context.Context, string) (bridge.IndexRange, error), log *zap.Logger, every time.Duration) (*producerIDs, error) {
 	if every <= 0 {
 		every = seqFlushInterval
 	}
@@ -97,7 +100,7 @@ func newProducerIDs(ctx context.Context, b bridge.Backend, log *zap.Logger, ever
 		return nil, err
 	}
 	p := &producerIDs{
-		b: b, table: t, log: log,
+		b: b, table: t, log: log, rangeOf: rangeOf,
 		state: map[seqKey]*seqState{}, dirty: map[seqKey]bool{}, loading: map[seqKey]chan struct{}{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}

@@ -34,13 +34,14 @@ func parseRecord(v []byte) (*seqState, bool) {
 }
 
 // batchTag labels a stored Kafka batch with its producer and sequences
-// (bridge.TaggedProducer), for backends that do not keep the batch whole.
-func batchTag(b *recordbatch.Batch) string {
+// (bridge.TaggedProducer), for backends that do not keep the batch whole;
+// a transactional batch as such when markers say how it ended.
+func batchTag(b *recordbatch.Batch, markers bool) string {
 	if b.ProducerID < 0 {
 		return ""
 	}
 	prefix := "kafka:"
-	if b.Transactional() {
+	if b.Transactional() && markers {
 		prefix = txnindex.DataTag // what read_committed readers look for (txnindex.go)
 	}
 	return prefix + strconv.FormatInt(b.ProducerID, 10) + ":" + strconv.Itoa(int(b.ProducerEpoch)) + ":" +
@@ -120,7 +121,7 @@ func (p *producerIDs) recover(ctx context.Context, partition string, b *recordba
 func (p *producerIDs) rebuild(ctx context.Context, key seqKey, epoch int16) (*seqState, error) {
 	v, ok := p.table.Get(key.String())
 	if !ok {
-		rng, err := p.b.Admin().IndexRange(ctx, key.partition)
+		rng, err := p.rangeOf(ctx, key.partition)
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +164,7 @@ func (p *producerIDs) rebuild(ctx context.Context, key seqKey, epoch int16) (*se
 // tagged batch split at the backend's entry bounds) is found once, at its
 // first offset.
 func (p *producerIDs) scan(ctx context.Context, key seqKey, from int64) ([]foundBatch, error) {
-	rng, err := p.b.Admin().IndexRange(ctx, key.partition)
+	rng, err := p.rangeOf(ctx, key.partition)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
@@ -105,12 +106,13 @@ type sendResult struct {
 
 // prepare checks a batch's records and returns what sends it. A backend
 // that keeps record batches whole (bridge.RawProducer) gets the batch as
-// it came; any other gets its records as messages.
-func (pp *partitionProducer) prepare(ctx context.Context, b *recordbatch.Batch) (func() <-chan sendResult, error) {
+// it came; any other gets its records as messages. A batch of a store
+// transaction (txn) goes in it.
+func (pp *partitionProducer) prepare(ctx context.Context, b *recordbatch.Batch, txn *bridge.TxnID) (func() <-chan sendResult, error) {
 	if b.Control() {
 		return nil, recordbatch.ErrCorrupt
 	}
-	if pp.raw {
+	if pp.raw && txn == nil {
 		seq, err := b.Sequential()
 		if err != nil {
 			return nil, err
@@ -128,8 +130,10 @@ func (pp *partitionProducer) prepare(ctx context.Context, b *recordbatch.Batch) 
 	if err != nil {
 		return nil, err
 	}
-	tag := batchTag(b)
-	return func() <-chan sendResult { return pp.sendBatch(ctx, msgs, tag) }, nil
+	// In a store transaction the store decides what readers see: the
+	// tag is an idempotent producer's, not one txnindex looks for.
+	tag := batchTag(b, txn == nil)
+	return func() <-chan sendResult { return pp.sendBatch(ctx, msgs, tag, txn) }, nil
 }
 
 // sendRaw hands a whole record batch to the backend.
@@ -161,8 +165,10 @@ func (pp *partitionProducer) sendRawBytes(ctx context.Context, raw []byte, n int
 // its outcome once every record is durable (or one failed). A backend that
 // takes a batch at once (bridge.BatchProducer; Pulsar: as batch entries
 // the gateway builds) gets it so, without a callback per record, and with
-// tag (an idempotent producer's id and sequences) where it stores one.
-func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMessage, tag string) <-chan sendResult {
+// tag (an idempotent producer's id and sequences) where it stores one; in
+// store transaction txn if not nil. Records of a transaction are not
+// readable yet, so they do not move the high watermark.
+func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMessage, tag string, txn *bridge.TxnID) <-chan sendResult {
 	out := make(chan sendResult, 1)
 	if len(msgs) == 0 {
 		out <- sendResult{base: -1}
@@ -173,7 +179,9 @@ func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMes
 			out <- sendResult{base: -1, err: err}
 			return
 		}
-		pp.durable(pp.name, res.Index+int64(len(msgs))-1)
+		if txn == nil {
+			pp.durable(pp.name, res.Index+int64(len(msgs))-1)
+		}
 		out <- sendResult{base: res.Index}
 	}
 	p, release, err := pp.lease(ctx)
@@ -182,7 +190,14 @@ func (pp *partitionProducer) sendBatch(ctx context.Context, msgs []bridge.OutMes
 		return out
 	}
 	defer release()
-	if tp, ok := p.(bridge.TaggedProducer); ok && tag != "" {
+	if txn != nil {
+		tp, ok := p.(bridge.TxnProducer)
+		if !ok {
+			done(bridge.SendResult{}, fmt.Errorf("%w: the backend's producer cannot send in a transaction", bridge.ErrInvalid))
+			return out
+		}
+		tp.SendTxn(ctx, *txn, msgs, tag, done)
+	} else if tp, ok := p.(bridge.TaggedProducer); ok && tag != "" {
 		tp.SendTagged(ctx, msgs, tag, done)
 	} else if bp, ok := p.(bridge.BatchProducer); ok {
 		bp.SendBatch(ctx, msgs, done)

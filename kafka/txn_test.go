@@ -15,8 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// txnTargets are two gateways on one store (embedded; Pulsar when
-// PULSAR_URL is set) and, when KAFKA_BOOTSTRAP is set, real Kafka as the
+// txnTargets are two gateways on one store (embedded; Pulsar, in both of
+// its transaction modes, when PULSAR_URL is set) and, when KAFKA_BOOTSTRAP is set, real Kafka as the
 // reference the same test must pass on.
 func txnTargets(t *testing.T) map[string]func(t *testing.T) (a, b string) {
 	out := map[string]func(t *testing.T) (string, string){
@@ -26,7 +26,13 @@ func txnTargets(t *testing.T) map[string]func(t *testing.T) (a, b string) {
 		},
 	}
 	if os.Getenv("PULSAR_URL") != "" {
+		// Pulsar's own transactions when its coordinator runs (the test
+		// broker's does), and the markers the gateway writes without one.
 		out["pulsar"] = func(t *testing.T) (string, string) { return serveOn(t, openPulsar(t)), serveOn(t, openPulsar(t)) }
+		markers := func(o *Options) { o.Transactions = "markers" }
+		out["pulsar-markers"] = func(t *testing.T) (string, string) {
+			return serveWith(t, openPulsar(t), markers), serveWith(t, openPulsar(t), markers)
+		}
 	}
 	if k := os.Getenv("KAFKA_BOOTSTRAP"); k != "" {
 		out["kafka"] = func(*testing.T) (string, string) { return k, k }

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"go.uber.org/zap"
 
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
 )
 
@@ -53,10 +54,11 @@ func (h *Handler) txn(ctx context.Context, id string, cmd *txnCmd) txnAnswer {
 	return a
 }
 
-// endTxn writes a prepared transaction's markers and, when it commits, its
-// offsets, then completes it.
+// endTxn ends a prepared transaction's records (in the store, or by
+// writing its markers) and, when it commits, applies its offsets, then
+// completes it.
 func (h *Handler) endTxn(ctx context.Context, id string, j *txnJob) error {
-	if err := h.writeMarkers(ctx, j); err != nil {
+	if err := h.endRecords(ctx, j); err != nil {
 		return err
 	}
 	if j.Commit {
@@ -154,7 +156,7 @@ func (h *Handler) txnPeek(ctx context.Context, id string) (*txnState, error) {
 // This gateway's copy of the log is asked first; a refusal is confirmed
 // against the log as of now, as the AddPartitionsToTxn may have gone
 // through another gateway a moment ago.
-func (h *Handler) txnWriteAllowed(ctx context.Context, id, partition string, b *recordbatch.Batch) int16 {
+func (h *Handler) txnWriteAllowed(ctx context.Context, id, partition string, b *recordbatch.Batch) (int16, *bridge.TxnID) {
 	code := int16(0)
 	for _, look := range []func(context.Context, string) (*txnState, error){h.txnPeek, h.txnView} {
 		t, err := look(ctx, id)
@@ -167,11 +169,15 @@ func (h *Handler) txnWriteAllowed(ctx context.Context, id, partition string, b *
 			code = kerr.InvalidProducerEpoch.Code
 		case t.Phase != txnOngoing || !slices.ContainsFunc(t.Parts, func(p txnPart) bool { return p.Name == partition }):
 			code = kerr.InvalidTxnState.Code
+		case h.storeTxns != nil && t.StoreTxn == nil:
+			// Added through a gateway writing markers: a configuration
+			// the gateways do not share.
+			code = kerr.InvalidTxnState.Code
 		default:
-			return 0
+			return 0, t.StoreTxn
 		}
 	}
-	return code
+	return code, nil
 }
 
 // unstableOffsets lists a group's partitions with offsets in a transaction

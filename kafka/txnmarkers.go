@@ -47,5 +47,5 @@ func (pp *partitionProducer) sendControl(ctx context.Context, pid int64, epoch i
 	// API answers with a message's key as an HTTP header.
 	msg := bridge.OutMessage{Value: controlValue,
 		Properties: map[string]string{bridge.TxnMarkerProperty: outcome}}
-	return pp.sendBatch(ctx, []bridge.OutMessage{msg}, txnindex.ControlTagOf(pid, epoch, commit))
+	return pp.sendBatch(ctx, []bridge.OutMessage{msg}, txnindex.ControlTagOf(pid, epoch, commit), nil)
 }

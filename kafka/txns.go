@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
 // Kafka transactions (KIP-98, KIP-447) as a deterministic state machine,
@@ -12,10 +14,13 @@ import (
 // groups (grouplog.go): the transaction coordinator's logs are keyed by
 // transactional id, so every gateway holds the same transaction, and one
 // begun through a gateway can be ended through another. The data and the
-// commit/abort markers go into the partitions themselves, as on Kafka
-// (txnmarkers.go); readers work out what is committed from the partitions
-// (txnindex.go). docs/transactions.md says why markers, not Pulsar's own
-// transactions.
+// data goes into the partitions themselves. Where the store has
+// transactions of its own (bridge.Transactions: Pulsar's coordinator), each
+// Kafka transaction that writes records is one of the store's, which hides
+// its records from every reader until it commits (StoreTxn); elsewhere the
+// commit/abort markers go into the partitions, as on Kafka (txnmarkers.go),
+// and readers work out what is committed from them (txnindex).
+// docs/transactions.md says why and what each costs.
 //
 // A command that ends a transaction (EndTxn, a timeout, an InitProducerId
 // that finds one open) answers its sender with a job: write the markers,
@@ -53,6 +58,9 @@ type txnState struct {
 	Parts      []txnPart
 	Groups     []string
 	Offsets    map[string][]txnOffset // group -> offsets to commit with it
+	// StoreTxn is the store's transaction holding the records, once a
+	// partition was added (bridge.Transactions); nil with markers.
+	StoreTxn *bridge.TxnID `json:",omitempty"`
 }
 
 // txnPart is a partition in a transaction.
@@ -81,6 +89,7 @@ type txnCmd struct {
 	Group      string
 	Offsets    []txnOffset
 	Commit     bool
+	StoreTxn   *bridge.TxnID // add-partitions: a store transaction the sender began, for a transaction without one
 }
 
 // txnAnswer is a command's answer to its sender.
@@ -88,7 +97,8 @@ type txnAnswer struct {
 	Code       int16
 	ProducerID int64
 	Epoch      int16
-	Job        *txnJob // markers for the sender to write, then "complete"
+	Job        *txnJob       // markers for the sender to write, then "complete"
+	StoreTxn   *bridge.TxnID // add-partitions: the store transaction the records go in
 }
 
 // txnJob ends a prepared transaction.
@@ -98,6 +108,7 @@ type txnJob struct {
 	Commit     bool
 	Parts      []txnPart
 	Offsets    map[string][]txnOffset
+	StoreTxn   *bridge.TxnID // ended in the store instead of by markers
 }
 
 // mark changes whenever a snapshot is due.
@@ -109,12 +120,15 @@ func (t *txnState) mark() int64 {
 	for _, offs := range t.Offsets {
 		n += len(offs)
 	}
+	if t.StoreTxn != nil {
+		n++
+	}
 	return int64(t.Phase)<<32 | int64(uint16(t.Epoch))<<16 | int64(n)
 }
 
 func (t *txnState) job() *txnJob {
 	return &txnJob{ProducerID: t.ProducerID, Epoch: t.Epoch, Commit: t.Phase == txnPrepareCommit,
-		Parts: slices.Clone(t.Parts), Offsets: t.Offsets}
+		Parts: slices.Clone(t.Parts), Offsets: t.Offsets, StoreTxn: t.StoreTxn}
 }
 
 // check is the producer check of every command but init.
@@ -134,7 +148,7 @@ func (t *txnState) check(cmd *txnCmd) int16 {
 func (t *txnState) begin(now int64) {
 	if t.Phase != txnOngoing {
 		t.Phase, t.Started = txnOngoing, now
-		t.Parts, t.Groups, t.Offsets = nil, nil, nil
+		t.Parts, t.Groups, t.Offsets, t.StoreTxn = nil, nil, nil, nil
 	}
 }
 
@@ -165,7 +179,7 @@ func (g *group) applyTxn(cmd *txnCmd) txnAnswer {
 			t.Epoch++
 		}
 		t.Phase, t.TimeoutMs, t.Updated = txnEmpty, cmd.TimeoutMs, now
-		t.Parts, t.Groups, t.Offsets = nil, nil, nil
+		t.Parts, t.Groups, t.Offsets, t.StoreTxn = nil, nil, nil, nil
 		return txnAnswer{ProducerID: t.ProducerID, Epoch: t.Epoch}
 	case "timeout":
 		switch {
@@ -200,7 +214,13 @@ func (g *group) applyTxn(cmd *txnCmd) txnAnswer {
 		if cmd.Group != "" && !slices.Contains(t.Groups, cmd.Group) {
 			t.Groups = append(t.Groups, cmd.Group)
 		}
+		if t.StoreTxn == nil && cmd.StoreTxn != nil && len(cmd.Parts) > 0 {
+			t.StoreTxn = cmd.StoreTxn
+		}
 		t.Updated = now
+		if len(cmd.Parts) > 0 {
+			return txnAnswer{StoreTxn: t.StoreTxn}
+		}
 	case "offsets":
 		if t.Phase != txnOngoing || !slices.Contains(t.Groups, cmd.Group) {
 			return txnAnswer{Code: kerr.InvalidTxnState.Code}
@@ -243,7 +263,7 @@ func (g *group) applyTxn(cmd *txnCmd) txnAnswer {
 		default:
 			return txnAnswer{}
 		}
-		t.Parts, t.Groups, t.Offsets, t.Updated = nil, nil, nil, now
+		t.Parts, t.Groups, t.Offsets, t.StoreTxn, t.Updated = nil, nil, nil, nil, now
 	}
 	return txnAnswer{}
 }

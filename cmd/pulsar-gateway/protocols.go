@@ -49,6 +49,7 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		Namespace:         d.Config.Tenant + "/" + d.Config.Namespace,
 		DisableAutoCreate: !d.Config.Kafka.AutoCreateTopics,
 		DefaultPartitions: d.Config.Kafka.DefaultPartitions,
+		Transactions:      d.Config.Kafka.Transactions,
 		Logger:            d.Logger,
 	}
 	if path := d.Config.Kafka.PasswordFile; path != "" {
