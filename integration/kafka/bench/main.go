@@ -125,7 +125,7 @@ func main() {
 	}
 	if *mode == "txn" {
 		if *targets == flag.Lookup("targets").DefValue {
-			want = map[string]bool{"gw-embedded": true, "gw-pulsar": true, "kafka": true}
+			want = map[string]bool{"gw-embedded": true, "gw-pulsar": true, "gw-pulsar-markers": true, "kafka": true}
 		}
 		runTxn(ctx, want, sizes, pulsarURL, adminURL, kafkaAddr)
 		return
@@ -268,10 +268,13 @@ func serveEmbedded(ctx context.Context) (string, func()) {
 }
 
 // serve runs a Kafka gateway on b on a free port of 127.0.0.1.
-func serve(ctx context.Context, b bridge.Backend) (string, func()) {
+func serve(ctx context.Context, b bridge.Backend) (string, func()) { return serveTxns(ctx, b, "") }
+
+// serveTxns is serve with config's kafka.transactions.
+func serveTxns(ctx context.Context, b bridge.Backend, txns string) (string, func()) {
 	ln, err := netListen()
 	check(err)
-	h, err := kafka.New(ctx, b, kafka.Options{Advertised: ln.Addr().String(), Logger: zap.NewNop()})
+	h, err := kafka.New(ctx, b, kafka.Options{Advertised: ln.Addr().String(), Transactions: txns, Logger: zap.NewNop()})
 	check(err)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -46,6 +46,15 @@ func runTxn(ctx context.Context, want map[string]bool, sizes []int, pulsarURL, a
 		defer func() { stop(); b.Close() }()
 		addrs["gw-pulsar"] = addr
 	}
+	if want["gw-pulsar-markers"] && pulsarURL != "" && adminURL != "" {
+		// The gateway's markers on the same broker (kafka.transactions:
+		// markers), against Pulsar's own transactions above.
+		b, err := pulsarbackend.Open(ctx, pulsarbackend.Options{URL: pulsarURL, AdminURL: adminURL})
+		check(err)
+		addr, stop := serveTxns(ctx, b, "markers")
+		defer func() { stop(); b.Close() }()
+		addrs["gw-pulsar-markers"] = addr
+	}
 	if want["kafka"] && kafkaAddr != "" {
 		addrs["kafka"] = kafkaAddr
 	}
