@@ -141,7 +141,8 @@ func (b *Backend) BeginTxn(ctx context.Context, ttl time.Duration) (bridge.TxnID
 	if n == 0 {
 		return bridge.TxnID{}, errTxnsDisabled
 	}
-	for try := range min(n, 3) {
+	tries := min(n, 3)
+	for try := 1; ; try++ {
 		tc := (b.txns.next.Add(1) - 1) % uint64(n)
 		r, err := b.tcRequest(ctx, tc, true, func(req uint64) []byte {
 			return wire.AppendNewTxn(nil, req, uint64(ttl.Milliseconds()), tc)
@@ -149,12 +150,11 @@ func (b *Backend) BeginTxn(ctx context.Context, ttl time.Duration) (bridge.TxnID
 		if err == nil {
 			return bridge.TxnID{Hi: r.TxnHi, Lo: r.TxnLo}, nil
 		}
-		if !errors.Is(err, bridge.ErrUnavailable) || try == min(n, 3)-1 || ctx.Err() != nil {
+		if !errors.Is(err, bridge.ErrUnavailable) || try == tries || ctx.Err() != nil {
 			return bridge.TxnID{}, err
 		}
 		b.log.Debug("new transaction: trying the next coordinator", zap.Uint64("tc", tc), zapErr(err))
 	}
-	panic("unreachable")
 }
 
 // AddTxnPartitions registers partitions (full names) with the transaction's

@@ -180,6 +180,67 @@ func TestTxnAvailable(t *testing.T) {
 	}
 }
 
+// TestTxnConcurrent: many callers share the coordinator connections;
+// each gets its own answer (requests matched by id).
+func TestTxnConcurrent(t *testing.T) {
+	be := openBackend(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if ok, err := be.TxnsAvailable(ctx); err != nil || !ok {
+		t.Fatalf("TxnsAvailable: %v %v", ok, err)
+	}
+	const n = 24
+	ids := make(chan bridge.TxnID, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			id, err := be.BeginTxn(ctx, time.Minute)
+			if err == nil {
+				ids <- id
+				err = be.EndTxn(ctx, id, i%2 == 0)
+			}
+			errs <- err
+		}()
+	}
+	seen := map[bridge.TxnID]bool{}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(ids)
+	for id := range ids {
+		if seen[id] {
+			t.Fatalf("transaction id %v given twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+// TestTxnNeedsPublisher: a producer that routes over partitions (the
+// client's, message by message) refuses SendTxn instead of sending outside
+// the transaction.
+func TestTxnNeedsPublisher(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	f := newTxnFixture(t, ctx, "txn-routed")
+	p, err := f.be.CreateProducer(ctx, bridge.ProducerOptions{Topic: f.topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	id, err := f.be.BeginTxn(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.be.EndTxn(ctx, id, false)
+	errc := make(chan error, 1)
+	p.(bridge.TxnProducer).SendTxn(ctx, id, []bridge.OutMessage{{Value: []byte("x")}}, "", func(_ bridge.SendResult, err error) { errc <- err })
+	if err := <-errc; !errors.Is(err, bridge.ErrInvalid) {
+		t.Fatalf("SendTxn on a routing producer: %v, want ErrInvalid", err)
+	}
+}
+
 // TestTxnCommit: a transaction's records on two partitions are seen by no
 // reader (the bridge's, a native consumer) before the commit and by all
 // after it; ReadableEnd stops before the transaction's first record until
