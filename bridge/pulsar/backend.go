@@ -83,6 +83,8 @@ type Backend struct {
 	policies     policyTables // topic policies and log starts (policy.go)
 	ackTable     *table       // saved partial batch acks (ackstore.go); nil: not saved
 	ackSaveQuiet atomic.Int64 // unix ns until which saves are skipped (one failed)
+
+	txns txnCoords // transaction coordinators (txn.go)
 }
 
 type closer interface{ closeForBackend() }
@@ -241,6 +243,7 @@ func (b *Backend) Close() error {
 		t.stop()
 	}
 	b.presence.close()
+	b.closeTxns()
 	b.client.Close()
 	return nil
 }

@@ -47,6 +47,12 @@ func (p *producer) SendTagged(ctx context.Context, msgs []bridge.OutMessage, tag
 		bridge.SendEach(ctx, p, msgs, cb)
 		return
 	}
+	p.sendEntries(ctx, p.pub, p.chunks(msgs), tag, nil, p.batching.Compression, cb)
+}
+
+// sendEntries sends chunks as entries through pub and fires cb once with
+// the first message's result.
+func (p *producer) sendEntries(ctx context.Context, pub *publisher, chunks [][]bridge.OutMessage, tag string, txn *wire.Txn, c bridge.Compression, cb bridge.SendCallback) {
 	var (
 		mu       sync.Mutex
 		left     int
@@ -71,10 +77,9 @@ func (p *producer) SendTagged(ctx context.Context, msgs []bridge.OutMessage, tag
 			cb(first, firstErr)
 		}
 	}
-	chunks := p.chunks(msgs)
 	left = len(chunks)
-	for _, c := range chunks {
-		p.sendEntry(ctx, c, tag, done)
+	for _, ch := range chunks {
+		p.sendEntry(ctx, pub, ch, tag, txn, c, done)
 	}
 }
 
@@ -95,7 +100,7 @@ func (p *producer) chunks(msgs []bridge.OutMessage) [][]bridge.OutMessage {
 
 // sendEntry sends one entry and queues its callback behind what was sent
 // before, as SendAsync does.
-func (p *producer) sendEntry(ctx context.Context, msgs []bridge.OutMessage, tag string, cb bridge.SendCallback) {
+func (p *producer) sendEntry(ctx context.Context, pub *publisher, msgs []bridge.OutMessage, tag string, txn *wire.Txn, c bridge.Compression, cb bridge.SendCallback) {
 	pd := &pending{cb: cb, entry: &sentEntry{count: int64(len(msgs))}}
 	if err := p.acquire(ctx); err != nil {
 		cb(bridge.SendResult{}, err)
@@ -110,9 +115,9 @@ func (p *producer) sendEntry(ctx context.Context, msgs []bridge.OutMessage, tag 
 	}
 	p.push(pd)
 	build := func(seq uint64, name string) ([]byte, []byte, error) {
-		return buildEntry(msgs, seq, name, tag, p.batching.Compression)
+		return buildEntry(msgs, seq, name, tag, c, txn)
 	}
-	p.pub.send(ctx, len(msgs), build, func(at pos, err error) {
+	pub.send(ctx, len(msgs), txn, build, func(at pos, err error) {
 		p.qmu.Lock()
 		pd.entry.at, pd.err, pd.done = at, err, true
 		p.qmu.Unlock()
@@ -144,7 +149,8 @@ var lz4Compressors = sync.Pool{New: func() any { return new(lz4.Compressor) }}
 
 // buildEntry encodes msgs as one batch entry's metadata and payload, the
 // way pulsar-client-go encodes the same messages from SendAsync.
-func buildEntry(msgs []bridge.OutMessage, seq uint64, producerName, tag string, c bridge.Compression) (meta, payload []byte, err error) {
+// txn, when set, marks the entry part of that transaction.
+func buildEntry(msgs []bridge.OutMessage, seq uint64, producerName, tag string, c bridge.Compression, txn *wire.Txn) (meta, payload []byte, err error) {
 	wm := make([]wire.Message, len(msgs))
 	size := 0
 	for i := range msgs {
@@ -161,7 +167,7 @@ func buildEntry(msgs []bridge.OutMessage, seq uint64, producerName, tag string, 
 	}
 	raw := wire.AppendBatch(make([]byte, 0, size), wm, seq)
 	md := wire.Metadata{ProducerName: producerName, SequenceID: seq, PublishTime: uint64(time.Now().UnixMilli()),
-		NumMessages: len(msgs), First: &wm[0], UncompressedSize: len(raw), Tag: tag}
+		NumMessages: len(msgs), First: &wm[0], UncompressedSize: len(raw), Tag: tag, Txn: txn}
 	payload = raw
 	if c == bridge.CompressionLZ4 {
 		lc := lz4Compressors.Get().(*lz4.Compressor)

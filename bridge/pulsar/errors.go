@@ -45,7 +45,7 @@ func mapErr(err error, scope notFound, what string) error {
 // sentinels are the bridge errors an error already carrying one keeps.
 var sentinels = []error{bridge.ErrTopicNotFound, bridge.ErrTopicExists, bridge.ErrSubscriptionNotFound,
 	bridge.ErrSubscriptionExists, bridge.ErrSubscriptionBusy, bridge.ErrConsumerBusy, bridge.ErrNotAllowed,
-	bridge.ErrClosed, bridge.ErrUnavailable, bridge.ErrInvalid}
+	bridge.ErrClosed, bridge.ErrUnavailable, bridge.ErrInvalid, bridge.ErrTxnUnknown}
 
 // classify is the one place that decides what a Pulsar error means, by its
 // type and code, never by its wording: a library that rewords a message must
@@ -161,6 +161,14 @@ var byServerError = map[string]error{
 	"TopicNotFound":        bridge.ErrTopicNotFound,
 	"SubscriptionNotFound": bridge.ErrSubscriptionNotFound,
 	"InvalidTopicName":     bridge.ErrInvalid,
+
+	// A transaction the coordinator no longer has (ended, or timed out and
+	// aborted), or one in a state that refuses the request (ending it
+	// again): either way it is not the caller's open transaction.
+	"TransactionNotFound": bridge.ErrTxnUnknown,
+	"InvalidTxnStatus":    bridge.ErrTxnUnknown,
+	// The coordinator is loading or has moved: ask again after a lookup.
+	"TransactionCoordinatorNotFound": bridge.ErrUnavailable,
 
 	"MetadataError":                         bridge.ErrUnavailable,
 	"PersistenceError":                      bridge.ErrUnavailable,

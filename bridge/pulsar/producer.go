@@ -42,6 +42,7 @@ type producer struct {
 	// pub sends SendBatch's entries; nil where the producer routes over
 	// partitions. batching bounds its entries as the client's batches.
 	pub      *publisher
+	txnPub   *publisher // SendTxn's: a producer of its own, txn_enabled
 	batching bridge.ProducerOptions
 
 	// dispatcher only: the entry of the previous receipt, so the other
@@ -133,6 +134,7 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 	}
 	if !p.partitioned {
 		p.pub = &publisher{b: b, topic: name}
+		p.txnPub = &publisher{b: b, topic: name, txn: true} // connects on its first send
 	}
 	if err := b.track(p); err != nil {
 		pp.Close()
@@ -504,6 +506,7 @@ func (p *producer) Close() error {
 	p.p.Close() // fails what is still pending: those callbacks fire with errors
 	if p.pub != nil {
 		p.pub.close()
+		p.txnPub.close()
 	}
 	p.wake()
 	select {

@@ -24,6 +24,7 @@ import (
 type publisher struct {
 	b     *Backend
 	topic string
+	txn   bool // sends transactional entries: opens its producer txn_enabled
 
 	unsup atomic.Bool // the broker needs what the publisher does not speak
 
@@ -79,8 +80,9 @@ func rawURL(u string) bool {
 }
 
 // send queues an entry of n messages whose metadata and payload build
-// returns for a sequence id, producer name and publish time. cb fires once.
-func (p *publisher) send(ctx context.Context, n int, build func(seq uint64, name string) (meta, payload []byte, err error), cb func(at pos, err error)) {
+// returns for a sequence id, producer name and publish time; with txn set,
+// the SEND is part of that transaction. cb fires once.
+func (p *publisher) send(ctx context.Context, n int, txn *wire.Txn, build func(seq uint64, name string) (meta, payload []byte, err error), cb func(at pos, err error)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pc, err := p.connected(ctx)
@@ -97,7 +99,7 @@ func (p *publisher) send(ctx context.Context, n int, build func(seq uint64, name
 		cb(pos{}, fmt.Errorf("%w: entry of %d bytes is over the broker's %d", bridge.ErrInvalid, len(meta)+len(payload), p.max))
 		return
 	}
-	frame := wire.AppendSend(nil, producerIDOnConn, p.seq, n, meta, payload)
+	frame := wire.AppendSendTxn(nil, producerIDOnConn, p.seq, n, txn, meta, payload)
 	ps := &pubSend{seq: p.seq, cb: cb}
 	p.seq += uint64(n)
 	pc.pmu.Lock()
@@ -206,7 +208,7 @@ func (b *Backend) dialOwner(ctx context.Context, topic string) (*rawConn, error)
 // open creates the producer on a connection to the topic's broker and
 // starts its reader and writer.
 func (p *publisher) open(ctx context.Context, c *rawConn) (*pubConn, string, int64, int, error) {
-	r, err := c.call(ctx, wire.AppendProducer(nil, p.topic, producerIDOnConn, 2), wire.TypeProducerSuccess)
+	r, err := c.call(ctx, wire.AppendProducer(nil, p.topic, producerIDOnConn, 2, p.txn), wire.TypeProducerSuccess)
 	for err == nil && !r.ProducerReady { // waiting for exclusive access: a second success follows
 		r, err = c.read(ctx)
 	}

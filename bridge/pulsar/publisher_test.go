@@ -147,7 +147,7 @@ func TestPublisherLostConnection(t *testing.T) {
 			defer wg.Done()
 			for i := range each {
 				id := s*each + i
-				p.send(context.Background(), 1, buildOnce, func(_ pos, err error) {
+				p.send(context.Background(), 1, nil, buildOnce, func(_ pos, err error) {
 					mu.Lock()
 					calls[id]++
 					switch {

@@ -57,6 +57,9 @@ type Metadata struct {
 	// first message's: a batched entry's readers take each message's
 	// properties from its own metadata, so no client shows it.
 	Tag string
+	// Txn, when set, marks the entry part of a transaction (txnid fields
+	// 22 and 23), as the Java client writes it beside the SEND's.
+	Txn *Txn
 }
 
 // TagProperty names an entry's tag among its entry-level properties.
@@ -85,6 +88,10 @@ func AppendMetadata(dst []byte, m Metadata) []byte {
 	dst = appendVarint(dst, 11, uint64(m.NumMessages))
 	if f := m.First; f != nil && f.EventTime != 0 {
 		dst = appendVarint(dst, 12, f.EventTime)
+	}
+	if m.Txn != nil {
+		dst = appendVarint(dst, 22, m.Txn.Lo)
+		dst = appendVarint(dst, 23, m.Txn.Hi)
 	}
 	return dst
 }

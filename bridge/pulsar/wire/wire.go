@@ -1,6 +1,7 @@
 // Package wire encodes and decodes the few commands of Pulsar's binary
 // protocol the gateway speaks itself: connecting, looking a topic up,
-// opening a producer and sending pre-built batch entries.
+// opening a producer and sending pre-built batch entries, subscribing for
+// raw entry reads, and the transaction coordinator's requests.
 //
 // pulsar-client-go does everything else. It sends one message at a time
 // (a metadata record, a callback, channel hops each), which made it most
@@ -47,7 +48,44 @@ const (
 	TypeLookupResponse  = 24
 	TypeReachedEnd      = 27
 	TypeTopicMigrated   = 68
+
+	TypeGetLastMessageID         = 29
+	TypeGetLastMessageIDResponse = 30
+	TypeNewTxn                   = 50
+	TypeNewTxnResponse           = 51
+	TypeAddPartitionToTxn        = 52
+	TypeAddPartitionResponse     = 53
+	TypeEndTxn                   = 56
+	TypeEndTxnResponse           = 57
+	TypeTcClientConnect          = 62
+	TypeTcClientConnectResponse  = 63
 )
+
+// ServerError codes the gateway acts on (PulsarApi.proto's ServerError).
+const (
+	ErrServiceNotReady     = 6
+	ErrTxnCoordNotFound    = 20
+	ErrInvalidTxnStatus    = 21
+	ErrNotAllowed          = 22
+	ErrTransactionNotFound = 24
+)
+
+// serverErrorNames are ServerError's names by code, as PulsarApi.proto
+// spells them.
+var serverErrorNames = []string{"UnknownError", "MetadataError", "PersistenceError", "AuthenticationError",
+	"AuthorizationError", "ConsumerBusy", "ServiceNotReady", "ProducerBlockedQuotaExceededError",
+	"ProducerBlockedQuotaExceededException", "ChecksumError", "UnsupportedVersionError", "TopicNotFound",
+	"SubscriptionNotFound", "ConsumerNotFound", "TooManyRequests", "TopicTerminatedError", "ProducerBusy",
+	"InvalidTopicName", "IncompatibleSchema", "ConsumerAssignError", "TransactionCoordinatorNotFound",
+	"InvalidTxnStatus", "NotAllowedError", "TransactionConflict", "TransactionNotFound", "ProducerFenced"}
+
+// ServerErrorName is a ServerError code's protobuf name ("" if unknown).
+func ServerErrorName(code int) string {
+	if code < 0 || code >= len(serverErrorNames) {
+		return ""
+	}
+	return serverErrorNames[code]
+}
 
 // Lookup answers (CommandLookupTopicResponse.LookupType).
 const (
@@ -88,7 +126,15 @@ type Command struct {
 	BrokerURL, BrokerURLTLS string
 	Authoritative           bool
 	ProxyThroughServiceURL  bool
+	// Transaction answers: the id they are about, and whether error was
+	// set (a txn answer's ServerError is optional; absent is success).
+	TxnLo, TxnHi uint64
+	HasError     bool
 }
+
+// Txn is a transaction id on the wire: most significant bits Hi (the
+// coordinator), least Lo.
+type Txn struct{ Hi, Lo uint64 }
 
 // Connect is what the gateway says first.
 type Connect struct {
@@ -131,12 +177,75 @@ func AppendLookup(dst []byte, topic string, requestID uint64, authoritative bool
 }
 
 // AppendProducer appends a PRODUCER frame; the broker names the producer.
-func AppendProducer(dst []byte, topic string, producerID, requestID uint64) []byte {
+// txn sets txn_enabled: the broker answers once the topic's transaction
+// buffer has recovered, as for a Java producer of a transaction client.
+func AppendProducer(dst []byte, topic string, producerID, requestID uint64, txn bool) []byte {
 	return appendCommand(dst, TypeProducer, 5, func(b []byte) []byte {
 		b = appendString(b, 1, topic)
 		b = appendVarint(b, 2, producerID)
 		b = appendVarint(b, 3, requestID)
-		return appendVarint(b, 9, 0) // user_provided_producer_name: false
+		b = appendVarint(b, 9, 0) // user_provided_producer_name: false
+		if txn {
+			b = appendVarint(b, 12, 1)
+		}
+		return b
+	})
+}
+
+// AppendGetLastMessageID appends a GET_LAST_MESSAGE_ID frame for a
+// consumer: the broker answers the last position it would dispatch.
+func AppendGetLastMessageID(dst []byte, consumerID, requestID uint64) []byte {
+	return appendCommand(dst, TypeGetLastMessageID, 29, func(b []byte) []byte {
+		b = appendVarint(b, 1, consumerID)
+		return appendVarint(b, 2, requestID)
+	})
+}
+
+// AppendTcClientConnect appends a TC_CLIENT_CONNECT_REQUEST frame: it asks
+// the broker to have coordinator tcID ready.
+func AppendTcClientConnect(dst []byte, requestID, tcID uint64) []byte {
+	return appendCommand(dst, TypeTcClientConnect, 62, func(b []byte) []byte {
+		b = appendVarint(b, 1, requestID)
+		return appendVarint(b, 2, tcID)
+	})
+}
+
+// AppendNewTxn appends a NEW_TXN frame. The field is named
+// txn_ttl_seconds, but the broker takes it as milliseconds
+// (TransactionMetadataStoreService.newTransaction's timeoutInMills), and
+// the Java client sends milliseconds.
+func AppendNewTxn(dst []byte, requestID, ttlMillis, tcID uint64) []byte {
+	return appendCommand(dst, TypeNewTxn, 50, func(b []byte) []byte {
+		b = appendVarint(b, 1, requestID)
+		b = appendVarint(b, 2, ttlMillis)
+		return appendVarint(b, 3, tcID)
+	})
+}
+
+// AppendAddPartitionToTxn appends an ADD_PARTITION_TO_TXN frame.
+func AppendAddPartitionToTxn(dst []byte, requestID uint64, txn Txn, partitions []string) []byte {
+	return appendCommand(dst, TypeAddPartitionToTxn, 52, func(b []byte) []byte {
+		b = appendVarint(b, 1, requestID)
+		b = appendVarint(b, 2, txn.Lo)
+		b = appendVarint(b, 3, txn.Hi)
+		for _, p := range partitions {
+			b = appendString(b, 4, p)
+		}
+		return b
+	})
+}
+
+// AppendEndTxn appends an END_TXN frame: TxnAction COMMIT (0) or ABORT (1).
+func AppendEndTxn(dst []byte, requestID uint64, txn Txn, commit bool) []byte {
+	return appendCommand(dst, TypeEndTxn, 56, func(b []byte) []byte {
+		b = appendVarint(b, 1, requestID)
+		b = appendVarint(b, 2, txn.Lo)
+		b = appendVarint(b, 3, txn.Hi)
+		action := uint64(1)
+		if commit {
+			action = 0
+		}
+		return appendVarint(b, 4, action)
 	})
 }
 
@@ -182,11 +291,23 @@ func AppendPong(dst []byte) []byte {
 // AppendSend appends a SEND frame carrying one entry: its metadata and
 // payload (as AppendMetadata and AppendBatch build them), checksummed.
 func AppendSend(dst []byte, producerID, sequenceID uint64, numMessages int, metadata, payload []byte) []byte {
+	return AppendSendTxn(dst, producerID, sequenceID, numMessages, nil, metadata, payload)
+}
+
+// AppendSendTxn is AppendSend with the entry part of transaction txn when
+// that is not nil. The broker takes a SEND as transactional when it has
+// both id fields, so both are written even when zero.
+func AppendSendTxn(dst []byte, producerID, sequenceID uint64, numMessages int, txn *Txn, metadata, payload []byte) []byte {
 	start := len(dst)
 	dst = appendCommand(dst, TypeSend, 6, func(b []byte) []byte {
 		b = appendVarint(b, 1, producerID)
 		b = appendVarint(b, 2, sequenceID)
-		return appendVarint(b, 3, uint64(numMessages))
+		b = appendVarint(b, 3, uint64(numMessages))
+		if txn != nil {
+			b = appendVarint(b, 4, txn.Lo)
+			b = appendVarint(b, 5, txn.Hi)
+		}
+		return b
 	})
 	dst = binary.BigEndian.AppendUint16(dst, magicCrc32c)
 	sumAt := len(dst)
@@ -361,6 +482,39 @@ func parseBody(c *Command, b []byte) error {
 		case TypeCloseConsumer, TypeReachedEnd:
 			if num == 1 {
 				c.ConsumerID = v
+			}
+		case TypeGetLastMessageIDResponse:
+			switch num {
+			case 1: // last_message_id (3, the mark-delete position, is not read)
+				if sub != nil {
+					return parseMessageID(c, sub)
+				}
+			case 2:
+				c.RequestID = v
+			}
+		case TypeTcClientConnectResponse:
+			switch num {
+			case 1:
+				c.RequestID = v
+			case 2:
+				c.ServerError, c.HasError = int(v), true
+			case 3:
+				c.Message = string(sub)
+			}
+		case TypeNewTxnResponse, TypeAddPartitionResponse, TypeEndTxnResponse:
+			// The three share a layout: request_id, txnid_least_bits,
+			// txnid_most_bits, error, message.
+			switch num {
+			case 1:
+				c.RequestID = v
+			case 2:
+				c.TxnLo = v
+			case 3:
+				c.TxnHi = v
+			case 4:
+				c.ServerError, c.HasError = int(v), true
+			case 5:
+				c.Message = string(sub)
 			}
 		case TypeLookupResponse:
 			switch num {

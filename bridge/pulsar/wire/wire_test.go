@@ -51,6 +51,39 @@ func TestParseAnswers(t *testing.T) {
 	}
 }
 
+// TestParseTxnAnswers: the coordinator's answers and GET_LAST_MESSAGE_ID's,
+// with their PulsarApi.proto field numbers.
+func TestParseTxnAnswers(t *testing.T) {
+	ok := appendVarint(nil, 1, 7) // request_id
+	ok = appendVarint(ok, 2, 42)  // txnid_least_bits
+	ok = appendVarint(ok, 3, 3)   // txnid_most_bits
+	for _, typ := range []int{TypeNewTxnResponse, TypeAddPartitionResponse, TypeEndTxnResponse} {
+		c, err := ParseFrame(frameOf(typ, ok)[4:])
+		if err != nil || c.Type != typ || c.RequestID != 7 || c.TxnLo != 42 || c.TxnHi != 3 || c.HasError {
+			t.Fatalf("type %d: %+v %v", typ, c, err)
+		}
+		bad := appendString(appendVarint(ok, 4, ErrTransactionNotFound), 5, "gone")
+		c, err = ParseFrame(frameOf(typ, bad)[4:])
+		if err != nil || !c.HasError || c.ServerError != ErrTransactionNotFound || c.Message != "gone" ||
+			ServerErrorName(c.ServerError) != "TransactionNotFound" {
+			t.Fatalf("type %d error: %+v %v", typ, c, err)
+		}
+	}
+	tc := appendString(appendVarint(appendVarint(nil, 1, 9), 2, ErrNotAllowed), 3, "Transactions are not enabled.")
+	c, err := ParseFrame(frameOf(TypeTcClientConnectResponse, tc)[4:])
+	if err != nil || c.RequestID != 9 || !c.HasError || ServerErrorName(c.ServerError) != "NotAllowedError" {
+		t.Fatalf("tc connect: %+v %v", c, err)
+	}
+	minusOne := int64(-1)
+	last := appendBytes(nil, 1, appendVarint(appendVarint(nil, 1, 12), 2, uint64(minusOne)))
+	last = appendVarint(last, 2, 4)
+	last = appendBytes(last, 3, appendVarint(appendVarint(nil, 1, 99), 2, 99)) // mark-delete: not read
+	c, err = ParseFrame(frameOf(TypeGetLastMessageIDResponse, last)[4:])
+	if err != nil || c.RequestID != 4 || c.LedgerID != 12 || int64(c.EntryID) != -1 {
+		t.Fatalf("last message id: %+v %v", c, err)
+	}
+}
+
 // TestSendFrame checks a SEND frame's layout: sizes, magic and the CRC32-C
 // over metadata size, metadata and payload, as the broker verifies them.
 func TestSendFrame(t *testing.T) {
@@ -101,12 +134,18 @@ func FuzzParseFrame(f *testing.F) {
 	f.Add(frameOf(TypePing, nil)[4:])
 	f.Add(frameOf(TypeSendReceipt, appendBytes(appendVarint(nil, 1, 1), 3, appendVarint(nil, 1, 7)))[4:])
 	f.Add(frameOf(TypeLookupResponse, appendString(nil, 1, "pulsar://x:1"))[4:])
+	f.Add(frameOf(TypeNewTxnResponse, appendVarint(appendVarint(appendVarint(nil, 1, 1), 2, 5), 3, 1))[4:])
+	f.Add(frameOf(TypeEndTxnResponse, appendString(appendVarint(appendVarint(nil, 1, 1), 4, 21), 5, "x"))[4:])
+	f.Add(frameOf(TypeAddPartitionResponse, appendVarint(nil, 1, 2))[4:])
+	f.Add(frameOf(TypeTcClientConnectResponse, appendVarint(appendVarint(nil, 1, 3), 2, 22))[4:])
+	f.Add(frameOf(TypeGetLastMessageIDResponse, appendVarint(appendBytes(nil, 1, appendVarint(nil, 1, 7)), 2, 8))[4:])
 	f.Add([]byte{0, 0, 0, 9, 8, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseFrame(b)
 		if err == nil && c.Type == 0 {
 			t.Fatal("a command without a type parsed")
 		}
+		_ = ServerErrorName(c.ServerError) // any code, in range or not
 	})
 }
 
