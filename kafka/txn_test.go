@@ -114,7 +114,14 @@ func TestTransactions(t *testing.T) {
 			if n := countPrefix(got, "aborted"); n != 0 || countPrefix(got, "committed") != 10 || len(got) != 10 {
 				t.Fatalf("read_committed through the other gateway got %d records (%d aborted): %v", len(got), n, got)
 			}
-			if got := readAll(t, b, topic, false, 20); countPrefix(got, "aborted") != 10 || countPrefix(got, "committed") != 10 || len(got) != 20 {
+			// read_uncommitted sees the aborted records too, except where the
+			// store's own transactions hold them (Pulsar's coordinator): its
+			// broker hides them from every reader, the gateway included.
+			aborted := 10
+			if name == "pulsar" {
+				aborted = 0
+			}
+			if got := readAll(t, b, topic, false, 10+aborted); countPrefix(got, "aborted") != aborted || countPrefix(got, "committed") != 10 || len(got) != 10+aborted {
 				t.Fatalf("read_uncommitted got %d records: %v", len(got), got)
 			}
 

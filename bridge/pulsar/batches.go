@@ -23,6 +23,7 @@ var (
 type sentEntry struct {
 	at    pos
 	count int64
+	txn   bool // part of a transaction: no reader sees it before the commit
 }
 
 // SendBatch sends msgs as Pulsar batch entries built here, bounded like
@@ -101,7 +102,7 @@ func (p *producer) chunks(msgs []bridge.OutMessage) [][]bridge.OutMessage {
 // sendEntry sends one entry and queues its callback behind what was sent
 // before, as SendAsync does.
 func (p *producer) sendEntry(ctx context.Context, pub *publisher, msgs []bridge.OutMessage, tag string, txn *wire.Txn, c bridge.Compression, cb bridge.SendCallback) {
-	pd := &pending{cb: cb, entry: &sentEntry{count: int64(len(msgs))}}
+	pd := &pending{cb: cb, entry: &sentEntry{count: int64(len(msgs)), txn: txn != nil}}
 	if err := p.acquire(ctx); err != nil {
 		cb(bridge.SendResult{}, err)
 		return
@@ -134,7 +135,7 @@ func (p *producer) sendEntry(ctx context.Context, pub *publisher, msgs []bridge.
 // resolveSent is resolve for an entry the publisher sent: the result of
 // its first message.
 func (p *producer) resolveSent(se *sentEntry, mayWait bool) (bridge.SendResult, error, bool) {
-	e, err, ok := p.resolveEntry(p.topic, p.fixedPart, se.at, se.count, mayWait)
+	e, err, ok := p.resolveEntry(p.topic, p.fixedPart, se.at, se.count, se.txn, mayWait)
 	if !ok || err != nil {
 		return bridge.SendResult{}, err, ok
 	}

@@ -343,10 +343,18 @@ const (
 
 // lookupEntry learns the entry at a receipt's position from the broker
 // (a probe or the tail reader): the first receipt, a new ledger, or an
-// entry after another producer's.
-func (p *producer) lookupEntry(name string, part int, at pos) (entryInfo, error) {
+// entry after another producer's. A transaction's entry is probed: the
+// tail reader cannot read it before the transaction commits.
+func (p *producer) lookupEntry(name string, part int, at pos, txn bool) (entryInfo, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.b.opts.OperationTimeout)
 	defer cancel()
+	if txn {
+		if tn, err := bridge.ParseTopic(name); err == nil {
+			if e, err := p.b.probeEntry(ctx, tn, at); err == nil {
+				return e, nil
+			}
+		}
+	}
 	p.tmu.Lock()
 	t := p.tailers[name]
 	p.tmu.Unlock()
@@ -386,7 +394,7 @@ func (p *producer) resolve(id pulsar.MessageID, mayWait bool) (_ bridge.SendResu
 		part = int(id.PartitionIdx())
 		name = bridge.PartitionName(p.topic, part)
 	}
-	e, err, ok := p.resolveEntry(name, part, pos{id.LedgerID(), id.EntryID()}, max(int64(id.BatchSize()), 1), mayWait)
+	e, err, ok := p.resolveEntry(name, part, pos{id.LedgerID(), id.EntryID()}, max(int64(id.BatchSize()), 1), false, mayWait)
 	if !ok || err != nil {
 		return bridge.SendResult{}, err, ok
 	}
@@ -400,7 +408,7 @@ func (p *producer) resolve(id pulsar.MessageID, mayWait bool) (_ bridge.SendResu
 
 // resolveEntry finds the index of the entry of n messages at a receipt's
 // position. Without mayWait it fails (ok false) where that needs a wait.
-func (p *producer) resolveEntry(name string, part int, at pos, n int64, mayWait bool) (e entryInfo, _ error, ok bool) {
+func (p *producer) resolveEntry(name string, part int, at pos, n int64, txn, mayWait bool) (e entryInfo, _ error, ok bool) {
 	switch prev, ok := p.prev[name]; {
 	case p.last.count > 0 && p.last.pos == at && p.lastName == name:
 		e = p.last // the rest of a batch: no lookup
@@ -416,7 +424,7 @@ func (p *producer) resolveEntry(name string, part int, at pos, n int64, mayWait 
 			if e, ok = p.known(name, at); !ok {
 				return entryInfo{}, nil, false
 			}
-		} else if e, err = p.lookupEntry(name, part, at); err != nil {
+		} else if e, err = p.lookupEntry(name, part, at, txn); err != nil {
 			return entryInfo{}, err, true
 		}
 	}
