@@ -132,6 +132,8 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 	if h.storeTxns, err = storeMode(ctx, b, opts.Transactions); err != nil {
 		return nil, err
 	}
+	// Every gateway on one store should say the same (docs/transactions.md).
+	h.log.Info("kafka transactions", zap.Bool("store_transactions", h.storeTxns != nil))
 	h.quit = make(chan struct{})
 	go h.sweepTxns(h.quit)
 	if h.offsets, err = newOffsetStore(ctx, b); err != nil {

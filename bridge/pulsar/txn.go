@@ -85,6 +85,11 @@ func (b *Backend) TxnsAvailable(ctx context.Context) (bool, error) {
 	if known {
 		return avail, nil
 	}
+	if !rawURL(b.opts.URL) {
+		// The coordinator is spoken to over the gateway's own connections,
+		// which do not do TLS yet: the Kafka handler writes markers instead.
+		return false, nil
+	}
 	n, err := b.coordinators(ctx)
 	if err != nil {
 		return false, err
