@@ -133,7 +133,7 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 		return nil, err
 	}
 	// Every gateway on one store should say the same (docs/transactions.md).
-	h.log.Info("kafka transactions", zap.Bool("store_transactions", h.storeTxns != nil))
+	h.log.Debug("kafka transactions", zap.Bool("store_transactions", h.storeTxns != nil))
 	h.quit = make(chan struct{})
 	go h.sweepTxns(h.quit)
 	if h.offsets, err = newOffsetStore(ctx, b); err != nil {
