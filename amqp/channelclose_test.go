@@ -2,6 +2,7 @@ package amqp
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -94,20 +95,53 @@ func TestCrossingChannelClose(t *testing.T) {
 }
 
 // The same crossing as amqp091-go users meet it: a publish to a missing exchange, then at
-// once Channel.Close(). Whatever the timing, another channel of the connection keeps working.
+// once Channel.Close(). Another channel of the connection keeps working, except where
+// amqp091-go writes its close after the close-ok it gave the server's close: then the
+// connection ends with 504, as on RabbitMQ (TestCloseAfterCloseOk), and the user dials again.
 func TestCrossingChannelCloseAmqp091(t *testing.T) {
 	eachBackend(t, func(t *testing.T, k *kit) {
-		c := dial(t, k.start(t))
+		g := k.start(t)
+		c := dial(t, g)
 		other := channel091(t, c)
 		declare(t, other, "cross")
 		for i := 0; i < 20; i++ {
 			ch := channel091(t, c)
 			must(t, ch.PublishWithContext(context.Background(), "no-such-exchange", "k", true, false, amqp091.Publishing{Body: []byte("x")}))
 			ch.Close() // its error depends on which close won; either is fine
-			publish(t, other, "", "cross", "still")
-			if m, ok, err := other.Get("cross", true); err != nil || !ok || string(m.Body) != "still" {
+			err := other.PublishWithContext(context.Background(), "", "cross", false, false, amqp091.Publishing{Body: []byte("still")})
+			var m amqp091.Delivery
+			var ok bool
+			if err == nil {
+				m, ok, err = other.Get("cross", true)
+			}
+			if ae := (*amqp091.Error)(nil); errors.As(err, &ae) && ae.Code == amqp091.ChannelError && strings.Contains(ae.Reason, "got channel.close") {
+				c = dial(t, g)
+				other = channel091(t, c)
+				continue
+			}
+			if err != nil || !ok || string(m.Body) != "still" {
 				t.Fatalf("round %d: other channel: %q %v %v (connection closed: %v)", i, m.Body, ok, err, c.IsClosed())
 			}
+		}
+	})
+}
+
+// A channel.close on a channel whose close handshake is over is a frame on a channel that
+// is not open: connection.close 504, which is what RabbitMQ 3.10 answers (checked with
+// this same sequence of frames).
+func TestCloseAfterCloseOk(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k *kit) {
+		rc := dialRaw(t, k.start(t))
+		rc.send(1, &wire.ChannelOpen{})
+		rc.flush()
+		rc.expect(1, &wire.ChannelOpenOk{})
+		rc.send(1, &wire.BasicPublish{Exchange: "no-such-exchange", RoutingKey: "k"})
+		rc.flush()
+		rc.expect(1, &wire.ChannelClose{})
+		rc.send(1, &wire.ChannelCloseOk{}, &wire.ChannelClose{ReplyCode: 200, ReplyText: "bye"})
+		rc.flush()
+		if c := rc.expect(0, &wire.ConnectionClose{}).(*wire.ConnectionClose); c.ReplyCode != 504 {
+			t.Fatalf("connection.close %d %q, want 504", c.ReplyCode, c.ReplyText)
 		}
 	})
 }
