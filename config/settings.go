@@ -133,7 +133,7 @@ var usage = map[string]string{
 	"kafka.advertised_addr":    "host:port Kafka clients are told to connect to (default: listen host, or 127.0.0.1, and the bound port)",
 	"kafka.auto_create_topics": "create a topic a producer or metadata request names that does not exist (Kafka's auto.create.topics.enable)",
 	"kafka.default_partitions": "partitions of auto-created topics and of CreateTopics without a count (Kafka's num.partitions)",
-	"kafka.transactions":       "where Kafka transactions live on Pulsar: store (the broker's transaction coordinator; native readers never see aborted records), markers (control records the gateway writes), or auto (store when the broker has a coordinator)",
+	"kafka.transactions":       "where Kafka transactions live on Pulsar: store (the broker's transaction coordinator; native readers never see aborted records), markers (control records the gateway writes), or auto (store when the broker has a coordinator and the URL is pulsar://; docs/transactions.md)",
 	"kafka.password_file":      "Mosquitto password file (mosquitto_passwd): Kafka clients must log in with SASL/PLAIN as one of its users",
 	"mqtt.enabled":             "serve MQTT",
 	"mqtt.addr":                "MQTT listen address host:port",
