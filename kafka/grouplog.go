@@ -75,11 +75,12 @@ type groupLog struct {
 	users int
 	used  atomic.Int64
 
-	mu       sync.Mutex
-	g        *group
-	index    int64 // of the last command applied
-	waiters  map[string]chan any
-	snapping bool
+	mu      sync.Mutex
+	g       *group
+	index   int64 // of the last command applied
+	waiters map[string]chan any
+	// snapping: a save runs; snapAgain: the state changed since it began.
+	snapping, snapAgain bool
 }
 
 // snapshot is a group as of a log index.
@@ -303,36 +304,59 @@ func (l *groupLog) send(ctx context.Context, cmd *groupCmd) error {
 	return err
 }
 
-// snapshot saves the group as now, then lets the log go before it.
+// snapshot saves the group as now, then lets the log go before it. A call
+// while a save is under way is not dropped: the saver saves again, with
+// the state as then, so the last change always reaches the table (a
+// skipped save left a committed transaction Ongoing in it, and
+// require_stable offset fetches answered UNSTABLE_OFFSET_COMMIT for good).
 func (l *groupLog) snapshot() {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.snapping {
-		l.mu.Unlock()
+		l.snapAgain = true
 		return
 	}
 	l.snapping = true
-	v, err := json.Marshal(snapshot{Index: l.index, Group: l.g})
-	index := l.index
-	l.mu.Unlock()
-	go func() {
-		defer func() {
-			l.mu.Lock()
+	go l.saveSnapshots()
+}
+
+// saveSnapshots saves until no change waits; one runs per log at a time,
+// so the saved indexes only grow.
+func (l *groupLog) saveSnapshots() {
+	for {
+		l.mu.Lock()
+		l.snapAgain = false
+		v, err := json.Marshal(snapshot{Index: l.index, Group: l.g})
+		index := l.index
+		l.mu.Unlock()
+		// A failed save is tried again (the store may be back), a few times.
+		for try := 0; err == nil && try < 3; try++ {
+			if err2 := l.saveSnapshot(v, index); err2 == nil {
+				break
+			}
+			time.Sleep(groupRetryPause)
+		}
+		l.mu.Lock()
+		if !l.snapAgain {
 			l.snapping = false
 			l.mu.Unlock()
-		}()
-		if err != nil {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := l.c.snaps.Put(ctx, l.name, v); err != nil {
-			l.c.log.Debug("saving a group snapshot", zap.String("group", l.name), zap.Error(err))
-			return
-		}
-		if err := l.c.h.b.Admin().ResetSubscription(ctx, l.topic, groupKeepSub, index+1); err != nil {
-			l.c.log.Debug("moving a group log's keep mark", zap.String("group", l.name), zap.Error(err))
-		}
-	}()
+		l.mu.Unlock()
+	}
+}
+
+func (l *groupLog) saveSnapshot(v []byte, index int64) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l.c.snaps.Put(ctx, l.name, v); err != nil {
+		l.c.log.Debug("saving a group snapshot", zap.String("group", l.name), zap.Error(err))
+		return err
+	}
+	if err := l.c.h.b.Admin().ResetSubscription(ctx, l.topic, groupKeepSub, index+1); err != nil {
+		l.c.log.Debug("moving a group log's keep mark", zap.String("group", l.name), zap.Error(err))
+	}
+	return nil
 }
 
 func (c *coordinator) local(token string) bool {

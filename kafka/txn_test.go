@@ -2,10 +2,12 @@ package kafka
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 )
 
 // txnTargets are two gateways on one store (embedded; Pulsar, in both of
@@ -372,4 +377,90 @@ func TestCompactedTransactionalTopic(t *testing.T) {
 	if len(got) == 0 || got[len(got)-1] != "x" || countPrefix(got, "aborted") != 0 || countPrefix(got, "2") != 1 {
 		t.Fatalf("read_committed after compaction: %v", got)
 	}
+}
+
+// slowSnapshots is a backend whose coordinator snapshot of a transaction
+// holding group offsets takes a second to save, as a loaded Pulsar's
+// table write can: the transaction ends while that save is under way.
+// landed is closed once the first such save is done.
+type slowSnapshots struct {
+	bridge.Backend
+	landed chan struct{}
+}
+
+func (b slowSnapshots) State(ctx context.Context, table string) (bridge.StateTable, error) {
+	t, err := b.Backend.State(ctx, table)
+	return slowTable{t, b.landed, &sync.Once{}}, err
+}
+
+type slowTable struct {
+	bridge.StateTable
+	landed chan struct{}
+	once   *sync.Once
+}
+
+func (t slowTable) Put(ctx context.Context, key string, v []byte) error {
+	var s snapshot
+	if json.Unmarshal(v, &s) != nil || s.Group == nil || s.Group.Txn == nil ||
+		s.Group.Txn.Phase != txnOngoing || len(s.Group.Txn.Offsets) == 0 {
+		return t.StateTable.Put(ctx, key, v)
+	}
+	time.Sleep(time.Second)
+	err := t.StateTable.Put(ctx, key, v)
+	t.once.Do(func() { close(t.landed) })
+	return err
+}
+
+// Once a transaction with group offsets committed, an offset fetch with
+// require_stable answers the offsets, though the coordinator's snapshot of
+// the open transaction was still being saved when it ended (the last
+// change was dropped, and the group's members waited for good).
+func TestStableOffsetsAfterSlowSnapshot(t *testing.T) {
+	be, err := embedded.Open(embedded.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.Close() })
+	slow := slowSnapshots{be, make(chan struct{})}
+	addr := serveOn(t, slow)
+	in, out, group := "slow-snap-in", "slow-snap-out", "slow-snap"
+	admin := newClient(t, addr)
+	createTopic(t, admin, in, 1)
+	createTopic(t, admin, out, 1)
+	ctx := testCtx(t)
+	if err := admin.ProduceSync(ctx, &kgo.Record{Topic: in, Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := kgo.NewGroupTransactSession(kgo.SeedBrokers(addr), kgo.TransactionalID("slow-snap-tid"),
+		kgo.ConsumerGroup(group), kgo.ConsumeTopics(in), kgo.DefaultProduceTopic(out),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fs := s.PollFetches(ctx)
+	if err := s.Begin(); err != nil {
+		t.Fatal(err)
+	}
+	fs.EachRecord(func(r *kgo.Record) { s.Produce(ctx, &kgo.Record{Value: r.Value}, nil) })
+	if committed, err := s.End(ctx, kgo.TryCommit); err != nil || !committed {
+		t.Fatalf("commit: %v %v", committed, err)
+	}
+	<-slow.landed
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group, req.RequireStable = group, true
+	req.Topics = []kmsg.OffsetFetchRequestTopic{{Topic: in, Partitions: []int32{0}}}
+	var last string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		r, err := req.RequestWith(ctx, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := r.Topics[0].Partitions[0]
+		if r.ErrorCode == 0 && p.ErrorCode == 0 && p.Offset == 1 {
+			return
+		}
+		last = fmt.Sprintf("group error %d, partition error %d, offset %d", r.ErrorCode, p.ErrorCode, p.Offset)
+	}
+	t.Fatalf("require_stable offset fetch after the commit: %s; want offset 1", last)
 }
