@@ -540,3 +540,19 @@ type TxnProducer interface {
 	// message part of transaction id, whose partitions include this one.
 	SendTxn(ctx context.Context, id TxnID, msgs []OutMessage, tag string, cb SendCallback)
 }
+
+// TopicSchemas gives topics a schema in the store, so that its own
+// clients (Pulsar consumers with a schema, Pulsar's tools) see typed
+// topics. Backends without a schema registry of their own do not have it.
+type TopicSchemas interface {
+	// SetTopicSchema adds a schema version to a topic (a no-op when the
+	// topic has that schema already).
+	SetTopicSchema(ctx context.Context, topic string, s TopicSchema) error
+}
+
+// TopicSchema is a schema as the store keeps it.
+type TopicSchema struct {
+	Type       string // AVRO
+	Definition string // the schema's text
+	Properties map[string]string
+}

@@ -30,6 +30,8 @@ type Config struct {
 	AMQP   AMQP     `yaml:"amqp"`
 	HTTP   Listener `yaml:"http"`
 
+	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
+
 	Log      Log      `yaml:"log"`
 	Limits   Limits   `yaml:"limits"`
 	Shutdown Shutdown `yaml:"shutdown"`
@@ -99,6 +101,15 @@ type AMQP struct {
 	PasswordFile string `yaml:"password_file"`
 }
 
+// SchemaRegistry is the schema registry's HTTP listener (the Confluent
+// Schema Registry's REST API) and who may use it.
+type SchemaRegistry struct {
+	Listener `yaml:",inline"`
+	// PasswordFile is a Mosquitto password file (mosquitto_passwd): when
+	// set, requests must carry HTTP Basic credentials of one of its users.
+	PasswordFile string `yaml:"password_file"`
+}
+
 // TLS turns a listener into a TLS listener when both files are set.
 type TLS struct {
 	CertFile string `yaml:"cert_file"`
@@ -142,9 +153,11 @@ func Default() *Config {
 		MQTT:  MQTT{Listener: Listener{Enabled: true, Addr: ":1883"}},
 		AMQP:  AMQP{Listener: Listener{Enabled: true, Addr: ":5672"}},
 		// Not 8080: Pulsar's admin API is there, often on the same host.
-		HTTP:     Listener{Enabled: true, Addr: ":8081"},
-		Log:      Log{Level: "info", Format: "json"},
-		Limits:   Limits{MaxConnections: 10000},
-		Shutdown: Shutdown{DrainTimeout: 10 * time.Second},
+		HTTP: Listener{Enabled: true, Addr: ":8081"},
+		// Not the Confluent registry's 8081: the HTTP listener has it.
+		SchemaRegistry: SchemaRegistry{Listener: Listener{Enabled: true, Addr: ":8085"}},
+		Log:            Log{Level: "info", Format: "json"},
+		Limits:         Limits{MaxConnections: 10000},
+		Shutdown:       Shutdown{DrainTimeout: 10 * time.Second},
 	}
 }

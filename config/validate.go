@@ -110,6 +110,7 @@ func (c *Config) listeners() []namedListener {
 		{"mqtt", c.MQTT.Listener},
 		{"amqp", c.AMQP.Listener},
 		{"http", c.HTTP},
+		{"schema_registry", c.SchemaRegistry.Listener},
 	}
 }
 

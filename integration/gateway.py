@@ -10,12 +10,13 @@ import threading
 
 
 class GatewayProcess:
-    PROTOCOLS = ("kafka", "mqtt", "amqp")
+    PROTOCOLS = ("kafka", "mqtt", "amqp", "schema_registry")
 
     def __init__(self, binary, data_dir, protocol, extra_args=(), protocols=None):
         protocols = tuple(protocols or (protocol,))
-        off = ["--%s-enabled=false" % p for p in self.PROTOCOLS if p not in protocols]
-        addrs = [a for p in protocols for a in ("--%s-addr" % p, "127.0.0.1:0")]
+        flag = lambda p: p.replace("_", "-")
+        off = ["--%s-enabled=false" % flag(p) for p in self.PROTOCOLS if p not in protocols]
+        addrs = [a for p in protocols for a in ("--%s-addr" % flag(p), "127.0.0.1:0")]
         self.proc = subprocess.Popen(
             [binary, "--data-dir", data_dir, *addrs, *off,
              "--http-enabled=false", "--log-format", "json", *extra_args],

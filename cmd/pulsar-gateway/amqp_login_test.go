@@ -28,7 +28,7 @@ func amqpWarnings(t *testing.T, logs string) []logLine {
 // warn level, naming the setting.
 func TestRunWarnsAMQPLoginsOpen(t *testing.T) {
 	logs, _ := startRun(t, portZeroArgs(t))
-	addrs := listeningAddrs(t, logs.String, 4)
+	addrs := listeningAddrs(t, logs.String, 5)
 	c, err := amqp091.Dial("amqp://anyone:anything@" + addrs["amqp"] + "/")
 	if err != nil {
 		t.Fatalf("any login without a password file: %v", err)
@@ -51,7 +51,7 @@ func TestRunAMQPPasswordFile(t *testing.T) {
 		t.Fatalf("mosquitto_passwd: %v %s", err, out)
 	}
 	logs, _ := startRun(t, append(portZeroArgs(t), "--amqp-password-file", pw))
-	addrs := listeningAddrs(t, logs.String, 4)
+	addrs := listeningAddrs(t, logs.String, 5)
 	c, err := amqp091.Dial("amqp://alice:s3cret@" + addrs["amqp"] + "/")
 	if err != nil {
 		t.Fatalf("alice/s3cret: %v", err)

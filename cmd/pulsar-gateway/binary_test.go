@@ -44,7 +44,7 @@ func TestBinary(t *testing.T) {
 				}
 			})
 
-			addrs := listeningAddrs(t, logs.String, 4)
+			addrs := listeningAddrs(t, logs.String, 5)
 			for _, p := range protocols {
 				expectServerCloses(t, addrs[p])
 			}

@@ -32,6 +32,7 @@ type gateway struct {
 	listeners []*protocolListener
 	http      *http.Server
 	httpLn    net.Listener
+	schemas   *schemaRegistry // nil when off
 
 	ready atomic.Bool
 	errc  chan error // a listener that failed
@@ -54,7 +55,7 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 		log:      log,
 		backend:  backend,
 		registry: prometheus.NewRegistry(),
-		errc:     make(chan error, len(protocols)+1),
+		errc:     make(chan error, len(protocols)+2),
 	}
 	defer func() {
 		if err != nil {
@@ -78,6 +79,11 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 			return nil, err
 		}
 		g.listeners = append(g.listeners, pl)
+	}
+	if cfg.SchemaRegistry.Enabled {
+		if g.schemas, err = g.bindSchemaRegistry(); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.HTTP.Enabled {
 		ln, err := listen("http", cfg.HTTP)
@@ -130,14 +136,14 @@ func (g *gateway) bind(protocol string, lc config.Listener, metrics *handlers.Me
 	}, nil
 }
 
-// listen binds a listener, TLS-wrapped for HTTP only: protocol servers do
+// listen binds a listener, TLS-wrapped for HTTP ones: protocol servers do
 // their TLS per connection, under their byte counters.
 func listen(name string, lc config.Listener) (net.Listener, error) {
 	ln, err := net.Listen("tcp", lc.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s.addr %q: %w", name, lc.Addr, err)
 	}
-	if name == "http" {
+	if name == "http" || name == "schema_registry" {
 		tlsConf, err := lc.TLS.Load()
 		if err != nil {
 			ln.Close()
@@ -171,6 +177,10 @@ func (g *gateway) start() {
 				g.errc <- fmt.Errorf("http: %w", err)
 			}
 		}()
+	}
+	if g.schemas != nil {
+		g.log.Info("listening", zap.String("protocol", "schema_registry"), zap.Stringer("addr", g.schemas.ln.Addr()), zap.Bool("tls", g.cfg.SchemaRegistry.TLS.Enabled()))
+		go g.schemas.serve(g.errc)
 	}
 	g.ready.Store(true)
 }
@@ -213,6 +223,11 @@ func (g *gateway) shutdown() error {
 			}
 		}
 	}
+	if g.schemas != nil {
+		if err := g.schemas.shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("schema registry: %w", err))
+		}
+	}
 	// /readyz answered 503 during the drain; now HTTP goes too.
 	if g.http != nil {
 		if err := g.http.Shutdown(ctx); err != nil {
@@ -233,12 +248,19 @@ func (g *gateway) closeListeners() {
 	if g.httpLn != nil {
 		g.httpLn.Close()
 	}
+	if g.schemas != nil {
+		g.schemas.ln.Close()
+		g.schemas.reg.Close()
+	}
 }
 
 // addr is the bound address of a protocol ("http" included), for tests.
 func (g *gateway) addr(protocol string) net.Addr {
 	if protocol == "http" && g.httpLn != nil {
 		return g.httpLn.Addr()
+	}
+	if protocol == "schema_registry" && g.schemas != nil {
+		return g.schemas.ln.Addr()
 	}
 	for _, pl := range g.listeners {
 		if pl.protocol == protocol {

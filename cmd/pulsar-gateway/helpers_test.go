@@ -84,6 +84,7 @@ func portZeroArgs(t *testing.T) []string {
 		"--mqtt-addr", "127.0.0.1:0",
 		"--amqp-addr", "127.0.0.1:0",
 		"--http-addr", "127.0.0.1:0",
+		"--schema-registry-addr", "127.0.0.1:0",
 	}
 }
 

@@ -40,7 +40,7 @@ func startRun(t *testing.T, args []string) (logs *logBuffer, stop func() int) {
 
 func TestRunServesEveryListenerAndStopsCleanly(t *testing.T) {
 	logs, stop := startRun(t, portZeroArgs(t))
-	addrs := listeningAddrs(t, logs.String, 4)
+	addrs := listeningAddrs(t, logs.String, 5)
 
 	for _, p := range protocols {
 		expectServerCloses(t, addrs[p])
@@ -85,7 +85,7 @@ func TestRunServesEveryListenerAndStopsCleanly(t *testing.T) {
 			t.Errorf("unexpected log line %v", l)
 		}
 	}
-	want := "starting listening listening listening listening shutting down stopped"
+	want := "starting listening listening listening listening listening shutting down stopped"
 	if got := strings.Join(info, " "); got != want {
 		t.Errorf("info lines: %s\nwant: %s", got, want)
 	}
@@ -93,7 +93,7 @@ func TestRunServesEveryListenerAndStopsCleanly(t *testing.T) {
 
 func TestRunKafkaAdvertisesBoundPort(t *testing.T) {
 	logs, _ := startRun(t, portZeroArgs(t))
-	listeningAddrs(t, logs.String, 4)
+	listeningAddrs(t, logs.String, 5)
 	for _, l := range parseLogs(t, strings.NewReader(logs.String())) {
 		if l.str("msg") == "listening" && l.str("protocol") == "kafka" {
 			if l.str("advertised") != l.str("addr") {
@@ -106,7 +106,7 @@ func TestRunKafkaAdvertisesBoundPort(t *testing.T) {
 }
 
 func TestRunDisabledListenerStaysClosed(t *testing.T) {
-	logs, _ := startRun(t, append(portZeroArgs(t), "--mqtt-enabled=false", "--http-enabled=false"))
+	logs, _ := startRun(t, append(portZeroArgs(t), "--mqtt-enabled=false", "--http-enabled=false", "--schema-registry-enabled=false"))
 	addrs := listeningAddrs(t, logs.String, 2)
 	time.Sleep(50 * time.Millisecond) // let any further listening line land
 	addrs = listeningAddrs(t, logs.String, 2)
@@ -201,7 +201,7 @@ func TestRunReleasesDataDirOnPortConflict(t *testing.T) {
 		t.Fatalf("exit code %d, want 1; stderr:\n%s", code, &stderr)
 	}
 	logs, stop := startRun(t, args)
-	listeningAddrs(t, logs.String, 4)
+	listeningAddrs(t, logs.String, 5)
 	if code := stop(); code != 0 {
 		t.Fatalf("second start: exit code %d; log:\n%s", code, logs)
 	}
@@ -215,7 +215,7 @@ func TestRunOnPulsarBackend(t *testing.T) {
 		t.Skip("PULSAR_URL / PULSAR_ADMIN_URL unset: run `integration/pulsar/standalone.sh start` and export what it prints")
 	}
 	logs, stop := startRun(t, append(portZeroArgs(t), "--backend", "pulsar", "--pulsar-url", url, "--pulsar-admin-url", admin))
-	addrs := listeningAddrs(t, logs.String, 4)
+	addrs := listeningAddrs(t, logs.String, 5)
 	if code, body := httpGet(t, "http://"+addrs["http"]+"/readyz"); code != 200 {
 		t.Errorf("/readyz = %d %q, want 200", code, body)
 	}

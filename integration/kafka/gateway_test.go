@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,10 +90,11 @@ func startGatewayServing(t *testing.T, backend string, protocols []string, extra
 	}
 	bin := gatewayBinary(t)
 	args := []string{"--kafka-addr", "127.0.0.1:0", "--mqtt-enabled=false", "--amqp-enabled=false",
-		"--http-enabled=false", "--log-format", "json", "--backend", backend}
+		"--http-enabled=false", "--schema-registry-enabled=false", "--log-format", "json", "--backend", backend}
 	for _, p := range protocols {
 		if p != "kafka" {
-			args = append(args, "--"+p+"-enabled=true", "--"+p+"-addr", "127.0.0.1:0")
+			f := strings.ReplaceAll(p, "_", "-")
+			args = append(args, "--"+f+"-enabled=true", "--"+f+"-addr", "127.0.0.1:0")
 		}
 	}
 	if backend == "pulsar" {

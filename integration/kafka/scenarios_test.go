@@ -55,7 +55,7 @@ func (g *gateway) start() {
 	t := g.t
 	t.Helper()
 	args := []string{"--kafka-addr", g.addr, "--mqtt-enabled=false", "--amqp-enabled=false",
-		"--http-enabled=false", "--log-format", "json", "--log-level", "warn", "--backend", g.backend}
+		"--http-enabled=false", "--schema-registry-enabled=false", "--log-format", "json", "--log-level", "warn", "--backend", g.backend}
 	if g.backend == "pulsar" {
 		args = append(args, "--pulsar-url", os.Getenv("PULSAR_URL"), "--pulsar-admin-url", os.Getenv("PULSAR_ADMIN_URL"))
 	} else {

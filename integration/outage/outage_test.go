@@ -628,7 +628,7 @@ func buildGateway(t *testing.T) string {
 
 func startGateway(t *testing.T, bin string, extra ...string) *gateway {
 	t.Helper()
-	args := append([]string{"--backend", "pulsar", "--log-format", "json", "--http-enabled=false",
+	args := append([]string{"--backend", "pulsar", "--log-format", "json", "--http-enabled=false", "--schema-registry-enabled=false",
 		"--kafka-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0", "--amqp-addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()

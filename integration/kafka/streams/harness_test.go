@@ -118,7 +118,7 @@ func startGateway(t *testing.T, backend string) string {
 		t.Fatal(buildErr)
 	}
 	args := []string{"--kafka-addr", "127.0.0.1:0", "--mqtt-enabled=false", "--amqp-enabled=false",
-		"--http-enabled=false", "--log-format", "json", "--backend", backend}
+		"--http-enabled=false", "--schema-registry-enabled=false", "--log-format", "json", "--backend", backend}
 	if backend == "pulsar" {
 		args = append(args, "--pulsar-url", os.Getenv("PULSAR_URL"), "--pulsar-admin-url", os.Getenv("PULSAR_ADMIN_URL"))
 	} else {

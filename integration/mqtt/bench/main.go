@@ -300,7 +300,7 @@ func main() {
 	want := func(name string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), name) }
 	gwArgs := func(port int, extra ...string) []string {
 		return append([]string{bin, "--mqtt-addr", fmt.Sprintf("127.0.0.1:%d", port), "--kafka-enabled=false",
-			"--amqp-enabled=false", "--http-enabled=false", "--log-level", "warn"}, extra...)
+			"--amqp-enabled=false", "--http-enabled=false", "--schema-registry-enabled=false", "--log-level", "warn"}, extra...)
 	}
 	var servers []*server
 	if *cpuprofile != "" {
