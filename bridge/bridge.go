@@ -480,6 +480,12 @@ const TxnMarkerProperty = "__kafka_txn_marker"
 // ended, and leave it out if it aborted (package txnindex).
 const TxnRecordProperty = "__kafka_txn"
 
+// SchemaIDProperty holds the schema id (decimal) of a Kafka record value
+// stored without its Confluent wire-format header (0, then the id in 4
+// bytes), as kafka.schema_framing strip stores them: the store's readers
+// see the bare payload, and the Kafka handler puts the header back.
+const SchemaIDProperty = "__kafka_schema_id"
+
 // Errors every backend returns (wrapped) for the same conditions.
 var (
 	ErrTopicNotFound        = errors.New("bridge: topic not found")

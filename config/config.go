@@ -75,6 +75,13 @@ type Kafka struct {
 	// gateway writes, as on the embedded store), or "auto": store when the
 	// broker runs a coordinator, else markers. docs/transactions.md.
 	Transactions string `yaml:"transactions"`
+	// SchemaFraming says how a value in the Confluent wire format (what
+	// schema registry serializers write: 0, a 4-byte schema id, the
+	// payload) is stored on Pulsar: "keep" whole, or "strip" the header
+	// into a property so Pulsar consumers with the topic's schema (and
+	// MQTT and AMQP readers) get the payload. Kafka clients read the same
+	// bytes either way. docs/schema-registry.md.
+	SchemaFraming string `yaml:"schema_framing"`
 }
 
 // MQTT is the MQTT listener and who may do what on it, in Mosquitto's
@@ -149,7 +156,7 @@ func Default() *Config {
 			URL:      "pulsar://127.0.0.1:6650",
 			AdminURL: "http://127.0.0.1:8080",
 		},
-		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1, Transactions: "auto"},
+		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1, Transactions: "auto", SchemaFraming: "keep"},
 		MQTT:  MQTT{Listener: Listener{Enabled: true, Addr: ":1883"}},
 		AMQP:  AMQP{Listener: Listener{Enabled: true, Addr: ":5672"}},
 		// Not 8080: Pulsar's admin API is there, often on the same host.

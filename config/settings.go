@@ -134,6 +134,7 @@ var usage = map[string]string{
 	"kafka.auto_create_topics":      "create a topic a producer or metadata request names that does not exist (Kafka's auto.create.topics.enable)",
 	"kafka.default_partitions":      "partitions of auto-created topics and of CreateTopics without a count (Kafka's num.partitions)",
 	"kafka.transactions":            "where Kafka transactions live on Pulsar: store (the broker's transaction coordinator; native readers never see aborted records), markers (control records the gateway writes), or auto (store when the broker has a coordinator and the URL is pulsar://; docs/transactions.md)",
+	"kafka.schema_framing":          "values in the Confluent wire format (0, a 4-byte schema id, the payload) on Pulsar: keep them whole, or strip the header into a property so Pulsar consumers with the topic's schema get the payload (Kafka clients read the same bytes either way; pulsar backend only)",
 	"kafka.password_file":           "Mosquitto password file (mosquitto_passwd): Kafka clients must log in with SASL/PLAIN as one of its users",
 	"mqtt.enabled":                  "serve MQTT",
 	"mqtt.addr":                     "MQTT listen address host:port",

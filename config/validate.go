@@ -76,6 +76,16 @@ func (c *Config) Validate() error {
 		bad("kafka.transactions", "%q: must be auto, store or markers", c.Kafka.Transactions)
 	}
 
+	switch c.Kafka.SchemaFraming {
+	case "keep":
+	case "strip":
+		if c.Backend != BackendPulsar {
+			bad("kafka.schema_framing", "strip needs the pulsar backend: the embedded store keeps Kafka batches whole")
+		}
+	default:
+		bad("kafka.schema_framing", "%q: must be keep or strip", c.Kafka.SchemaFraming)
+	}
+
 	if _, err := zapcore.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
 		bad("log.level", "%q: must be debug, info, warn or error", c.Log.Level)
 	}

@@ -48,7 +48,14 @@ type Options struct {
 	// writes control records, "auto" or empty picks store when the backend
 	// has transactions.
 	Transactions string
-	Logger       *zap.Logger
+	// SchemaFraming is config's kafka.schema_framing: "strip" stores a
+	// value in the Confluent wire format without its 5-byte header (the
+	// schema id in a property, bridge.SchemaIDProperty), so the store's
+	// own readers get the bare payload; "keep" or empty stores it whole.
+	// Kafka clients read the same bytes either way. It applies where the
+	// backend keeps records as messages (Pulsar), not whole batches.
+	SchemaFraming string
+	Logger        *zap.Logger
 
 	// seqFlushEvery replaces seqFlushInterval (tests: a crash inside it).
 	seqFlushEvery time.Duration
@@ -118,7 +125,7 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 	}
 	h.topics = newTopicCache(b.Admin(), opts.Namespace)
 	h.extents = newExtents(h.indexRange, h.readableEndApplies)
-	h.producers = newProducerCache(b, h.extents.written)
+	h.producers = newProducerCache(b, h.extents.written, opts.SchemaFraming == "strip")
 	if h.groups, err = newCoordinator(ctx, h, groupTable, groupLogPrefix); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 type producerCache struct {
 	c       *producercache.Cache
 	durable func(partition string, index int64) // told of every durable record
+	strip   bool                                // Options.SchemaFraming "strip"
 }
 
 // partitionProducer sends a partition's batches. Each send leases the
@@ -28,10 +29,11 @@ type partitionProducer struct {
 	durable func(partition string, index int64)
 	c       *producercache.Cache
 	raw     bool // the backend's producers are bridge.RawProducers
+	strip   bool // Options.SchemaFraming "strip" (never with raw)
 }
 
-func newProducerCache(b bridge.Backend, durable func(string, int64)) *producerCache {
-	return &producerCache{c: producercache.New(b, producercache.Options{}), durable: durable}
+func newProducerCache(b bridge.Backend, durable func(string, int64), strip bool) *producerCache {
+	return &producerCache{c: producercache.New(b, producercache.Options{}), durable: durable, strip: strip}
 }
 
 // get opens partition's producer, so that its failure is the partition's
@@ -43,7 +45,7 @@ func (pc *producerCache) get(ctx context.Context, partition string) (*partitionP
 	}
 	_, raw := l.Producer().(bridge.RawProducer)
 	l.Release()
-	return &partitionProducer{name: partition, durable: pc.durable, c: pc.c, raw: raw}, nil
+	return &partitionProducer{name: partition, durable: pc.durable, c: pc.c, raw: raw, strip: pc.strip && !raw}, nil
 }
 
 // lease takes the partition's producer for one send, serialised with the
@@ -129,6 +131,11 @@ func (pp *partitionProducer) prepare(ctx context.Context, b *recordbatch.Batch, 
 	msgs, err := b.Messages()
 	if err != nil {
 		return nil, err
+	}
+	if pp.strip {
+		for i := range msgs {
+			stripFraming(&msgs[i])
+		}
 	}
 	// In a store transaction the store decides what readers see: the
 	// tag is an idempotent producer's, not one txnindex looks for.

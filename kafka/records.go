@@ -51,7 +51,7 @@ func appendBatchOf(dst []byte, msgs []*bridge.Message, pid int64, epoch int16, a
 			TimestampDelta64: ts - firstTS,
 			OffsetDelta:      int32(m.Index - base),
 			Key:              m.Key,
-			Value:            m.Value,
+			Value:            framedValue(m),
 			Headers:          headers(m.Properties),
 		}
 		// The length leads the record: computed first, so the value is
@@ -103,7 +103,7 @@ func headers(props map[string]string) []kmsg.Header {
 	}
 	keys := make([]string, 0, len(props))
 	for k := range props {
-		if k == bridge.TxnRecordProperty || k == bridge.TxnMarkerProperty {
+		if k == bridge.TxnRecordProperty || k == bridge.TxnMarkerProperty || k == bridge.SchemaIDProperty {
 			continue // the gateway's, not the producer's headers
 		}
 		keys = append(keys, k)

@@ -127,22 +127,29 @@ func ctxOf(req *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(req.Context(), requestTimeout)
 }
 
-// fresh runs look on the state; when it finds nothing (ok false) the
-// registry catches up with the log first and looks again, so what
-// another gateway registered a moment ago is found.
+// fresh runs look on the state once this gateway caught up with the log,
+// so a read sees what any gateway did before it (a version another
+// deleted a moment ago is gone).
 func (r *Registry) fresh(req *http.Request, look func(s *state) bool) *apiError {
+	ctx, cancel := ctxOf(req)
+	defer cancel()
+	if err := r.caughtUp(ctx); err != nil {
+		return storeErr(err)
+	}
+	r.view(func(s *state) { look(s) })
+	return nil
+}
+
+// freshUnlessFound is fresh, but answers at once when look finds what it
+// looks for here: for schemas by id, which never change (a deleted one
+// read a moment after is harmless; one not found may be new).
+func (r *Registry) freshUnlessFound(req *http.Request, look func(s *state) bool) *apiError {
 	found := false
 	r.view(func(s *state) { found = look(s) })
 	if found {
 		return nil
 	}
-	ctx, cancel := ctxOf(req)
-	defer cancel()
-	if err := r.sync(ctx); err != nil {
-		return storeErr(err)
-	}
-	r.view(func(s *state) { look(s) })
-	return nil
+	return r.fresh(req, look)
 }
 
 func storeErr(err error) *apiError {
@@ -158,7 +165,7 @@ func (r *Registry) schemaByID(req *http.Request) (*schema, *apiError) {
 		return nil, errSchemaNotFound()
 	}
 	var sc *schema
-	if e := r.fresh(req, func(s *state) bool {
+	if e := r.freshUnlessFound(req, func(s *state) bool {
 		if x := s.schemas[id]; x != nil && s.inUse(id) {
 			sc = x
 		}
@@ -219,13 +226,16 @@ func (r *Registry) listSubjects(req *http.Request) (any, *apiError) {
 	deleted := boolParam(req, "deleted")
 	prefix := req.URL.Query().Get("subjectPrefix")
 	out := []string{}
-	r.view(func(s *state) {
+	if e := r.fresh(req, func(s *state) bool {
 		for name, sub := range s.subjects {
 			if strings.HasPrefix(name, prefix) && (len(sub.live()) > 0 || deleted && len(sub.Versions) > 0) {
 				out = append(out, name)
 			}
 		}
-	})
+		return true
+	}); e != nil {
+		return nil, e
+	}
 	sort.Strings(out)
 	return out, nil
 }
@@ -452,7 +462,7 @@ func (r *Registry) deleteVersion(req *http.Request) (any, *apiError) {
 func (r *Registry) getLevel(req *http.Request) (any, *apiError) {
 	name := req.PathValue("subject")
 	var level string
-	r.view(func(s *state) {
+	if e := r.fresh(req, func(s *state) bool {
 		level = s.level
 		if name != "" {
 			level = ""
@@ -463,7 +473,10 @@ func (r *Registry) getLevel(req *http.Request) (any, *apiError) {
 				level = s.level
 			}
 		}
-	})
+		return true
+	}); e != nil {
+		return nil, e
+	}
 	if level == "" {
 		return nil, errSubjectLevelNotFound(name)
 	}

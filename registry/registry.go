@@ -57,6 +57,7 @@ type Registry struct {
 	st      *state
 	index   int64 // of the last command applied
 	waiters map[string]chan result
+	applied chan struct{} // closed (and replaced) when a command is applied
 
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -70,7 +71,8 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Registry, error)
 	var tok [8]byte
 	rand.Read(tok[:])
 	r := &Registry{b: b, opts: opts, log: opts.Logger, topic: "persistent://" + opts.Namespace + "/" + logTopic,
-		gw: hex.EncodeToString(tok[:]), st: newState(), index: -1, waiters: map[string]chan result{}}
+		gw: hex.EncodeToString(tok[:]), st: newState(), index: -1, waiters: map[string]chan result{},
+		applied: make(chan struct{})}
 	if err := b.Admin().CreateTopic(ctx, r.topic, 0); err != nil && !errors.Is(err, bridge.ErrTopicExists) {
 		return nil, fmt.Errorf("schema registry log: %w", err)
 	}
@@ -91,7 +93,7 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Registry, error)
 	r.cancel = cancel
 	r.done.Add(1)
 	go r.follow(fctx)
-	if _, err := r.do(ctx, &command{Op: "tick"}); err != nil {
+	if err := r.caughtUp(ctx); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("schema registry: reading its log: %w", err)
 	}
@@ -130,6 +132,8 @@ func (r *Registry) follow(ctx context.Context) {
 		}
 		res := r.st.apply(&c)
 		r.index = m.Index
+		close(r.applied)
+		r.applied = make(chan struct{})
 		w := r.waiters[c.Token]
 		delete(r.waiters, c.Token)
 		r.mu.Unlock()
@@ -169,11 +173,27 @@ func (r *Registry) do(ctx context.Context, c *command) (result, error) {
 	}
 }
 
-// sync waits until this gateway applied everything appended before now,
-// by any gateway: what a read that found nothing does before it answers.
-func (r *Registry) sync(ctx context.Context) error {
-	_, err := r.do(ctx, &command{Op: "tick"})
-	return err
+// caughtUp waits until this gateway applied the log as far as it reaches
+// now, without writing to it: what a read does first, so that it sees
+// what any gateway did before the read began.
+func (r *Registry) caughtUp(ctx context.Context) error {
+	ir, err := r.b.Admin().IndexRange(ctx, r.topic)
+	if err != nil {
+		return err
+	}
+	for {
+		r.mu.Lock()
+		done, applied := r.index >= ir.Next-1, r.applied
+		r.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-applied:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // view runs f on the state as applied so far.

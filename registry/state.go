@@ -81,7 +81,7 @@ func newState() *state {
 
 // command is one log entry.
 type command struct {
-	Op      string  // register, delete-subject, delete-version, set-level, delete-level, tick
+	Op      string  // register, delete-subject, delete-version, set-level, delete-level
 	Token   string  // the author's, to hand the result back
 	Subject string  `json:",omitempty"`
 	Schema  *schema `json:",omitempty"` // register: ID unset
@@ -129,7 +129,7 @@ func (s *state) apply(c *command) result {
 		s.dropIfEmpty(c.Subject)
 		return result{level: prev}
 	}
-	return result{} // tick, or an op of a newer gateway: nothing to do
+	return result{} // an op of a newer gateway: nothing to do
 }
 
 func (s *state) subjectOrNew(name string) *subject {

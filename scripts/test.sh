@@ -14,7 +14,10 @@ log() { echo "test.sh: $*" >&2; }
 # Debian packages of the real clients and tools the tests use. Each is
 # installed only when missing: a test whose tool is missing fails, never skips.
 # mosquitto brings mosquitto_passwd (the password-file tests).
-DEBIAN_PACKAGES=(curl kcat python3-confluent-kafka python3-kafka mosquitto mosquitto-clients python3-paho-mqtt python3-pika amqp-tools)
+# python3-requests, -jsonschema, -protobuf: confluent-kafka's schema registry
+# client and its JSON and Protobuf serializers; python3-pip fetches fastavro.
+DEBIAN_PACKAGES=(curl kcat python3-confluent-kafka python3-kafka mosquitto mosquitto-clients python3-paho-mqtt python3-pika amqp-tools
+  python3-requests python3-jsonschema python3-protobuf python3-pip)
 # A JDK with javac (the Java client tests compile their programs) and Maven
 # (it fetches their jars below), unless they are on PATH already.
 command -v javac >/dev/null 2>&1 || DEBIAN_PACKAGES+=(openjdk-17-jdk-headless)
@@ -33,6 +36,15 @@ install_debian_packages() {
 }
 
 install_debian_packages
+
+# fastavro, which confluent-kafka's Avro serializer needs and Debian does not
+# package: from PyPI into a cache folder that PYTHONPATH names.
+PYLIB=${XDG_CACHE_HOME:-$HOME/.cache}/pulsar-gateway/pylib
+if ! PYTHONPATH=$PYLIB /usr/bin/python3 -c 'import fastavro' 2>/dev/null; then
+  log "installing fastavro from PyPI into $PYLIB"
+  /usr/bin/python3 -m pip install -q --disable-pip-version-check --target "$PYLIB" fastavro==1.13.1
+fi
+export PYTHONPATH=$PYLIB${PYTHONPATH:+:$PYTHONPATH}
 
 # Kafka's own Java client, for integration/kafka (from Maven Central).
 for artifact in org.apache.kafka:kafka-clients:4.4.0 org.slf4j:slf4j-nop:2.0.17; do

@@ -50,6 +50,7 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		DisableAutoCreate: !d.Config.Kafka.AutoCreateTopics,
 		DefaultPartitions: d.Config.Kafka.DefaultPartitions,
 		Transactions:      d.Config.Kafka.Transactions,
+		SchemaFraming:     d.Config.Kafka.SchemaFraming,
 		Logger:            d.Logger,
 	}
 	if path := d.Config.Kafka.PasswordFile; path != "" {
