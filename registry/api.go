@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -58,20 +59,33 @@ func (r *Registry) Handler() http.Handler {
 	route("GET /mode/{subject}", r.getMode)
 	route("PUT /mode", r.setMode)
 	route("PUT /mode/{subject}", r.setMode)
-	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		r.reply(w, nil, &apiError{40400, "HTTP 404 Not Found"})
-	})
-	if r.opts.Users == nil {
-		return mux
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if u, p, ok := req.BasicAuth(); !ok || !r.opts.Users(u, []byte(p)) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="schema-registry"`)
-			r.reply(w, nil, &apiError{40101, "Unauthorized"})
+		if r.opts.Users != nil {
+			if u, p, ok := req.BasicAuth(); !ok || !r.opts.Users(u, []byte(p)) {
+				w.Header().Set("WWW-Authenticate", `Basic realm="schema-registry"`)
+				r.reply(w, nil, &apiError{40101, "Unauthorized"})
+				return
+			}
+		}
+		if _, pattern := mux.Handler(req); pattern == "" {
+			r.reply(w, nil, unrouted(mux, req))
 			return
 		}
 		mux.ServeHTTP(w, req)
 	})
+}
+
+// unrouted is the answer to a request no route takes, in the registry's
+// shape: 405 when the path has routes for other methods, else 404.
+func unrouted(mux *http.ServeMux, req *http.Request) *apiError {
+	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+		other := req.Clone(req.Context())
+		other.Method = m
+		if _, pattern := mux.Handler(other); pattern != "" {
+			return &apiError{405, "HTTP 405 Method Not Allowed"}
+		}
+	}
+	return &apiError{404, "HTTP 404 Not Found"}
 }
 
 func (r *Registry) reply(w http.ResponseWriter, v any, e *apiError) {
@@ -92,11 +106,38 @@ func (r *Registry) reply(w http.ResponseWriter, v any, e *apiError) {
 // rawText is an answer written as is: a schema's own text.
 type rawText string
 
-// schemaRequest is the body of register, lookup and compatibility.
+// schemaRequest is the body of register, lookup and compatibility. The
+// fields newer clients send for what is not served (metadata and rule
+// sets, a chosen id or version, which need IMPORT mode) are taken when
+// empty and refused when set.
 type schemaRequest struct {
-	Schema     string      `json:"schema"`
-	SchemaType string      `json:"schemaType"`
-	References []Reference `json:"references"`
+	Schema     string          `json:"schema"`
+	SchemaType string          `json:"schemaType"`
+	References []Reference     `json:"references"`
+	Metadata   json.RawMessage `json:"metadata"`
+	RuleSet    json.RawMessage `json:"ruleSet"`
+	ID         int             `json:"id"`
+	Version    int             `json:"version"`
+}
+
+// empty: absent, null or {}.
+func empty(m json.RawMessage) bool {
+	s := strings.TrimSpace(string(m))
+	return s == "" || s == "null" || strings.ReplaceAll(s, " ", "") == "{}"
+}
+
+// decodeBody reads a JSON request body; an unknown field is a 422, as the
+// Confluent registry answers it.
+func decodeBody(req *http.Request, v any) *apiError {
+	dec := json.NewDecoder(io.LimitReader(req.Body, 16<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field") {
+			return &apiError{422, "Unrecognized field: " + strings.TrimPrefix(err.Error(), "json: unknown field ")}
+		}
+		return &apiError{400, "Unexpected request body: " + err.Error()}
+	}
+	return nil
 }
 
 // schemaAnswer is a schema as the API shows it; AVRO and no references
@@ -342,10 +383,14 @@ func (r *Registry) referencedBy(req *http.Request) (any, *apiError) {
 // parseSchema reads a request's schema and returns it in canonical form.
 func (r *Registry) parseSchema(req *http.Request) (*schema, *apiError) {
 	var body schemaRequest
-	dec := json.NewDecoder(io.LimitReader(req.Body, 16<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return nil, &apiError{400, "Unrecognized request body: " + err.Error()}
+	if e := decodeBody(req, &body); e != nil {
+		return nil, e
+	}
+	switch {
+	case !empty(body.Metadata) || !empty(body.RuleSet):
+		return nil, errInvalidSchema(errors.New("schema metadata and rule sets are not served"))
+	case body.ID != 0 || body.Version != 0:
+		return nil, errInvalidSchema(errors.New("registering with a chosen id or version needs IMPORT mode, which is not served"))
 	}
 	typ := body.SchemaType
 	if typ == "" {
@@ -404,7 +449,7 @@ func (r *Registry) lookup(req *http.Request) (any, *apiError) {
 	subjectFound := false
 	if e := r.fresh(req, func(s *state) bool {
 		sub := s.subjects[name]
-		subjectFound = sub != nil && len(sub.Versions) > 0
+		subjectFound = sub != nil && (len(sub.live()) > 0 || deleted && len(sub.Versions) > 0)
 		id, ok := s.ids[sc.key()]
 		if !subjectFound || !ok {
 			return false
@@ -487,10 +532,8 @@ func (r *Registry) setLevel(req *http.Request) (any, *apiError) {
 	var body struct {
 		Compatibility string `json:"compatibility"`
 	}
-	dec := json.NewDecoder(io.LimitReader(req.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return nil, &apiError{400, "Unrecognized request body: " + err.Error()}
+	if e := decodeBody(req, &body); e != nil {
+		return nil, e
 	}
 	level := strings.ToUpper(body.Compatibility)
 	if !slices.Contains(levels, level) {
@@ -554,7 +597,10 @@ func (r *Registry) checkCompat(req *http.Request) (any, *apiError) {
 
 // The registry serves reads and writes only: IMPORT and READONLY modes
 // are refused, not accepted and ignored.
-func (r *Registry) getMode(*http.Request) (any, *apiError) {
+func (r *Registry) getMode(req *http.Request) (any, *apiError) {
+	if s := req.PathValue("subject"); s != "" && !boolParam(req, "defaultToGlobal") {
+		return nil, &apiError{40409, fmt.Sprintf("Subject '%s' does not have subject-level mode configured", s)}
+	}
 	return map[string]string{"mode": "READWRITE"}, nil
 }
 

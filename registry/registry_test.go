@@ -337,7 +337,13 @@ func TestErrorCodes(t *testing.T) {
 		{"DELETE", "/subjects/e-value?permanent=true", "", 404, `"error_code":40405`},
 		{"GET", "/subjects/e-value/versions/1/schema", "", 200, orderV1},
 		{"GET", "/schemas/ids/1/versions", "", 200, `[{"subject":"e-value","version":1}]`},
-		{"GET", "/no/such/path", "", 404, `"error_code":40400`},
+		{"GET", "/no/such/path", "", 404, `"error_code":404`},
+		{"PATCH", "/subjects", "", 405, `"error_code":405`},
+		{"POST", "/subjects/e-value/versions", `{"schema":"\"string\"","colour":"red"}`, 422, `"error_code":422`},
+		{"POST", "/subjects/m-value/versions", `{"schema":"\"string\"","metadata":null,"ruleSet":null}`, 200, `"id":`},
+		{"POST", "/subjects/e-value/versions", `{"schema":"\"string\"","id":7}`, 422, `"error_code":42201`},
+		{"GET", "/mode/e-value", "", 404, `"error_code":40409`},
+		{"GET", "/mode/e-value?defaultToGlobal=true", "", 200, `{"mode":"READWRITE"}`},
 	} {
 		req, _ := http.NewRequest(c.method, url+c.path, strings.NewReader(c.body))
 		req.Header.Set("Content-Type", contentType)
