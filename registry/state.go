@@ -102,6 +102,9 @@ type result struct {
 func (s *state) apply(c *command) result {
 	switch c.Op {
 	case "register":
+		if c.Schema == nil {
+			return result{err: errInvalidSchema(fmt.Errorf("no schema"))}
+		}
 		return s.register(c.Subject, c.Schema)
 	case "delete-subject":
 		return s.deleteSubject(c.Subject, c.Perm)

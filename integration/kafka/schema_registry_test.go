@@ -436,7 +436,8 @@ func srCurlScenario(t *testing.T, c srClient, backend, suffix string) {
 
 	// --- mode ---
 	c.okEqual(map[string]string{"mode": "READWRITE"}, "GET", "/mode", nil)
-	c.okEqual(map[string]string{"mode": "READWRITE"}, "GET", "/mode/"+orders, nil)
+	c.fails(404, 40409, "GET", "/mode/"+orders, nil)
+	c.okEqual(map[string]string{"mode": "READWRITE"}, "GET", "/mode/"+orders+"?defaultToGlobal=true", nil)
 	c.okEqual(map[string]string{"mode": "READWRITE"}, "PUT", "/mode", map[string]string{"mode": "READWRITE"})
 	c.fails(422, 42204, "PUT", "/mode", map[string]string{"mode": "READONLY"})
 

@@ -1,9 +1,6 @@
 package compat
 
 import (
-	"encoding/json"
-	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -671,49 +668,4 @@ func FuzzJSONParse(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestJSONConfluentResourceFiles runs whole Confluent diff example files
-// (json-schema-provider/src/test/resources/diff-*.json of
-// confluentinc/schema-registry, not kept here) when
-// CONFLUENT_JSON_DIFF_EXAMPLES names them, comma-separated: each case's
-// verdict and list of differences must match.
-func TestJSONConfluentResourceFiles(t *testing.T) {
-	files := os.Getenv("CONFLUENT_JSON_DIFF_EXAMPLES")
-	if files == "" {
-		t.Skip("CONFLUENT_JSON_DIFF_EXAMPLES not set")
-	}
-	f := jsonFmt(t)
-	trailingComma := regexp.MustCompile(`,(\s*[}\]])`)
-	for _, file := range strings.Split(files, ",") {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cases []struct {
-			Description    string          `json:"description"`
-			Original       json.RawMessage `json:"original_schema"`
-			Update         json.RawMessage `json:"update_schema"`
-			Changes        []string        `json:"changes"`
-			Compatible     bool            `json:"compatible"`
-			OriginalMetaOK json.RawMessage `json:"original_metadata"`
-		}
-		if err := json.Unmarshal(trailingComma.ReplaceAll(b, []byte("$1")), &cases); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		for _, c := range cases {
-			if len(c.OriginalMetaOK) > 0 {
-				continue // reserved-property metadata is not modelled
-			}
-			msgs := f.CanRead(Schema{Text: string(c.Update)}, Schema{Text: string(c.Original)})
-			if (len(msgs) == 0) != c.Compatible {
-				t.Errorf("%s: %s: compatible = %v, want %v: %q", file, c.Description, len(msgs) == 0, c.Compatible, msgs)
-			}
-			want := append([]string{}, c.Changes...)
-			sort.Strings(want)
-			if got := jsonAllDiffs(t, string(c.Original), string(c.Update)); strings.Join(got, "|") != strings.Join(want, "|") {
-				t.Logf("%s: %s: differences\n got %q\nwant %q", file, c.Description, got, want)
-			}
-		}
-	}
 }
