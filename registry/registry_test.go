@@ -39,7 +39,7 @@ func targets(t *testing.T) map[string]func(t *testing.T) (a, b string) {
 	return out
 }
 
-func openEmbedded(t *testing.T, dir string) bridge.Backend {
+func openEmbedded(t testing.TB, dir string) bridge.Backend {
 	t.Helper()
 	b, err := embedded.Open(embedded.Options{InMemory: dir == "", Dir: dir})
 	if err != nil {
@@ -49,7 +49,7 @@ func openEmbedded(t *testing.T, dir string) bridge.Backend {
 	return b
 }
 
-func openPulsar(t *testing.T) bridge.Backend {
+func openPulsar(t testing.TB) bridge.Backend {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -63,7 +63,7 @@ func openPulsar(t *testing.T) bridge.Backend {
 }
 
 // serve runs a registry on b over HTTP and returns its URL.
-func serve(t *testing.T, b bridge.Backend) string {
+func serve(t testing.TB, b bridge.Backend) string {
 	t.Helper()
 	r := open(t, b)
 	srv := httptest.NewServer(r.Handler())
@@ -71,7 +71,7 @@ func serve(t *testing.T, b bridge.Backend) string {
 	return srv.URL
 }
 
-func open(t *testing.T, b bridge.Backend) *Registry {
+func open(t testing.TB, b bridge.Backend) *Registry {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -87,7 +87,7 @@ func open(t *testing.T, b bridge.Backend) *Registry {
 	return r
 }
 
-func client(t *testing.T, url string) *sr.Client {
+func client(t testing.TB, url string) *sr.Client {
 	t.Helper()
 	cl, err := sr.NewClient(sr.URLs(url))
 	if err != nil {
