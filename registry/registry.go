@@ -122,15 +122,16 @@ func (r *Registry) follow(ctx context.Context) {
 			continue
 		}
 		var c command
-		if json.Unmarshal(m.Value, &c) != nil {
-			continue
-		}
+		bad := json.Unmarshal(m.Value, &c) != nil
 		r.mu.Lock()
 		if m.Index <= r.index {
 			r.mu.Unlock()
 			continue
 		}
-		res := r.st.apply(&c)
+		var res result
+		if !bad { // an entry that is not a command moves the index only
+			res = r.st.apply(&c)
+		}
 		r.index = m.Index
 		close(r.applied)
 		r.applied = make(chan struct{})
