@@ -32,6 +32,8 @@ type Config struct {
 
 	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
 
+	Auth Auth `yaml:"auth"`
+
 	Log      Log      `yaml:"log"`
 	Limits   Limits   `yaml:"limits"`
 	Shutdown Shutdown `yaml:"shutdown"`
@@ -115,6 +117,48 @@ type SchemaRegistry struct {
 	// PasswordFile is a Mosquitto password file (mosquitto_passwd): when
 	// set, requests must carry HTTP Basic credentials of one of its users.
 	PasswordFile string `yaml:"password_file"`
+}
+
+// Auth is who may connect, for every protocol at once.
+type Auth struct {
+	// PasswordFile is the one identity store: a Mosquitto password file
+	// (mosquitto_passwd) whose users log in to Kafka (SASL), MQTT, AMQP
+	// and the schema registry. A protocol's own password_file, when set,
+	// is used for that protocol instead.
+	PasswordFile string `yaml:"password_file"`
+	// Open names the protocols left without logins on purpose while
+	// others require them (comma-separated: kafka, mqtt, amqp,
+	// schema_registry); any other such protocol stops the start.
+	Open string `yaml:"open"`
+}
+
+// loginServices are what a login can be required for, in config order.
+var loginServices = []string{"kafka", "mqtt", "amqp", "schema_registry"}
+
+// PasswordFile is the password file a service checks logins against: its
+// own, else auth.password_file; "" when it requires none.
+func (c *Config) PasswordFile(service string) string {
+	own := map[string]string{"kafka": c.Kafka.PasswordFile, "mqtt": c.MQTT.PasswordFile,
+		"amqp": c.AMQP.PasswordFile, "schema_registry": c.SchemaRegistry.PasswordFile}[service]
+	if own != "" {
+		return own
+	}
+	return c.Auth.PasswordFile
+}
+
+// serviceEnabled reports whether a login service listens.
+func (c *Config) serviceEnabled(service string) bool {
+	switch service {
+	case "kafka":
+		return c.Kafka.Enabled
+	case "mqtt":
+		return c.MQTT.Enabled
+	case "amqp":
+		return c.AMQP.Enabled
+	case "schema_registry":
+		return c.SchemaRegistry.Enabled
+	}
+	return false
 }
 
 // TLS turns a listener into a TLS listener when both files are set.

@@ -440,3 +440,25 @@ func TestKafkaTopicDefaults(t *testing.T) {
 		t.Errorf("from env: auto_create_topics %v default_partitions %d; want false 2", cfg.Kafka.AutoCreateTopics, cfg.Kafka.DefaultPartitions)
 	}
 }
+
+// Logins are all or nothing across the enabled protocols, unless a
+// protocol is left open by name.
+func TestAuthAllOrNothing(t *testing.T) {
+	cfg := mustLoad(t, []string{"--auth-password-file", "/p"}, nil)
+	for _, s := range []string{"kafka", "mqtt", "amqp", "schema_registry"} {
+		if got := cfg.PasswordFile(s); got != "/p" {
+			t.Errorf("%s checks logins against %q, want /p", s, got)
+		}
+	}
+	if got := mustLoad(t, []string{"--auth-password-file", "/p", "--kafka-password-file", "/k"}, nil).PasswordFile("kafka"); got != "/k" {
+		t.Errorf("kafka's own file: %q, want /k", got)
+	}
+	if msg := loadErr(t, []string{"--mqtt-password-file", "/m"}, nil); !strings.Contains(msg, "logins are required on mqtt but kafka, amqp, schema_registry would take anyone") {
+		t.Errorf("mqtt alone secured: %s", msg)
+	}
+	mustLoad(t, []string{"--mqtt-password-file", "/m", "--auth-open", "kafka, amqp,schema_registry"}, nil)
+	mustLoad(t, []string{"--mqtt-password-file", "/m", "--kafka-enabled=false", "--amqp-enabled=false", "--schema-registry-enabled=false"}, nil)
+	if msg := loadErr(t, []string{"--auth-open", "ftp"}, nil); !strings.Contains(msg, `auth.open: "ftp": not one of kafka, mqtt, amqp, schema_registry`) {
+		t.Errorf("an unknown protocol in auth.open: %s", msg)
+	}
+}

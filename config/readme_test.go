@@ -22,3 +22,34 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMESecurityExample: the README's security example is a config
+// file the gateway takes (its files aside, which the example names only).
+func TestREADMESecurityExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "## Security")
+	if !ok {
+		t.Fatal("README.md has no Security section")
+	}
+	_, block, ok := strings.Cut(after, "```yaml\n")
+	if !ok {
+		t.Fatal("the Security section has no yaml example")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	path := t.TempDir() + "/gateway.yaml"
+	if err := os.WriteFile(path, []byte(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = config.Load([]string{"--config", path}, func(string) string { return "" })
+	// The example's TLS files do not exist here: the only complaint may be about them.
+	if err != nil {
+		for _, part := range strings.Split(strings.TrimPrefix(err.Error(), "config: "), "; ") {
+			if !strings.Contains(part, ".tls: ") {
+				t.Errorf("the README's security example: %s", part)
+			}
+		}
+	}
+}

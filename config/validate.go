@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -84,6 +85,33 @@ func (c *Config) Validate() error {
 		}
 	default:
 		bad("kafka.schema_framing", "%q: must be keep or strip", c.Kafka.SchemaFraming)
+	}
+
+	// Logins on for one protocol and off for another leave a door open:
+	// refused unless the open one is named in auth.open.
+	open := map[string]bool{}
+	for _, s := range strings.Split(c.Auth.Open, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !slices.Contains(loginServices, s) {
+			bad("auth.open", "%q: not one of %s", s, strings.Join(loginServices, ", "))
+		}
+		open[s] = true
+	}
+	var secured, unsecured []string
+	for _, s := range loginServices {
+		switch {
+		case !c.serviceEnabled(s):
+		case c.PasswordFile(s) != "":
+			secured = append(secured, s)
+		case !open[s]:
+			unsecured = append(unsecured, s)
+		}
+	}
+	if len(secured) > 0 && len(unsecured) > 0 {
+		bad("auth", "logins are required on %s but %s would take anyone: set auth.password_file (one store for every protocol), or name %s in auth.open to leave it open on purpose",
+			strings.Join(secured, ", "), strings.Join(unsecured, ", "), strings.Join(unsecured, ", "))
 	}
 
 	if _, err := zapcore.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {

@@ -50,7 +50,7 @@ func TestRunAMQPPasswordFile(t *testing.T) {
 	if out, err := exec.Command(tool, "-b", "-c", pw, "alice", "s3cret").CombinedOutput(); err != nil {
 		t.Fatalf("mosquitto_passwd: %v %s", err, out)
 	}
-	logs, _ := startRun(t, append(portZeroArgs(t), "--amqp-password-file", pw))
+	logs, _ := startRun(t, append(portZeroArgs(t), "--amqp-password-file", pw, "--auth-open", "kafka,mqtt,schema_registry"))
 	addrs := listeningAddrs(t, logs.String, 5)
 	c, err := amqp091.Dial("amqp://alice:s3cret@" + addrs["amqp"] + "/")
 	if err != nil {

@@ -22,14 +22,14 @@ func init() {
 			Tenant:    d.Config.Tenant,
 			Namespace: d.Config.Tenant + "/" + d.Config.Namespace,
 		}
-		if path := d.Config.AMQP.PasswordFile; path != "" {
+		if path := d.Config.PasswordFile("amqp"); path != "" {
 			users, err := passwd.Load(path)
 			if err != nil {
 				return nil, err
 			}
 			opts.Authenticate = func(user, password string) bool { return users.Check(user, []byte(password)) }
 		} else {
-			d.Logger.Warn("AMQP accepts any user and password: amqp.password_file is not set",
+			d.Logger.Warn("AMQP accepts any user and password: amqp.password_file (or auth.password_file) is not set",
 				zap.String("setting", "amqp.password_file"))
 		}
 		return amqp.New(context.Background(), opts)

@@ -53,7 +53,7 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		SchemaFraming:     d.Config.Kafka.SchemaFraming,
 		Logger:            d.Logger,
 	}
-	if path := d.Config.Kafka.PasswordFile; path != "" {
+	if path := d.Config.PasswordFile("kafka"); path != "" {
 		users, err := passwd.Load(path)
 		if err != nil {
 			return nil, err // bind names the protocol

@@ -161,6 +161,9 @@ func TestRunFailsWithOneLine(t *testing.T) {
 		{"pulsar broker unreachable", append(portZeroArgs(t), "--backend", "pulsar",
 			"--pulsar-url", "pulsar://"+busy.Addr().String(), "--pulsar-admin-url", "http://127.0.0.1:1"), nil, 1,
 			"pulsar-gateway: backend pulsar at pulsar://" + busy.Addr().String() + ": bridge: backend unavailable"},
+		{"logins on one protocol only", []string{"--amqp-password-file", "/etc/passwd-gw"}, nil, 2,
+			"pulsar-gateway: config: auth: logins are required on amqp but kafka, mqtt, schema_registry would take anyone: " +
+				"set auth.password_file (one store for every protocol), or name kafka, mqtt, schema_registry in auth.open to leave it open on purpose\n"},
 		{"port in use", append(portZeroArgs(t), "--mqtt-addr", busy.Addr().String()), nil, 1,
 			`pulsar-gateway: mqtt.addr "` + busy.Addr().String() + `": listen tcp ` + busy.Addr().String() + `: bind: address already in use`},
 	}

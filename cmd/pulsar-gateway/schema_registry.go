@@ -38,8 +38,8 @@ func (g *gateway) bindSchemaRegistry() (_ *schemaRegistry, err error) {
 	}()
 	log := g.log.Named("schema_registry")
 	opts := registry.Options{Namespace: g.cfg.Tenant + "/" + g.cfg.Namespace, Logger: log}
-	if c.PasswordFile != "" {
-		users, err := passwd.Load(c.PasswordFile)
+	if path := g.cfg.PasswordFile("schema_registry"); path != "" {
+		users, err := passwd.Load(path)
 		if err != nil {
 			return nil, fmt.Errorf("schema_registry.password_file: %w", err)
 		}

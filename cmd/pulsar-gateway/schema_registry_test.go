@@ -31,7 +31,7 @@ func TestRunSchemaRegistryLogins(t *testing.T) {
 	if out, err := exec.Command(tool, "-b", "-c", pw, "alice", "s3cret").CombinedOutput(); err != nil {
 		t.Fatalf("mosquitto_passwd: %v %s", err, out)
 	}
-	logs, _ := startRun(t, append(portZeroArgs(t), "--schema-registry-password-file", pw))
+	logs, _ := startRun(t, append(portZeroArgs(t), "--schema-registry-password-file", pw, "--auth-open", "kafka,mqtt,amqp"))
 	url := "http://" + listeningAddrs(t, logs.String, 5)["schema_registry"]
 	c := &http.Client{Timeout: 10 * time.Second}
 	do := func(user, pass string) (int, string) {
