@@ -3,7 +3,10 @@
 // that order of precedence, validated before anything starts.
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Backend names the message store.
 type Backend string
@@ -130,6 +133,21 @@ type Auth struct {
 	// others require them (comma-separated: kafka, mqtt, amqp,
 	// schema_registry); any other such protocol stops the start.
 	Open string `yaml:"open"`
+	// SuperUsers are the users (comma-separated names) who may manage
+	// others: Kafka's super.users (SCRAM credentials through
+	// kafka-configs).
+	SuperUsers string `yaml:"super_users"`
+}
+
+// SuperUserList is auth.super_users as names.
+func (a Auth) SuperUserList() []string {
+	var out []string
+	for _, s := range strings.Split(a.SuperUsers, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // loginServices are what a login can be required for, in config order.

@@ -159,6 +159,7 @@ var usage = map[string]string{
 	"schema_registry.password_file": "Mosquitto password file (mosquitto_passwd): schema registry requests must carry HTTP Basic credentials of one of its users",
 	"auth.password_file":            "one Mosquitto password file (mosquitto_passwd) for every protocol: Kafka SASL, MQTT, AMQP and the schema registry require a login of one of its users (a protocol's own password_file overrides it)",
 	"auth.open":                     "protocols left without logins on purpose while others require them (comma-separated: kafka, mqtt, amqp, schema_registry); any other such protocol stops the start",
+	"auth.super_users":              "users (comma-separated names) who may manage others: Kafka's super.users (SCRAM credentials through kafka-configs)",
 	"log.level":                     "log level: debug, info, warn or error",
 	"log.format":                    "log format: json or console",
 	"limits.max_connections":        "connections per protocol; more are closed at once (0: no limit)",

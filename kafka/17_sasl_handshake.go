@@ -1,13 +1,15 @@
 package kafka
 
 import (
+	"slices"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// SaslHandshake v0-v1: PLAIN only, and only when the gateway has users
-// (Options.Authenticate). After v0 the client sends a bare token; after v1
-// a SaslAuthenticate request.
+// SaslHandshake v0-v1: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, only when
+// the gateway has users (Options.Authenticate). After v0 the client sends
+// bare tokens; after v1 SaslAuthenticate requests.
 func init() { register(17, 0, 1, handleSaslHandshake) }
 
 func handleSaslHandshake(h *Handler, r *request) (kmsg.Response, error) {
@@ -22,11 +24,11 @@ func handleSaslHandshake(h *Handler, r *request) (kmsg.Response, error) {
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		c.sasl.failed = true
 		return resp, nil
-	case req.Mechanism != "PLAIN":
+	case !slices.Contains(saslMechanisms, req.Mechanism):
 		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
-		resp.SupportedMechanisms = []string{"PLAIN"}
+		resp.SupportedMechanisms = saslMechanisms
 	default:
-		resp.SupportedMechanisms = []string{"PLAIN"}
+		resp.SupportedMechanisms = saslMechanisms
 		c.sasl.mechanism = req.Mechanism
 		c.sasl.rawNext = req.Version == 0
 	}

@@ -21,12 +21,16 @@ func handleSaslAuthenticate(h *Handler, r *request) (kmsg.Response, error) {
 		c.sasl.failed = true
 		return resp, nil
 	}
-	user, ok, why := c.checkPlain(req.SASLAuthBytes)
-	c.login(user, ok)
-	if !ok {
+	answer, user, done, why := c.saslStep(req.SASLAuthBytes)
+	if done {
+		c.login(user, why == "")
+	}
+	if why != "" {
 		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
 		msg := "Authentication failed: " + why
 		resp.ErrorMessage = &msg
+		return resp, nil
 	}
+	resp.SASLAuthBytes = answer
 	return resp, nil
 }

@@ -43,6 +43,9 @@ type Options struct {
 	// Authenticate, when set, requires every connection to log in with
 	// SASL PLAIN first and checks the username and password it sent.
 	Authenticate func(user, password string) bool
+	// SuperUsers may manage SCRAM credentials (and, later, everything):
+	// Kafka's super.users, by user name.
+	SuperUsers []string
 	// Transactions is config's kafka.transactions: "store" holds Kafka
 	// transactions in the backend's own (bridge.Transactions), "markers"
 	// writes control records, "auto" or empty picks store when the backend
@@ -79,6 +82,7 @@ type Handler struct {
 	groups    *coordinator
 	txns      *coordinator // transactional ids (txns.go)
 	txnParts  bridge.StateTable
+	scram     scramCreds
 	txnIdx    *txnindex.Indexes
 	storeTxns bridge.Transactions // nil: markers (storetxns.go)
 	quit      chan struct{}       // ends background loops
@@ -130,6 +134,9 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 		return nil, err
 	}
 	if h.txns, err = newCoordinator(ctx, h, txnTable, txnLogPrefix); err != nil {
+		return nil, err
+	}
+	if h.scram.t, err = b.State(ctx, scramTable); err != nil {
 		return nil, err
 	}
 	if h.txnParts, err = b.State(ctx, txnPartTable); err != nil {

@@ -2,20 +2,50 @@ package kafka
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.uber.org/zap"
 )
 
-// saslState is a connection's SASL login (PLAIN only). The read loop runs
-// SaslHandshake and SaslAuthenticate inline, so no other request of the
-// connection is decoded until the login is decided.
+// saslState is a connection's SASL login (PLAIN, SCRAM-SHA-256/512). The
+// read loop runs SaslHandshake and SaslAuthenticate inline, so no other
+// request of the connection is decoded until the login is decided.
 type saslState struct {
 	mechanism     string // from SaslHandshake
 	rawNext       bool   // SaslHandshake v0: the next frame is a bare token
 	authenticated bool
-	failed        bool // the connection closes after the failure answer
+	failed        bool   // the connection closes after the failure answer
+	user          string // once authenticated: the principal's name
+	scram         *scramServer
+}
+
+// saslMechanisms are offered when the gateway has users.
+var saslMechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
+
+// saslStep checks one token of the connection's mechanism: the answer to
+// send back, whether the login is done, and why it failed. A SCRAM login
+// takes two steps; PLAIN one.
+func (c *conn) saslStep(token []byte) (answer []byte, user string, done bool, why string) {
+	m, isScram := scramByName(c.sasl.mechanism)
+	if !isScram {
+		user, ok, why := c.checkPlain(token)
+		if !ok {
+			return nil, user, true, why
+		}
+		return nil, user, true, ""
+	}
+	if c.sasl.scram == nil {
+		c.sasl.scram = &scramServer{m: m, creds: c.h.scram}
+	}
+	s := c.sasl.scram
+	out, done, err := s.step(string(token))
+	if err != nil {
+		return nil, s.user, true, "Authentication failed during authentication due to invalid credentials with SASL mechanism " + m.name
+	}
+	return []byte(out), s.user, done, ""
 }
 
 func isSASL(key int16) bool { return key == 17 || key == 36 }
@@ -42,7 +72,7 @@ func (c *conn) checkPlain(token []byte) (user string, ok bool, why string) {
 // login records the outcome of a token check.
 func (c *conn) login(user string, ok bool) {
 	if ok {
-		c.sasl.authenticated = true
+		c.sasl.authenticated, c.sasl.user = true, user
 		c.h.log.Debug("kafka SASL login", zap.String("user", user), zap.String("remote", c.nc.RemoteAddr().String()))
 		return
 	}
@@ -54,13 +84,25 @@ func (c *conn) login(user string, ok bool) {
 // rawSASL serves the bare token that follows SaslHandshake v0: an empty
 // bare answer on success; on failure the connection closes, as Kafka does.
 func (c *conn) rawSASL(frame []byte) (*slot, error) {
-	c.sasl.rawNext = false
-	user, ok, why := c.checkPlain(frame)
-	c.login(user, ok)
-	if !ok {
+	answer, user, done, why := c.saslStep(frame)
+	if done {
+		c.sasl.rawNext = false
+		c.login(user, why == "")
+	}
+	if why != "" {
 		return nil, fmt.Errorf("%w: %s", errSASLFailed, why)
 	}
-	sl := &slot{done: make(chan struct{}), out: []byte{0, 0, 0, 0}}
+	out := binary.BigEndian.AppendUint32(nil, uint32(len(answer)))
+	sl := &slot{done: make(chan struct{}), out: append(out, answer...)}
 	close(sl.done)
 	return sl, nil
+}
+
+// superUser reports whether the connection may manage users: anyone when
+// logins are off (Kafka without an authorizer), else the super users.
+func (h *Handler) superUser(c *conn) bool {
+	if h.opts.Authenticate == nil {
+		return true
+	}
+	return c.sasl.authenticated && slices.Contains(h.opts.SuperUsers, c.sasl.user)
 }

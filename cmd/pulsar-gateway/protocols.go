@@ -51,6 +51,7 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		DefaultPartitions: d.Config.Kafka.DefaultPartitions,
 		Transactions:      d.Config.Kafka.Transactions,
 		SchemaFraming:     d.Config.Kafka.SchemaFraming,
+		SuperUsers:        d.Config.Auth.SuperUserList(),
 		Logger:            d.Logger,
 	}
 	if path := d.Config.PasswordFile("kafka"); path != "" {
