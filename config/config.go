@@ -137,7 +137,18 @@ type Auth struct {
 	// others: Kafka's super.users (SCRAM credentials through
 	// kafka-configs).
 	SuperUsers string `yaml:"super_users"`
+	// JWKSFile or JWKSURL turn on token logins (Kafka OAUTHBEARER): a
+	// JWT signed by one of the set's keys, not expired, with the audience
+	// and issuer below when set; the subject claim names the principal.
+	JWKSFile        string `yaml:"jwks_file"`
+	JWKSURL         string `yaml:"jwks_url"`
+	JWTAudience     string `yaml:"jwt_audience"`
+	JWTIssuer       string `yaml:"jwt_issuer"`
+	JWTSubjectClaim string `yaml:"jwt_subject_claim"`
 }
+
+// Tokens reports whether token logins are configured.
+func (a Auth) Tokens() bool { return a.JWKSFile != "" || a.JWKSURL != "" }
 
 // SuperUserList is auth.super_users as names.
 func (a Auth) SuperUserList() []string {
@@ -152,6 +163,12 @@ func (a Auth) SuperUserList() []string {
 
 // loginServices are what a login can be required for, in config order.
 var loginServices = []string{"kafka", "mqtt", "amqp", "schema_registry"}
+
+// LoginsOn reports whether a service requires a login: a password file,
+// or, for Kafka, token logins.
+func (c *Config) LoginsOn(service string) bool {
+	return c.PasswordFile(service) != "" || service == "kafka" && c.Auth.Tokens()
+}
 
 // PasswordFile is the password file a service checks logins against: its
 // own, else auth.password_file; "" when it requires none.

@@ -99,11 +99,19 @@ func (c *Config) Validate() error {
 		}
 		open[s] = true
 	}
+	if c.Auth.JWKSFile != "" && c.Auth.JWKSURL != "" {
+		bad("auth.jwks_url", "set auth.jwks_file or auth.jwks_url, not both")
+	}
+	if c.Auth.JWKSURL != "" {
+		if err := checkURL(c.Auth.JWKSURL, "http", "https"); err != nil {
+			bad("auth.jwks_url", "%q: %v", c.Auth.JWKSURL, err)
+		}
+	}
 	var secured, unsecured []string
 	for _, s := range loginServices {
 		switch {
 		case !c.serviceEnabled(s):
-		case c.PasswordFile(s) != "":
+		case c.LoginsOn(s):
 			secured = append(secured, s)
 		case !open[s]:
 			unsecured = append(unsecured, s)

@@ -7,9 +7,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// SaslHandshake v0-v1: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, only when
-// the gateway has users (Options.Authenticate). After v0 the client sends
-// bare tokens; after v1 SaslAuthenticate requests.
+// SaslHandshake v0-v1: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 when the
+// gateway has users (Options.Authenticate), OAUTHBEARER when it checks
+// tokens (Options.Tokens). After v0 the client sends bare tokens; after v1
+// SaslAuthenticate requests.
 func init() { register(17, 0, 1, handleSaslHandshake) }
 
 func handleSaslHandshake(h *Handler, r *request) (kmsg.Response, error) {
@@ -17,18 +18,18 @@ func handleSaslHandshake(h *Handler, r *request) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.SASLHandshakeResponse)
 	c := r.c
 	switch {
-	case h.opts.Authenticate == nil:
+	case !h.loginsOn():
 		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
 		resp.SupportedMechanisms = []string{}
 	case c.sasl.authenticated || c.sasl.mechanism != "":
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		c.sasl.failed = true
 		return resp, nil
-	case !slices.Contains(saslMechanisms, req.Mechanism):
+	case !slices.Contains(h.saslMechanisms(), req.Mechanism):
 		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
-		resp.SupportedMechanisms = saslMechanisms
+		resp.SupportedMechanisms = h.saslMechanisms()
 	default:
-		resp.SupportedMechanisms = saslMechanisms
+		resp.SupportedMechanisms = h.saslMechanisms()
 		c.sasl.mechanism = req.Mechanism
 		c.sasl.rawNext = req.Version == 0
 	}

@@ -14,7 +14,7 @@ func handleSaslAuthenticate(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.SASLAuthenticateRequest)
 	resp := req.ResponseKind().(*kmsg.SASLAuthenticateResponse)
 	c := r.c
-	if h.opts.Authenticate == nil || c.sasl.mechanism == "" || c.sasl.authenticated {
+	if !h.loginsOn() || c.sasl.mechanism == "" || c.sasl.authenticated {
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		msg := "SaslAuthenticate without a SaslHandshake"
 		resp.ErrorMessage = &msg

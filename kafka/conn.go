@@ -134,7 +134,7 @@ func (c *conn) readLoop(ctx context.Context) error {
 // except ApiVersions, which answers any version with what it supports.
 func (c *conn) decode(ctx context.Context, frame []byte) (*request, *slot, error) {
 	hdr := parseHeader(frame)
-	if c.h.opts.Authenticate != nil && !c.sasl.authenticated && !isSASL(hdr.key) && hdr.key != 18 {
+	if c.h.loginsOn() && !c.sasl.authenticated && !isSASL(hdr.key) && hdr.key != 18 {
 		// As Kafka: nothing but ApiVersions before a SASL login.
 		return nil, nil, fmt.Errorf("kafka: %s request before SASL authentication", kmsg.NameForKey(hdr.key))
 	}

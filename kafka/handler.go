@@ -43,6 +43,11 @@ type Options struct {
 	// Authenticate, when set, requires every connection to log in with
 	// SASL PLAIN first and checks the username and password it sent.
 	Authenticate func(user, password string) bool
+	// Tokens, when set, checks OAUTHBEARER logins (a JWT) and returns
+	// the principal; logins are required when it or Authenticate is set.
+	Tokens interface {
+		Validate(token string) (principal string, err error)
+	}
 	// SuperUsers may manage SCRAM credentials (and, later, everything):
 	// Kafka's super.users, by user name.
 	SuperUsers []string

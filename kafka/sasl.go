@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.uber.org/zap"
 )
@@ -22,13 +23,64 @@ type saslState struct {
 	scram         *scramServer
 }
 
-// saslMechanisms are offered when the gateway has users.
-var saslMechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
+// saslMechanisms are what the gateway offers: PLAIN and SCRAM with a
+// password file, OAUTHBEARER with a token validator.
+func (h *Handler) saslMechanisms() []string {
+	var out []string
+	if h.opts.Authenticate != nil {
+		out = append(out, "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+	}
+	if h.opts.Tokens != nil {
+		out = append(out, "OAUTHBEARER")
+	}
+	return out
+}
+
+// loginsOn: every connection must log in first.
+func (h *Handler) loginsOn() bool { return h.opts.Authenticate != nil || h.opts.Tokens != nil }
+
+// checkBearer verifies an OAUTHBEARER initial response (RFC 7628:
+// gs2-header, then \x01auth=Bearer <token>\x01, key=value pairs, \x01).
+func (c *conn) checkBearer(msg []byte) (user string, ok bool, why string) {
+	gs2, rest, found := bytes.Cut(msg, []byte{1})
+	if !found || !bytes.HasPrefix(gs2, []byte("n,")) || !bytes.HasSuffix(gs2, []byte(",")) {
+		return "", false, "invalid OAUTHBEARER message"
+	}
+	authz := string(gs2[2 : len(gs2)-1])
+	var token string
+	for _, kv := range bytes.Split(rest, []byte{1}) {
+		if t, ok := bytes.CutPrefix(kv, []byte("auth=")); ok {
+			s, ok := strings.CutPrefix(string(t), "Bearer ")
+			if !ok {
+				return "", false, "invalid OAUTHBEARER message: auth is not a Bearer token"
+			}
+			token = strings.TrimSpace(s)
+		}
+	}
+	if token == "" {
+		return "", false, "invalid OAUTHBEARER message: no token"
+	}
+	user, err := c.h.opts.Tokens.Validate(token)
+	if err != nil {
+		return "", false, "invalid token: " + err.Error()
+	}
+	if a, has := strings.CutPrefix(authz, "a="); authz != "" && (!has || a != user) {
+		return user, false, "authorization id and token subject differ"
+	}
+	return user, true, ""
+}
 
 // saslStep checks one token of the connection's mechanism: the answer to
 // send back, whether the login is done, and why it failed. A SCRAM login
 // takes two steps; PLAIN one.
 func (c *conn) saslStep(token []byte) (answer []byte, user string, done bool, why string) {
+	if c.sasl.mechanism == "OAUTHBEARER" {
+		user, ok, why := c.checkBearer(token)
+		if !ok {
+			return nil, user, true, why
+		}
+		return nil, user, true, ""
+	}
 	m, isScram := scramByName(c.sasl.mechanism)
 	if !isScram {
 		user, ok, why := c.checkPlain(token)
@@ -101,7 +153,7 @@ func (c *conn) rawSASL(frame []byte) (*slot, error) {
 // superUser reports whether the connection may manage users: anyone when
 // logins are off (Kafka without an authorizer), else the super users.
 func (h *Handler) superUser(c *conn) bool {
-	if h.opts.Authenticate == nil {
+	if !h.loginsOn() {
 		return true
 	}
 	return c.sasl.authenticated && slices.Contains(h.opts.SuperUsers, c.sasl.user)

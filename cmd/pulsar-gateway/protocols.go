@@ -10,6 +10,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/config"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
+	"github.com/pulsar-gateway/pulsar-gateway/jwtauth"
 	"github.com/pulsar-gateway/pulsar-gateway/kafka"
 	"github.com/pulsar-gateway/pulsar-gateway/passwd"
 )
@@ -60,6 +61,14 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 			return nil, err // bind names the protocol
 		}
 		opts.Authenticate = func(user, password string) bool { return users.Check(user, []byte(password)) }
+	}
+	if a := d.Config.Auth; a.Tokens() {
+		v, err := jwtauth.New(jwtauth.Options{JWKSFile: a.JWKSFile, JWKSURL: a.JWKSURL,
+			Audience: a.JWTAudience, Issuer: a.JWTIssuer, SubjectClaim: a.JWTSubjectClaim})
+		if err != nil {
+			return nil, err
+		}
+		opts.Tokens = v
 	}
 	return kafka.New(context.Background(), d.Backend, opts)
 }
