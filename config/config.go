@@ -165,9 +165,10 @@ func (a Auth) SuperUserList() []string {
 var loginServices = []string{"kafka", "mqtt", "amqp", "schema_registry"}
 
 // LoginsOn reports whether a service requires a login: a password file,
-// or, for Kafka, token logins.
+// or token logins (a JWT: Kafka OAUTHBEARER; the password of MQTT, AMQP
+// and the schema registry's Basic login, or its Bearer header).
 func (c *Config) LoginsOn(service string) bool {
-	return c.PasswordFile(service) != "" || service == "kafka" && c.Auth.Tokens()
+	return c.PasswordFile(service) != "" || c.Auth.Tokens()
 }
 
 // PasswordFile is the password file a service checks logins against: its

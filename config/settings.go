@@ -160,7 +160,7 @@ var usage = map[string]string{
 	"auth.password_file":            "one Mosquitto password file (mosquitto_passwd) for every protocol: Kafka SASL, MQTT, AMQP and the schema registry require a login of one of its users (a protocol's own password_file overrides it)",
 	"auth.open":                     "protocols left without logins on purpose while others require them (comma-separated: kafka, mqtt, amqp, schema_registry); any other such protocol stops the start",
 	"auth.super_users":              "users (comma-separated names) who may manage others: Kafka's super.users (SCRAM credentials through kafka-configs)",
-	"auth.jwks_file":                "JSON Web Key Set file (re-read when it changes): Kafka clients may log in with SASL/OAUTHBEARER and a JWT one of its keys signed",
+	"auth.jwks_file":                "JSON Web Key Set file (re-read when it changes): clients may log in with a JWT one of its keys signed (Kafka SASL/OAUTHBEARER; as the password of MQTT, AMQP and the schema registry, whose username must be its subject)",
 	"auth.jwks_url":                 "JSON Web Key Set URL (refreshed), instead of auth.jwks_file",
 	"auth.jwt_audience":             "with a JWKS: a token's aud must include this (unset: not checked)",
 	"auth.jwt_issuer":               "with a JWKS: a token's iss must be this (unset: not checked)",

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -142,4 +143,10 @@ func (v *Validator) Validate(token string) (string, error) {
 		return "", fmt.Errorf("jwtauth: the token has no %q claim", v.opts.SubjectClaim)
 	}
 	return sub, nil
+}
+
+// LooksLikeJWT tells a token given as a password (MQTT, AMQP) from a
+// password: three dot-separated parts, the first a base64url JSON object.
+func LooksLikeJWT(s string) bool {
+	return strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/pulsar-gateway/pulsar-gateway/jwtauth"
 	"github.com/pulsar-gateway/pulsar-gateway/passwd"
 )
 
@@ -12,14 +13,28 @@ import (
 // password_file as mosquitto_passwd writes it and an acl_file (acl.go).
 // A nil *Auth lets every client do everything.
 type Auth struct {
-	users     *passwd.File // nil: any login
-	anonymous bool         // with users: clients without a username connect
-	acl       *acl         // nil: no restriction
+	users     checker // nil: any login (unless tokens)
+	tokens    Tokens  // nil: no token logins
+	anonymous bool    // with users or tokens: clients without a username connect
+	acl       *acl    // nil: no restriction
 }
 
-// LoadAuth reads the files; both empty is nil (authentication off).
-func LoadAuth(passwordFile, aclFile string, allowAnonymous bool) (*Auth, error) {
-	if passwordFile == "" && aclFile == "" {
+// checker checks a password: a password file, as read once or watched.
+type checker interface {
+	Check(user string, password []byte) bool
+}
+
+// Tokens checks a JWT given as the password (device fleets): it must be
+// valid and its subject the CONNECT's username.
+type Tokens interface {
+	Validate(token string) (principal string, err error)
+}
+
+// LoadAuth reads the files, watching the password file for changes (users
+// added or removed take effect at the next CONNECT); all off is nil
+// (authentication off).
+func LoadAuth(passwordFile, aclFile string, allowAnonymous bool, tokens Tokens) (*Auth, error) {
+	if passwordFile == "" && aclFile == "" && tokens == nil {
 		return nil, nil
 	}
 	read := func(path string) (string, error) {
@@ -29,18 +44,22 @@ func LoadAuth(passwordFile, aclFile string, allowAnonymous bool) (*Auth, error) 
 		b, err := os.ReadFile(path)
 		return string(b), err
 	}
-	pw, err := read(passwordFile)
-	if err != nil {
-		return nil, fmt.Errorf("mqtt: password file: %w", err)
-	}
 	acls, err := read(aclFile)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: acl file: %w", err)
 	}
-	a, err := NewAuth(pw, passwordFile != "", acls, aclFile != "", allowAnonymous)
+	a, err := NewAuth("", false, acls, aclFile != "", allowAnonymous)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: %w", err)
 	}
+	if passwordFile != "" {
+		w, err := passwd.Watch(passwordFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: %w", err)
+		}
+		a.users = w
+	}
+	a.tokens = tokens
 	return a, nil
 }
 
@@ -49,10 +68,11 @@ func LoadAuth(passwordFile, aclFile string, allowAnonymous bool) (*Auth, error) 
 func NewAuth(passwords string, hasPasswords bool, acls string, hasACL bool, allowAnonymous bool) (*Auth, error) {
 	a := &Auth{anonymous: allowAnonymous}
 	if hasPasswords {
-		var err error
-		if a.users, err = passwd.Parse(passwords); err != nil {
+		f, err := passwd.Parse(passwords)
+		if err != nil {
 			return nil, fmt.Errorf("password file %w", err)
 		}
+		a.users = f
 	}
 	if hasACL {
 		var err error
@@ -66,11 +86,18 @@ func NewAuth(passwords string, hasPasswords bool, acls string, hasACL bool, allo
 // login checks a CONNECT's credentials: ok, or whether the refusal is for
 // bad credentials (rather than no credentials where they are required).
 func (a *Auth) login(user string, hasUser bool, password []byte) (ok, badCredentials bool) {
-	if a == nil || a.users == nil {
+	if a == nil || (a.users == nil && a.tokens == nil) {
 		return true, false
 	}
 	if !hasUser {
 		return a.anonymous, false
+	}
+	if a.tokens != nil && jwtauth.LooksLikeJWT(string(password)) {
+		sub, err := a.tokens.Validate(string(password))
+		return err == nil && sub == user, true
+	}
+	if a.users == nil {
+		return false, true
 	}
 	return a.users.Check(user, password), true
 }

@@ -19,6 +19,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // File is a parsed password file: user name to hash.
@@ -113,3 +115,50 @@ func Hash(password string) string {
 	key, _ := pbkdf2.Key(sha512.New, password, salt, 101, sha512.Size)
 	return "$7$101$" + base64.StdEncoding.EncodeToString(salt) + "$" + base64.StdEncoding.EncodeToString(key)
 }
+
+// Watched is a password file read again when it changes (its size or
+// time), so users added, removed or given a new password take effect
+// without a restart. A file that no longer reads or parses keeps the last
+// good users.
+type Watched struct {
+	path string
+
+	mu   sync.Mutex
+	f    *File
+	mod  time.Time
+	size int64
+}
+
+// Watch loads a password file; it must read and parse now.
+func Watch(path string) (*Watched, error) {
+	w := &Watched{path: path}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("password file: %w", err)
+	}
+	if w.f, err = Load(path); err != nil {
+		return nil, err
+	}
+	w.mod, w.size = st.ModTime(), st.Size()
+	return w, nil
+}
+
+// current is the file's users as of now.
+func (w *Watched) current() *File {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st, err := os.Stat(w.path)
+	if err != nil || (st.ModTime().Equal(w.mod) && st.Size() == w.size) {
+		return w.f
+	}
+	if f, err := Load(w.path); err == nil {
+		w.f, w.mod, w.size = f, st.ModTime(), st.Size()
+	}
+	return w.f
+}
+
+// Check is File.Check on the file as of now.
+func (w *Watched) Check(user string, password []byte) bool { return w.current().Check(user, password) }
+
+// Has is File.Has on the file as of now.
+func (w *Watched) Has(user string) bool { return w.current().Has(user) }

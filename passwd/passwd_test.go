@@ -1,10 +1,12 @@
 package passwd
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCheck(t *testing.T) {
@@ -55,4 +57,35 @@ func FuzzCheckHash(f *testing.F) {
 	f.Fuzz(func(t *testing.T, hash string, pw []byte) {
 		CheckHash(hash, pw) // must not panic or run unbounded
 	})
+}
+
+// A watched file's changes take effect at the next check; a broken file
+// keeps the last good users.
+func TestWatched(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "passwd")
+	write := func(s string) {
+		t.Helper()
+		// A new size or time is what marks a change: make sure of the time.
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		later := time.Now().Add(time.Duration(len(s)) * time.Second)
+		os.Chtimes(path, later, later)
+	}
+	write("alice:" + Hash("a-pw") + "\n")
+	w, err := Watch(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.Check("alice", []byte("a-pw")) {
+		t.Fatal("alice at the start")
+	}
+	write("bob:" + Hash("b-pw") + "\n#\n")
+	if w.Check("alice", []byte("a-pw")) || !w.Check("bob", []byte("b-pw")) {
+		t.Fatal("after alice was replaced by bob")
+	}
+	write("carol:clear-text-password\n")
+	if !w.Check("bob", []byte("b-pw")) || w.Has("carol") {
+		t.Fatal("a broken file did not keep the last good users")
+	}
 }

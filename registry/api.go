@@ -60,12 +60,10 @@ func (r *Registry) Handler() http.Handler {
 	route("PUT /mode", r.setMode)
 	route("PUT /mode/{subject}", r.setMode)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if r.opts.Users != nil {
-			if u, p, ok := req.BasicAuth(); !ok || !r.opts.Users(u, []byte(p)) {
-				w.Header().Set("WWW-Authenticate", `Basic realm="schema-registry"`)
-				r.reply(w, nil, &apiError{40101, "Unauthorized"})
-				return
-			}
+		if (r.opts.Users != nil || r.opts.Tokens != nil) && !r.loggedIn(req) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="schema-registry"`)
+			r.reply(w, nil, &apiError{40101, "Unauthorized"})
+			return
 		}
 		if _, pattern := mux.Handler(req); pattern == "" {
 			r.reply(w, nil, unrouted(mux, req))
@@ -73,6 +71,16 @@ func (r *Registry) Handler() http.Handler {
 		}
 		mux.ServeHTTP(w, req)
 	})
+}
+
+// loggedIn checks a request's Basic credentials, or its Bearer token.
+func (r *Registry) loggedIn(req *http.Request) bool {
+	if tok, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer "); ok && r.opts.Tokens != nil {
+		_, err := r.opts.Tokens.Validate(strings.TrimSpace(tok))
+		return err == nil
+	}
+	u, p, ok := req.BasicAuth()
+	return ok && r.opts.Users != nil && r.opts.Users(u, []byte(p))
 }
 
 // unrouted is the answer to a request no route takes, in the registry's

@@ -36,6 +36,10 @@ type Options struct {
 	Logger    *zap.Logger
 	// Users, when set, checks Basic credentials on every request.
 	Users func(user string, password []byte) bool
+	// Tokens, when set, checks a request's "Authorization: Bearer" JWT.
+	Tokens interface {
+		Validate(token string) (principal string, err error)
+	}
 	// Schemas, when set, receives each AVRO schema newly registered
 	// under a subject {topic}-value, to give the topic that schema in the
 	// backend (bridge.TopicSchemas).

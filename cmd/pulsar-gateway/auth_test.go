@@ -110,4 +110,25 @@ func TestRunOnePasswordFileForEveryProtocol(t *testing.T) {
 	if got := get("", ""); got != 401 {
 		t.Errorf("schema registry anonymous: %d, want 401", got)
 	}
+
+	// A user added to the file logs in at once, without a restart; a
+	// removed one no longer does.
+	if out, err := exec.Command(tool, "-b", pw, "bob", "b0b").CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd: %v %s", err, out)
+	}
+	if out, err := exec.Command(tool, "-D", pw, "alice").CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd -D: %v %s", err, out)
+	}
+	if err := kafka(kgo.SASL(plain.Auth{User: "bob", Pass: "b0b"}.AsMechanism())); err != nil {
+		t.Errorf("Kafka as bob, added to the file: %v", err)
+	}
+	if err := mqtt("bob", "b0b"); err != nil {
+		t.Errorf("MQTT as bob, added to the file: %v", err)
+	}
+	if got := get("bob", "b0b"); got != 200 {
+		t.Errorf("schema registry as bob, added to the file: %d", got)
+	}
+	if _, err := amqp091.Dial("amqp://alice:s3cret@" + addrs["amqp"] + "/"); !isAccessRefused(err) {
+		t.Errorf("AMQP as alice, removed from the file: %v, want 403", err)
+	}
 }

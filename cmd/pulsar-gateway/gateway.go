@@ -19,6 +19,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/config"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
+	"github.com/pulsar-gateway/pulsar-gateway/jwtauth"
 )
 
 // gateway is the running process: the backend, one handlers.Server per
@@ -32,7 +33,8 @@ type gateway struct {
 	listeners []*protocolListener
 	http      *http.Server
 	httpLn    net.Listener
-	schemas   *schemaRegistry // nil when off
+	schemas   *schemaRegistry    // nil when off
+	tokens    *jwtauth.Validator // token logins; nil when off
 
 	ready atomic.Bool
 	errc  chan error // a listener that failed
@@ -68,6 +70,12 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 		collectors.NewBuildInfoCollector(),
 	)
 	metrics := handlers.NewMetrics(g.registry)
+	if a := cfg.Auth; a.Tokens() {
+		if g.tokens, err = jwtauth.New(jwtauth.Options{JWKSFile: a.JWKSFile, JWKSURL: a.JWKSURL,
+			Audience: a.JWTAudience, Issuer: a.JWTIssuer, SubjectClaim: a.JWTSubjectClaim}); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
 
 	for _, protocol := range protocols {
 		lc := listenerConfig(cfg, protocol)
@@ -115,7 +123,7 @@ func (g *gateway) bind(protocol string, lc config.Listener, metrics *handlers.Me
 		}
 	}()
 	log := g.log.Named(protocol)
-	handler, err := factory(protocolDeps{Config: g.cfg, Backend: g.backend, Logger: log, Registry: g.registry, Addr: ln.Addr()})
+	handler, err := factory(protocolDeps{Config: g.cfg, Backend: g.backend, Logger: log, Registry: g.registry, Addr: ln.Addr(), Tokens: g.tokens})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", protocol, err)
 	}
@@ -234,6 +242,9 @@ func (g *gateway) shutdown() error {
 			g.http.Close()
 		}
 	}
+	if g.tokens != nil {
+		g.tokens.Close()
+	}
 	if err := g.backend.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the backend: %w", err))
 	}
@@ -247,6 +258,9 @@ func (g *gateway) closeListeners() {
 	}
 	if g.httpLn != nil {
 		g.httpLn.Close()
+	}
+	if g.tokens != nil {
+		g.tokens.Close()
 	}
 	if g.schemas != nil {
 		g.schemas.ln.Close()

@@ -7,7 +7,6 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/amqp"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
-	"github.com/pulsar-gateway/pulsar-gateway/passwd"
 )
 
 // The AMQP 0-9-1 handler (package amqp). With amqp.password_file, logins are checked
@@ -22,12 +21,12 @@ func init() {
 			Tenant:    d.Config.Tenant,
 			Namespace: d.Config.Tenant + "/" + d.Config.Namespace,
 		}
-		if path := d.Config.PasswordFile("amqp"); path != "" {
-			users, err := passwd.Load(path)
-			if err != nil {
-				return nil, err
-			}
-			opts.Authenticate = func(user, password string) bool { return users.Check(user, []byte(password)) }
+		check, err := checkLogin(d, "amqp")
+		if err != nil {
+			return nil, err
+		}
+		if check != nil {
+			opts.Authenticate = func(user, password string) bool { return check(user, []byte(password)) }
 		} else {
 			d.Logger.Warn("AMQP accepts any user and password: amqp.password_file (or auth.password_file) is not set",
 				zap.String("setting", "amqp.password_file"))

@@ -24,6 +24,43 @@ type protocolDeps struct {
 	Logger   *zap.Logger           // named after the protocol
 	Registry prometheus.Registerer // for the protocol's own metrics
 	Addr     net.Addr
+	// Tokens checks JWT logins (auth.jwks_*), shared by every protocol;
+	// nil without a key set.
+	Tokens *jwtauth.Validator
+}
+
+// tokens is d.Tokens as the protocols take it: a nil interface without.
+func (d protocolDeps) tokens() interface {
+	Validate(string) (string, error)
+} {
+	if d.Tokens == nil {
+		return nil
+	}
+	return d.Tokens
+}
+
+// checkLogin is how a protocol with user and password logins checks one:
+// a JWT as the password when token logins are on (its subject must be the
+// user), else the password file, watched so that changes need no
+// restart. nil: the protocol takes any login.
+func checkLogin(d protocolDeps, service string) (func(user string, password []byte) bool, error) {
+	var users *passwd.Watched
+	if path := d.Config.PasswordFile(service); path != "" {
+		var err error
+		if users, err = passwd.Watch(path); err != nil {
+			return nil, err
+		}
+	}
+	if users == nil && d.Tokens == nil {
+		return nil, nil
+	}
+	return func(user string, password []byte) bool {
+		if d.Tokens != nil && jwtauth.LooksLikeJWT(string(password)) {
+			sub, err := d.Tokens.Validate(string(password))
+			return err == nil && sub == user
+		}
+		return users != nil && users.Check(user, password)
+	}, nil
 }
 
 // protocolFactory builds one protocol's connection handler. If the handler
@@ -55,21 +92,16 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		SuperUsers:        d.Config.Auth.SuperUserList(),
 		Logger:            d.Logger,
 	}
+	// PLAIN and SCRAM against the password file; tokens through
+	// OAUTHBEARER, not as PLAIN passwords.
 	if path := d.Config.PasswordFile("kafka"); path != "" {
-		users, err := passwd.Load(path)
+		users, err := passwd.Watch(path)
 		if err != nil {
 			return nil, err // bind names the protocol
 		}
 		opts.Authenticate = func(user, password string) bool { return users.Check(user, []byte(password)) }
 	}
-	if a := d.Config.Auth; a.Tokens() {
-		v, err := jwtauth.New(jwtauth.Options{JWKSFile: a.JWKSFile, JWKSURL: a.JWKSURL,
-			Audience: a.JWTAudience, Issuer: a.JWTIssuer, SubjectClaim: a.JWTSubjectClaim})
-		if err != nil {
-			return nil, err
-		}
-		opts.Tokens = v
-	}
+	opts.Tokens = d.tokens()
 	return kafka.New(context.Background(), d.Backend, opts)
 }
 

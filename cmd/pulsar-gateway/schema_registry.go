@@ -10,7 +10,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
-	"github.com/pulsar-gateway/pulsar-gateway/passwd"
 	"github.com/pulsar-gateway/pulsar-gateway/registry"
 )
 
@@ -38,13 +37,12 @@ func (g *gateway) bindSchemaRegistry() (_ *schemaRegistry, err error) {
 	}()
 	log := g.log.Named("schema_registry")
 	opts := registry.Options{Namespace: g.cfg.Tenant + "/" + g.cfg.Namespace, Logger: log}
-	if path := g.cfg.PasswordFile("schema_registry"); path != "" {
-		users, err := passwd.Load(path)
-		if err != nil {
-			return nil, fmt.Errorf("schema_registry.password_file: %w", err)
-		}
-		opts.Users = users.Check
+	d := protocolDeps{Config: g.cfg, Tokens: g.tokens}
+	check, err := checkLogin(d, "schema_registry")
+	if err != nil {
+		return nil, fmt.Errorf("schema_registry: %w", err)
 	}
+	opts.Users, opts.Tokens = check, d.tokens()
 	if s, ok := g.backend.(bridge.TopicSchemas); ok {
 		opts.Schemas = s
 	}
