@@ -64,8 +64,8 @@ func TestRunTokensForEveryProtocol(t *testing.T) {
 	}
 
 	mqtt := func(user, pass string) error {
-		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://"+addrs["mqtt"]).SetClientID("tok-"+user).
-			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5*time.Second))
+		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addrs["mqtt"]).SetClientID("tok-" + user).
+			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
 		tok := c.Connect()
 		tok.WaitTimeout(5 * time.Second)
 		if tok.Error() == nil {
