@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +30,7 @@ func TestRunOnePasswordFileForEveryProtocol(t *testing.T) {
 	if out, err := exec.Command(tool, "-b", "-c", pw, "alice", "s3cret").CombinedOutput(); err != nil {
 		t.Fatalf("mosquitto_passwd: %v %s", err, out)
 	}
-	logs, _ := startRun(t, append(portZeroArgs(t), "--auth-password-file", pw))
+	logs, _ := startRun(t, append(portZeroArgs(t), "--auth-password-file", pw, "--log-level", "debug"))
 	addrs := listeningAddrs(t, logs.String, 5)
 
 	kafka := func(opts ...kgo.Opt) error {
@@ -53,7 +54,7 @@ func TestRunOnePasswordFileForEveryProtocol(t *testing.T) {
 	}
 
 	mqtt := func(user, pass string) error {
-		o := paho.NewClientOptions().AddBroker("tcp://" + addrs["mqtt"]).SetClientID("auth-" + user + pass).
+		o := paho.NewClientOptions().AddBroker("tcp://" + addrs["mqtt"]).SetClientID(fmt.Sprintf("auth-%s-%d", user, time.Now().UnixNano())).
 			SetConnectRetry(false).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second)
 		if user != "" {
 			o.SetUsername(user).SetPassword(pass)
@@ -131,4 +132,5 @@ func TestRunOnePasswordFileForEveryProtocol(t *testing.T) {
 	if _, err := amqp091.Dial("amqp://alice:s3cret@" + addrs["amqp"] + "/"); !isAccessRefused(err) {
 		t.Errorf("AMQP as alice, removed from the file: %v, want 403", err)
 	}
+	noSecretsLogged(t, logs.String, "s3cret", "b0b")
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func TestRunTokensForEveryProtocol(t *testing.T) {
 		return s
 	}
 	good, expired := sign("device-7", time.Hour), sign("device-7", -time.Hour)
-	logs, _ := startRun(t, append(portZeroArgs(t), "--auth-jwks-file", jwks))
+	logs, _ := startRun(t, append(portZeroArgs(t), "--auth-jwks-file", jwks, "--log-level", "debug"))
 	addrs := listeningAddrs(t, logs.String, 5)
 
 	kafka := func(tok string) error {
@@ -106,6 +107,20 @@ func TestRunTokensForEveryProtocol(t *testing.T) {
 	}
 	if got := get("Bearer " + expired); got != 401 {
 		t.Errorf("schema registry with an expired token: %d, want 401", got)
+	}
+	noSecretsLogged(t, logs.String, good, expired, good[strings.LastIndex(good, ".")+1:])
+}
+
+// noSecretsLogged fails when a log line holds one of the secrets a test
+// used (at debug level: the test logs everything).
+func noSecretsLogged(t *testing.T, logs func() string, secrets ...string) {
+	t.Helper()
+	for _, line := range strings.Split(logs(), "\n") {
+		for _, s := range secrets {
+			if strings.Contains(line, s) {
+				t.Errorf("a log line holds a secret: %s", line)
+			}
+		}
 	}
 }
 
