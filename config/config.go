@@ -87,6 +87,10 @@ type Kafka struct {
 	// MQTT and AMQP readers) get the payload. Kafka clients read the same
 	// bytes either way. docs/schema-registry.md.
 	SchemaFraming string `yaml:"schema_framing"`
+	// SSLPrincipalMappingRules turn a client certificate's subject into
+	// the principal (Kafka's ssl.principal.mapping.rules), with
+	// kafka.tls.client_ca_file.
+	SSLPrincipalMappingRules string `yaml:"ssl_principal_mapping_rules"`
 }
 
 // MQTT is the MQTT listener and who may do what on it, in Mosquitto's
@@ -102,6 +106,9 @@ type MQTT struct {
 	// ACLFile is a Mosquitto acl_file: topic and pattern rules per user;
 	// what it does not grant is denied.
 	ACLFile string `yaml:"acl_file"`
+	// UseIdentityAsUsername, with mqtt.tls.client_ca_file, makes the
+	// client certificate's CN the username (Mosquitto's option).
+	UseIdentityAsUsername bool `yaml:"use_identity_as_username"`
 }
 
 // AMQP is the AMQP listener and who may log in on it.
@@ -168,7 +175,15 @@ var loginServices = []string{"kafka", "mqtt", "amqp", "schema_registry"}
 // or token logins (a JWT: Kafka OAUTHBEARER; the password of MQTT, AMQP
 // and the schema registry's Basic login, or its Bearer header).
 func (c *Config) LoginsOn(service string) bool {
-	return c.PasswordFile(service) != "" || c.Auth.Tokens()
+	return c.PasswordFile(service) != "" || c.Auth.Tokens() || c.clientCerts(service)
+}
+
+// clientCerts reports whether a service's listener requires client
+// certificates, which are logins.
+func (c *Config) clientCerts(service string) bool {
+	l := map[string]Listener{"kafka": c.Kafka.Listener, "mqtt": c.MQTT.Listener, "amqp": c.AMQP.Listener,
+		"schema_registry": c.SchemaRegistry.Listener}[service]
+	return l.TLS.ClientCAFile != ""
 }
 
 // PasswordFile is the password file a service checks logins against: its
@@ -201,6 +216,12 @@ func (c *Config) serviceEnabled(service string) bool {
 type TLS struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile, with TLS on, requires every client to present a
+	// certificate signed by one of its CAs: the certificate is then the
+	// client's login (Kafka: its subject through
+	// kafka.ssl_principal_mapping_rules; MQTT with
+	// mqtt.use_identity_as_username: its CN).
+	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 // Log configures the process log.
@@ -236,7 +257,7 @@ func Default() *Config {
 			URL:      "pulsar://127.0.0.1:6650",
 			AdminURL: "http://127.0.0.1:8080",
 		},
-		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1, Transactions: "auto", SchemaFraming: "keep"},
+		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1, Transactions: "auto", SchemaFraming: "keep", SSLPrincipalMappingRules: "DEFAULT"},
 		MQTT:  MQTT{Listener: Listener{Enabled: true, Addr: ":1883"}},
 		AMQP:  AMQP{Listener: Listener{Enabled: true, Addr: ":5672"}},
 		// Not 8080: Pulsar's admin API is there, often on the same host.

@@ -2,15 +2,19 @@ package config
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 
 	"go.uber.org/zap/zapcore"
+
+	"github.com/pulsar-gateway/pulsar-gateway/tlsident"
 )
 
 // Validate checks every setting and reports all problems in one line, each
@@ -68,6 +72,12 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if _, err := tlsident.ParseRules(c.Kafka.SSLPrincipalMappingRules); err != nil {
+		bad("kafka.ssl_principal_mapping_rules", "%v", err)
+	}
+	if c.MQTT.UseIdentityAsUsername && c.MQTT.TLS.ClientCAFile == "" {
+		bad("mqtt.use_identity_as_username", "needs mqtt.tls.client_ca_file: without client certificates there is no identity")
+	}
 	if c.Kafka.DefaultPartitions < 1 {
 		bad("kafka.default_partitions", "%d: must be 1 or more", c.Kafka.DefaultPartitions)
 	}
@@ -193,7 +203,7 @@ func checkURL(raw string, schemes ...string) error {
 }
 
 // Enabled reports whether TLS is configured.
-func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" || t.ClientCAFile != "" }
 
 // Load reads the certificate and key: nil, nil when TLS is off.
 func (t TLS) Load() (*tls.Config, error) {
@@ -207,5 +217,17 @@ func (t TLS) Load() (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	c := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client_ca_file %s: no PEM certificate in it", t.ClientCAFile)
+		}
+		c.ClientCAs, c.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return c, nil
 }

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"hash/fnv"
 	"net"
@@ -48,6 +49,9 @@ type Options struct {
 	Tokens interface {
 		Validate(token string) (principal string, err error)
 	}
+	// CertPrincipal, when set, logs a TLS connection in by its client
+	// certificate (the listener requires one) as the principal it maps to.
+	CertPrincipal func(*x509.Certificate) (string, error)
 	// SuperUsers may manage SCRAM credentials (and, later, everything):
 	// Kafka's super.users, by user name.
 	SuperUsers []string
@@ -181,6 +185,11 @@ func nodeIDFor(addr string) int32 {
 // HandleConn serves one client connection until it closes or ctx ends.
 func (h *Handler) HandleConn(ctx context.Context, nc net.Conn) error {
 	c := newConn(h, nc)
+	if h.opts.CertPrincipal != nil {
+		if ok := c.certLogin(ctx); !ok {
+			return nil
+		}
+	}
 	err := c.serve(ctx)
 	if errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled) {
 		return nil

@@ -2,13 +2,17 @@ package kafka
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/tlsident"
 )
 
 // saslState is a connection's SASL login (PLAIN, SCRAM-SHA-256/512). The
@@ -37,7 +41,29 @@ func (h *Handler) saslMechanisms() []string {
 }
 
 // loginsOn: every connection must log in first.
-func (h *Handler) loginsOn() bool { return h.opts.Authenticate != nil || h.opts.Tokens != nil }
+func (h *Handler) loginsOn() bool {
+	return h.opts.Authenticate != nil || h.opts.Tokens != nil || h.opts.CertPrincipal != nil
+}
+
+// certLogin logs the connection in by its TLS client certificate, as a
+// Kafka SSL listener with ssl.client.auth=required does; false when the
+// handshake failed or the subject maps to no principal (closed then).
+func (c *conn) certLogin(ctx context.Context) bool {
+	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cert, err := tlsident.PeerCertificate(hctx, c.nc)
+	if err != nil || cert == nil {
+		c.h.log.Debug("kafka TLS client without a verified certificate", zap.String("remote", c.nc.RemoteAddr().String()), zap.Error(err))
+		return false
+	}
+	p, err := c.h.opts.CertPrincipal(cert)
+	if err != nil {
+		c.h.log.Info("kafka client certificate maps to no principal", zap.String("remote", c.nc.RemoteAddr().String()), zap.Error(err))
+		return false
+	}
+	c.login(p, true)
+	return true
+}
 
 // checkBearer verifies an OAUTHBEARER initial response (RFC 7628:
 // gs2-header, then \x01auth=Bearer <token>\x01, key=value pairs, \x01).

@@ -16,6 +16,7 @@ type Auth struct {
 	users     checker // nil: any login (unless tokens)
 	tokens    Tokens  // nil: no token logins
 	anonymous bool    // with users or tokens: clients without a username connect
+	identity  bool    // a client certificate's CN is the username (use_identity_as_username)
 	acl       *acl    // nil: no restriction
 }
 
@@ -33,8 +34,13 @@ type Tokens interface {
 // LoadAuth reads the files, watching the password file for changes (users
 // added or removed take effect at the next CONNECT); all off is nil
 // (authentication off).
-func LoadAuth(passwordFile, aclFile string, allowAnonymous bool, tokens Tokens) (*Auth, error) {
-	if passwordFile == "" && aclFile == "" && tokens == nil {
+//
+// With useIdentity the CN of the client's certificate (the listener
+// requires one) is the username, as Mosquitto's use_identity_as_username:
+// the client is logged in by its certificate, the CONNECT's username and
+// password are not used.
+func LoadAuth(passwordFile, aclFile string, allowAnonymous, useIdentity bool, tokens Tokens) (*Auth, error) {
+	if passwordFile == "" && aclFile == "" && tokens == nil && !useIdentity {
 		return nil, nil
 	}
 	read := func(path string) (string, error) {
@@ -59,7 +65,7 @@ func LoadAuth(passwordFile, aclFile string, allowAnonymous bool, tokens Tokens) 
 		}
 		a.users = w
 	}
-	a.tokens = tokens
+	a.tokens, a.identity = tokens, useIdentity
 	return a, nil
 }
 

@@ -47,7 +47,7 @@ func testAuth(t *testing.T) *Auth {
 	if err := os.WriteFile(acl, []byte(testACL), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, err := LoadAuth(pw, acl, true, nil)
+	a, err := LoadAuth(pw, acl, true, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

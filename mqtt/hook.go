@@ -10,6 +10,8 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"go.uber.org/zap"
+
+	"github.com/pulsar-gateway/pulsar-gateway/tlsident"
 )
 
 // hook is the one mochi hook of the gateway: it keeps a session per
@@ -86,6 +88,9 @@ func (h *hook) session(cl *mochi.Client) *session {
 // there is one. The refusal's reason code is set in OnPacketEncode: mochi
 // answers every refusal with "bad username or password".
 func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
+	if a := h.s.opts.Auth; a != nil && a.identity {
+		return h.certLogin(cl)
+	}
 	ok, bad := h.s.opts.Auth.login(string(pk.Connect.Username), pk.Connect.UsernameFlag, pk.Connect.Password)
 	if ok {
 		return true
@@ -99,6 +104,29 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	h.s.log.Info("connection refused", zap.String("client", cl.ID), zap.String("username", string(pk.Connect.Username)),
 		zap.String("remote", cl.Net.Remote), zap.Bool("bad_credentials", bad))
 	return false
+}
+
+// certLogin logs a client in by its certificate's CN, which becomes the
+// username the ACL sees (use_identity_as_username). The TLS handshake is
+// over by the time CONNECT was read.
+func (h *hook) certLogin(cl *mochi.Client) bool {
+	ss := h.session(cl)
+	var cn string
+	if cc, ok := cl.Net.Conn.(*corkConn); ok {
+		if cert, err := tlsident.PeerCertificate(context.Background(), cc.Conn); err == nil && cert != nil {
+			cn = cert.Subject.CommonName
+		}
+	}
+	if cn == "" || ss == nil {
+		if ss != nil {
+			ss.refused = packets.ErrNotAuthorized
+		}
+		h.s.log.Info("connection refused: no client certificate CN", zap.String("client", cl.ID), zap.String("remote", cl.Net.Remote))
+		return false
+	}
+	ss.user, ss.hasUser = cn, true
+	cl.Properties.Username = []byte(cn)
+	return true
 }
 
 // OnACLCheck checks subscriptions (write false) against the ACL file. A

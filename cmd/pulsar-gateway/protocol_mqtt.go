@@ -12,7 +12,7 @@ import (
 func init() {
 	protocolFactories["mqtt"] = func(d protocolDeps) (handlers.ConnHandler, error) {
 		c := d.Config.MQTT
-		auth, err := mqtt.LoadAuth(d.Config.PasswordFile("mqtt"), c.ACLFile, c.AllowAnonymous, d.tokens())
+		auth, err := mqtt.LoadAuth(d.Config.PasswordFile("mqtt"), c.ACLFile, c.AllowAnonymous, c.UseIdentityAsUsername, d.tokens())
 		if err != nil {
 			return nil, err
 		}

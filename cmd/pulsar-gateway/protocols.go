@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/jwtauth"
 	"github.com/pulsar-gateway/pulsar-gateway/kafka"
 	"github.com/pulsar-gateway/pulsar-gateway/passwd"
+	"github.com/pulsar-gateway/pulsar-gateway/tlsident"
 )
 
 // protocolDeps is what a protocol handler is built from. It is built after
@@ -102,6 +104,13 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		opts.Authenticate = func(user, password string) bool { return users.Check(user, []byte(password)) }
 	}
 	opts.Tokens = d.tokens()
+	if d.Config.Kafka.TLS.ClientCAFile != "" {
+		rules, err := tlsident.ParseRules(d.Config.Kafka.SSLPrincipalMappingRules)
+		if err != nil {
+			return nil, err
+		}
+		opts.CertPrincipal = func(c *x509.Certificate) (string, error) { return rules.Map(tlsident.Subject(c)) }
+	}
 	return kafka.New(context.Background(), d.Backend, opts)
 }
 
