@@ -175,6 +175,10 @@ func (h *Handler) preparePartition(ctx context.Context, txnID, partition string,
 			rp.ErrorCode = kerr.CorruptMessage.Code
 			return pp
 		}
+		if txnID != "" {
+			send, pid, epoch := sends[i], b.ProducerID, b.ProducerEpoch
+			sends[i] = func() <-chan sendResult { return h.txnBusy.track(txnID, pid, epoch, send) }
+		}
 	}
 	pp.batches, pp.sends = batches, sends
 	return pp

@@ -92,6 +92,7 @@ type Handler struct {
 	txns      *coordinator // transactional ids (txns.go)
 	txnParts  bridge.StateTable
 	scram     scramCreds
+	txnBusy   txnBusy // transactions whose records this gateway is writing
 	txnIdx    *txnindex.Indexes
 	storeTxns bridge.Transactions // nil: markers (storetxns.go)
 	quit      chan struct{}       // ends background loops
@@ -159,6 +160,8 @@ func New(ctx context.Context, b bridge.Backend, opts Options) (*Handler, error) 
 	h.log.Debug("kafka transactions", zap.Bool("store_transactions", h.storeTxns != nil))
 	h.quit = make(chan struct{})
 	go h.sweepTxns(h.quit)
+	h.txnBusy.kick = make(chan struct{}, 1)
+	go h.keepTxnsAlive(h.quit)
 	if h.offsets, err = newOffsetStore(ctx, b); err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
+	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
 )
 
 // txnTargets are two gateways on one store (embedded; Pulsar, in both of
@@ -463,4 +464,57 @@ func TestStableOffsetsAfterSlowSnapshot(t *testing.T) {
 		last = fmt.Sprintf("group error %d, partition error %d, offset %d", r.ErrorCode, p.ErrorCode, p.Offset)
 	}
 	t.Fatalf("require_stable offset fetch after the commit: %s; want offset 1", last)
+}
+
+// slowTxnWrites is a backend that takes 3 s to store a transactional
+// batch, as Pulsar's transaction buffer can take for a large one.
+type slowTxnWrites struct{ bridge.Backend }
+
+func (b slowTxnWrites) CreateProducer(ctx context.Context, o bridge.ProducerOptions) (bridge.Producer, error) {
+	p, err := b.Backend.CreateProducer(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return slowRaw{p, p.(bridge.RawProducer)}, nil
+}
+
+type slowRaw struct {
+	bridge.Producer
+	raw bridge.RawProducer
+}
+
+func (p slowRaw) SendRaw(ctx context.Context, batch []byte, count int, cb bridge.SendCallback) {
+	if rb, err := recordbatch.Split(batch); err == nil && len(rb) == 1 && rb[0].Transactional() && !rb[0].Control() {
+		time.Sleep(3 * time.Second)
+	}
+	p.raw.SendRaw(ctx, batch, count, cb)
+}
+
+// A transaction whose records the store takes longer to write than the
+// transaction's timeout is not aborted while the gateway still writes
+// them (the producer is waiting for them, not gone): it commits. Kafka
+// Streams apps on a loaded Pulsar were fenced in a loop before.
+func TestTransactionOutlivesTimeoutWhileWriting(t *testing.T) {
+	be, err := embedded.Open(embedded.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.Close() })
+	addr := serveOn(t, slowTxnWrites{be})
+	topic := "txn-slow-writes"
+	createTopic(t, newClient(t, addr), topic, 1)
+	ctx := testCtx(t)
+	p := newClient(t, addr, kgo.TransactionalID("tid-slow"), kgo.DefaultProduceTopic(topic), kgo.TransactionTimeout(time.Second))
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ProduceSync(ctx, &kgo.Record{Value: []byte("slow")}).FirstErr(); err != nil {
+		t.Fatalf("producing (3 s in the store): %v", err)
+	}
+	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatalf("committing right after: %v", err)
+	}
+	if got := readAll(t, addr, topic, true, 1); len(got) != 1 || got[0] != "slow" {
+		t.Fatalf("read_committed: %v", got)
+	}
 }

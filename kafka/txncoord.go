@@ -96,7 +96,7 @@ func (h *Handler) sweepTxns(quit <-chan struct{}) {
 		h.eachTxn(func(id string, t *txnState) {
 			switch t.Phase {
 			case txnOngoing:
-				if now >= t.Started+int64(t.TimeoutMs) {
+				if now >= t.timesOutAt() {
 					due = append(due, id)
 				}
 			case txnPrepareCommit, txnPrepareAbort:

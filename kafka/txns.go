@@ -55,9 +55,15 @@ type txnState struct {
 	TimeoutMs  int32
 	Started    int64 // ms, when the transaction began (first partition or group)
 	Updated    int64 // ms, of the last change
-	Parts      []txnPart
-	Groups     []string
-	Offsets    map[string][]txnOffset // group -> offsets to commit with it
+	// Alive is when (ms) a gateway last said it was still writing the
+	// transaction's records: the timeout counts from it when later than
+	// Started, so a transaction whose records the store takes long to
+	// write (Pulsar's transaction buffer) is not aborted under a producer
+	// that is waiting for them (txnbusy.go).
+	Alive   int64 `json:",omitempty"`
+	Parts   []txnPart
+	Groups  []string
+	Offsets map[string][]txnOffset // group -> offsets to commit with it
 	// StoreTxn is the store's transaction holding the records, once a
 	// partition was added (bridge.Transactions); nil with markers.
 	StoreTxn *bridge.TxnID `json:",omitempty"`
@@ -80,7 +86,7 @@ type txnOffset struct {
 
 // txnCmd is a transaction coordinator command.
 type txnCmd struct {
-	Op         string // init, add-partitions, add-offsets, offsets, end, complete, timeout
+	Op         string // init, add-partitions, add-offsets, offsets, end, complete, timeout, alive
 	ProducerID int64
 	Epoch      int16
 	NewPID     int64 // a fresh id the sender drew, for init
@@ -147,7 +153,7 @@ func (t *txnState) check(cmd *txnCmd) int16 {
 // begin starts a transaction at now if none is open.
 func (t *txnState) begin(now int64) {
 	if t.Phase != txnOngoing {
-		t.Phase, t.Started = txnOngoing, now
+		t.Phase, t.Started, t.Alive = txnOngoing, now, 0
 		t.Parts, t.Groups, t.Offsets, t.StoreTxn = nil, nil, nil, nil
 	}
 }
@@ -183,7 +189,7 @@ func (g *group) applyTxn(cmd *txnCmd) txnAnswer {
 		return txnAnswer{ProducerID: t.ProducerID, Epoch: t.Epoch}
 	case "timeout":
 		switch {
-		case t.Phase == txnOngoing && now >= t.Started+int64(t.TimeoutMs):
+		case t.Phase == txnOngoing && now >= t.timesOutAt():
 			t.Phase, t.Updated = txnPrepareAbort, now
 			t.Epoch++
 			return txnAnswer{Job: t.job()}
@@ -191,6 +197,11 @@ func (g *group) applyTxn(cmd *txnCmd) txnAnswer {
 			// Its ender went away before completing it.
 			t.Updated = now
 			return txnAnswer{Job: t.job()}
+		}
+		return txnAnswer{}
+	case "alive":
+		if t.Phase == txnOngoing && t.ProducerID == cmd.ProducerID && t.Epoch == cmd.Epoch {
+			t.Alive = now
 		}
 		return txnAnswer{}
 	}
@@ -277,4 +288,10 @@ func (txnPhase) all() func(func(txnPhase) bool) {
 			}
 		}
 	}
+}
+
+// timesOutAt is when (ms) an ongoing transaction is aborted: its timeout
+// after it began, or after a gateway last said it was writing its records.
+func (t *txnState) timesOutAt() int64 {
+	return max(t.Started, t.Alive) + int64(t.TimeoutMs)
 }
