@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
+	"github.com/pulsar-gateway/pulsar-gateway/tlsident"
 )
 
 // Version is what connection.start reports as the server's version.
@@ -51,7 +52,7 @@ func (c *conn) handshake() error {
 			"information":  "AMQP 0-9-1 on Apache Pulsar",
 			"capabilities": capabilities,
 		},
-		Mechanisms: "PLAIN AMQPLAIN", Locales: "en_US"})
+		Mechanisms: c.mechanisms(), Locales: "en_US"})
 	if err != nil {
 		return err
 	}
@@ -161,11 +162,33 @@ func (c *conn) expect(m any) error {
 	}
 }
 
-// login checks PLAIN ("\0user\0password") or AMQPLAIN (table entries LOGIN and PASSWORD
-// without the table's length). Without Options.Authenticate any login is accepted.
+// mechanisms are what connection.start offers.
+func (c *conn) mechanisms() string {
+	switch {
+	case c.s.opts.CertUser == nil:
+		return "PLAIN AMQPLAIN"
+	case c.s.opts.Authenticate == nil:
+		return "EXTERNAL" // a password would be checked against nothing
+	}
+	return "EXTERNAL PLAIN AMQPLAIN"
+}
+
+// login checks EXTERNAL (the TLS client certificate), PLAIN ("\0user\0password") or
+// AMQPLAIN (table entries LOGIN and PASSWORD without the table's length). Without
+// Options.Authenticate or CertUser any login is accepted.
 func (c *conn) login(mechanism, response string) (string, bool) {
+	if !strings.Contains(" "+c.mechanisms()+" ", " "+mechanism+" ") {
+		return "", false
+	}
 	var user, pass string
 	switch mechanism {
+	case "EXTERNAL":
+		cert, err := tlsident.PeerCertificate(c.ctx, c.nc)
+		if err != nil || cert == nil {
+			return "", false
+		}
+		user = c.s.opts.CertUser(cert)
+		return user, user != ""
 	case "PLAIN":
 		parts := strings.Split(response, "\x00")
 		if len(parts) != 3 {
@@ -184,7 +207,7 @@ func (c *conn) login(mechanism, response string) (string, bool) {
 		return "", false
 	}
 	if c.s.opts.Authenticate == nil {
-		return user, true
+		return user, c.s.opts.CertUser == nil
 	}
 	return user, c.s.opts.Authenticate(user, pass)
 }

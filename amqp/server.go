@@ -2,6 +2,7 @@ package amqp
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"strings"
 	"sync"
@@ -25,6 +26,11 @@ type Options struct {
 	// Authenticate checks a login (PLAIN or AMQPLAIN); nil accepts any user and
 	// password (auth off).
 	Authenticate func(user, password string) bool
+	// CertUser, when set (the listener requires client certificates),
+	// offers EXTERNAL (RabbitMQ's rabbitmq_auth_mechanism_ssl): the
+	// certificate's user logs in, no password asked. Without Authenticate
+	// it is the only mechanism offered.
+	CertUser func(*x509.Certificate) string
 	// Subscription is the name of every queue's Shared subscription; empty is "amqp".
 	Subscription string
 	Heartbeat    time.Duration // offered in connection.tune; zero is 60s, negative is off

@@ -114,6 +114,10 @@ type MQTT struct {
 // AMQP is the AMQP listener and who may log in on it.
 type AMQP struct {
 	Listener `yaml:",inline"`
+	// SSLCertLoginFrom, with amqp.tls.client_ca_file, is which part of
+	// the client certificate is the EXTERNAL login's user, as RabbitMQ's
+	// ssl_cert_login_from: distinguished_name or common_name.
+	SSLCertLoginFrom string `yaml:"ssl_cert_login_from"`
 	// PasswordFile is a Mosquitto password file (mosquitto_passwd): when
 	// set, AMQP clients must log in (PLAIN or AMQPLAIN) as one of its users;
 	// empty accepts any login.
@@ -259,7 +263,7 @@ func Default() *Config {
 		},
 		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1, Transactions: "auto", SchemaFraming: "keep", SSLPrincipalMappingRules: "DEFAULT"},
 		MQTT:  MQTT{Listener: Listener{Enabled: true, Addr: ":1883"}},
-		AMQP:  AMQP{Listener: Listener{Enabled: true, Addr: ":5672"}},
+		AMQP:  AMQP{Listener: Listener{Enabled: true, Addr: ":5672"}, SSLCertLoginFrom: "distinguished_name"},
 		// Not 8080: Pulsar's admin API is there, often on the same host.
 		HTTP: Listener{Enabled: true, Addr: ":8081"},
 		// Not the Confluent registry's 8081: the HTTP listener has it.

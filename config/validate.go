@@ -78,6 +78,9 @@ func (c *Config) Validate() error {
 	if c.MQTT.UseIdentityAsUsername && c.MQTT.TLS.ClientCAFile == "" {
 		bad("mqtt.use_identity_as_username", "needs mqtt.tls.client_ca_file: without client certificates there is no identity")
 	}
+	if f := c.AMQP.SSLCertLoginFrom; f != "distinguished_name" && f != "common_name" {
+		bad("amqp.ssl_cert_login_from", "%q: must be distinguished_name or common_name", f)
+	}
 	if c.Kafka.DefaultPartitions < 1 {
 		bad("kafka.default_partitions", "%d: must be 1 or more", c.Kafka.DefaultPartitions)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	amqp091 "github.com/rabbitmq/amqp091-go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -77,8 +78,9 @@ func (ca *testCA) issue(t *testing.T, name string, subject pkix.Name, server boo
 
 // Client certificates as logins: Kafka maps the subject through
 // kafka.ssl_principal_mapping_rules (alice, a super user, may list SCRAM
-// users; bob may not), MQTT with use_identity_as_username takes the CN;
-// a client without a certificate gets no TLS session on either.
+// users; bob may not), MQTT with use_identity_as_username takes the CN,
+// AMQP logs in with EXTERNAL; a client without a certificate gets no TLS
+// session on any.
 func TestRunClientCertificates(t *testing.T) {
 	ca := newTestCA(t)
 	ca.issue(t, "server", pkix.Name{CommonName: "127.0.0.1"}, true)
@@ -89,7 +91,9 @@ func TestRunClientCertificates(t *testing.T) {
 		"--kafka-tls-cert-file", f("server.pem"), "--kafka-tls-key-file", f("server-key.pem"), "--kafka-tls-client-ca-file", f("ca.pem"),
 		"--kafka-ssl-principal-mapping-rules", `RULE:^CN=([^,]*),OU=apps.*$/$1/L,DEFAULT`, "--auth-super-users", "alice",
 		"--mqtt-tls-cert-file", f("server.pem"), "--mqtt-tls-key-file", f("server-key.pem"), "--mqtt-tls-client-ca-file", f("ca.pem"),
-		"--mqtt-use-identity-as-username", "--auth-open", "amqp,schema_registry")
+		"--mqtt-use-identity-as-username",
+		"--amqp-tls-cert-file", f("server.pem"), "--amqp-tls-key-file", f("server-key.pem"), "--amqp-tls-client-ca-file", f("ca.pem"),
+		"--amqp-ssl-cert-login-from", "common_name", "--auth-open", "schema_registry")
 	logs, _ := startRun(t, args)
 	addrs := listeningAddrs(t, logs.String, 5)
 	tlsWith := func(certs ...tls.Certificate) *tls.Config {
@@ -131,5 +135,19 @@ func TestRunClientCertificates(t *testing.T) {
 	}
 	if err := mqtt(tlsWith()); err == nil {
 		t.Error("MQTT took a client without a certificate")
+	}
+
+	// AMQP: EXTERNAL, the only mechanism offered without a password file.
+	c, err := amqp091.DialTLS_ExternalAuth("amqps://"+addrs["amqp"]+"/", tlsWith(alice))
+	if err != nil {
+		t.Errorf("AMQP EXTERNAL with alice's certificate: %v", err)
+	} else {
+		c.Close()
+	}
+	if _, err := amqp091.DialTLS("amqps://anyone:anything@"+addrs["amqp"]+"/", tlsWith(alice)); err == nil {
+		t.Error("AMQP took a PLAIN login where only EXTERNAL is offered")
+	}
+	if _, err := amqp091.DialTLS_ExternalAuth("amqps://"+addrs["amqp"]+"/", tlsWith()); err == nil {
+		t.Error("AMQP took a client without a certificate")
 	}
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/amqp"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
+	"github.com/pulsar-gateway/pulsar-gateway/tlsident"
 )
 
 // The AMQP 0-9-1 handler (package amqp). With amqp.password_file, logins are checked
@@ -25,9 +27,18 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		if d.Config.AMQP.TLS.ClientCAFile != "" {
+			fromCN := d.Config.AMQP.SSLCertLoginFrom == "common_name"
+			opts.CertUser = func(c *x509.Certificate) string {
+				if fromCN {
+					return c.Subject.CommonName
+				}
+				return tlsident.Subject(c)
+			}
+		}
 		if check != nil {
 			opts.Authenticate = func(user, password string) bool { return check(user, []byte(password)) }
-		} else {
+		} else if opts.CertUser == nil {
 			d.Logger.Warn("AMQP accepts any user and password: amqp.password_file (or auth.password_file) is not set",
 				zap.String("setting", "amqp.password_file"))
 		}
