@@ -1,18 +1,10 @@
 package kafka
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
 	"errors"
-	"fmt"
-	"math/big"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/oauth"
@@ -20,6 +12,7 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 	"github.com/pulsar-gateway/pulsar-gateway/jwtauth"
+	"github.com/pulsar-gateway/pulsar-gateway/jwtauth/jwttest"
 )
 
 // OAUTHBEARER as Kafka's KIP-768 validator: a token signed by a key of the
@@ -27,17 +20,8 @@ import (
 // produce); an expired one, one for another audience or signed by another
 // key is SASL_AUTHENTICATION_FAILED; PLAIN is not offered without users.
 func TestOAuthBearer(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, _ := rsa.GenerateKey(rand.Reader, 2048)
-	jwks := fmt.Sprintf(`{"keys":[{"kty":"RSA","kid":"k1","use":"sig","alg":"RS256","n":%q,"e":%q}]}`,
-		base64.RawURLEncoding.EncodeToString(key.N.Bytes()), base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes()))
-	file := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(file, []byte(jwks), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	key, other := jwttest.NewKey(t, "k1"), jwttest.NewKey(t, "k1")
+	file := jwttest.WriteJWKS(t, key)
 	v, err := jwtauth.New(jwtauth.Options{JWKSFile: file, Audience: "kafka"})
 	if err != nil {
 		t.Fatal(err)
@@ -49,14 +33,8 @@ func TestOAuthBearer(t *testing.T) {
 	}
 	t.Cleanup(func() { b.Close() })
 	addr := serveWith(t, b, func(o *Options) { o.Tokens = v })
-	sign := func(k *rsa.PrivateKey, aud string, exp time.Duration) string {
-		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"sub": "svc-orders", "aud": aud, "exp": time.Now().Add(exp).Unix()})
-		tok.Header["kid"] = "k1"
-		s, err := tok.SignedString(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+	sign := func(k *jwttest.Key, aud string, exp time.Duration) string {
+		return k.Sign(t, jwttest.Claims("svc-orders", exp, "aud", aud))
 	}
 	cl := newClient(t, addr, kgo.SASL(oauth.Auth{Token: sign(key, "kafka", time.Minute)}.AsMechanism()))
 	createTopic(t, cl, "bearer", 1)

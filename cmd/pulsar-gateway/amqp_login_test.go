@@ -2,8 +2,6 @@ package main
 
 import (
 	"errors"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,14 +40,7 @@ func TestRunWarnsAMQPLoginsOpen(t *testing.T) {
 // With --amqp-password-file a login must match the file (mosquitto_passwd's format), and
 // there is no warning.
 func TestRunAMQPPasswordFile(t *testing.T) {
-	tool, err := exec.LookPath("mosquitto_passwd")
-	if err != nil {
-		t.Fatal("mosquitto_passwd not installed: apt-get install mosquitto (scripts/test.sh does)")
-	}
-	pw := filepath.Join(t.TempDir(), "passwd")
-	if out, err := exec.Command(tool, "-b", "-c", pw, "alice", "s3cret").CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_passwd: %v %s", err, out)
-	}
+	pw := passwordFile(t, "alice", "s3cret")
 	logs, _ := startRun(t, append(portZeroArgs(t), "--amqp-password-file", pw, "--auth-open", "kafka,mqtt,schema_registry"))
 	addrs := listeningAddrs(t, logs.String, 5)
 	c, err := amqp091.Dial("amqp://alice:s3cret@" + addrs["amqp"] + "/")

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,14 +20,7 @@ import (
 // each take alice and refuse a wrong password and an anonymous client
 // with their own answer.
 func TestRunOnePasswordFileForEveryProtocol(t *testing.T) {
-	tool, err := exec.LookPath("mosquitto_passwd")
-	if err != nil {
-		t.Fatal("mosquitto_passwd not installed: apt-get install mosquitto (scripts/test.sh does)")
-	}
-	pw := filepath.Join(t.TempDir(), "passwd")
-	if out, err := exec.Command(tool, "-b", "-c", pw, "alice", "s3cret").CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_passwd: %v %s", err, out)
-	}
+	pw := passwordFile(t, "alice", "s3cret")
 	logs, _ := startRun(t, append(portZeroArgs(t), "--auth-password-file", pw, "--log-level", "debug"))
 	addrs := listeningAddrs(t, logs.String, 5)
 
@@ -114,12 +105,8 @@ func TestRunOnePasswordFileForEveryProtocol(t *testing.T) {
 
 	// A user added to the file logs in at once, without a restart; a
 	// removed one no longer does.
-	if out, err := exec.Command(tool, "-b", pw, "bob", "b0b").CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_passwd: %v %s", err, out)
-	}
-	if out, err := exec.Command(tool, "-D", pw, "alice").CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_passwd -D: %v %s", err, out)
-	}
+	mosquittoPasswd(t, "-b", pw, "bob", "b0b")
+	mosquittoPasswd(t, "-D", pw, "alice")
 	if err := kafka(kgo.SASL(plain.Auth{User: "bob", Pass: "b0b"}.AsMechanism())); err != nil {
 		t.Errorf("Kafka as bob, added to the file: %v", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -140,4 +142,26 @@ func expectRefused(t *testing.T, addr string) {
 		c.Close()
 		t.Errorf("%s still accepts connections", addr)
 	}
+}
+
+// mosquittoPasswd runs Mosquitto's own mosquitto_passwd with args (a real
+// tool writes the test's password files), failing the test on an error.
+func mosquittoPasswd(t *testing.T, args ...string) {
+	t.Helper()
+	tool, err := exec.LookPath("mosquitto_passwd")
+	if err != nil {
+		t.Fatal("mosquitto_passwd not installed: apt-get install mosquitto (scripts/test.sh does)")
+	}
+	if out, err := exec.Command(tool, args...).CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd %v: %v %s", args, err, out)
+	}
+}
+
+// passwordFile is a new password file with one user, as mosquitto_passwd
+// writes it.
+func passwordFile(t *testing.T, user, password string) string {
+	t.Helper()
+	pw := filepath.Join(t.TempDir(), "passwd")
+	mosquittoPasswd(t, "-b", "-c", pw, user, password)
+	return pw
 }

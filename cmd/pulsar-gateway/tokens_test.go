@@ -2,24 +2,18 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
 	"errors"
-	"fmt"
-	"math/big"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"github.com/golang-jwt/jwt/v5"
 	amqp091 "github.com/rabbitmq/amqp091-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/oauth"
+
+	"github.com/pulsar-gateway/pulsar-gateway/jwtauth/jwttest"
 )
 
 // With auth.jwks_file alone, a JWT its key signed logs in everywhere as
@@ -27,22 +21,9 @@ import (
 // and the token as password, the schema registry with a Bearer header. A
 // token of another subject than the user, or an expired one, is refused.
 func TestRunTokensForEveryProtocol(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks := filepath.Join(t.TempDir(), "jwks.json")
-	os.WriteFile(jwks, fmt.Appendf(nil, `{"keys":[{"kty":"RSA","kid":"k","use":"sig","alg":"RS256","n":%q,"e":%q}]}`,
-		base64.RawURLEncoding.EncodeToString(key.N.Bytes()), base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes())), 0o600)
-	sign := func(sub string, exp time.Duration) string {
-		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"sub": sub, "exp": time.Now().Add(exp).Unix()})
-		tok.Header["kid"] = "k"
-		s, err := tok.SignedString(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	key := jwttest.NewKey(t, "k")
+	jwks := jwttest.WriteJWKS(t, key)
+	sign := func(sub string, exp time.Duration) string { return key.Sign(t, jwttest.Claims(sub, exp)) }
 	good, expired := sign("device-7", time.Hour), sign("device-7", -time.Hour)
 	logs, _ := startRun(t, append(portZeroArgs(t), "--auth-jwks-file", jwks, "--log-level", "debug"))
 	addrs := listeningAddrs(t, logs.String, 5)

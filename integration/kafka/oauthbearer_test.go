@@ -2,12 +2,7 @@ package kafka_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,28 +12,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/pulsar-gateway/pulsar-gateway/jwtauth/jwttest"
 )
 
-// TestOAuthBearerStockClients: kcat (librdkafka's OIDC client credentials
-// flow) and Kafka's Java console producer (OAuthBearerLoginCallbackHandler,
-// KIP-768) fetch a token from an identity provider's token endpoint with
-// their standard settings and log in to a gateway that checks it against
-// the provider's JWKS (--auth-jwks-file) and audience; a token for another
-// audience is refused.
+// TestOAuthBearerStockClients: confluent-kafka (its oauth_cb) and Kafka's
+// Java console producer (OAuthBearerLoginCallbackHandler, KIP-768) fetch a
+// token from an identity provider's token endpoint with their standard
+// settings and log in to a gateway that checks it against the provider's
+// JWKS (--auth-jwks-file) and audience; a token for another audience, and
+// librdkafka's unsigned development token (kcat), are refused.
 func TestOAuthBearerStockClients(t *testing.T) {
 	need(t, "kcat", "-V")
 	cp := kafkaToolsClasspath(t)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := jwttest.NewKey(t, "idp-1")
 	dir := t.TempDir()
-	jwks := filepath.Join(dir, "jwks.json")
-	if err := os.WriteFile(jwks, fmt.Appendf(nil, `{"keys":[{"kty":"RSA","kid":"idp-1","use":"sig","alg":"RS256","n":%q,"e":%q}]}`,
-		base64.RawURLEncoding.EncodeToString(key.N.Bytes()), base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes())), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	jwks := jwttest.WriteJWKS(t, key)
 	// The identity provider's token endpoint (client credentials grant).
 	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, secret, ok := r.BasicAuth()
@@ -57,14 +45,7 @@ func TestOAuthBearerStockClients(t *testing.T) {
 		if strings.HasSuffix(r.URL.Path, "/other") {
 			aud = "elsewhere"
 		}
-		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"sub": id, "aud": aud, "iss": "test-idp",
-			"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "scope": "kafka"})
-		tok.Header["kid"] = "idp-1"
-		s, err := tok.SignedString(key)
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
+		s := key.Sign(t, jwttest.Claims(id, time.Hour, "aud", aud, "iss", "test-idp", "scope", "kafka"))
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"access_token": s, "token_type": "Bearer", "expires_in": 3600})
 	}))
