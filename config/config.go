@@ -91,6 +91,11 @@ type Kafka struct {
 	// the principal (Kafka's ssl.principal.mapping.rules), with
 	// kafka.tls.client_ca_file.
 	SSLPrincipalMappingRules string `yaml:"ssl_principal_mapping_rules"`
+	// ConnectionsMaxReauth is Kafka's connections.max.reauth.ms (KIP-368):
+	// how long a SASL login lasts (an OAUTHBEARER one no longer than its
+	// token) before the client must log in again on its connection; 0:
+	// for the connection's life.
+	ConnectionsMaxReauth time.Duration `yaml:"connections_max_reauth"`
 }
 
 // MQTT is the MQTT listener and who may do what on it, in Mosquitto's

@@ -137,6 +137,7 @@ var usage = map[string]string{
 	"kafka.transactions":                 "where Kafka transactions live on Pulsar: store (the broker's transaction coordinator; native readers never see aborted records), markers (control records the gateway writes), or auto (store when the broker has a coordinator and the URL is pulsar://; docs/transactions.md)",
 	"kafka.schema_framing":               "values in the Confluent wire format (0, a 4-byte schema id, the payload) on Pulsar: keep them whole, or strip the header into a property so Pulsar consumers with the topic's schema get the payload (Kafka clients read the same bytes either way; pulsar backend only)",
 	"kafka.ssl_principal_mapping_rules":  "how a client certificate's subject becomes the principal: Kafka's ssl.principal.mapping.rules (RULE:pattern/replacement/[LU], ..., DEFAULT)",
+	"kafka.connections_max_reauth":       "how long a Kafka SASL login lasts before the client must log in again on its connection (Kafka's connections.max.reauth.ms, KIP-368; an OAUTHBEARER login no longer than its token); 0s: the connection's life",
 	"kafka.password_file":                "Mosquitto password file (mosquitto_passwd): Kafka clients must log in with SASL/PLAIN as one of its users",
 	"mqtt.enabled":                       "serve MQTT",
 	"mqtt.addr":                          "MQTT listen address host:port",

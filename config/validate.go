@@ -81,6 +81,9 @@ func (c *Config) Validate() error {
 	if f := c.AMQP.SSLCertLoginFrom; f != "distinguished_name" && f != "common_name" {
 		bad("amqp.ssl_cert_login_from", "%q: must be distinguished_name or common_name", f)
 	}
+	if c.Kafka.ConnectionsMaxReauth < 0 {
+		bad("kafka.connections_max_reauth", "%s: must not be negative", c.Kafka.ConnectionsMaxReauth)
+	}
 	if c.Kafka.DefaultPartitions < 1 {
 		bad("kafka.default_partitions", "%d: must be 1 or more", c.Kafka.DefaultPartitions)
 	}

@@ -150,3 +150,17 @@ func (v *Validator) Validate(token string) (string, error) {
 func LooksLikeJWT(s string) bool {
 	return strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2
 }
+
+// Expiry is a token's "exp", unverified (call Validate first); zero when
+// it has none or is no JWT.
+func (v *Validator) Expiry(token string) time.Time {
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(token, claims); err != nil {
+		return time.Time{}
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return time.Time{}
+	}
+	return exp.Time
+}

@@ -21,6 +21,15 @@ func handleSaslHandshake(h *Handler, r *request) (kmsg.Response, error) {
 	case !h.loginsOn():
 		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
 		resp.SupportedMechanisms = []string{}
+	case c.sasl.authenticated && h.opts.MaxReauth > 0 && !c.sasl.reauth && req.Version >= 1:
+		// KIP-368: a re-login, with the mechanism of the first.
+		resp.SupportedMechanisms = h.saslMechanisms()
+		if req.Mechanism != c.sasl.mechanism {
+			resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
+			resp.SupportedMechanisms = []string{c.sasl.mechanism}
+			return resp, nil
+		}
+		c.sasl.reauth = true
 	case c.sasl.authenticated || c.sasl.mechanism != "":
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		c.sasl.failed = true

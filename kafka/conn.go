@@ -138,6 +138,10 @@ func (c *conn) decode(ctx context.Context, frame []byte) (*request, *slot, error
 		// As Kafka: nothing but ApiVersions before a SASL login.
 		return nil, nil, fmt.Errorf("kafka: %s request before SASL authentication", kmsg.NameForKey(hdr.key))
 	}
+	if !c.sasl.expires.IsZero() && !isSASL(hdr.key) && hdr.key != 18 && time.Now().After(c.sasl.expires) {
+		// As Kafka: a login past its lifetime ends the connection.
+		return nil, nil, fmt.Errorf("kafka: %s request after the SASL session expired", kmsg.NameForKey(hdr.key))
+	}
 	if _, ok := lookup(hdr.key, hdr.version); !ok {
 		if hdr.key == 18 && hdr.version >= 0 {
 			// The body of a newer version is not ours to parse; KIP-511 says

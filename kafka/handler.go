@@ -48,10 +48,17 @@ type Options struct {
 	// the principal; logins are required when it or Authenticate is set.
 	Tokens interface {
 		Validate(token string) (principal string, err error)
+		Expiry(token string) time.Time // zero when it has none
 	}
 	// CertPrincipal, when set, logs a TLS connection in by its client
 	// certificate (the listener requires one) as the principal it maps to.
 	CertPrincipal func(*x509.Certificate) (string, error)
+	// MaxReauth is Kafka's connections.max.reauth.ms (KIP-368): a login
+	// lasts this long (an OAUTHBEARER one no longer than its token), the
+	// client logs in again on the same connection before, as the same
+	// principal, or the connection is closed at its next request. Zero:
+	// logins last as long as the connection (Kafka's default).
+	MaxReauth time.Duration
 	// SuperUsers may manage SCRAM credentials (and, later, everything):
 	// Kafka's super.users, by user name.
 	SuperUsers []string

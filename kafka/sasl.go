@@ -25,6 +25,11 @@ type saslState struct {
 	failed        bool   // the connection closes after the failure answer
 	user          string // once authenticated: the principal's name
 	scram         *scramServer
+	// expires ends the login (zero: never): a request after it closes the
+	// connection unless the client logged in again (reauth) before.
+	expires time.Time
+	reauth  bool   // a SaslHandshake of a logged-in connection began a re-login
+	bearer  string // the OAUTHBEARER token of the login under way
 }
 
 // saslMechanisms are what the gateway offers: PLAIN and SCRAM with a
@@ -90,6 +95,7 @@ func (c *conn) checkBearer(msg []byte) (user string, ok bool, why string) {
 	if err != nil {
 		return "", false, "invalid token: " + err.Error()
 	}
+	c.sasl.bearer = token
 	if a, has := strings.CutPrefix(authz, "a="); authz != "" && (!has || a != user) {
 		return user, false, "authorization id and token subject differ"
 	}
@@ -147,9 +153,30 @@ func (c *conn) checkPlain(token []byte) (user string, ok bool, why string) {
 	return user, true, ""
 }
 
+// lifetime is how long a login just made lasts (KIP-368), 0 for ever.
+func (c *conn) lifetime() time.Duration {
+	d := c.h.opts.MaxReauth
+	if d > 0 && c.sasl.mechanism == "OAUTHBEARER" && c.h.opts.Tokens != nil {
+		if exp := c.h.opts.Tokens.Expiry(c.sasl.bearer); !exp.IsZero() {
+			d = max(min(d, time.Until(exp)), time.Millisecond)
+		}
+	}
+	c.sasl.bearer = ""
+	return d
+}
+
 // login records the outcome of a token check.
 func (c *conn) login(user string, ok bool) {
+	if ok && c.sasl.reauth && user != c.sasl.user {
+		// KIP-368: a re-login may not change who the connection is.
+		c.h.log.Info("kafka SASL re-login as another principal", zap.String("user", user), zap.String("was", c.sasl.user))
+		ok = false
+	}
+	c.sasl.reauth, c.sasl.scram = false, nil
 	if ok {
+		if d := c.lifetime(); d > 0 {
+			c.sasl.expires = time.Now().Add(d)
+		}
 		c.sasl.authenticated, c.sasl.user = true, user
 		c.h.log.Debug("kafka SASL login", zap.String("user", user), zap.String("remote", c.nc.RemoteAddr().String()))
 		return

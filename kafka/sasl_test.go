@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,4 +134,74 @@ func readResponse(t *testing.T, nc net.Conn) []byte {
 		t.Fatal(err)
 	}
 	return body
+}
+
+// KIP-368: with a login lifetime, franz-go logs in again on its
+// connection before the lifetime ends and goes on producing; a client that
+// does not is cut off at its first request after it.
+func TestSASLReauthentication(t *testing.T) {
+	b, err := embedded.Open(embedded.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	addr := serveWith(t, b, func(o *Options) {
+		o.Authenticate = func(user, password string) bool { return user == "alice" && password == "alice-secret" }
+		o.MaxReauth = 700 * time.Millisecond
+	})
+	var connects connectCounter
+	cl := newClient(t, addr, kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism()),
+		kgo.DefaultProduceTopic("reauth"), kgo.WithHooks(&connects))
+	createTopic(t, cl, "reauth", 1)
+	if err := cl.ProduceSync(testCtx(t), &kgo.Record{Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	before := connects.n.Load() // every connection the client uses is open now
+	for i := range 12 { // 2.4 s: three lifetimes
+		if err := cl.ProduceSync(testCtx(t), &kgo.Record{Value: []byte("x")}).FirstErr(); err != nil {
+			t.Fatalf("produce %d, %v into the connection: %v", i, time.Duration(i)*200*time.Millisecond, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := connects.n.Load() - before; n > 0 {
+		t.Fatalf("%d new connections over three lifetimes: the client was cut off instead of logging in again", n)
+	}
+
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	var f kmsg.RequestFormatter
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.SetVersion(1)
+	hs.Mechanism = "PLAIN"
+	nc.Write(f.AppendRequest(nil, hs, 1))
+	readResponse(t, nc)
+	auth := kmsg.NewPtrSASLAuthenticateRequest()
+	auth.SetVersion(1)
+	auth.SASLAuthBytes = []byte("\x00alice\x00alice-secret")
+	nc.Write(f.AppendRequest(nil, auth, 2))
+	body := readResponse(t, nc)
+	var ar kmsg.SASLAuthenticateResponse
+	ar.SetVersion(1)
+	if err := ar.ReadFrom(body[4:]); err != nil || ar.ErrorCode != 0 || ar.SessionLifetimeMillis <= 0 || ar.SessionLifetimeMillis > 700 {
+		t.Fatalf("SaslAuthenticate: %+v %v, want a lifetime of at most 700 ms", ar, err)
+	}
+	time.Sleep(time.Second)
+	md := kmsg.NewPtrMetadataRequest()
+	md.SetVersion(4)
+	nc.Write(f.AppendRequest(nil, md, 3))
+	var size [4]byte
+	if n, err := nc.Read(size[:]); err == nil {
+		t.Fatalf("Metadata after the session expired answered (%d bytes), want the connection closed", n)
+	}
+}
+
+// connectCounter counts a kgo client's connections.
+type connectCounter struct{ n atomic.Int64 }
+
+func (c *connectCounter) OnBrokerConnect(kgo.BrokerMetadata, time.Duration, net.Conn, error) {
+	c.n.Add(1)
 }

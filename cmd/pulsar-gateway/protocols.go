@@ -103,7 +103,10 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		}
 		opts.Authenticate = func(user, password string) bool { return users.Check(user, []byte(password)) }
 	}
-	opts.Tokens = d.tokens()
+	if d.Tokens != nil {
+		opts.Tokens = d.Tokens
+	}
+	opts.MaxReauth = d.Config.Kafka.ConnectionsMaxReauth
 	if d.Config.Kafka.TLS.ClientCAFile != "" {
 		rules, err := tlsident.ParseRules(d.Config.Kafka.SSLPrincipalMappingRules)
 		if err != nil {
