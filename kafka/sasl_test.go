@@ -157,7 +157,7 @@ func TestSASLReauthentication(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := connects.n.Load() // every connection the client uses is open now
-	for i := range 12 { // 2.4 s: three lifetimes
+	for i := range 12 {         // 2.4 s: three lifetimes
 		if err := cl.ProduceSync(testCtx(t), &kgo.Record{Value: []byte("x")}).FirstErr(); err != nil {
 			t.Fatalf("produce %d, %v into the connection: %v", i, time.Duration(i)*200*time.Millisecond, err)
 		}
