@@ -2,12 +2,12 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509/pkix"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pulsar-gateway/pulsar-gateway/tlsident/certtest"
 )
 
 // The binary serves the schema registry on its listener; with
@@ -47,12 +47,12 @@ func TestRunSchemaRegistryLogins(t *testing.T) {
 
 // With --schema-registry-tls-* the registry answers over TLS only.
 func TestRunSchemaRegistryTLS(t *testing.T) {
-	ca := newTestCA(t)
-	ca.issue(t, "server", pkix.Name{CommonName: "127.0.0.1"}, true)
-	certFile, keyFile := filepath.Join(ca.dir, "server.pem"), filepath.Join(ca.dir, "server-key.pem")
+	ca := certtest.NewCA(t)
+	ca.Server(t, "server")
+	certFile, keyFile := ca.Path("server.pem"), ca.Path("server-key.pem")
 	logs, _ := startRun(t, append(portZeroArgs(t), "--schema-registry-tls-cert-file", certFile, "--schema-registry-tls-key-file", keyFile))
 	addr := listeningAddrs(t, logs.String, 5)["schema_registry"]
-	pool := ca.pool
+	pool := ca.Pool
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	resp, err := c.Get("https://" + addr + "/subjects")
 	if err != nil {
