@@ -231,7 +231,8 @@ func TestReplicas(t *testing.T) {
 	for _, p := range gw.Ports {
 		containerPorts[p.Name] = p.ContainerPort
 	}
-	listeners := map[string]string{"kafka": cfg.Kafka.Addr, "mqtt": cfg.MQTT.Addr, "amqp": cfg.AMQP.Addr}
+	listeners := map[string]string{"kafka": cfg.Kafka.Addr, "mqtt": cfg.MQTT.Addr, "amqp": cfg.AMQP.Addr,
+		"schema-registry": cfg.SchemaRegistry.Addr}
 	servicePort := map[string]int32{}
 	for _, sp := range svc.Spec.Ports {
 		servicePort[sp.Name] = sp.Port
