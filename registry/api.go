@@ -177,9 +177,10 @@ func ctxOf(req *http.Request) (context.Context, context.CancelFunc) {
 }
 
 // fresh runs look on the state once this gateway caught up with the log,
-// so a read sees what any gateway did before it (a version another
-// deleted a moment ago is gone).
-func (r *Registry) fresh(req *http.Request, look func(s *state) bool) *apiError {
+// so a read sees what any gateway did before it (a version or schema
+// another deleted a moment ago is gone). Schemas by id too: deserializers
+// ask once per id, and a permanently deleted schema must not be served.
+func (r *Registry) fresh(req *http.Request, look func(s *state)) *apiError {
 	ctx, cancel := ctxOf(req)
 	defer cancel()
 	if err := r.caughtUp(ctx); err != nil {
@@ -187,18 +188,6 @@ func (r *Registry) fresh(req *http.Request, look func(s *state) bool) *apiError 
 	}
 	r.view(func(s *state) { look(s) })
 	return nil
-}
-
-// freshUnlessFound is fresh, but answers at once when look finds what it
-// looks for here: for schemas by id, which never change (a deleted one
-// read a moment after is harmless; one not found may be new).
-func (r *Registry) freshUnlessFound(req *http.Request, look func(s *state) bool) *apiError {
-	found := false
-	r.view(func(s *state) { found = look(s) })
-	if found {
-		return nil
-	}
-	return r.fresh(req, look)
 }
 
 func storeErr(err error) *apiError {
@@ -214,11 +203,10 @@ func (r *Registry) schemaByID(req *http.Request) (*schema, *apiError) {
 		return nil, errSchemaNotFound()
 	}
 	var sc *schema
-	if e := r.freshUnlessFound(req, func(s *state) bool {
+	if e := r.fresh(req, func(s *state) {
 		if x := s.schemas[id]; x != nil && s.inUse(id) {
 			sc = x
 		}
-		return sc != nil
 	}); e != nil {
 		return nil, e
 	}
@@ -275,13 +263,12 @@ func (r *Registry) listSubjects(req *http.Request) (any, *apiError) {
 	deleted := boolParam(req, "deleted")
 	prefix := req.URL.Query().Get("subjectPrefix")
 	out := []string{}
-	if e := r.fresh(req, func(s *state) bool {
+	if e := r.fresh(req, func(s *state) {
 		for name, sub := range s.subjects {
 			if strings.HasPrefix(name, prefix) && (len(sub.live()) > 0 || deleted && len(sub.Versions) > 0) {
 				out = append(out, name)
 			}
 		}
-		return true
 	}); e != nil {
 		return nil, e
 	}
@@ -293,7 +280,7 @@ func (r *Registry) listSubjects(req *http.Request) (any, *apiError) {
 func (r *Registry) versionsOf(req *http.Request, deleted bool) ([]version, *apiError) {
 	name := req.PathValue("subject")
 	var vs []version
-	if e := r.fresh(req, func(s *state) bool {
+	if e := r.fresh(req, func(s *state) {
 		vs = nil
 		if sub := s.subjects[name]; sub != nil {
 			vs = sub.live()
@@ -301,7 +288,6 @@ func (r *Registry) versionsOf(req *http.Request, deleted bool) ([]version, *apiE
 				vs = slices.Clone(sub.Versions)
 			}
 		}
-		return len(vs) > 0
 	}); e != nil {
 		return nil, e
 	}
@@ -411,9 +397,8 @@ func (r *Registry) parseSchema(req *http.Request) (*schema, *apiError) {
 	sc := &schema{Type: typ, Text: body.Schema, Refs: body.References}
 	var in compat.Schema
 	var err error
-	if e := r.fresh(req, func(s *state) bool {
+	if e := r.fresh(req, func(s *state) {
 		in, err = s.resolve(sc)
-		return err == nil
 	}); e != nil {
 		return nil, e
 	}
@@ -455,12 +440,12 @@ func (r *Registry) lookup(req *http.Request) (any, *apiError) {
 	name, deleted := req.PathValue("subject"), boolParam(req, "deleted")
 	var a *schemaAnswer
 	subjectFound := false
-	if e := r.fresh(req, func(s *state) bool {
+	if e := r.fresh(req, func(s *state) {
 		sub := s.subjects[name]
 		subjectFound = sub != nil && (len(sub.live()) > 0 || deleted && len(sub.Versions) > 0)
 		id, ok := s.ids[sc.key()]
 		if !subjectFound || !ok {
-			return false
+			return
 		}
 		for _, v := range sub.Versions {
 			if v.ID == id && (deleted || !v.Deleted) {
@@ -469,7 +454,6 @@ func (r *Registry) lookup(req *http.Request) (any, *apiError) {
 				a = &x
 			}
 		}
-		return a != nil
 	}); e != nil {
 		return nil, e
 	}
@@ -515,7 +499,7 @@ func (r *Registry) deleteVersion(req *http.Request) (any, *apiError) {
 func (r *Registry) getLevel(req *http.Request) (any, *apiError) {
 	name := req.PathValue("subject")
 	var level string
-	if e := r.fresh(req, func(s *state) bool {
+	if e := r.fresh(req, func(s *state) {
 		level = s.level
 		if name != "" {
 			level = ""
@@ -526,7 +510,6 @@ func (r *Registry) getLevel(req *http.Request) (any, *apiError) {
 				level = s.level
 			}
 		}
-		return true
 	}); e != nil {
 		return nil, e
 	}
