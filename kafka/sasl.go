@@ -15,7 +15,8 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/tlsident"
 )
 
-// saslState is a connection's SASL login (PLAIN, SCRAM-SHA-256/512). The
+// saslState is a connection's login (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER, or its
+// TLS client certificate). The
 // read loop runs SaslHandshake and SaslAuthenticate inline, so no other
 // request of the connection is decoded until the login is decided.
 type saslState struct {
