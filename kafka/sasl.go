@@ -15,10 +15,10 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/tlsident"
 )
 
-// saslState is a connection's login (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER, or its
-// TLS client certificate). The
-// read loop runs SaslHandshake and SaslAuthenticate inline, so no other
-// request of the connection is decoded until the login is decided.
+// saslState is a connection's login (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER,
+// or its TLS client certificate). The read loop runs SaslHandshake and
+// SaslAuthenticate inline, so no other request of the connection is
+// decoded until the login is decided.
 type saslState struct {
 	mechanism     string // from SaslHandshake
 	rawNext       bool   // SaslHandshake v0: the next frame is a bare token
