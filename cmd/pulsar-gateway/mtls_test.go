@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"crypto/x509/pkix"
 	"errors"
+	"net"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -76,6 +78,20 @@ func TestRunClientCertificates(t *testing.T) {
 	}
 	if err := mqtt(tlsWith()); err == nil {
 		t.Error("MQTT took a client without a certificate")
+	}
+	// Mosquitto's own client, with alice's certificate and without one.
+	_, port, _ := net.SplitHostPort(addrs["mqtt"])
+	pub := func(cert ...string) error {
+		args := append([]string{"-h", "127.0.0.1", "-p", port, "--cafile", f("ca.pem"), "-t", "certs/hello", "-m", "hi", "-q", "1"}, cert...)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return exec.CommandContext(ctx, "mosquitto_pub", args...).Run()
+	}
+	if err := pub("--cert", f("alice.pem"), "--key", f("alice-key.pem")); err != nil {
+		t.Errorf("mosquitto_pub with alice's certificate: %v", err)
+	}
+	if err := pub(); err == nil {
+		t.Error("mosquitto_pub without a certificate was taken")
 	}
 
 	// AMQP: EXTERNAL, the only mechanism offered without a password file.
