@@ -190,9 +190,7 @@ func (c *Config) LoginsOn(service string) bool {
 // clientCerts reports whether a service's listener requires client
 // certificates, which are logins.
 func (c *Config) clientCerts(service string) bool {
-	l := map[string]Listener{"kafka": c.Kafka.Listener, "mqtt": c.MQTT.Listener, "amqp": c.AMQP.Listener,
-		"schema_registry": c.SchemaRegistry.Listener}[service]
-	return l.TLS.ClientCAFile != ""
+	return c.listenerOf(service).TLS.ClientCAFile != ""
 }
 
 // PasswordFile is the password file a service checks logins against: its
@@ -207,18 +205,16 @@ func (c *Config) PasswordFile(service string) string {
 }
 
 // serviceEnabled reports whether a login service listens.
-func (c *Config) serviceEnabled(service string) bool {
-	switch service {
-	case "kafka":
-		return c.Kafka.Enabled
-	case "mqtt":
-		return c.MQTT.Enabled
-	case "amqp":
-		return c.AMQP.Enabled
-	case "schema_registry":
-		return c.SchemaRegistry.Enabled
+func (c *Config) serviceEnabled(service string) bool { return c.listenerOf(service).Enabled }
+
+// listenerOf is a service's listener, as listeners names them.
+func (c *Config) listenerOf(service string) Listener {
+	for _, l := range c.listeners() {
+		if l.key == service {
+			return l.Listener
+		}
 	}
-	return false
+	return Listener{}
 }
 
 // TLS turns a listener into a TLS listener when both files are set.
