@@ -161,6 +161,12 @@ type Auth struct {
 	JWTAudience     string `yaml:"jwt_audience"`
 	JWTIssuer       string `yaml:"jwt_issuer"`
 	JWTSubjectClaim string `yaml:"jwt_subject_claim"`
+	// ACLFile turns authorization on for every protocol: the rules
+	// (authz package) of who may do what to which topic, group,
+	// transactional id, vhost or exchange, besides those made through
+	// Kafka's CreateAcls. What no rule allows is denied; super users may
+	// do everything.
+	ACLFile string `yaml:"acl_file"`
 }
 
 // Tokens reports whether token logins are configured.

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/config"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
@@ -35,6 +36,7 @@ type gateway struct {
 	httpLn    net.Listener
 	schemas   *schemaRegistry    // nil when off
 	tokens    *jwtauth.Validator // token logins; nil when off
+	authz     *authz.Authorizer  // authorization; nil when off
 
 	ready atomic.Bool
 	errc  chan error // a listener that failed
@@ -74,6 +76,11 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 		if g.tokens, err = jwtauth.New(jwtauth.Options{JWKSFile: a.JWKSFile, JWKSURL: a.JWKSURL,
 			Audience: a.JWTAudience, Issuer: a.JWTIssuer, SubjectClaim: a.JWTSubjectClaim}); err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
+	if cfg.Auth.ACLFile != "" {
+		if g.authz, err = newAuthorizer(cfg, backend, log); err != nil {
+			return nil, err
 		}
 	}
 
@@ -123,7 +130,7 @@ func (g *gateway) bind(protocol string, lc config.Listener, metrics *handlers.Me
 		}
 	}()
 	log := g.log.Named(protocol)
-	handler, err := factory(protocolDeps{Config: g.cfg, Backend: g.backend, Logger: log, Registry: g.registry, Addr: ln.Addr(), Tokens: g.tokens})
+	handler, err := factory(protocolDeps{Config: g.cfg, Backend: g.backend, Logger: log, Registry: g.registry, Addr: ln.Addr(), Tokens: g.tokens, Authz: g.authz})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", protocol, err)
 	}
@@ -245,6 +252,7 @@ func (g *gateway) shutdown() error {
 	if g.tokens != nil {
 		g.tokens.Close()
 	}
+	g.authz.Close()
 	if err := g.backend.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the backend: %w", err))
 	}

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/config"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
@@ -29,6 +31,26 @@ type protocolDeps struct {
 	// Tokens checks JWT logins (auth.jwks_*), shared by every protocol;
 	// nil without a key set.
 	Tokens *jwtauth.Validator
+	// Authz is the one rule set (auth.acl_file and Kafka's ACLs); nil
+	// when authorization is off.
+	Authz *authz.Authorizer
+}
+
+// aclTable is the state table of the rules made through CreateAcls.
+const aclTable = "acls"
+
+// newAuthorizer loads auth.acl_file and follows the rules every gateway
+// on the backend shares.
+func newAuthorizer(cfg *config.Config, b bridge.Backend, log *zap.Logger) (*authz.Authorizer, error) {
+	st, err := b.State(context.Background(), aclTable)
+	if err != nil {
+		return nil, fmt.Errorf("auth: acl state: %w", err)
+	}
+	a, err := authz.New(authz.Options{File: cfg.Auth.ACLFile, SuperUsers: cfg.Auth.SuperUserList(), Store: st, Logger: log.Named("authz")})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	return a, nil
 }
 
 // tokens is d.Tokens as the protocols take it: a nil interface without.
