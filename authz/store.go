@@ -136,8 +136,26 @@ func (a *Authorizer) Create(ctx context.Context, r Rule) error {
 	if err := a.store.Put(ctx, r.key(), v); err != nil {
 		return err
 	}
-	a.stored1(r.key(), v) // seen at once here, as the caller expects
-	return nil
+	return a.seen(ctx, r.key(), true)
+}
+
+// seen waits until the store's changes, applied in its order, have made
+// a key present or absent here: the caller's next request sees its change,
+// and an earlier change still on its way cannot undo it afterwards.
+func (a *Authorizer) seen(ctx context.Context, key string, present bool) error {
+	for {
+		a.mu.RLock()
+		_, ok := a.stored[key]
+		a.mu.RUnlock()
+		if ok == present {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // Filter selects rules, as Kafka's DescribeAcls and DeleteAcls filters do.
@@ -204,7 +222,9 @@ func (a *Authorizer) Delete(ctx context.Context, f Filter) ([]Rule, error) {
 		if err := a.store.Delete(ctx, k); err != nil {
 			return nil, err
 		}
-		a.stored1(k, nil)
+		if err := a.seen(ctx, k, false); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/recordbatch"
 	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
@@ -66,15 +67,18 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 	var parts []*fetchPartition
 	answers := make([]kmsg.FetchResponseTopicPartition, len(wanted))
 	type topicLookup struct {
-		info topicInfo
-		ok   bool
-		err  error
+		info   topicInfo
+		ok     bool
+		err    error
+		denied bool // no READ
 	}
 	topics := map[string]topicLookup{}
 	for i, w := range wanted {
 		tl, seen := topics[w.key.topic]
 		if !seen && !isInternal(w.key.topic) {
-			tl.info, tl.ok, tl.err = h.topics.get(r.ctx, w.key.topic)
+			if tl.denied = !r.allowedTopic(authz.Read, w.key.topic); !tl.denied {
+				tl.info, tl.ok, tl.err = h.topics.get(r.ctx, w.key.topic)
+			}
 			topics[w.key.topic] = tl
 		}
 		rp := &answers[i]
@@ -82,6 +86,8 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 		rp.Partition = w.key.partition
 		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
 		switch {
+		case tl.denied:
+			rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 		case isInternal(w.key.topic):
 			// No offsets log to serve; a constant, as this runs under
 			// fetchSession.mu (locksordering.txt).

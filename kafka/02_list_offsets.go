@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
@@ -21,10 +22,11 @@ func handleListOffsets(h *Handler, r *request) (kmsg.Response, error) {
 		rt := kmsg.NewListOffsetsResponseTopic()
 		rt.Topic = t.Topic
 		internal := isInternal(t.Topic)
+		denied := !internal && !r.allowedTopic(authz.Describe, t.Topic)
 		var info topicInfo
 		var ok bool
 		var err error
-		if !internal {
+		if !internal && !denied {
 			info, ok, err = h.topics.get(r.ctx, t.Topic)
 		}
 		for _, p := range t.Partitions {
@@ -32,6 +34,8 @@ func handleListOffsets(h *Handler, r *request) (kmsg.Response, error) {
 			rp.Partition = p.Partition
 			rp.Timestamp, rp.Offset, rp.LeaderEpoch = -1, -1, -1
 			switch {
+			case denied:
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case internal:
 				rp.ErrorCode = h.internalRefusal(t.Topic) // no offsets log to serve
 			case err != nil:

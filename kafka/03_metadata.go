@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -42,6 +43,16 @@ func handleMetadata(h *Handler, r *request) (kmsg.Response, error) {
 	}
 	autoCreate := !h.opts.DisableAutoCreate && (req.Version < 4 || req.AllowAutoTopicCreation) && !all
 	for _, name := range names {
+		if !r.allowedTopic(authz.Describe, name) {
+			// As Kafka: all topics lists only what the principal may
+			// describe; one named is refused.
+			if !all {
+				t := kmsg.NewMetadataResponseTopic()
+				t.Topic, t.ErrorCode = kmsg.StringPtr(name), kerr.TopicAuthorizationFailed.Code
+				resp.Topics = append(resp.Topics, t)
+			}
+			continue
+		}
 		resp.Topics = append(resp.Topics, h.topicMetadata(r, name, autoCreate))
 	}
 	return resp, nil
@@ -59,6 +70,10 @@ func (h *Handler) topicMetadata(r *request, name string, autoCreate bool) kmsg.M
 	}
 	info, ok, err := h.topics.get(r.ctx, name)
 	if err == nil && !ok && autoCreate {
+		if !r.mayCreate(name) {
+			t.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			return t
+		}
 		info, err = h.topics.create(r.ctx, name, h.opts.DefaultPartitions)
 		ok = err == nil
 	}

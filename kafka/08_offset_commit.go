@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -25,17 +26,24 @@ func handleOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, offsetCommitTimeout)
 	defer cancel()
 	code := kerr.InvalidGroupID.Code
-	if req.Group != "" {
+	switch {
+	case !r.allowed(authz.Read, authz.Group, req.Group):
+		code = kerr.GroupAuthorizationFailed.Code
+	case req.Group != "":
 		code = h.commitAllowed(ctx, req.Group, req.MemberID, req.InstanceID, req.Generation)
 	}
 	for _, t := range req.Topics {
 		rt := kmsg.NewOffsetCommitResponseTopic()
 		rt.Topic = t.Topic
+		tcode := code
+		if tcode == 0 && !r.allowedTopic(authz.Read, t.Topic) {
+			tcode = kerr.TopicAuthorizationFailed.Code
+		}
 		for _, p := range t.Partitions {
 			rp := kmsg.NewOffsetCommitResponseTopicPartition()
 			rp.Partition = p.Partition
-			rp.ErrorCode = code
-			if code == 0 {
+			rp.ErrorCode = tcode
+			if tcode == 0 {
 				meta := ""
 				if p.Metadata != nil {
 					meta = *p.Metadata

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -13,11 +14,25 @@ func handleOffsetFetch(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.OffsetFetchRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
 	if req.Version < 8 {
+		if !r.allowed(authz.Describe, authz.Group, req.Group) {
+			resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+			for _, t := range req.Topics {
+				rt := kmsg.NewOffsetFetchResponseTopic()
+				rt.Topic = t.Topic
+				for _, p := range t.Partitions {
+					rp := kmsg.NewOffsetFetchResponseTopicPartition()
+					rp.Partition, rp.Offset, rp.ErrorCode = p, -1, kerr.GroupAuthorizationFailed.Code
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				resp.Topics = append(resp.Topics, rt)
+			}
+			return resp, nil
+		}
 		unstable := map[partKey]bool(nil)
 		if req.RequireStable {
 			unstable = h.unstableOffsets(req.Group)
 		}
-		for _, t := range h.fetchOffsets(req.Group, req.Topics) {
+		for _, t := range r.describableOffsets(h.fetchOffsets(req.Group, req.Topics), req.Topics != nil) {
 			rt := kmsg.NewOffsetFetchResponseTopic()
 			rt.Topic = t.Topic
 			for _, p := range t.Partitions {
@@ -41,7 +56,12 @@ func handleOffsetFetch(h *Handler, r *request) (kmsg.Response, error) {
 				topics = append(topics, kmsg.OffsetFetchRequestTopic{Topic: t.Topic, Partitions: t.Partitions})
 			}
 		}
-		rg.Topics = h.fetchOffsets(g.Group, topics)
+		if !r.allowed(authz.Describe, authz.Group, g.Group) {
+			rg.ErrorCode = kerr.GroupAuthorizationFailed.Code
+			resp.Groups = append(resp.Groups, rg)
+			continue
+		}
+		rg.Topics = r.describableOffsets(h.fetchOffsets(g.Group, topics), g.Topics != nil)
 		if req.RequireStable {
 			unstable := h.unstableOffsets(g.Group)
 			for i := range rg.Topics {
@@ -93,6 +113,30 @@ func (h *Handler) fetchOffsets(group string, topics []kmsg.OffsetFetchRequestTop
 			rt.Partitions = append(rt.Partitions, part(p, c, ok))
 		}
 		out = append(out, rt)
+	}
+	return out
+}
+
+// describableOffsets keeps what the principal may describe, as Kafka: a
+// topic asked for by name is answered TOPIC_AUTHORIZATION_FAILED, one of
+// "all the group's" is left out.
+func (r *request) describableOffsets(topics []kmsg.OffsetFetchResponseGroupTopic, named bool) []kmsg.OffsetFetchResponseGroupTopic {
+	if !r.c.h.authzOn() {
+		return topics
+	}
+	out := topics[:0]
+	for _, t := range topics {
+		if r.allowedTopic(authz.Describe, t.Topic) {
+			out = append(out, t)
+			continue
+		}
+		if named {
+			for i := range t.Partitions {
+				t.Partitions[i].Offset, t.Partitions[i].Metadata = -1, nil
+				t.Partitions[i].ErrorCode = kerr.TopicAuthorizationFailed.Code
+			}
+			out = append(out, t)
+		}
 	}
 	return out
 }

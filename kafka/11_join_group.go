@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -22,6 +23,8 @@ func handleJoinGroup(h *Handler, r *request) (kmsg.Response, error) {
 		rebalance = session
 	}
 	switch {
+	case !r.allowed(authz.Read, authz.Group, req.Group):
+		return joinFail(kerr.GroupAuthorizationFailed, req.MemberID), nil
 	case req.Group == "":
 		return joinFail(kerr.InvalidGroupID, req.MemberID), nil
 	case session < minSessionTimeout || session > maxSessionTimeout:

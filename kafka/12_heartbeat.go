@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -21,6 +22,11 @@ const heartbeatWait = 2 * time.Second
 
 func handleHeartbeat(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.HeartbeatRequest)
+	if !r.allowed(authz.Read, authz.Group, req.Group) {
+		resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp, nil
+	}
 	ctx, cancel := context.WithTimeout(r.ctx, heartbeatWait)
 	defer cancel()
 	resp, err := h.groups.do(ctx, &groupCmd{Kind: "heartbeat", Group: req.Group, Member: req.MemberID,

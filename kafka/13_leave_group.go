@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -11,6 +12,10 @@ func init() { register(13, 0, 5, handleLeaveGroup) }
 func handleLeaveGroup(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.LeaveGroupRequest)
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
+	if !r.allowed(authz.Read, authz.Group, req.Group) {
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp, nil
+	}
 	cmd := &groupCmd{Kind: "leave", Group: req.Group}
 	if req.Version < 3 {
 		cmd.Leavers = []leaver{{Member: req.MemberID}}

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -11,6 +12,11 @@ func init() { register(14, 0, 5, handleSyncGroup) }
 
 func handleSyncGroup(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.SyncGroupRequest)
+	if !r.allowed(authz.Read, authz.Group, req.Group) {
+		resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp, nil
+	}
 	cmd := &groupCmd{Kind: "sync", Group: req.Group, Member: req.MemberID, Instance: req.InstanceID,
 		Generation: req.Generation}
 	if req.ProtocolType != nil {

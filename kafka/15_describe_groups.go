@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -18,6 +19,11 @@ func handleDescribeGroups(h *Handler, r *request) (kmsg.Response, error) {
 		rg := kmsg.NewDescribeGroupsResponseGroup()
 		rg.Group = name
 		rg.State = "Dead"
+		if !r.allowed(authz.Describe, authz.Group, name) {
+			rg.ErrorCode, rg.State = kerr.GroupAuthorizationFailed.Code, ""
+			resp.Groups = append(resp.Groups, rg)
+			continue
+		}
 		err := h.groups.view(r.ctx, name, func(g *group) {
 			if g == nil {
 				if h.hasOffsets(name) {

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -12,7 +13,13 @@ func init() { register(16, 0, 4, handleListGroups) }
 func handleListGroups(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.ListGroupsRequest)
 	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
-	want := func(state string) bool {
+	// As Kafka: DESCRIBE on the cluster lists every group, else those the
+	// principal may describe.
+	all := r.allowedCluster(authz.Describe)
+	want := func(name, state string) bool {
+		if !all && !r.allowed(authz.Describe, authz.Group, name) {
+			return false
+		}
 		if len(req.StatesFilter) == 0 {
 			return true
 		}
@@ -26,12 +33,12 @@ func handleListGroups(h *Handler, r *request) (kmsg.Response, error) {
 	seen := map[string]bool{}
 	h.groups.known(func(name string, state groupState, protocolType string) {
 		seen[name] = true
-		if want(state.String()) {
+		if want(name, state.String()) {
 			resp.Groups = append(resp.Groups, kmsg.ListGroupsResponseGroup{Group: name, ProtocolType: protocolType, GroupState: state.String()})
 		}
 	})
 	for _, name := range h.offsets.groups() {
-		if !seen[name] && want("Empty") {
+		if !seen[name] && want(name, "Empty") {
 			resp.Groups = append(resp.Groups, kmsg.ListGroupsResponseGroup{Group: name, ProtocolType: "consumer", GroupState: "Empty"})
 		}
 	}

@@ -31,6 +31,8 @@ func handleCreateTopics(h *Handler, r *request) (kmsg.Response, error) {
 		}
 		overrides, bad := h.createConfigs(t.Configs)
 		switch {
+		case !r.mayCreate(t.Topic):
+			fail(kerr.TopicAuthorizationFailed, "not authorized to create "+t.Topic)
 		case h.internalShown(t.Topic):
 			fail(kerr.TopicAlreadyExists, "topic exists")
 		case isInternal(t.Topic):

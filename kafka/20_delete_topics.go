@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -27,6 +28,11 @@ func handleDeleteTopics(h *Handler, r *request) (kmsg.Response, error) {
 	for _, name := range names {
 		rt := kmsg.NewDeleteTopicsResponseTopic()
 		rt.Topic = kmsg.StringPtr(name)
+		if !r.allowedTopic(authz.Delete, name) {
+			rt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			resp.Topics = append(resp.Topics, rt)
+			continue
+		}
 		if isInternal(name) {
 			// Kafka would delete it, and every group's offsets with it.
 			rt.ErrorCode = h.internalRefusal(name)

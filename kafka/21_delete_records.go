@@ -6,6 +6,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
@@ -25,13 +26,16 @@ func handleDeleteRecords(h *Handler, r *request) (kmsg.Response, error) {
 		var ok bool
 		var err error
 		internal := isInternal(t.Topic)
-		if !internal {
+		denied := !internal && !r.allowedTopic(authz.Delete, t.Topic)
+		if !internal && !denied {
 			info, ok, err = h.topics.get(r.ctx, t.Topic)
 		}
 		for _, p := range t.Partitions {
 			rp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			rp.Partition, rp.LowWatermark = p.Partition, -1
 			switch {
+			case denied:
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case internal:
 				rp.ErrorCode = h.internalRefusal(t.Topic)
 			case err != nil:

@@ -3,6 +3,7 @@ package kafka
 import (
 	"math"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -18,6 +19,17 @@ func handleInitProducerID(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.InitProducerIDRequest)
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	// As Kafka since KIP-679: a transactional producer needs WRITE on its
+	// id; an idempotent one IDEMPOTENT_WRITE on the cluster or WRITE on
+	// some topic.
+	switch {
+	case req.TransactionalID != nil && !r.allowed(authz.Write, authz.TransactionalID, *req.TransactionalID):
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return resp, nil
+	case req.TransactionalID == nil && !r.allowedCluster(authz.IdempotentWrite) && !r.c.h.opts.Authz.AllowedAny(r.who, authz.Write, authz.Topic):
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return resp, nil
+	}
 	if req.TransactionalID != nil {
 		if req.TransactionTimeoutMillis <= 0 || req.TransactionTimeoutMillis > maxTxnTimeoutMs {
 			resp.ErrorCode = kerr.InvalidTransactionTimeout.Code

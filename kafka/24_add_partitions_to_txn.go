@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -19,7 +20,25 @@ func handleAddPartitionsToTxn(h *Handler, r *request) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
 	var parts []txnPart
 	code := int16(0)
+	// As Kafka: WRITE on the transactional id, then on every topic; a
+	// topic refused fails the others with OPERATION_NOT_ATTEMPTED.
+	denied := map[string]bool{}
+	if !r.allowed(authz.Write, authz.TransactionalID, req.TransactionalID) {
+		code = kerr.TransactionalIDAuthorizationFailed.Code
+	} else {
+		for _, t := range req.Topics {
+			if !r.allowedTopic(authz.Write, t.Topic) {
+				denied[t.Topic] = true
+			}
+		}
+	}
+	if len(denied) > 0 {
+		return addPartitionsRefused(req, resp, denied), nil
+	}
 	for _, t := range req.Topics {
+		if code != 0 {
+			break
+		}
 		info, ok, err := h.topics.get(r.ctx, t.Topic)
 		for _, p := range t.Partitions {
 			switch {
@@ -74,4 +93,24 @@ func handleAddPartitionsToTxn(h *Handler, r *request) (kmsg.Response, error) {
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, nil
+}
+
+// addPartitionsRefused answers TOPIC_AUTHORIZATION_FAILED for the topics
+// denied and OPERATION_NOT_ATTEMPTED for the rest.
+func addPartitionsRefused(req *kmsg.AddPartitionsToTxnRequest, resp *kmsg.AddPartitionsToTxnResponse, denied map[string]bool) *kmsg.AddPartitionsToTxnResponse {
+	for _, t := range req.Topics {
+		rt := kmsg.NewAddPartitionsToTxnResponseTopic()
+		rt.Topic = t.Topic
+		code := kerr.OperationNotAttempted.Code
+		if denied[t.Topic] {
+			code = kerr.TopicAuthorizationFailed.Code
+		}
+		for _, p := range t.Partitions {
+			rp := kmsg.NewAddPartitionsToTxnResponseTopicPartition()
+			rp.Partition, rp.ErrorCode = p, code
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
 }

@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -12,6 +14,10 @@ func init() { register(26, 0, 3, handleEndTxn) }
 func handleEndTxn(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.EndTxnRequest)
 	resp := req.ResponseKind().(*kmsg.EndTxnResponse)
+	if !r.allowed(authz.Write, authz.TransactionalID, req.TransactionalID) {
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return resp, nil
+	}
 	resp.ErrorCode = h.txn(r.ctx, req.TransactionalID, &txnCmd{Op: "end",
 		ProducerID: req.ProducerID, Epoch: req.ProducerEpoch, Commit: req.Commit}).Code
 	return resp, nil

@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -12,7 +14,21 @@ func handleTxnOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.TxnOffsetCommitRequest)
 	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
 	code := int16(0)
-	if req.Version >= 3 {
+	// As Kafka: WRITE on the transactional id, READ on the group and on
+	// each topic.
+	switch {
+	case !r.allowed(authz.Write, authz.TransactionalID, req.TransactionalID):
+		code = kerr.TransactionalIDAuthorizationFailed.Code
+	case !r.allowed(authz.Read, authz.Group, req.Group):
+		code = kerr.GroupAuthorizationFailed.Code
+	default:
+		for _, t := range req.Topics {
+			if !r.allowedTopic(authz.Read, t.Topic) {
+				code = kerr.TopicAuthorizationFailed.Code
+			}
+		}
+	}
+	if code == 0 && req.Version >= 3 {
 		code = h.commitAllowed(r.ctx, req.Group, req.MemberID, req.InstanceID, req.Generation)
 	}
 	if code == 0 {

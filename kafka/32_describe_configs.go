@@ -3,6 +3,7 @@ package kafka
 import (
 	"strconv"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -30,6 +31,10 @@ func handleDescribeConfigs(h *Handler, r *request) (kmsg.Response, error) {
 		rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
 		var entries []topicConfigEntry
 		source, readOnly := kmsg.ConfigSourceDefaultConfig, false
+		if rr.ErrorCode = r.configRefusal(res.ResourceType, res.ResourceName, authz.DescribeConfigs); rr.ErrorCode != 0 {
+			resp.Resources = append(resp.Resources, rr)
+			continue
+		}
 		switch res.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
 			if isInternal(res.ResourceName) {

@@ -1,9 +1,9 @@
 package kafka
 
 import (
-	"context"
 	"maps"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -19,7 +19,7 @@ func handleAlterConfigs(h *Handler, r *request) (kmsg.Response, error) {
 	for _, res := range req.Resources {
 		rr := kmsg.NewAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
-		rr.ErrorCode, rr.ErrorMessage = h.alterTopic(r.ctx, res.ResourceType, res.ResourceName, req.ValidateOnly,
+		rr.ErrorCode, rr.ErrorMessage = h.alterTopic(r, res.ResourceType, res.ResourceName, req.ValidateOnly,
 			func(map[string]string) (map[string]string, string) {
 				out := map[string]string{}
 				for _, c := range res.Configs {
@@ -37,9 +37,13 @@ func handleAlterConfigs(h *Handler, r *request) (kmsg.Response, error) {
 
 // alterTopic changes a topic's overrides to what change makes of them and
 // returns the resource's error code and message.
-func (h *Handler) alterTopic(ctx context.Context, typ kmsg.ConfigResourceType, name string, validateOnly bool,
+func (h *Handler) alterTopic(r *request, typ kmsg.ConfigResourceType, name string, validateOnly bool,
 	change func(cur map[string]string) (map[string]string, string)) (int16, *string) {
+	ctx := r.ctx
 	fail := func(e *kerr.Error, msg string) (int16, *string) { return e.Code, kmsg.StringPtr(msg) }
+	if code := r.configRefusal(typ, name, authz.AlterConfigs); code != 0 {
+		return code, nil
+	}
 	switch {
 	case typ == kmsg.ConfigResourceTypeBroker || typ == kmsg.ConfigResourceTypeBrokerLogger:
 		return fail(kerr.InvalidConfig, "broker settings are the gateway's configuration; it changes none through Kafka")

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -17,10 +18,13 @@ func handleCreatePartitions(h *Handler, r *request) (kmsg.Response, error) {
 		var info topicInfo
 		var ok bool
 		var err error
-		if !isInternal(t.Topic) {
+		denied := !r.allowedTopic(authz.Alter, t.Topic)
+		if !isInternal(t.Topic) && !denied {
 			info, ok, err = h.topics.get(r.ctx, t.Topic)
 		}
 		switch {
+		case denied:
+			rt.ErrorCode = kerr.TopicAuthorizationFailed.Code
 		case isInternal(t.Topic):
 			rt.ErrorCode = h.internalRefusal(t.Topic)
 		case err != nil:

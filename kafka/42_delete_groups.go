@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -15,7 +16,11 @@ func handleDeleteGroups(h *Handler, r *request) (kmsg.Response, error) {
 	for _, name := range req.Groups {
 		rg := kmsg.NewDeleteGroupsResponseGroup()
 		rg.Group = name
-		rg.ErrorCode = h.deleteGroup(r, name)
+		if r.allowed(authz.Delete, authz.Group, name) {
+			rg.ErrorCode = h.deleteGroup(r, name)
+		} else {
+			rg.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		}
 		resp.Groups = append(resp.Groups, rg)
 	}
 	return resp, nil

@@ -18,7 +18,7 @@ func handleIncrementalAlterConfigs(h *Handler, r *request) (kmsg.Response, error
 	for _, res := range req.Resources {
 		rr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
-		rr.ErrorCode, rr.ErrorMessage = h.alterTopic(r.ctx, res.ResourceType, res.ResourceName, req.ValidateOnly,
+		rr.ErrorCode, rr.ErrorMessage = h.alterTopic(r, res.ResourceType, res.ResourceName, req.ValidateOnly,
 			func(cur map[string]string) (map[string]string, string) {
 				if cur == nil {
 					cur = map[string]string{}

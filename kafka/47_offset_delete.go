@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -14,6 +15,10 @@ func init() { register(47, 0, 0, handleOffsetDelete) }
 func handleOffsetDelete(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.OffsetDeleteRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
+	if !r.allowed(authz.Delete, authz.Group, req.Group) {
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp, nil
+	}
 
 	subscribed := map[string]bool{}
 	known := false
@@ -46,6 +51,8 @@ func handleOffsetDelete(h *Handler, r *request) (kmsg.Response, error) {
 			rp := kmsg.NewOffsetDeleteResponseTopicPartition()
 			rp.Partition = p.Partition
 			switch {
+			case !r.allowedTopic(authz.Read, t.Topic):
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case subscribed[t.Topic]:
 				rp.ErrorCode = kerr.GroupSubscribedToTopic.Code
 			default:

@@ -3,6 +3,7 @@ package kafka
 import (
 	"sort"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -15,7 +16,7 @@ func init() { register(50, 0, 0, handleDescribeUserScramCredentials) }
 func handleDescribeUserScramCredentials(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.DescribeUserSCRAMCredentialsRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeUserSCRAMCredentialsResponse)
-	if !h.superUser(r.c) {
+	if !r.mayOnCluster(authz.Describe) {
 		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
 		return resp, nil
 	}

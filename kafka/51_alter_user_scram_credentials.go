@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -49,7 +50,7 @@ func handleAlterUserScramCredentials(h *Handler, r *request) (kmsg.Response, err
 		fail(u.Name, 0, "")
 		count[cred{u.Name, u.Mechanism}]++
 	}
-	superUser := h.superUser(r.c)
+	superUser := r.mayOnCluster(authz.Alter)
 	for _, user := range order {
 		if !superUser {
 			fail(user, kerr.ClusterAuthorizationFailed.Code, "Cluster authorization failed.")

@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -11,6 +13,10 @@ func init() { register(60, 0, 1, handleDescribeCluster) }
 func handleDescribeCluster(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.DescribeClusterRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
+	if !r.allowedCluster(authz.Describe) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return resp, nil
+	}
 	resp.ClusterID = "pulsar-gateway" // as Metadata answers
 	resp.ControllerID = h.nodeID
 	resp.EndpointType = 1 // brokers

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -15,6 +16,11 @@ func handleDescribeTransactions(h *Handler, r *request) (kmsg.Response, error) {
 	for _, id := range req.TransactionalIDs {
 		rs := kmsg.NewDescribeTransactionsResponseTransactionState()
 		rs.TransactionalID = id
+		if !r.allowed(authz.Describe, authz.TransactionalID, id) {
+			rs.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+			resp.TransactionStates = append(resp.TransactionStates, rs)
+			continue
+		}
 		t, err := h.txnView(r.ctx, id)
 		switch {
 		case err != nil:

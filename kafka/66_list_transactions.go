@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -25,7 +26,7 @@ func handleListTransactions(h *Handler, r *request) (kmsg.Response, error) {
 	}
 	now := time.Now().UnixMilli()
 	h.eachTxn(func(id string, t *txnState) {
-		if t.ProducerID < 0 {
+		if t.ProducerID < 0 || !r.allowed(authz.Describe, authz.TransactionalID, id) {
 			return
 		}
 		switch {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
+
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -14,6 +16,7 @@ type request struct {
 	c    *conn
 	hdr  header
 	kreq kmsg.Request
+	who  authz.Who // the principal, for authorization (authorize.go)
 	// produceTurn is closed when the previous Produce of this connection has
 	// handed its records to the bridge; produceDone is ours to close. They
 	// keep a pipelining idempotent producer's batches in order.

@@ -30,6 +30,7 @@ type conn struct {
 	sessions sessionCache // incremental fetch sessions (KIP-227)
 	budget   *byteBudget  // request bytes read and not yet answered
 	sasl     saslState    // touched by the read loop only
+	host     string       // the client's address, for authorization (read loop)
 }
 
 // slot is one request's answer, filled by its goroutine.
@@ -162,7 +163,7 @@ func (c *conn) decode(ctx context.Context, frame []byte) (*request, *slot, error
 	if err := kreq.ReadFrom(body); err != nil {
 		return nil, nil, fmt.Errorf("kafka: %s v%d: %w", kmsg.NameForKey(hdr.key), hdr.version, err)
 	}
-	req := &request{ctx: ctx, c: c, hdr: hdr, kreq: kreq}
+	req := &request{ctx: ctx, c: c, hdr: hdr, kreq: kreq, who: c.who()}
 	if hdr.key == 0 {
 		req.produceTurn = c.lastProduce
 		req.produceDone = make(chan struct{})

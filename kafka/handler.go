@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
@@ -59,9 +60,14 @@ type Options struct {
 	// principal, or the connection is closed at its next request. Zero:
 	// logins last as long as the connection (Kafka's default).
 	MaxReauth time.Duration
-	// SuperUsers may manage SCRAM credentials (and, later, everything):
-	// Kafka's super.users, by user name.
+	// SuperUsers may manage SCRAM credentials (and, with Authz, do
+	// everything): Kafka's super.users, by user name.
 	SuperUsers []string
+	// Authz, when set, authorizes every request against the gateway's one
+	// rule set, as Kafka's AclAuthorizer (authorize.go), and serves the ACL
+	// APIs from it; nil allows everything, and the ACL APIs answer
+	// SECURITY_DISABLED, as Kafka without an authorizer.
+	Authz *authz.Authorizer
 	// Transactions is config's kafka.transactions: "store" holds Kafka
 	// transactions in the backend's own (bridge.Transactions), "markers"
 	// writes control records, "auto" or empty picks store when the backend

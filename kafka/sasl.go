@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/tlsident"
 )
 
@@ -204,11 +205,17 @@ func (c *conn) rawSASL(frame []byte) (*slot, error) {
 	return sl, nil
 }
 
-// superUser reports whether the connection may manage users: anyone when
-// logins are off (Kafka without an authorizer), else the super users.
-func (h *Handler) superUser(c *conn) bool {
-	if !h.loginsOn() {
+// mayOnCluster reports whether the request's principal may do op on the
+// cluster (manage users, describe quotas): as the rules say when
+// authorization is on; else anyone when logins are off (Kafka without an
+// authorizer), or the super users.
+func (r *request) mayOnCluster(op authz.Op) bool {
+	h := r.c.h
+	switch {
+	case h.authzOn():
+		return r.allowedCluster(op)
+	case !h.loginsOn():
 		return true
 	}
-	return c.sasl.authenticated && slices.Contains(h.opts.SuperUsers, c.sasl.user)
+	return slices.ContainsFunc(h.opts.SuperUsers, func(u string) bool { return authz.Principal(u) == r.who.Principal })
 }

@@ -114,6 +114,7 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		Transactions:      d.Config.Kafka.Transactions,
 		SchemaFraming:     d.Config.Kafka.SchemaFraming,
 		SuperUsers:        d.Config.Auth.SuperUserList(),
+		Authz:             d.Authz,
 		Logger:            d.Logger,
 	}
 	// PLAIN and SCRAM against the password file; tokens through
