@@ -3,7 +3,10 @@ package mqtt
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/jwtauth"
 	"github.com/pulsar-gateway/pulsar-gateway/passwd"
 )
@@ -13,11 +16,66 @@ import (
 // password_file as mosquitto_passwd writes it and an acl_file (acl.go).
 // A nil *Auth lets every client do everything.
 type Auth struct {
-	users     checker // nil: any login (unless tokens)
-	tokens    Tokens  // nil: no token logins
-	anonymous bool    // with users or tokens: clients without a username connect
-	identity  bool    // a client certificate's CN is the username (use_identity_as_username)
-	acl       *acl    // nil: no restriction
+	users     checker           // nil: any login (unless tokens)
+	tokens    Tokens            // nil: no token logins
+	anonymous bool              // with users or tokens: clients without a username connect
+	identity  bool              // a client certificate's CN is the username (use_identity_as_username)
+	acl       *acl              // nil: no restriction
+	rules     *authz.Authorizer // the gateway's one rule set; nil: off
+}
+
+// WithRules makes the gateway's one rule set apply too (nil: it is off):
+// a PUBLISH needs WRITE and a SUBSCRIBE READ on the topics' mapped names
+// (a/b is the topic a.b), besides what the ACL file says.
+func (a *Auth) WithRules(rules *authz.Authorizer) *Auth {
+	if rules == nil {
+		return a
+	}
+	if a == nil {
+		a = &Auth{anonymous: true}
+	}
+	a.rules = rules
+	return a
+}
+
+// principal is who the rules see: the username only when a login checked
+// it (a password, a token or a certificate), else anonymous.
+func (a *Auth) principal(user string, hasUser bool) string {
+	if hasUser && (a.users != nil || a.tokens != nil || a.identity) {
+		return authz.Principal(user)
+	}
+	return authz.Anonymous
+}
+
+// ruleAllows checks a publish (write) to a topic or a subscription to a
+// filter against the rule set. A filter with wildcards needs READ on every
+// name it can match: "a/#" on a.b and on every a.* name, "a/+/c" on every
+// a.* name.
+func (a *Auth) ruleAllows(who authz.Who, topic string, write bool) bool {
+	if a.rules == nil {
+		return true
+	}
+	if write || !HasWildcards(topic) {
+		name, err := EncodeTopic(topic)
+		if err != nil {
+			return false
+		}
+		op := authz.Read
+		if write {
+			op = authz.Write
+		}
+		return a.rules.Allowed(who, op, authz.Topic, name)
+	}
+	levels := strings.Split(topic, "/")
+	i := slices.IndexFunc(levels, func(l string) bool { return l == "+" || l == "#" })
+	if i == 0 {
+		return a.rules.AllowedPrefix(who, authz.Read, authz.Topic, "")
+	}
+	head := encodeBytes(strings.Join(levels[:i], "/"), true)
+	if levels[i] == "#" && !a.rules.Allowed(who, authz.Read, authz.Topic, head) {
+		return false // "a/#" matches a itself
+	}
+	return a.rules.AllowedPrefix(who, authz.Read, authz.Topic, head+".")
 }
 
 // checker checks a password: a password file, as read once or watched.

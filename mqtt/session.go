@@ -3,6 +3,7 @@ package mqtt
 import (
 	"context"
 	"math"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
@@ -111,10 +113,24 @@ func (ss *session) acks() *ackQueue {
 	return ss.in
 }
 
-// allowed checks a publish (write) or a subscription against the ACL.
+// allowed checks a publish (write) or a subscription against the ACL file
+// and the gateway's rules.
 func (ss *session) allowed(topic string, write bool) bool {
 	a := ss.s.opts.Auth
-	return a == nil || a.acl.allowed(ss.user, ss.hasUser, ss.id, topic, write)
+	if a == nil {
+		return true
+	}
+	if !a.acl.allowed(ss.user, ss.hasUser, ss.id, topic, write) {
+		return false
+	}
+	if a.rules == nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(ss.cl.Net.Remote)
+	if err != nil {
+		host = ss.cl.Net.Remote
+	}
+	return a.ruleAllows(authz.Who{Principal: a.principal(ss.user, ss.hasUser), Host: host}, topic, write)
 }
 
 // establish loads or discards the stored session, before CONNACK.

@@ -16,6 +16,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		auth = auth.WithRules(d.Authz)
 		return mqtt.New(context.Background(), mqtt.Options{
 			Backend:   d.Backend,
 			Logger:    d.Logger,
