@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 )
 
 // conn is one client connection. Its reader goroutine (HandleConn) reads every frame and
@@ -36,6 +37,8 @@ type conn struct {
 	err   error      // first write error: the connection is dead
 
 	caps       wire.Table // the client's capabilities
+	user       string     // the logged-in user
+	who        authz.Who  // the subject of authorization checks (authz.go)
 	vhost      string
 	namespace  string
 	channelMax uint16

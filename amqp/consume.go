@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
@@ -72,6 +73,9 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 	}
 	name, err := ch.queueName(m, m.Queue)
 	if err != nil {
+		return err
+	}
+	if err := ch.permit(m, authz.Read, authz.Topic, name); err != nil {
 		return err
 	}
 	q, err := ch.lookupQueue(m, name)
@@ -569,6 +573,9 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 	c := ch.c
 	name, err := ch.queueName(m, m.Queue)
 	if err != nil {
+		return err
+	}
+	if err := ch.permit(m, authz.Read, authz.Topic, name); err != nil {
 		return err
 	}
 	q, err := ch.lookupQueue(m, name)

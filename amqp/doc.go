@@ -23,7 +23,8 @@
 // props.go (AMQP properties in Pulsar properties), deadletter.go (TTL, dead-lettering),
 // args.go (queue argument checks), limits.go (x-max-length), expiry.go (x-expires),
 // sac.go (x-single-active-consumer),
-// priority.go (x-max-priority), replyto.go (direct reply-to), alarms.go (connection.blocked).
+// priority.go (x-max-priority), replyto.go (direct reply-to), alarms.go (connection.blocked),
+// authz.go (permissions).
 //
 // Errors are *wire.Error, which know their scope: a soft one closes the channel
 // (channel.close, then close-ok awaited), a hard one the connection. Codes follow RabbitMQ
@@ -82,6 +83,25 @@
 // never returned; confirmed) and is dropped when its requester is gone, as RabbitMQ does.
 // A passive declare of another gateway's reply name succeeds while that gateway's reply
 // topic exists. replyto.go says why this shape, and how the topic is kept small.
+//
+// Authorization (authz.go): with Options.Authz, the gateway's one rule set (package authz,
+// Kafka-style ACLs) is enforced as RabbitMQ enforces permissions. Queue q is the topic
+// resource q, exchange x the exchange resource x, vhost v the vhost resource v; the subject
+// is the logged-in user from the client's IP. connection.open needs DESCRIBE on the vhost
+// (else connection.close 530 NOT_ALLOWED "access to vhost 'v' refused for user 'u'", as
+// RabbitMQ's rabbit_access_control:check_vhost_access). RabbitMQ's configure is CREATE for
+// queue.declare (checked when the queue exists too, and on a server-named queue's generated
+// amq.gen- name, as RabbitMQ does) and exchange.declare, and DELETE for queue.delete and
+// exchange.delete; write is WRITE on the queue of queue.bind/unbind, the destination of
+// exchange.bind/unbind and the exchange of basic.publish (for the default exchange: on the
+// queue the routing key names); read is READ for basic.consume, basic.get, queue.purge and
+// the source exchange of a binding. Passive declares, which RabbitMQ does not check, need
+// DESCRIBE (implied by any of READ, WRITE, DELETE). A new queue with x-dead-letter-exchange
+// and a new exchange with alternate-exchange also need READ on themselves and WRITE there,
+// as RabbitMQ checks. Direct reply-to needs no rule. A denial is channel.close 403
+// ACCESS_REFUSED with RabbitMQ's text ("read access to queue 'q' in vhost '/' refused for
+// user 'alice'"; the default exchange is named amq.default): the channel ends, the
+// connection and its other channels go on. Nil Authz checks nothing.
 //
 // connection.blocked/unblocked go to clients that advertise the capability, while an
 // alarm is on (Options.MemoryAlarm, or Server.SetAlarm from the embedding program); the

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 )
 
 var exchangeTypes = map[string]bool{"direct": true, "fanout": true, "topic": true, "headers": true}
@@ -14,6 +15,13 @@ func (ch *channel) exchangeDeclare(m *wire.ExchangeDeclare) error {
 	name := m.Exchange
 	if name == "" {
 		return wire.NewError(wire.AccessRefused, "operation not permitted on the default exchange").WithMethod(m)
+	}
+	op := authz.Create // RabbitMQ: configure, existing or not
+	if m.Passive {
+		op = authz.Describe
+	}
+	if err := ch.permit(m, op, authz.Exchange, name); err != nil {
+		return err
 	}
 	x, exists := c.s.topo.exchange(c.vhost, name)
 	if m.Passive {
@@ -38,6 +46,15 @@ func (ch *channel) exchangeDeclare(m *wire.ExchangeDeclare) error {
 	if strings.HasPrefix(name, "amq.") {
 		return wire.NewError(wire.AccessRefused, "exchange name '%s' contains reserved prefix 'amq.*'", name).WithMethod(m)
 	}
+	if ae, ok := m.Arguments["alternate-exchange"].(string); ok {
+		// A new exchange falling back somewhere: read it, write there (RabbitMQ's check).
+		if err := ch.permit(m, authz.Read, authz.Exchange, name); err != nil {
+			return err
+		}
+		if err := ch.permitRouteVia(m, ae, "", false); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := ch.timeout()
 	defer cancel()
 	if err := c.s.topo.putExchange(ctx, c.vhost, name, want); err != nil {
@@ -49,6 +66,11 @@ func (ch *channel) exchangeDeclare(m *wire.ExchangeDeclare) error {
 func (ch *channel) exchangeDelete(m *wire.ExchangeDelete) error {
 	c := ch.c
 	name := m.Exchange
+	if name != "" {
+		if err := ch.permit(m, authz.Delete, authz.Exchange, name); err != nil {
+			return err
+		}
+	}
 	if _, pre := predeclared[name]; pre || strings.HasPrefix(name, "amq.") {
 		return wire.NewError(wire.AccessRefused, "operation not permitted on exchange '%s'", name).WithMethod(m)
 	}
@@ -91,8 +113,18 @@ func internal(m wire.Method, err error) error {
 // source through this binding are routed again by the destination.
 func (ch *channel) exchangeBind(m wire.Method, dest, source, key string, args wire.Table, bind, noWait bool) error {
 	c := ch.c
+	// As RabbitMQ's binding_action: write on the destination, then the default exchange,
+	// then read on the source.
+	if dest != "" {
+		if err := ch.permit(m, authz.Write, authz.Exchange, dest); err != nil {
+			return err
+		}
+	}
 	if dest == "" || source == "" {
 		return wire.NewError(wire.AccessRefused, "operation not permitted on the default exchange").WithMethod(m)
+	}
+	if err := ch.permit(m, authz.Read, authz.Exchange, source); err != nil {
+		return err
 	}
 	for _, name := range []string{source, dest} {
 		if _, ok := c.s.topo.exchange(c.vhost, name); !ok {

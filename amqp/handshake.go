@@ -74,6 +74,7 @@ func (c *conn) handshake() error {
 		}
 		return fmt.Errorf("amqp: login of %q refused", user)
 	}
+	c.authorize(user)
 
 	hb := uint16(max(c.s.opts.Heartbeat/time.Second, 0))
 	if err := c.send(0, &wire.ConnectionTune{ChannelMax: c.s.opts.ChannelMax, FrameMax: c.s.opts.FrameMax, Heartbeat: hb}); err != nil {
@@ -102,6 +103,14 @@ func (c *conn) handshake() error {
 
 	var op *wire.ConnectionOpen
 	if err := c.expect(&op); err != nil {
+		return err
+	}
+	vhost := op.VirtualHost
+	if vhost == "" {
+		vhost = "/"
+	}
+	if err := c.vhostAllowed(op, vhost); err != nil {
+		c.log.Info("vhost access refused", zap.String("user", user), zap.String("vhost", vhost))
 		return err
 	}
 	ns, ok := c.s.namespace(op.VirtualHost)

@@ -19,6 +19,9 @@ func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body [
 	if m.Immediate {
 		return wire.NewError(wire.NotImplemented, "immediate=true").WithMethod(m)
 	}
+	if err := ch.permitPublish(m, m.Exchange, m.RoutingKey); err != nil {
+		return err
+	}
 	x, ok := c.s.topo.exchange(c.vhost, m.Exchange)
 	if !ok {
 		return wire.NewError(wire.NotFound, "no exchange '%s' in vhost '%s'", m.Exchange, c.vhost).WithMethod(m)

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
@@ -80,6 +81,14 @@ func (ch *channel) queueDeclare(m *wire.QueueDeclare) error {
 	if len(name) > 255 {
 		return wire.NewError(wire.PreconditionFailed, "queue name too long").WithMethod(m)
 	}
+	// RabbitMQ checks configure on the name, existing or not, generated too.
+	op := authz.Create
+	if m.Passive {
+		op = authz.Describe
+	}
+	if err := ch.permit(m, op, authz.Topic, name); err != nil {
+		return err
+	}
 	q, exists := c.s.topo.queue(c.vhost, name)
 	if exists && !m.Passive && q.Exclusive && q.Owner != c.owner() {
 		ctx, cancel := ch.timeout()
@@ -119,6 +128,16 @@ func (ch *channel) queueDeclare(m *wire.QueueDeclare) error {
 	}
 	if clientNamed && strings.HasPrefix(name, "amq.") {
 		return wire.NewError(wire.AccessRefused, "queue name '%s' contains reserved prefix 'amq.*'", name).WithMethod(m)
+	}
+	if dlx, ok := m.Arguments["x-dead-letter-exchange"].(string); ok {
+		// A new queue dead-lettering somewhere: read it, write there (RabbitMQ's check).
+		if err := ch.permit(m, authz.Read, authz.Topic, name); err != nil {
+			return err
+		}
+		key, hasKey := m.Arguments["x-dead-letter-routing-key"].(string)
+		if err := ch.permitRouteVia(m, dlx, key, hasKey); err != nil {
+			return err
+		}
 	}
 	for _, a := range queueArgs {
 		if _, ok := m.Arguments[a]; ok && !implementedArgs[a] {
@@ -242,8 +261,16 @@ func (ch *channel) binding(m wire.Method, queue, exchange, key string, args wire
 	if err != nil {
 		return err
 	}
+	// As RabbitMQ's binding_action: write on the queue, then the default exchange, then read
+	// on the exchange.
+	if err := ch.permit(m, authz.Write, authz.Topic, queue); err != nil {
+		return err
+	}
 	if exchange == "" {
 		return wire.NewError(wire.AccessRefused, "operation not permitted on the default exchange").WithMethod(m)
+	}
+	if err := ch.permit(m, authz.Read, authz.Exchange, exchange); err != nil {
+		return err
 	}
 	if isReplyTo(queue) {
 		return wire.NewError(wire.AccessRefused, "access to queue '%s' in vhost '%s' refused", queue, c.vhost).WithMethod(m)
@@ -285,6 +312,9 @@ func (ch *channel) queuePurge(m *wire.QueuePurge) error {
 	if err != nil {
 		return err
 	}
+	if err := ch.permit(m, authz.Read, authz.Topic, name); err != nil {
+		return err
+	}
 	q, err := ch.lookupQueue(m, name)
 	if err != nil {
 		return err
@@ -303,6 +333,9 @@ func (ch *channel) queueDelete(m *wire.QueueDelete) error {
 	c := ch.c
 	name, err := ch.queueName(m, m.Queue)
 	if err != nil {
+		return err
+	}
+	if err := ch.permit(m, authz.Delete, authz.Topic, name); err != nil {
 		return err
 	}
 	if _, ok := c.s.topo.queue(c.vhost, name); !ok {

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/producercache"
 )
@@ -31,6 +32,9 @@ type Options struct {
 	// certificate's user logs in, no password asked. Without Authenticate
 	// it is the only mechanism offered.
 	CertUser func(*x509.Certificate) string
+	// Authz is the gateway's rule set, enforced as RabbitMQ enforces permissions
+	// (authz.go); nil is authorization off.
+	Authz *authz.Authorizer
 	// Subscription is the name of every queue's Shared subscription; empty is "amqp".
 	Subscription string
 	Heartbeat    time.Duration // offered in connection.tune; zero is 60s, negative is off

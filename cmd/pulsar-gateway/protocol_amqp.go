@@ -13,8 +13,9 @@ import (
 
 // The AMQP 0-9-1 handler (package amqp). With amqp.password_file, logins are checked
 // against it; without, any user and password is accepted (guest/guest is what clients
-// send by default), and the start-up log warns of it. It is an io.Closer, closed after
-// its connections drained.
+// send by default), and the start-up log warns of it. With auth.acl_file, the one rule
+// set is enforced as RabbitMQ enforces permissions (amqp/authz.go). It is an io.Closer,
+// closed after its connections drained.
 func init() {
 	protocolFactories["amqp"] = func(d protocolDeps) (handlers.ConnHandler, error) {
 		opts := amqp.Options{
@@ -22,6 +23,7 @@ func init() {
 			Logger:    d.Logger,
 			Tenant:    d.Config.Tenant,
 			Namespace: d.Config.Tenant + "/" + d.Config.Namespace,
+			Authz:     d.Authz, // auth.acl_file; nil: off
 		}
 		check, err := checkLogin(d, "amqp")
 		if err != nil {

@@ -6,6 +6,7 @@ Environment: GATEWAY_ARGS are extra gateway flags (e.g. --backend pulsar ...); A
 runs every scenario in that vhost, whose namespace public/<vhost> is created first through
 PULSAR_ADMIN_URL when that is set (a shared broker keeps state between runs)."""
 
+import json
 import os
 import shlex
 import shutil
@@ -317,6 +318,77 @@ def pika_logins(gw):
         login_gw.stop()
 
 
+def pika_authz(gw):
+    """With --auth-acl-file (the one rule set: Kafka-style ACLs), enforced as RabbitMQ enforces
+    permissions: pika as alice publishes to and consumes the queue her rules give her; consuming
+    one they do not closes that channel with 403 ACCESS_REFUSED (ChannelClosedByBroker) while
+    the connection and its other channel go on; bob, with no rule for the vhost, is refused at
+    connection.open with 530 NOT_ALLOWED (pika: ProbableAccessDeniedError)."""
+    assert shutil.which("mosquitto_passwd"), "no mosquitto_passwd: apt-get install mosquitto (scripts/test.sh does)"
+    pw, acl = DATA + "-authz-passwd", DATA + "-acls.yaml"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", pw, "alice", "a"], check=True)
+    for user in ("bob", "carol"):
+        subprocess.run(["mosquitto_passwd", "-b", pw, user, user[0]], check=True)
+    with open(acl, "w") as f:
+        f.write("""acls:
+  - {principal: "User:alice", resource: vhost, name: %s, operations: [describe]}
+  - {principal: "User:alice", resource: topic, name: authz.orders, operations: [create, read, write]}
+  - {principal: "User:bob", resource: topic, name: "*", operations: [all]}
+""" % json.dumps(VHOST))
+    authz_gw = GatewayProcess(BIN, DATA + "-authz", "amqp",
+                              EXTRA + ["--amqp-password-file", pw, "--auth-acl-file", acl, "--auth-super-users", "carol"])
+    try:
+        def connect(user, password):
+            return pika.BlockingConnection(pika.ConnectionParameters(
+                "127.0.0.1", authz_gw.port, VHOST, pika.PlainCredentials(user, password), connection_attempts=1))
+        admin = connect("carol", "c")  # a super user
+        ach = admin.channel()
+        ach.queue_declare("authz.secret")
+        ach.basic_publish("", "authz.secret", b"classified")
+
+        conn = connect("alice", "a")
+        ch = conn.channel()
+        ch.queue_declare("authz.orders")
+        ch.basic_publish("", "authz.orders", b"o1")
+        denied = conn.channel()
+        try:
+            denied.basic_consume("authz.secret", lambda *a: None)
+        except pika.exceptions.ChannelClosedByBroker as e:
+            assert e.reply_code == 403, e
+            assert e.reply_text == "ACCESS_REFUSED - read access to queue 'authz.secret' in vhost '%s' refused for user 'alice'" % VHOST, e
+        else:
+            raise AssertionError("alice consumed authz.secret")
+        leak = conn.channel()
+        leak.confirm_delivery()
+        try:
+            leak.basic_publish("", "authz.secret", b"leak")
+        except pika.exceptions.ChannelClosedByBroker as e:
+            want = "ACCESS_REFUSED - write access to exchange 'amq.default' in vhost '%s' refused for user 'alice'" % VHOST
+            assert e.reply_code == 403 and e.reply_text == want, e
+        else:
+            raise AssertionError("alice published to authz.secret")
+        # the connection and the first channel go on
+        got = []
+        ch.basic_consume("authz.orders", lambda c, m, p, b: (got.append(b), c.basic_ack(m.delivery_tag)))
+        while not got:
+            conn.process_data_events(1)
+        assert got == [b"o1"], got
+        conn.close()
+        q = ach.queue_declare("authz.secret", passive=True)
+        assert q.method.message_count == 1, q.method  # the refused publish left nothing
+        ach.queue_delete("authz.secret")
+        admin.close()
+
+        try:
+            connect("bob", "b").close()
+        except pika.exceptions.ProbableAccessDeniedError as e:
+            assert "530" in str(e) and "access to vhost '%s' refused for user 'bob'" % VHOST in str(e), e
+        else:
+            raise AssertionError("bob opened the vhost")
+    finally:
+        authz_gw.stop()
+
+
 def ack_restart(gw):
     """Whatever way a client acknowledged, the message stays gone across a restart (SIGTERM,
     start on the same store), as RabbitMQ keeps it gone: basic.consume with ack, multiple ack,
@@ -392,7 +464,7 @@ def main():
     failed = 0
     try:
         for scenario in [pika_routing, pika_mandatory_and_errors, pika_get_nack, pika_e2e_and_dead_letters,
-                         pika_rpc_and_limits, pika_tx, pika_logins, amqp_tools, restart, ack_restart]:
+                         pika_rpc_and_limits, pika_tx, pika_logins, pika_authz, amqp_tools, restart, ack_restart]:
             try:
                 res = scenario(gw)
                 if isinstance(res, Gateway):
