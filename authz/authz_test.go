@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,4 +241,22 @@ func FuzzParseFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The README's example rule file is one this package reads.
+func TestREADMEExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```yaml\n# acls.yaml")
+	if !ok {
+		t.Fatal("README has no acls.yaml example")
+	}
+	_, rest, _ = strings.Cut(rest, "\n") // the comment line
+	block, _, _ := strings.Cut(rest, "```")
+	rules, err := ParseFile([]byte(block))
+	if err != nil || len(rules) < 5 {
+		t.Fatalf("README's acls.yaml: %d rules, %v", len(rules), err)
+	}
 }

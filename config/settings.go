@@ -168,7 +168,7 @@ var usage = map[string]string{
 	"schema_registry.password_file":      "Mosquitto password file (mosquitto_passwd): schema registry requests must carry HTTP Basic credentials of one of its users",
 	"auth.password_file":                 "one Mosquitto password file (mosquitto_passwd) for every protocol: Kafka SASL, MQTT, AMQP and the schema registry require a login of one of its users (a protocol's own password_file overrides it)",
 	"auth.open":                          "protocols left without logins on purpose while others require them (comma-separated: kafka, mqtt, amqp, schema_registry); any other such protocol stops the start",
-	"auth.super_users":                   "users (comma-separated names) who may manage others: Kafka's super.users (SCRAM credentials through kafka-configs)",
+	"auth.super_users":                   "users (comma-separated names) who may manage others: Kafka's super.users (SCRAM credentials through kafka-configs; with auth.acl_file, they may do everything)",
 	"auth.acl_file":                      "authorization for every protocol: a YAML file of Kafka-style ACLs (principal, resource, pattern, operations, allow/deny; deny wins) over topics (Kafka topics, MQTT topics and AMQP queues by their mapped names), groups, transactional ids, the cluster, AMQP vhosts and exchanges; kafka-acls adds more. What no rule allows is denied; auth.super_users may do everything",
 	"auth.jwks_file":                     "JSON Web Key Set file (re-read when it changes): clients may log in with a JWT one of its keys signed (Kafka SASL/OAUTHBEARER; as the password of MQTT, AMQP and the schema registry, whose username must be its subject)",
 	"auth.jwks_url":                      "JSON Web Key Set URL (refreshed), instead of auth.jwks_file",
