@@ -23,10 +23,11 @@ func init() {
 			Tenant:    d.Config.Tenant,
 			Namespace: d.Config.Tenant + "/" + d.Config.Namespace,
 		}
-		check, err := checkLogin(d, "amqp")
+		users, err := passwordUsers(d, "amqp")
 		if err != nil {
 			return nil, err
 		}
+		check := checkLogin(d, users)
 		if d.Config.AMQP.TLS.ClientCAFile != "" {
 			fromCN := d.Config.AMQP.SSLCertLoginFrom == "common_name"
 			opts.CertUser = func(c *x509.Certificate) string {
