@@ -31,6 +31,12 @@ type Options struct {
 	// certificate's user logs in, no password asked. Without Authenticate
 	// it is the only mechanism offered.
 	CertUser func(*x509.Certificate) string
+	// KnownUser, when set, is the user database an EXTERNAL login's user
+	// must be in, as RabbitMQ's: rabbitmq_auth_mechanism_ssl hands the
+	// certificate's user to the internal backend, which refuses one it
+	// does not have (403 ACCESS_REFUSED). Nil takes every user CertUser
+	// names (the client CA alone decides).
+	KnownUser func(user string) bool
 	// Subscription is the name of every queue's Shared subscription; empty is "amqp".
 	Subscription string
 	Heartbeat    time.Duration // offered in connection.tune; zero is 60s, negative is off

@@ -14,7 +14,8 @@ import (
 // The AMQP 0-9-1 handler (package amqp). With amqp.password_file, logins are checked
 // against it; without, any user and password is accepted (guest/guest is what clients
 // send by default), and the start-up log warns of it. It is an io.Closer, closed after
-// its connections drained.
+// its connections drained. With amqp.tls.client_ca_file it offers EXTERNAL: the
+// certificate's user logs in, and must be in the password file when there is one.
 func init() {
 	protocolFactories["amqp"] = func(d protocolDeps) (handlers.ConnHandler, error) {
 		opts := amqp.Options{
@@ -35,6 +36,11 @@ func init() {
 					return c.Subject.CommonName
 				}
 				return tlsident.Subject(c)
+			}
+			if users != nil {
+				// As RabbitMQ's internal user database: a certificate's
+				// user logs in only if the password file has it.
+				opts.KnownUser = users.Has
 			}
 		}
 		if check != nil {
