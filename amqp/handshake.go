@@ -197,7 +197,7 @@ func (c *conn) login(mechanism, response string) (string, bool) {
 			return "", false
 		}
 		user = c.s.opts.CertUser(cert)
-		return user, user != ""
+		return user, user != "" && (c.s.opts.KnownUser == nil || c.s.opts.KnownUser(user))
 	case "PLAIN":
 		parts := strings.Split(response, "\x00")
 		if len(parts) != 3 {

@@ -35,6 +35,12 @@ type Options struct {
 	// Authz is the gateway's rule set, enforced as RabbitMQ enforces permissions
 	// (authz.go); nil is authorization off.
 	Authz *authz.Authorizer
+	// KnownUser, when set, is the user database an EXTERNAL login's user
+	// must be in, as RabbitMQ's: rabbitmq_auth_mechanism_ssl hands the
+	// certificate's user to the internal backend, which refuses one it
+	// does not have (403 ACCESS_REFUSED). Nil takes every user CertUser
+	// names (the client CA alone decides).
+	KnownUser func(user string) bool
 	// Subscription is the name of every queue's Shared subscription; empty is "amqp".
 	Subscription string
 	Heartbeat    time.Duration // offered in connection.tune; zero is 60s, negative is off

@@ -153,7 +153,7 @@ var usage = map[string]string{
 	"amqp.tls.cert_file":                 "AMQP TLS certificate (PEM)",
 	"amqp.tls.key_file":                  "AMQP TLS private key (PEM)",
 	"amqp.tls.client_ca_file":            "CA certificates (PEM): AMQP clients must present a certificate they signed",
-	"amqp.ssl_cert_login_from":           "with amqp.tls.client_ca_file: the client certificate's distinguished_name or common_name is the EXTERNAL login's user (RabbitMQ's ssl_cert_login_from)",
+	"amqp.ssl_cert_login_from":           "with amqp.tls.client_ca_file: the client certificate's distinguished_name or common_name is the EXTERNAL login's user (RabbitMQ's ssl_cert_login_from), who must be in the password file when there is one, as in RabbitMQ's user database",
 	"amqp.password_file":                 "Mosquitto password file (mosquitto_passwd): AMQP clients must log in (PLAIN or AMQPLAIN) as one of its users; unset accepts any login",
 	"http.enabled":                       "serve /healthz, /readyz and /metrics",
 	"http.addr":                          "HTTP listen address host:port",

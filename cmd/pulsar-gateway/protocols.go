@@ -63,20 +63,22 @@ func (d protocolDeps) tokens() interface {
 	return d.Tokens
 }
 
+// passwordUsers is service's password file (its own or auth.password_file),
+// watched so that changes need no restart; nil when it has none.
+func passwordUsers(d protocolDeps, service string) (*passwd.Watched, error) {
+	if path := d.Config.PasswordFile(service); path != "" {
+		return passwd.Watch(path)
+	}
+	return nil, nil
+}
+
 // checkLogin is how a protocol with user and password logins checks one:
 // a JWT as the password when token logins are on (its subject must be the
-// user), else the password file, watched so that changes need no
-// restart. nil: the protocol takes any login.
-func checkLogin(d protocolDeps, service string) (func(user string, password []byte) bool, error) {
-	var users *passwd.Watched
-	if path := d.Config.PasswordFile(service); path != "" {
-		var err error
-		if users, err = passwd.Watch(path); err != nil {
-			return nil, err
-		}
-	}
+// user), else users, its password file (passwordUsers). nil: the protocol
+// takes any login.
+func checkLogin(d protocolDeps, users *passwd.Watched) func(user string, password []byte) bool {
 	if users == nil && d.Tokens == nil {
-		return nil, nil
+		return nil
 	}
 	return func(user string, password []byte) bool {
 		if d.Tokens != nil && jwtauth.LooksLikeJWT(string(password)) {
@@ -84,7 +86,7 @@ func checkLogin(d protocolDeps, service string) (func(user string, password []by
 			return err == nil && sub == user
 		}
 		return users != nil && users.Check(user, password)
-	}, nil
+	}
 }
 
 // protocolFactory builds one protocol's connection handler. If the handler
@@ -119,11 +121,11 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 	}
 	// PLAIN and SCRAM against the password file; tokens through
 	// OAUTHBEARER, not as PLAIN passwords.
-	if path := d.Config.PasswordFile("kafka"); path != "" {
-		users, err := passwd.Watch(path)
-		if err != nil {
-			return nil, err // bind names the protocol
-		}
+	users, err := passwordUsers(d, "kafka")
+	if err != nil {
+		return nil, err // bind names the protocol
+	}
+	if users != nil {
 		opts.Authenticate = func(user, password string) bool { return users.Check(user, []byte(password)) }
 	}
 	if d.Tokens != nil {

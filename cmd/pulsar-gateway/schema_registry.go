@@ -38,11 +38,11 @@ func (g *gateway) bindSchemaRegistry() (_ *schemaRegistry, err error) {
 	log := g.log.Named("schema_registry")
 	opts := registry.Options{Namespace: g.cfg.Tenant + "/" + g.cfg.Namespace, Logger: log}
 	d := protocolDeps{Config: g.cfg, Tokens: g.tokens}
-	check, err := checkLogin(d, "schema_registry")
+	users, err := passwordUsers(d, "schema_registry")
 	if err != nil {
 		return nil, fmt.Errorf("schema_registry: %w", err)
 	}
-	opts.Users, opts.Tokens = check, d.tokens()
+	opts.Users, opts.Tokens = checkLogin(d, users), d.tokens()
 	if s, ok := g.backend.(bridge.TopicSchemas); ok {
 		opts.Schemas = s
 	}

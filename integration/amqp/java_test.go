@@ -25,15 +25,6 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/integration/m2"
 )
 
-// javaClasspath finds amqp-client 5.x and slf4j (api and nop) 2.x in ~/.m2.
-func javaClasspath() (string, bool) {
-	return m2.Classpath(
-		"com/rabbitmq/amqp-client/5.*/amqp-client-5.*[0-9].jar",
-		"org/slf4j/slf4j-api/2.*/slf4j-api-2.*[0-9].jar",
-		"org/slf4j/slf4j-nop/2.*/slf4j-nop-2.*[0-9].jar",
-	)
-}
-
 // serve runs the AMQP handler on 127.0.0.1:0 over b until the test ends.
 func serve(t *testing.T, b bridge.Backend) string {
 	t.Helper()
@@ -64,19 +55,7 @@ func TestJavaClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a JVM")
 	}
-	for _, tool := range []string{"java", "javac"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("no %s: install a JDK (scripts/test.sh installs openjdk-17-jdk-headless)", tool)
-		}
-	}
-	cp, ok := javaClasspath()
-	if !ok {
-		t.Fatal("com.rabbitmq:amqp-client 5.x and slf4j 2.x are not in ~/.m2 (scripts/test.sh fetches them)")
-	}
-	classes := t.TempDir()
-	if out, err := exec.Command("javac", "-cp", cp, "-d", classes, "testdata/JavaClient.java").CombinedOutput(); err != nil {
-		t.Fatalf("javac: %v\n%s", err, out)
-	}
+	cp := m2.CompileRabbitMQClient(t, "testdata/JavaClient.java")
 	backends := map[string]func(t *testing.T) bridge.Backend{
 		"embedded": func(t *testing.T) bridge.Backend {
 			b, err := embedded.Open(embedded.Options{Dir: t.TempDir()})
@@ -106,7 +85,7 @@ func TestJavaClient(t *testing.T) {
 			suffix := fmt.Sprintf("-%x", time.Now().UnixNano())
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			out, err := exec.CommandContext(ctx, "java", "-cp", cp+string(os.PathListSeparator)+classes,
+			out, err := exec.CommandContext(ctx, "java", "-cp", cp,
 				"JavaClient", "amqp://guest:guest@"+addr+"/%2f", suffix).CombinedOutput()
 			t.Logf("%s", out)
 			if err != nil {
