@@ -41,8 +41,8 @@
 //
 // Authentication (auth.go, acl.go): off unless a Mosquitto password file
 // (package passwd) or ACL file is configured. A refused CONNECT gets
-// Mosquitto's codes: bad username or password 4 (MQTT 5: 0x86), no
-// username where one is required 5 (0x87). A filter the ACL does not let
+// Mosquitto's code (2.0.11, measured): not authorized 5 (MQTT 5: 0x87),
+// for a wrong password as for no username where one is required. A filter the ACL does not let
 // the client read gets SUBACK 0x80 (5: 0x87); a subscription needs a read
 // rule covering its whole filter and no deny rule overlapping it, since
 // messages are not checked one by one. A denied publish is dropped: QoS 1

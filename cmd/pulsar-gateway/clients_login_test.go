@@ -24,7 +24,7 @@ import (
 // with the password and with a JWT as password, each publishing and
 // consuming a message, and refused with their protocol's own answer for a
 // wrong password, an unknown user, no credentials, an expired token and a
-// token another key signed (AMQP 403 ACCESS_REFUSED; MQTT CONNACK 4/0x86
+// token another key signed (AMQP 403 ACCESS_REFUSED; MQTT CONNACK 5/0x87
 // for bad credentials, 5/0x87 for none); librdkafka's kcat logs in with
 // SASL/PLAIN and is refused with a wrong password and without SASL. No log
 // line holds a password or token.
