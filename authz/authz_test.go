@@ -279,3 +279,24 @@ func BenchmarkAllowedCached(b *testing.B) {
 		}
 	})
 }
+
+// A stored rule comes from another gateway, maybe of another version: any
+// value is applied without a panic, and only a valid rule counts.
+func FuzzStoredRule(f *testing.F) {
+	good := Rule{Principal: "User:a", Host: Wildcard, Resource: Topic, Pattern: Literal, Name: "t", Op: Read, Permission: Allow}
+	f.Add(good.key(), []byte(good.key()))
+	f.Add("k", []byte(`{"principal":"User:a","resource":9,"op":3}`))
+	f.Fuzz(func(t *testing.T, key string, value []byte) {
+		a := newAuthorizer(nil, nil)
+		a.stored1(key, value)
+		for _, r := range a.rules {
+			if err := r.Valid(); err != nil {
+				t.Fatalf("stored an invalid rule %+v: %v", r, err)
+			}
+		}
+		a.stored1(key, nil)
+		if len(a.rules) != 0 {
+			t.Fatal("a deleted rule stays")
+		}
+	})
+}
