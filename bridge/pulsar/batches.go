@@ -45,9 +45,11 @@ func (p *producer) SendTagged(ctx context.Context, msgs []bridge.OutMessage, tag
 		return
 	}
 	if p.pub == nil || p.pub.unsupported() || p.batching.Compression == bridge.CompressionZstd {
+		p.b.batchStats.fallback.Add(1)
 		bridge.SendEach(ctx, p, msgs, cb)
 		return
 	}
+	p.b.batchStats.raw.Add(1)
 	p.sendEntries(ctx, p.pub, p.chunks(msgs), tag, nil, p.batching.Compression, cb)
 }
 
