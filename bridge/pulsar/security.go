@@ -192,3 +192,17 @@ func (s *security) dial(ctx context.Context, u *url.URL) (net.Conn, error) {
 	}
 	return nc, nil
 }
+
+// AdminHTTPClient is an HTTP client that reaches the admin API as a
+// Backend with these options does (TLS, login), for calls the bridge does
+// not make, such as tests creating namespaces.
+func AdminHTTPClient(opts Options) (*http.Client, error) {
+	s, err := newSecurity(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.auth.Init(); err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: s.transport()}, nil
+}
