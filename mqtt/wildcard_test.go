@@ -107,4 +107,3 @@ func testDollarTopics(t *testing.T, k *kit) {
 		}
 	}
 }
-
