@@ -66,6 +66,10 @@ func TestSecureConformance(t *testing.T) {
 		},
 		Wait:  15 * time.Second,
 		Quiet: time.Second,
+		// The plain broker's TestConformance proves the order-sensitive
+		// parts one at a time; here a group's tests overlap, so the second
+		// run costs CI far less than the first.
+		Parallel: true,
 	})
 }
 
