@@ -101,9 +101,9 @@ type Backend struct {
 // BatchStats counts SendBatch calls by the way they went: Raw as batch
 // entries on the backend's own connections, Fallback message by message
 // through pulsar-client-go (a producer that routes over partitions, ZSTD,
-// a broker URL the own connections cannot reach). The fallback costs
-// several times the CPU per record, so a deployment (and a test) can see
-// which one it gets.
+// a broker URL the own connections cannot reach). The fallback costs more
+// CPU per record (BenchmarkSendBatchTLS), so a deployment (and a test) can
+// see which one it gets.
 type BatchStats struct{ Raw, Fallback int64 }
 
 // BatchStats returns the counts since Open.
