@@ -2,12 +2,9 @@ package amqp
 
 import (
 	"context"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +18,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar/pulsartest"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
 )
 
@@ -58,30 +56,15 @@ func eachBackend(t *testing.T, f func(t *testing.T, k *kit)) {
 		t.Run(kind, func(t *testing.T) {
 			k := &kit{kind: kind, dir: t.TempDir(), vhost: "/"}
 			if kind == "pulsar" {
-				_, admin, ok := pulsarURLs()
+				_, _, ok := pulsarURLs()
 				if !ok {
 					t.Skip("PULSAR_URL / PULSAR_ADMIN_URL unset: run `integration/pulsar/standalone.sh start` and export what it prints")
 				}
 				k.vhost = "amqpt" + strconv.FormatInt(time.Now().UnixNano()/1e6%1e10, 36) + strconv.FormatInt(kitSeq.Add(1), 36)
-				createNamespace(t, admin, "public/"+k.vhost)
+				pulsartest.CreateNamespace(t, "PULSAR_", "public/"+k.vhost)
 			}
 			f(t, k)
 		})
-	}
-}
-
-// createNamespace makes a Pulsar namespace through the admin REST API (the bridge has no
-// namespace call).
-func createNamespace(t testing.TB, admin, ns string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, strings.TrimRight(admin, "/")+"/admin/v2/namespaces/"+ns, nil)
-	must(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	must(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusConflict {
-		t.Fatalf("create namespace %s: %s %s", ns, resp.Status, body)
 	}
 }
 
@@ -89,10 +72,11 @@ func createNamespace(t testing.TB, admin, ns string) {
 func (k *kit) open(t testing.TB, log *zap.Logger) bridge.Backend {
 	t.Helper()
 	if k.kind == "pulsar" {
-		u, a, _ := pulsarURLs()
+		opts, _ := pulsartest.Options("PULSAR_")
+		opts.Logger, opts.SkipIndexProbe = log.Named("pulsar"), true
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		b, err := pulsarbackend.Open(ctx, pulsarbackend.Options{URL: u, AdminURL: a, Logger: log.Named("pulsar"), SkipIndexProbe: true})
+		b, err := pulsarbackend.Open(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

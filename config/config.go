@@ -42,11 +42,64 @@ type Config struct {
 	Shutdown Shutdown `yaml:"shutdown"`
 }
 
-// Pulsar is how to reach the Pulsar cluster when Backend is pulsar.
+// Pulsar is how to reach the Pulsar cluster when Backend is pulsar. Every
+// connection to it (client, admin, the gateway's own) uses the same TLS
+// settings and the one authentication method set here.
 type Pulsar struct {
 	URL       string `yaml:"url"`
 	AdminURL  string `yaml:"admin_url"`
 	AuthToken Secret `yaml:"auth_token"`
+	// AuthTokenFile holds the token instead, read again at each use so
+	// that a rotated token is picked up.
+	AuthTokenFile string       `yaml:"auth_token_file"`
+	TLS           PulsarTLS    `yaml:"tls"`
+	OAuth2        PulsarOAuth2 `yaml:"oauth2"`
+}
+
+// PulsarTLS is how the gateway checks the broker over pulsar+ssl:// and
+// https://, and the client certificate it logs in with. The broker's
+// hostname is always verified.
+type PulsarTLS struct {
+	// CAFile is the CA certificates (PEM) the broker's certificate must
+	// chain to; empty: the system's.
+	CAFile string `yaml:"ca_file"`
+	// ServerName is the name the broker's certificate must carry, when
+	// it is not the URL's host.
+	ServerName string `yaml:"server_name"`
+	// CertFile and KeyFile are a client certificate: Pulsar's TLS
+	// authentication (AuthenticationTls), the role its CN.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// PulsarOAuth2 is OAuth2 client credentials, as pulsar-client-go's
+// AuthenticationOAuth2 takes them: its access tokens are Pulsar tokens.
+type PulsarOAuth2 struct {
+	IssuerURL string `yaml:"issuer_url"`
+	// PrivateKeyFile is the credentials file (JSON: client_id,
+	// client_secret, optionally issuer_url), Pulsar's privateKey param.
+	PrivateKeyFile string `yaml:"private_key_file"`
+	Audience       string `yaml:"audience"`
+	Scope          string `yaml:"scope"`
+}
+
+// AuthMethods names the Pulsar authentication methods configured, by key.
+func (p Pulsar) AuthMethods() []string {
+	var out []string
+	for _, m := range []struct {
+		key string
+		on  bool
+	}{
+		{"pulsar.auth_token", p.AuthToken != ""},
+		{"pulsar.auth_token_file", p.AuthTokenFile != ""},
+		{"pulsar.tls.cert_file", p.TLS.CertFile != "" || p.TLS.KeyFile != ""},
+		{"pulsar.oauth2", p.OAuth2 != PulsarOAuth2{}},
+	} {
+		if m.on {
+			out = append(out, m.key)
+		}
+	}
+	return out
 }
 
 // Listener is one TCP listener.

@@ -37,6 +37,7 @@ func (c *Config) Validate() error {
 		if err := checkURL(c.Pulsar.AdminURL, "http", "https"); err != nil {
 			bad("pulsar.admin_url", "%q: %v", c.Pulsar.AdminURL, err)
 		}
+		c.Pulsar.validate(bad)
 	default:
 		bad("backend", "%q: must be embedded or pulsar", c.Backend)
 	}

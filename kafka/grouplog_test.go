@@ -18,18 +18,20 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar/pulsartest"
 )
 
 // openPulsar opens a backend on the broker PULSAR_URL names, or skips.
 func openPulsar(t *testing.T) bridge.Backend {
 	t.Helper()
-	if os.Getenv("PULSAR_URL") == "" || os.Getenv("PULSAR_ADMIN_URL") == "" {
+	opts, ok := pulsartest.Options("PULSAR_")
+	if !ok {
 		t.Skip("PULSAR_URL / PULSAR_ADMIN_URL unset: run `integration/pulsar/standalone.sh start` and export what it prints")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := pulsarbackend.Open(ctx, pulsarbackend.Options{URL: os.Getenv("PULSAR_URL"),
-		AdminURL: os.Getenv("PULSAR_ADMIN_URL"), Logger: zap.NewNop()})
+	opts.Logger = zap.NewNop()
+	b, err := pulsarbackend.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

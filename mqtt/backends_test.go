@@ -14,6 +14,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar/pulsartest"
 )
 
 // kit is one backend of the table the tests that matter run on: the
@@ -70,8 +71,9 @@ func (k *kit) open(t testing.TB) bridge.Backend {
 	case "pulsar":
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		b, err := pulsarbackend.Open(ctx, pulsarbackend.Options{URL: os.Getenv("PULSAR_URL"),
-			AdminURL: os.Getenv("PULSAR_ADMIN_URL"), Logger: log, SkipIndexProbe: true})
+		opts, _ := pulsartest.Options("PULSAR_")
+		opts.Logger, opts.SkipIndexProbe = log, true
+		b, err := pulsarbackend.Open(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,14 +2,13 @@ package mqtt
 
 import (
 	"fmt"
-	"net/http"
-	"os"
 	"slices"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar/pulsartest"
 )
 
 // A wildcard subscription gets messages of matching topics, including one
@@ -58,7 +57,7 @@ func testDollarTopics(t *testing.T, k *kit) {
 	ns := bridge.DefaultNamespace
 	if k.kind == "pulsar" {
 		ns = "public/mqtt-dollar-test"
-		createNamespace(t, ns)
+		pulsartest.CreateNamespace(t, "PULSAR_", ns)
 	}
 	g := k.start(t, func(o *Options) { o.Namespace = ns })
 	p := "dl"
@@ -106,22 +105,5 @@ func testDollarTopics(t *testing.T, k *kit) {
 				t.Errorf("%s got %+v", filters[i], m[0])
 			}
 		}
-	}
-}
-
-// createNamespace creates a Pulsar namespace, unless it exists.
-func createNamespace(t *testing.T, ns string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, os.Getenv("PULSAR_ADMIN_URL")+"/admin/v2/namespaces/"+ns, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusConflict {
-		t.Fatalf("creating namespace %s: %s", ns, resp.Status)
 	}
 }

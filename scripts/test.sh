@@ -59,10 +59,20 @@ integration/kafka/streams/jars.sh >/dev/null
 
 # The real Pulsar broker for bridge/pulsar and the integration tests on the
 # Pulsar backend. Its data lives in a fresh folder of this run.
+# Beside it, the same broker secured (standalone.sh --secure: TLS only,
+# token and client-certificate logins, authorization), started at the same
+# time; what it prints is exported with the PULSAR_SECURE_ prefix, which
+# bridge/pulsar's TestSecure* read.
 if [ "${PULSAR:-1}" != 0 ]; then
   export PULSAR_DATA=${PULSAR_DATA:-$(mktemp -d /tmp/pulsar-gateway-test.XXXXXX)}
-  trap 'integration/pulsar/standalone.sh stop || true' EXIT
+  SECURE_DATA=$(mktemp -d /tmp/pulsar-gateway-test-secure.XXXXXX)
+  trap 'integration/pulsar/standalone.sh stop || true; PULSAR_DATA=$SECURE_DATA integration/pulsar/standalone.sh stop --secure || true' EXIT
+  PULSAR_DATA=$SECURE_DATA integration/pulsar/standalone.sh start --secure --fresh >"$SECURE_DATA/urls" &
+  secure_pid=$!
   eval "$(integration/pulsar/standalone.sh start --fresh)"
+  wait "$secure_pid"
+  eval "$(sed 's/^PULSAR_/export PULSAR_SECURE_/' "$SECURE_DATA/urls")"
+  log "secure Pulsar at $PULSAR_SECURE_URL ($PULSAR_SECURE_ADMIN_URL)"
   export PULSAR_URL PULSAR_ADMIN_URL
   # bridge/pulsar's restart test stops and starts a broker of its own.
   export PULSAR_RESTART_TEST=1
@@ -83,6 +93,29 @@ log "go test -race"
 # -race: every package with concurrency runs under the race detector, so a
 # data race fails the run instead of waiting for a user to hit it.
 go test -race -count=1 -p 1 -timeout 35m ./...
+
+if [ -n "${PULSAR_SECURE_URL:-}" ]; then
+  log "Kafka, MQTT and AMQP on the secure Pulsar: gateways whose pulsar: config is TLS + token"
+  # The protocol packages' Pulsar subtests (Go clients on real sockets; their
+  # backend from PULSAR_URL, PULSAR_TLS_CA and PULSAR_TOKEN_FILE, package
+  # bridge/pulsar/pulsartest), and stock Kafka clients (kcat, confluent-kafka,
+  # Kafka's Java client and tools) against the gateway binary, whose
+  # pulsar.tls.ca_file and pulsar.auth_token_file come from the environment.
+  # A representative subset (~40 s and ~35 s measured): each protocol's round trips,
+  # restarts and state across gateways, and Kafka transactions on Pulsar's
+  # coordinator (reached over the gateway's own TLS connections).
+  secure_protocol_tests='^(TestTransactions|TestGroupAcrossGateways|TestIdempotentRetryAcrossGatewayCrash'
+  secure_protocol_tests+='|TestRoundTripQoS3|TestRoundTripQoS5|TestRetainedAfterRestart|TestSharedSubscription|TestWildcards|TestTakeoverAcrossGateways'
+  secure_protocol_tests+='|TestDefaultExchangeRoundTrip|TestExchangeTypes|TestConfirmsAndMandatoryReturn|TestDurableAcrossRestart|TestTTLAndDeadLetters|TestTxPublish|TestCrossProtocol)$/^pulsar'
+  secure_client_tests='^(TestKcat|TestConfluentKafkaPython|TestJavaClient|TestKafkaTransactionsTool|TestKafkaAndMQTT)$/^pulsar$'
+  (
+    export PULSAR_URL=$PULSAR_SECURE_URL PULSAR_ADMIN_URL=$PULSAR_SECURE_ADMIN_URL
+    export PULSAR_TLS_CA=$PULSAR_SECURE_TLS_CA PULSAR_TOKEN_FILE=$PULSAR_SECURE_TOKEN_FILE
+    export PULSAR_GATEWAY_PULSAR_TLS_CA_FILE=$PULSAR_SECURE_TLS_CA PULSAR_GATEWAY_PULSAR_AUTH_TOKEN_FILE=$PULSAR_SECURE_TOKEN_FILE
+    go test -race -count=1 -p 1 -timeout 10m -run "$secure_protocol_tests" ./kafka/ ./mqtt/ ./amqp/
+    go test -race -count=1 -p 1 -timeout 10m -run "$secure_client_tests" ./integration/kafka/
+  )
+fi
 
 log "Kubernetes examples (deploy/): Kubernetes' API types and the gateway's config"
 # A module of its own, so the gateway does not carry k8s.io/api.

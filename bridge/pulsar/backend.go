@@ -32,12 +32,20 @@ import (
 
 // Options configure a Backend.
 type Options struct {
-	// URL is the broker's binary protocol URL, pulsar://host:6650.
+	// URL is the broker's binary protocol URL, pulsar://host:6650 or
+	// pulsar+ssl://host:6651.
 	URL string
-	// AdminURL is the broker's HTTP admin URL, http://host:8080.
+	// AdminURL is the broker's HTTP admin URL, http://host:8080 or
+	// https://host:8443.
 	AdminURL string
-	// AuthToken, when set, authenticates both (JWT token auth).
-	AuthToken string
+	// At most one login: AuthToken (JWT token auth), AuthTokenFile (the
+	// same, read at each connection, so a rotated token is used),
+	// TLS.CertFile/KeyFile (Pulsar's TLS auth) or OAuth2. Every
+	// connection logs in with it.
+	AuthToken     string
+	AuthTokenFile string
+	TLS           TLSOptions
+	OAuth2        OAuth2Options
 	// Tenant and Namespace hold short topic names and state tables:
 	// public/default when empty.
 	Tenant, Namespace string
@@ -61,6 +69,7 @@ type Backend struct {
 	log      *zap.Logger
 	client   pulsar.Client
 	admin    admin.Client
+	sec      *security
 	http     *http.Client
 	adminURL string
 	index    *sparseIndex
@@ -85,6 +94,21 @@ type Backend struct {
 	ackSaveQuiet atomic.Int64 // unix ns until which saves are skipped (one failed)
 
 	txns txnCoords // transaction coordinators (txn.go)
+
+	batchStats struct{ raw, fallback atomic.Int64 } // SendBatch's two ways (BatchStats)
+}
+
+// BatchStats counts SendBatch calls by the way they went: Raw as batch
+// entries on the backend's own connections, Fallback message by message
+// through pulsar-client-go (a producer that routes over partitions, ZSTD,
+// a broker URL the own connections cannot reach). The fallback costs more
+// CPU per record (BenchmarkSendBatchTLS), so a deployment (and a test) can
+// see which one it gets.
+type BatchStats struct{ Raw, Fallback int64 }
+
+// BatchStats returns the counts since Open.
+func (b *Backend) BatchStats() BatchStats {
+	return BatchStats{Raw: b.batchStats.raw.Load(), Fallback: b.batchStats.fallback.Load()}
 }
 
 type closer interface{ closeForBackend() }
@@ -115,29 +139,37 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	sec, err := newSecurity(opts)
+	if err != nil {
+		return nil, err
+	}
 	co := pulsar.ClientOptions{
 		URL:               opts.URL,
 		OperationTimeout:  opts.OperationTimeout,
 		ConnectionTimeout: 10 * time.Second,
 		Logger:            newClientLogger(log),
-	}
-	ac := &config.Config{WebServiceURL: opts.AdminURL}
-	if opts.AuthToken != "" {
-		co.Authentication = pulsar.NewAuthenticationToken(opts.AuthToken)
-		ac.Token = opts.AuthToken
+		// The client takes our tls.Config whole (CA, server name, the
+		// provider's certificate), so it checks the broker as our own
+		// connections do.
+		TLSConfig:           sec.tls,
+		TLSValidateHostname: true,
+		Authentication:      sec.auth, // NewClient initializes it
 	}
 	client, err := pulsar.NewClient(co)
 	if err != nil {
 		return nil, mapErr(err, topicScope, "pulsar client")
 	}
-	adm, err := admin.New(ac)
+	// The admin client and our own HTTP calls share one transport: same
+	// TLS, same login data.
+	tr := sec.transport()
+	adm, err := admin.NewPulsarClientWithAuthProvider(&config.Config{WebServiceURL: opts.AdminURL}, tr)
 	if err != nil {
 		client.Close()
 		return nil, fmt.Errorf("bridge/pulsar: admin client: %w", err)
 	}
 	b := &Backend{
-		opts: opts, log: log, client: client, admin: adm,
-		http:     &http.Client{Timeout: opts.OperationTimeout},
+		opts: opts, log: log, client: client, admin: adm, sec: sec,
+		http:     &http.Client{Timeout: opts.OperationTimeout, Transport: tr},
 		adminURL: strings.TrimRight(opts.AdminURL, "/"),
 		index:    newSparseIndex(1 << 16),
 		acks:     newAckBook(),
@@ -151,7 +183,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if !opts.SkipIndexProbe {
 		if err := b.probeIndex(ctx); err != nil {
 			client.Close()
-			return nil, err
+			return nil, startErr(err)
 		}
 	}
 	b.openAckStore(ctx)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/pierrec/lz4/v4"
+	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar/wire"
@@ -45,9 +46,16 @@ func (p *producer) SendTagged(ctx context.Context, msgs []bridge.OutMessage, tag
 		return
 	}
 	if p.pub == nil || p.pub.unsupported() || p.batching.Compression == bridge.CompressionZstd {
+		if p.b.batchStats.fallback.Add(1) == 1 {
+			// Once per backend: the slow path is a deployment fact worth a line.
+			p.b.log.Info("Kafka batches go message by message through pulsar-client-go (Backend.BatchStats counts them)",
+				zapTopic(p.batching.Topic), zap.Bool("own_connections", p.pub != nil && !p.pub.unsupported()),
+				zap.Bool("zstd", p.batching.Compression == bridge.CompressionZstd))
+		}
 		bridge.SendEach(ctx, p, msgs, cb)
 		return
 	}
+	p.b.batchStats.raw.Add(1)
 	p.sendEntries(ctx, p.pub, p.chunks(msgs), tag, nil, p.batching.Compression, cb)
 }
 

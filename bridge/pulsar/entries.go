@@ -55,9 +55,6 @@ func (b *Backend) adminGet(ctx context.Context, path string, out any) (http.Head
 	if err != nil {
 		return nil, err
 	}
-	if b.opts.AuthToken != "" {
-		req.Header.Set("Authorization", "Bearer "+b.opts.AuthToken)
-	}
 	resp, err := b.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: admin GET %s: %w", bridge.ErrUnavailable, path, err)
@@ -282,7 +279,7 @@ func (b *Backend) lenientHeaders(ctx context.Context, path string) (http.Header,
 	var d net.Dialer
 	var conn net.Conn
 	if u.Scheme == "https" {
-		td := tls.Dialer{NetDialer: &d, Config: &tls.Config{ServerName: u.Hostname()}}
+		td := tls.Dialer{NetDialer: &d, Config: b.sec.tls}
 		conn, err = td.DialContext(ctx, "tcp", host)
 	} else {
 		conn, err = d.DialContext(ctx, "tcp", host)
@@ -295,8 +292,10 @@ func (b *Backend) lenientHeaders(ctx context.Context, path string) (http.Header,
 		conn.SetDeadline(dl)
 	}
 	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nConnection: close\r\n"
-	if b.opts.AuthToken != "" {
-		req += "Authorization: Bearer " + b.opts.AuthToken + "\r\n"
+	if h, err := b.sec.bearer(); err != nil {
+		return nil, err
+	} else if h != "" {
+		req += "Authorization: " + h + "\r\n"
 	}
 	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
 		return nil, fmt.Errorf("%w: admin GET %s: %w", bridge.ErrUnavailable, path, err)

@@ -65,7 +65,7 @@ type subConn struct {
 }
 
 // createEntryReader opens an entry reader, or says why not
-// (errPublisherUnsupported: the broker URL needs TLS).
+// (errPublisherUnsupported: a broker URL the own connections cannot reach).
 func (b *Backend) createEntryReader(ctx context.Context, tn bridge.TopicName, start bridge.StartPosition) (*entryReader, error) {
 	r := &entryReader{b: b, name: tn.String(), tn: tn, partition: partitionOf(tn.String())}
 	if err := r.open(ctx, start); err != nil {

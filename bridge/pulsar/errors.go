@@ -2,6 +2,8 @@ package pulsar
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -63,6 +65,9 @@ func classify(err error, scope notFound) error {
 		// The client's own operation timeout (CreateProducer and Subscribe
 		// return it while the broker is away).
 		return bridge.ErrUnavailable
+	}
+	if tlsRefused(err) {
+		return nil // not retriable: retrying meets the same certificate
 	}
 	if code, reason, ok := httpStatus(err); ok {
 		return byStatus(code, reason, scope)
@@ -203,6 +208,42 @@ func serverError(err error) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// tlsRefused says whether a TLS handshake failed on the broker's
+// certificate: not trusted, or not for the name connected to.
+func tlsRefused(err error) bool {
+	var ve *tls.CertificateVerificationError
+	var ue x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ie x509.CertificateInvalidError
+	return errors.As(err, &ve) || errors.As(err, &ue) || errors.As(err, &he) || errors.As(err, &ie)
+}
+
+// loginRefused says whether the broker refused the gateway's login or its
+// role's rights: HTTP 401/403, or the binary protocol's codes.
+func loginRefused(err error) bool {
+	if code, _, ok := httpStatus(err); ok {
+		return code == 401 || code == 403
+	}
+	var pe *pulsar.Error
+	if errors.As(err, &pe) && (pe.Result() == pulsar.AuthenticationError || pe.Result() == pulsar.AuthorizationError) {
+		return true
+	}
+	code, _ := serverError(err)
+	return code == "AuthenticationError" || code == "AuthorizationError"
+}
+
+// startErr says what to fix when Open's first calls fail on who is who.
+// Neither is retriable: the class stays none (classify).
+func startErr(err error) error {
+	switch {
+	case tlsRefused(err):
+		return fmt.Errorf("bridge/pulsar: the broker's TLS certificate does not verify (check the CA file and server name): %w", err)
+	case loginRefused(err):
+		return fmt.Errorf("bridge/pulsar: the broker refused the gateway's login or its role's rights (check the token, client certificate or OAuth2 credentials, and the broker's superUserRoles or grants): %w", err)
+	}
+	return err
 }
 
 // transport says whether err is the connection to the broker failing: a

@@ -52,15 +52,14 @@ type pubSend struct {
 }
 
 // errPublisherUnsupported: the broker URL or a lookup answer needs what the
-// publisher does not speak (TLS through a proxy); callers send messages one
-// by one instead.
+// publisher does not speak (a scheme other than pulsar:// and
+// pulsar+ssl://); callers send messages one by one instead.
 var errPublisherUnsupported = errors.New("entry publisher: unsupported connection")
 
 const producerIDOnConn = 1 // one producer per connection
 
-// unsupported reports whether sends must go another way: a broker URL
-// other than pulsar:// (TLS is left to pulsar-client-go), or a lookup that
-// said to go through a proxy.
+// unsupported reports whether sends must go another way: a broker URL or
+// a lookup answer the gateway's own connections cannot reach.
 func (p *publisher) unsupported() bool {
 	if p.unsup.Load() {
 		return true
@@ -73,10 +72,10 @@ func (p *publisher) unsupported() bool {
 }
 
 // rawURL reports whether the gateway's own connections can reach a broker
-// URL: pulsar:// (TLS is left to pulsar-client-go for now).
+// URL: pulsar:// or pulsar+ssl://.
 func rawURL(u string) bool {
 	pu, err := url.Parse(u)
-	return err == nil && pu.Scheme == "pulsar"
+	return err == nil && (pu.Scheme == "pulsar" || pu.Scheme == "pulsar+ssl")
 }
 
 // send queues an entry of n messages whose metadata and payload build
@@ -187,18 +186,25 @@ func (b *Backend) dialOwner(ctx context.Context, topic string) (*rawConn, error)
 		case r.LookupType == wire.LookupFailed:
 			c.nc.Close()
 			return nil, fmt.Errorf("%w: lookup of %s: %s", bridge.ErrUnavailable, topic, r.Message)
+		}
+		// Over TLS the broker's TLS URL, as pulsar-client-go picks it.
+		brokerURL := r.BrokerURL
+		if b.sec.tlsURL(b.opts.URL) {
+			brokerURL = r.BrokerURLTLS
+		}
+		switch {
 		case r.LookupType == wire.LookupRedirect:
 			c.nc.Close()
-			target, authoritative = r.BrokerURL, r.Authoritative
+			target, authoritative = brokerURL, r.Authoritative
 			continue
-		case r.ProxyThroughServiceURL && r.BrokerURL != "" && r.BrokerURL != target:
+		case r.ProxyThroughServiceURL && brokerURL != "" && brokerURL != target:
 			// Through the service URL (a proxy) to the broker: a CONNECT
 			// naming it, as pulsar-client-go sends.
 			c.nc.Close()
-			return b.connectRawVia(ctx, target, r.BrokerURL)
-		case !r.ProxyThroughServiceURL && r.BrokerURL != "" && r.BrokerURL != target:
+			return b.connectRawVia(ctx, target, brokerURL)
+		case !r.ProxyThroughServiceURL && brokerURL != "" && brokerURL != target:
 			c.nc.Close()
-			return b.connectRaw(ctx, r.BrokerURL)
+			return b.connectRaw(ctx, brokerURL)
 		}
 		return c, nil
 	}
@@ -303,7 +309,8 @@ type rawConn struct {
 	maxMessageSize int
 }
 
-// connectRaw dials a broker URL (pulsar:// only) and says CONNECT.
+// connectRaw dials a broker URL (pulsar:// or pulsar+ssl://) and says
+// CONNECT.
 func (b *Backend) connectRaw(ctx context.Context, brokerURL string) (*rawConn, error) {
 	return b.connectRawVia(ctx, brokerURL, "")
 }
@@ -312,13 +319,12 @@ func (b *Backend) connectRaw(ctx context.Context, brokerURL string) (*rawConn, e
 // broker when that is set.
 func (b *Backend) connectRawVia(ctx context.Context, brokerURL, broker string) (*rawConn, error) {
 	u, err := url.Parse(brokerURL)
-	if err != nil || u.Scheme != "pulsar" || u.Host == "" {
+	if err != nil || !rawURL(brokerURL) || u.Host == "" {
 		return nil, errPublisherUnsupported
 	}
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", u.Host)
+	nc, err := b.sec.dial(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", bridge.ErrUnavailable, err)
+		return nil, err
 	}
 	c := &rawConn{nc: nc, r: bufio.NewReaderSize(nc, 64<<10)}
 	hello := wire.Connect{ClientVersion: "pulsar-gateway"}
@@ -330,8 +336,11 @@ func (b *Backend) connectRawVia(ctx context.Context, brokerURL, broker string) (
 		}
 		hello.ProxyToBroker = bu.Host
 	}
-	if b.opts.AuthToken != "" {
-		hello.AuthMethod, hello.AuthData = "token", []byte(b.opts.AuthToken)
+	// The same login as the client's: the provider's method and current
+	// data (a re-read token file, a refreshed OAuth2 token).
+	if hello.AuthMethod, hello.AuthData, err = b.sec.connectAuth(); err != nil {
+		nc.Close()
+		return nil, err
 	}
 	r, err := c.call(ctx, wire.AppendConnect(nil, hello), wire.TypeConnected)
 	if err != nil {

@@ -128,7 +128,12 @@ func fakeBroker(t *testing.T, receipts int) string {
 // reconnect.
 func TestPublisherLostConnection(t *testing.T) {
 	url := fakeBroker(t, 3)
-	b := &Backend{opts: Options{URL: url, OperationTimeout: 5 * time.Second}}
+	opts := Options{URL: url, OperationTimeout: 5 * time.Second}
+	sec, err := newSecurity(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Backend{opts: opts, sec: sec}
 	p := &publisher{b: b, topic: "persistent://public/default/fake"}
 	defer p.close()
 	const senders, each = 4, 25

@@ -273,9 +273,6 @@ func (a *adminAPI) postCursor(ctx context.Context, tn bridge.TopicName, sub stri
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if a.b.opts.AuthToken != "" {
-		req.Header.Set("Authorization", "Bearer "+a.b.opts.AuthToken)
-	}
 	resp, err := a.b.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: reset cursor: %w", bridge.ErrUnavailable, err)

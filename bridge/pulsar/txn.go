@@ -38,7 +38,7 @@ var errTxnsDisabled = fmt.Errorf("%w: the broker's transaction coordinator is di
 // errTxnNeedsPublisher: SendTxn where the raw publisher cannot go (TLS, a
 // producer routing over partitions); the client's producer would send
 // outside the transaction.
-var errTxnNeedsPublisher = fmt.Errorf("%w: transactions need the gateway's own publisher (a pulsar:// URL and a producer on one partition)", bridge.ErrInvalid)
+var errTxnNeedsPublisher = fmt.Errorf("%w: transactions need the gateway's own publisher (a pulsar:// or pulsar+ssl:// URL and a producer on one partition)", bridge.ErrInvalid)
 
 // txnCoords is the backend's view of the coordinators.
 type txnCoords struct {
@@ -87,7 +87,8 @@ func (b *Backend) TxnsAvailable(ctx context.Context) (bool, error) {
 	}
 	if !rawURL(b.opts.URL) {
 		// The coordinator is spoken to over the gateway's own connections,
-		// which do not do TLS yet: the Kafka handler writes markers instead.
+		// which reach pulsar:// and pulsar+ssl:// only: the Kafka handler
+		// writes markers instead.
 		return false, nil
 	}
 	n, err := b.coordinators(ctx)
@@ -455,7 +456,7 @@ func (b *Backend) ReadableEnd(ctx context.Context, partition string) (int64, err
 // position through a non-durable subscription that is given no permits.
 func (b *Backend) lastDispatchable(ctx context.Context, topic string) (pos, error) {
 	if !rawURL(b.opts.URL) {
-		return pos{}, fmt.Errorf("%w: ReadableEnd needs a pulsar:// URL", bridge.ErrInvalid)
+		return pos{}, fmt.Errorf("%w: ReadableEnd needs a pulsar:// or pulsar+ssl:// URL", bridge.ErrInvalid)
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.opts.OperationTimeout)
 	defer cancel()

@@ -29,9 +29,13 @@ func openBackend(cfg *config.Config, log *zap.Logger) (bridge.Backend, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		b, err := pulsarbackend.Open(ctx, pulsarbackend.Options{
-			URL:       cfg.Pulsar.URL,
-			AdminURL:  cfg.Pulsar.AdminURL,
-			AuthToken: cfg.Pulsar.AuthToken.Reveal(),
+			URL:           cfg.Pulsar.URL,
+			AdminURL:      cfg.Pulsar.AdminURL,
+			AuthToken:     cfg.Pulsar.AuthToken.Reveal(),
+			AuthTokenFile: cfg.Pulsar.AuthTokenFile,
+			TLS: pulsarbackend.TLSOptions{CAFile: cfg.Pulsar.TLS.CAFile, ServerName: cfg.Pulsar.TLS.ServerName,
+				CertFile: cfg.Pulsar.TLS.CertFile, KeyFile: cfg.Pulsar.TLS.KeyFile},
+			OAuth2:    pulsarbackend.OAuth2Options(cfg.Pulsar.OAuth2),
 			Tenant:    cfg.Tenant,
 			Namespace: cfg.Namespace,
 			Logger:    log.Named("pulsar"),

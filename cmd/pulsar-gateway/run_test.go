@@ -175,12 +175,7 @@ func TestRunFailsWithOneLine(t *testing.T) {
 			if code != c.code {
 				t.Errorf("exit code %d, want %d", code, c.code)
 			}
-			var plain []string // stderr lines that are not JSON logs
-			for _, line := range strings.SplitAfter(stderr.String(), "\n") {
-				if line != "" && !strings.HasPrefix(line, "{") {
-					plain = append(plain, line)
-				}
-			}
+			plain := plainLines(stderr.String())
 			if len(plain) != 1 || !strings.HasPrefix(plain[0], "pulsar-gateway: ") || !strings.Contains(plain[0], c.want) {
 				t.Errorf("stderr:\n%s\nwant one line containing %q", stderr.String(), c.want)
 			}
@@ -225,4 +220,75 @@ func TestRunOnPulsarBackend(t *testing.T) {
 	if code := stop(); code != 0 {
 		t.Fatalf("exit code %d, want 0; log:\n%s", code, logs)
 	}
+}
+
+// TestRunOnSecurePulsar: in front of the secure broker (standalone.sh
+// --secure; scripts/test.sh exports it as PULSAR_SECURE_*) with a CA file
+// and a token file the gateway starts, is ready, and never logs the token;
+// a wrong token, none, or a CA that did not sign the broker's certificate
+// each stop the start at once with one line that says which.
+func TestRunOnSecurePulsar(t *testing.T) {
+	url, admin := os.Getenv("PULSAR_SECURE_URL"), os.Getenv("PULSAR_SECURE_ADMIN_URL")
+	ca, tokenFile := os.Getenv("PULSAR_SECURE_TLS_CA"), os.Getenv("PULSAR_SECURE_TOKEN_FILE")
+	if url == "" || admin == "" || ca == "" || tokenFile == "" {
+		t.Skip("PULSAR_SECURE_URL / _ADMIN_URL / _TLS_CA / _TOKEN_FILE unset: run `integration/pulsar/standalone.sh start --secure` and export what it prints with the PULSAR_SECURE_ prefix")
+	}
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secure := func(more ...string) []string {
+		return append(append(portZeroArgs(t), "--backend", "pulsar", "--pulsar-url", url, "--pulsar-admin-url", admin), more...)
+	}
+	logs, stop := startRun(t, secure("--pulsar-tls-ca-file", ca, "--pulsar-auth-token-file", tokenFile, "--log-level", "debug"))
+	addrs := listeningAddrs(t, logs.String, 5)
+	if code, body := httpGet(t, "http://"+addrs["http"]+"/readyz"); code != 200 {
+		t.Errorf("/readyz = %d %q, want 200", code, body)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("exit code %d, want 0; log:\n%s", code, logs)
+	}
+	if strings.Contains(logs.String(), strings.TrimSpace(string(token))) {
+		t.Error("the log holds the Pulsar token")
+	}
+
+	wrong := filepath.Join(t.TempDir(), "wrong.jwt")
+	if err := os.WriteFile(wrong, []byte("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"wrong token", secure("--pulsar-tls-ca-file", ca, "--pulsar-auth-token-file", wrong), "the broker refused the gateway's login"},
+		{"no token", secure("--pulsar-tls-ca-file", ca), "the broker refused the gateway's login"},
+		// The client certificate is no CA of the broker's certificate.
+		{"untrusted CA", secure("--pulsar-tls-ca-file", os.Getenv("PULSAR_SECURE_TLS_CLIENT_CERT"), "--pulsar-auth-token-file", tokenFile),
+			"the broker's TLS certificate does not verify"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			start := time.Now()
+			code := run(context.Background(), c.args, noEnv, &bytes.Buffer{}, &stderr)
+			if took := time.Since(start); took > 20*time.Second {
+				t.Errorf("start-up took %v to fail: want a prompt error, not a hang", took)
+			}
+			plain := plainLines(stderr.String())
+			if code != 1 || len(plain) != 1 || !strings.Contains(plain[0], "pulsar-gateway: backend pulsar at "+url+": "+"bridge/pulsar: "+c.want) {
+				t.Errorf("exit code %d, stderr:\n%s\nwant 1 and one line containing %q", code, stderr.String(), c.want)
+			}
+		})
+	}
+}
+
+// plainLines are the stderr lines that are not JSON logs.
+func plainLines(stderr string) []string {
+	var plain []string
+	for _, line := range strings.SplitAfter(stderr, "\n") {
+		if line != "" && !strings.HasPrefix(line, "{") {
+			plain = append(plain, line)
+		}
+	}
+	return plain
 }
