@@ -14,17 +14,20 @@ func handleTxnOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.TxnOffsetCommitRequest)
 	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
 	code := int16(0)
-	// As Kafka: WRITE on the transactional id, READ on the group and on
-	// each topic.
+	// As Kafka: READ on the group, WRITE on the transactional id; then the
+	// partitions of topics without READ are refused and the others
+	// committed.
+	denied := map[string]bool{}
+	refused := false // the whole request, for the group or the id
 	switch {
-	case !r.allowed(authz.Write, authz.TransactionalID, req.TransactionalID):
-		code = kerr.TransactionalIDAuthorizationFailed.Code
 	case !r.allowed(authz.Read, authz.Group, req.Group):
-		code = kerr.GroupAuthorizationFailed.Code
+		code, refused = kerr.GroupAuthorizationFailed.Code, true
+	case !r.allowed(authz.Write, authz.TransactionalID, req.TransactionalID):
+		code, refused = kerr.TransactionalIDAuthorizationFailed.Code, true
 	default:
 		for _, t := range req.Topics {
 			if !r.allowedTopic(authz.Read, t.Topic) {
-				code = kerr.TopicAuthorizationFailed.Code
+				denied[t.Topic] = true
 			}
 		}
 	}
@@ -34,6 +37,9 @@ func handleTxnOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 	if code == 0 {
 		var offs []txnOffset
 		for _, t := range req.Topics {
+			if denied[t.Topic] {
+				continue
+			}
 			for _, p := range t.Partitions {
 				o := txnOffset{Topic: t.Topic, Partition: p.Partition, Offset: p.Offset, LeaderEpoch: p.LeaderEpoch}
 				if p.Metadata != nil {
@@ -42,8 +48,10 @@ func handleTxnOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 				offs = append(offs, o)
 			}
 		}
-		code = h.txn(r.ctx, req.TransactionalID, &txnCmd{Op: "offsets",
-			ProducerID: req.ProducerID, Epoch: req.ProducerEpoch, Group: req.Group, Offsets: offs}).Code
+		if len(offs) > 0 {
+			code = h.txn(r.ctx, req.TransactionalID, &txnCmd{Op: "offsets",
+				ProducerID: req.ProducerID, Epoch: req.ProducerEpoch, Group: req.Group, Offsets: offs}).Code
+		}
 	}
 	for _, t := range req.Topics {
 		rt := kmsg.NewTxnOffsetCommitResponseTopic()
@@ -51,6 +59,9 @@ func handleTxnOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 		for _, p := range t.Partitions {
 			rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
 			rp.Partition, rp.ErrorCode = p.Partition, code
+			if !refused && denied[t.Topic] {
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)

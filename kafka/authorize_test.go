@@ -232,3 +232,34 @@ func TestACLAPIsWithoutAuthorizer(t *testing.T) {
 		t.Fatalf("CreateAcls without an authorizer: %v, want SECURITY_DISABLED", res[0].Err)
 	}
 }
+
+// TxnOffsetCommit refuses the partitions of a topic the principal may not
+// read and hands the others to the transaction, as Kafka does.
+func TestAuthorizationTxnOffsetCommitPerTopic(t *testing.T) {
+	_, login := startAuthzGateway(t)
+	req := kmsg.NewPtrTxnOffsetCommitRequest()
+	req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch = "t1", "g1", 1, 0
+	for _, topic := range []string{"orders.eu", "orders.secret"} {
+		rt := kmsg.NewTxnOffsetCommitRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+		rp.Offset = 1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := req.RequestWith(testCtx(t), login("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]int16{}
+	for _, rt := range resp.Topics {
+		codes[rt.Topic] = rt.Partitions[0].ErrorCode
+	}
+	if codes["orders.secret"] != kerr.TopicAuthorizationFailed.Code {
+		t.Fatalf("orders.secret: %v, want TOPIC_AUTHORIZATION_FAILED", kerr.ErrorForCode(codes["orders.secret"]))
+	}
+	// No such transaction: the transaction's own answer, not authorization's.
+	if c := codes["orders.eu"]; c == 0 || c == kerr.TopicAuthorizationFailed.Code {
+		t.Fatalf("orders.eu: %v, want the transaction's error", kerr.ErrorForCode(c))
+	}
+}
