@@ -10,6 +10,7 @@ import json
 import os
 import shlex
 import shutil
+import ssl
 import urllib.parse
 import urllib.request
 import subprocess
@@ -27,7 +28,12 @@ VHOST = os.environ.get("AMQP_IT_VHOST", "/")
 if VHOST != "/" and os.environ.get("PULSAR_ADMIN_URL"):
     req = urllib.request.Request(os.environ["PULSAR_ADMIN_URL"].rstrip("/") + "/admin/v2/namespaces/public/" + VHOST,
                                  method="PUT")
-    urllib.request.urlopen(req, timeout=30).read()
+    # A secured broker (standalone.sh --secure): its CA and the admin token.
+    tls = ssl.create_default_context(cafile=os.environ["PULSAR_TLS_CA"]) if os.environ.get("PULSAR_TLS_CA") else None
+    if os.environ.get("PULSAR_TOKEN_FILE"):
+        with open(os.environ["PULSAR_TOKEN_FILE"]) as f:
+            req.add_header("Authorization", "Bearer " + f.read().strip())
+    urllib.request.urlopen(req, timeout=30, context=tls).read()
 
 
 class Gateway(GatewayProcess):
