@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
 	"github.com/pulsar-gateway/pulsar-gateway/authz"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
 // Authorization: RabbitMQ's permissions (configure, write, read per vhost) as the gateway's
@@ -126,4 +127,15 @@ func (ch *channel) permitRouteVia(m wire.Method, exchange, key string, hasKey bo
 		return nil
 	}
 	return ch.accessRefused(m, authz.Write, authz.Exchange, "")
+}
+
+// actingAs is the principal the connection's producers and consumers act for in the
+// store (bridge.ActingAs): the logged-in user; ANONYMOUS when logins are off, since the
+// user a client names is then unchecked.
+func (c *conn) actingAs() string {
+	user := c.user
+	if c.s.opts.Authenticate == nil && c.s.opts.CertUser == nil {
+		user = "ANONYMOUS"
+	}
+	return bridge.ActingAs(c.s.opts.Backend, user)
 }

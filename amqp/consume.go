@@ -195,7 +195,7 @@ func (cs *consumer) attach(ctx context.Context) error {
 	}
 	cs.stats.waitTrim(ctx) // a head being dropped is not delivered
 	bc, err := c.s.opts.Backend.Subscribe(ctx, bridge.SubscribeOptions{
-		Topics: []string{topic}, Subscription: c.s.opts.Subscription, Type: typ,
+		Topics: []string{topic}, Principal: c.actingAs(), Subscription: c.s.opts.Subscription, Type: typ,
 		ReceiverQueueSize: cs.rq, NackRedeliveryDelay: c.s.opts.NackDelay, ConsumerName: c.id + "/" + cs.tag,
 	})
 	if err != nil {
@@ -601,7 +601,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 	}
 	if bc == nil {
 		bc, err = c.s.opts.Backend.Subscribe(ctx, bridge.SubscribeOptions{
-			Topics: []string{topic}, Subscription: c.s.opts.Subscription, Type: bridge.Shared,
+			Topics: []string{topic}, Principal: c.actingAs(), Subscription: c.s.opts.Subscription, Type: bridge.Shared,
 			ReceiverQueueSize: 1, NackRedeliveryDelay: c.s.opts.NackDelay, ConsumerName: c.id + "/get",
 		})
 		if err != nil {

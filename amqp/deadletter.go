@@ -128,7 +128,7 @@ func (c *conn) deadLetter(p policy, exchange, key string, props wire.Properties,
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, q := range queues {
-		prod, err := c.s.producer(ctx, c.topic(q))
+		prod, err := c.s.producer(ctx, c.topic(q), "") // dead-lettering is the broker's
 		if err != nil {
 			one(err)
 			continue

@@ -2,10 +2,12 @@ package amqp
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 
 	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
 	"github.com/pulsar-gateway/pulsar-gateway/authz"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
 var exchangeTypes = map[string]bool{"direct": true, "fanout": true, "topic": true, "headers": true}
@@ -106,6 +108,11 @@ func knownArgs(enc []byte, names ...string) []byte {
 
 // internal wraps a backend failure as a connection error, as RabbitMQ's internal errors are.
 func internal(m wire.Method, err error) error {
+	if errors.Is(err, bridge.ErrForbidden) {
+		// The store refused the client's own principal (act_as_clients):
+		// RabbitMQ's refusal, on the channel.
+		return wire.NewError(wire.AccessRefused, "access refused by the store: %v", err).WithMethod(m)
+	}
 	return wire.NewError(wire.InternalError, "%v", err).WithMethod(m)
 }
 

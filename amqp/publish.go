@@ -1,6 +1,7 @@
 package amqp
 
 import (
+	"cmp"
 	"errors"
 	"strings"
 
@@ -52,13 +53,20 @@ func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body [
 		done = func(err error) { ch.settled(pub, err) }
 	}
 	ch.mu.Unlock()
-	ch.write(m.Exchange, m.RoutingKey, m.Mandatory, p, body, queues, direct, done)
+	if err := ch.write(m.Exchange, m.RoutingKey, m.Mandatory, p, body, queues, direct, done); err != nil {
+		// Pulsar refused the client's own principal (act_as_clients): as
+		// RabbitMQ refuses a publish it may not make.
+		return wire.NewError(wire.AccessRefused, "write access to a queue of exchange '%s' in vhost '%s' refused for user '%s' by the store",
+			cmp.Or(m.Exchange, "amq.default"), c.vhost, c.user).WithMethod(m)
+	}
 	return nil
 }
 
 // write sends a routed message to its queues. done, if not nil, runs once per queue write
 // with its outcome (nil: durable), or once with nil when the message reached no queue.
-func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Properties, body []byte, queues []string, direct bool, done func(error)) {
+// It returns bridge.ErrForbidden when the store refused the client's principal a queue's
+// producer (act_as_clients).
+func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Properties, body []byte, queues []string, direct bool, done func(error)) (forbidden error) {
 	c := ch.c
 	tracked := done != nil
 	if !tracked {
@@ -66,7 +74,7 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 	}
 	if direct {
 		c.s.sendReply(ch.ctx, key, p, body, done)
-		return
+		return nil
 	}
 	if len(queues) == 0 {
 		if mandatory {
@@ -74,7 +82,7 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 			c.sendContent(ch.id, &wire.BasicReturn{ReplyCode: wire.NoRoute, ReplyText: "NO_ROUTE", Exchange: exchange, RoutingKey: key}, p, body)
 		}
 		done(nil)
-		return
+		return nil
 	}
 	if _, ok := p.Headers["BCC"]; ok {
 		// BCC routes but is not delivered (RabbitMQ's sender-selected distribution).
@@ -99,10 +107,12 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 				continue
 			}
 		}
-		prod, err := c.s.producer(ch.ctx, topic)
+		prod, err := c.s.producer(ch.ctx, topic, c.actingAs())
 		if err != nil {
 			c.s.sendFailed(pol, stats, len(body))
-			if !tracked {
+			if errors.Is(err, bridge.ErrForbidden) {
+				forbidden = err
+			} else if !tracked {
 				c.log.Warn("publish dropped: " + err.Error())
 			}
 			done(err)
@@ -120,6 +130,7 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 			c.s.trim(c, topic, pol, stats)
 		}
 	}
+	return forbidden
 }
 
 // errQueueFull nacks a publish a reject-publish queue refused.

@@ -261,10 +261,12 @@ func producerOptions(topic string) bridge.ProducerOptions {
 }
 
 // producer opens the shared producer of a queue's topic, or says why it
-// cannot. The opening holds no lock of the server: a slow topic delays only
-// its own publishers.
-func (s *Server) producer(ctx context.Context, topic string) (queueProducer, error) {
+// cannot; principal is whose (bridge.ActingAs: "" the gateway's). The
+// opening holds no lock of the server: a slow topic delays only its own
+// publishers.
+func (s *Server) producer(ctx context.Context, topic, principal string) (queueProducer, error) {
 	o := producerOptions(topic)
+	o.Principal = principal
 	l, err := s.producers.Acquire(ctx, o)
 	if err != nil {
 		return queueProducer{}, err

@@ -61,7 +61,7 @@ func (ch *channel) txCommit(m *wire.TxCommit) error {
 	results := make(chan error, writes) // never blocks a producer callback
 	done := func(err error) { results <- err }
 	for _, p := range t.publishes {
-		ch.write(p.exchange, p.key, p.mandatory, p.props, p.body, p.queues, p.direct, done)
+		_ = ch.write(p.exchange, p.key, p.mandatory, p.props, p.body, p.queues, p.direct, done) // a refusal fails the commit through done
 	}
 	ctx, cancel := ch.timeout()
 	defer cancel()

@@ -97,6 +97,9 @@ type SendCallback func(SendResult, error)
 // ProducerOptions configure a producer.
 type ProducerOptions struct {
 	Topic string
+	// Principal is the client the producer acts for, on a backend that
+	// acts as its clients (ActsAsClients); empty: the gateway itself.
+	Principal string
 	// Name is the producer's name for the backend; empty picks one.
 	Name string
 	// BatchingMaxDelay bounds how long a message may wait to be batched.
@@ -179,6 +182,8 @@ const (
 type SubscribeOptions struct {
 	// Topics are topic names; a partitioned topic means all its partitions.
 	Topics []string
+	// Principal is the client the consumer acts for (see ProducerOptions).
+	Principal string
 	// TopicsPattern is a regular expression matched against full topic names
 	// (persistent://tenant/ns/name) of one namespace. Topics created later
 	// join within PatternDiscovery.
@@ -233,7 +238,9 @@ type Consumer interface {
 type ReaderOptions struct {
 	// Topic is a partition name or a non-partitioned topic.
 	Topic string
-	Start StartPosition
+	// Principal is the client the reader acts for (see ProducerOptions).
+	Principal string
+	Start     StartPosition
 	// ReceiverQueueSize bounds messages read ahead. Zero takes the default.
 	ReceiverQueueSize int
 	// Batches asks for a reader that is also a BatchReader, where the
@@ -508,7 +515,28 @@ var (
 	// ErrTxnUnknown: the store does not know the transaction (it ended,
 	// or timed out and was aborted).
 	ErrTxnUnknown = errors.New("bridge: transaction unknown")
+	// ErrForbidden: the store refused the principal the operation (Pulsar's
+	// authorization, when the backend acts as its clients).
+	ErrForbidden = errors.New("bridge: not authorized")
 )
+
+// ClientActor is a backend that can act in the store as each client's own
+// principal: producers, consumers and readers opened with a Principal log
+// in to the store as that principal, so the store's own authorization
+// applies per client. Handlers set Principal only when ActsAsClients.
+type ClientActor interface {
+	ActsAsClients() bool
+}
+
+// ActingAs is the Principal a handler puts in its options for a client's
+// principal (a user name): the principal when b acts as its clients, else
+// "" (the gateway's own login, and one producer per topic for everyone).
+func ActingAs(b Backend, principal string) string {
+	if a, ok := b.(ClientActor); ok && a.ActsAsClients() {
+		return principal
+	}
+	return ""
+}
 
 // TxnID names a transaction of the store's own (Transactions).
 type TxnID struct{ Hi, Lo uint64 }

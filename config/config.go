@@ -54,6 +54,19 @@ type Pulsar struct {
 	AuthTokenFile string       `yaml:"auth_token_file"`
 	TLS           PulsarTLS    `yaml:"tls"`
 	OAuth2        PulsarOAuth2 `yaml:"oauth2"`
+	// ActAsClients makes the gateway act in Pulsar as each client's own
+	// principal: a logged-in client's producers, consumers and readers log
+	// in to Pulsar as its user (anonymous ones as ANONYMOUS), so Pulsar's
+	// authorization applies per user. The gateway signs their tokens with
+	// ClientTokenKeyFile.
+	ActAsClients bool `yaml:"act_as_clients"`
+	// ClientTokenKeyFile is the key Pulsar's token authentication checks:
+	// its tokenSecretKey (HS256) or the private key of its tokenPublicKey
+	// (PEM, RS256).
+	ClientTokenKeyFile string `yaml:"client_token_key_file"`
+	// MaxClientConnections bounds the principals' Pulsar clients kept
+	// open; past it the least recently used idle one is closed.
+	MaxClientConnections int `yaml:"max_client_connections"`
 }
 
 // PulsarTLS is how the gateway checks the broker over pulsar+ssl:// and
@@ -318,8 +331,9 @@ func Default() *Config {
 		Tenant:    "public",
 		Namespace: "default",
 		Pulsar: Pulsar{
-			URL:      "pulsar://127.0.0.1:6650",
-			AdminURL: "http://127.0.0.1:8080",
+			URL:                  "pulsar://127.0.0.1:6650",
+			AdminURL:             "http://127.0.0.1:8080",
+			MaxClientConnections: 100,
 		},
 		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1, Transactions: "auto", SchemaFraming: "keep", SSLPrincipalMappingRules: "DEFAULT"},
 		MQTT:  MQTT{Listener: Listener{Enabled: true, Addr: ":1883"}},

@@ -154,7 +154,7 @@ log:
 	want := Default()
 	want.Backend = BackendPulsar
 	want.DataDir = "/var/lib/gw"
-	want.Pulsar = Pulsar{URL: "pulsar+ssl://broker:6651", AdminURL: "https://broker:8443", AuthToken: "from-file"}
+	want.Pulsar = Pulsar{URL: "pulsar+ssl://broker:6651", AdminURL: "https://broker:8443", AuthToken: "from-file", MaxClientConnections: 100}
 	want.Kafka.AdvertisedAddr = "kafka.example.com:9092"
 	want.MQTT.Enabled = false
 	want.Limits = Limits{MaxConnections: 5, ReadTimeout: 30 * time.Second}

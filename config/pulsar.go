@@ -44,6 +44,16 @@ func (p Pulsar) validate(bad func(key, format string, args ...any)) {
 			bad("pulsar.auth_token_file", "%s is empty", p.AuthTokenFile)
 		}
 	}
+	if p.ActAsClients {
+		if p.ClientTokenKeyFile == "" {
+			bad("pulsar.client_token_key_file", "must be set with pulsar.act_as_clients: the gateway signs each user's Pulsar token with it")
+		} else if _, err := os.Stat(p.ClientTokenKeyFile); err != nil {
+			bad("pulsar.client_token_key_file", "%v", err)
+		}
+		if p.MaxClientConnections <= 0 {
+			bad("pulsar.max_client_connections", "must be positive")
+		}
+	}
 	if o := p.OAuth2; o != (PulsarOAuth2{}) {
 		if o.PrivateKeyFile == "" {
 			bad("pulsar.oauth2.private_key_file", "must be set with pulsar.oauth2 (the client credentials)")

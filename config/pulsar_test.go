@@ -20,6 +20,7 @@ func TestPulsarLogins(t *testing.T) {
 		with(secure, "--pulsar-tls-ca-file", cert, "--pulsar-tls-server-name", "broker.internal", "--pulsar-tls-cert-file", cert, "--pulsar-tls-key-file", key),
 		with(secure, "--pulsar-oauth2-issuer-url", "https://idp.example.com", "--pulsar-oauth2-private-key-file", creds, "--pulsar-oauth2-audience", "pulsar"),
 		with(plain, "--pulsar-auth-token-file", token),
+		with(secure, "--pulsar-auth-token-file", token, "--pulsar-act-as-clients", "--pulsar-client-token-key-file", token),
 	} {
 		mustLoad(t, ok, nil)
 	}
@@ -45,6 +46,10 @@ func TestPulsarLogins(t *testing.T) {
 		{"token file empty", with(plain, "--pulsar-auth-token-file", writeFile(t, "empty", "\n")), nil, "is empty"},
 		{"oauth2 without credentials", with(secure, "--pulsar-oauth2-issuer-url", "https://idp"), nil, "pulsar.oauth2.private_key_file: must be set with pulsar.oauth2"},
 		{"oauth2 without issuer", with(secure, "--pulsar-oauth2-private-key-file", creds), nil, "pulsar.oauth2.issuer_url: must be set with pulsar.oauth2"},
+		{"act as clients without a key", with(secure, "--pulsar-act-as-clients"), nil, "pulsar.client_token_key_file: must be set with pulsar.act_as_clients"},
+		{"act as clients, key missing", with(secure, "--pulsar-act-as-clients", "--pulsar-client-token-key-file", "/nonexistent/key"), nil, "pulsar.client_token_key_file: stat /nonexistent/key"},
+		{"act as clients, no bound", with(secure, "--pulsar-act-as-clients", "--pulsar-client-token-key-file", token, "--pulsar-max-client-connections", "0"), nil, "pulsar.max_client_connections: must be positive"},
+		{"act as clients on embedded", []string{"--pulsar-act-as-clients"}, nil, "pulsar.act_as_clients: acts in Pulsar as each client: the pulsar backend only"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -30,6 +30,9 @@ func (c *Config) Validate() error {
 		if c.DataDir == "" {
 			bad("data_dir", "must be set for the embedded backend")
 		}
+		if c.Pulsar.ActAsClients {
+			bad("pulsar.act_as_clients", "acts in Pulsar as each client: the pulsar backend only")
+		}
 	case BackendPulsar:
 		if err := checkURL(c.Pulsar.URL, "pulsar", "pulsar+ssl"); err != nil {
 			bad("pulsar.url", "%q: %v", c.Pulsar.URL, err)

@@ -83,7 +83,7 @@ func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
 			if rp.ErrorCode != 0 {
 				continue
 			}
-			prepared = append(prepared, h.preparePartition(r.ctx, txnID, info.partition(p.Partition), p.Records, rp))
+			prepared = append(prepared, h.preparePartition(r.ctx, txnID, info.partition(p.Partition), r.actingAs(), p.Records, rp))
 		}
 	}
 	// Hand records to the backend in this connection's request order: an
@@ -169,14 +169,14 @@ type preparedPartition struct {
 
 // preparePartition checks and decodes one partition's batches. Errors are
 // set on rp at once, so a bad batch sends nothing.
-func (h *Handler) preparePartition(ctx context.Context, txnID, partition string, records []byte, rp *kmsg.ProduceResponseTopicPartition) preparedPartition {
+func (h *Handler) preparePartition(ctx context.Context, txnID, partition, principal string, records []byte, rp *kmsg.ProduceResponseTopicPartition) preparedPartition {
 	pp := preparedPartition{rp: rp, partition: partition}
 	batches, err := recordbatch.Split(records)
 	if err != nil {
 		rp.ErrorCode = kerr.CorruptMessage.Code
 		return pp
 	}
-	prod, err := h.producers.get(ctx, partition)
+	prod, err := h.producers.get(ctx, partition, principal)
 	if err != nil {
 		rp.ErrorCode = errorCode(err)
 		return pp

@@ -200,7 +200,7 @@ func (h *Handler) gather(r *request, fp *fetchPartition, budget int, first bool)
 		if fp.offset == rng.Next && fp.cur == nil && budget <= 0 {
 			return 0, nil
 		}
-		if fp.cur, err = r.c.fetchers.acquire(r.ctx, h.b, fp.partition, fp.offset); err != nil {
+		if fp.cur, err = r.c.fetchers.acquire(r.ctx, h.b, fp.partition, r.actingAs(), fp.offset); err != nil {
 			if errors.Is(err, errCursorBusy) {
 				return 0, nil
 			}

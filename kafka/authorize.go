@@ -2,8 +2,10 @@ package kafka
 
 import (
 	"net"
+	"strings"
 
 	"github.com/pulsar-gateway/pulsar-gateway/authz"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -70,4 +72,11 @@ func (r *request) configRefusal(typ kmsg.ConfigResourceType, name string, op aut
 		}
 	}
 	return 0
+}
+
+// actingAs is the Principal of the backend objects the request opens: the
+// user, when the backend acts in the store as each client
+// (bridge.ClientActor), else "" (the gateway's own).
+func (r *request) actingAs() string {
+	return bridge.ActingAs(r.c.h.b, strings.TrimPrefix(r.who.Principal, "User:"))
 }

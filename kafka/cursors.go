@@ -148,7 +148,7 @@ var errCursorBusy = errors.New("kafka: cursor held by another fetch")
 
 // acquire returns the partition's cursor positioned at offset, locked, or
 // errCursorBusy.
-func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition string, offset int64) (*cursor, error) {
+func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition, principal string, offset int64) (*cursor, error) {
 	fs.mu.Lock()
 	if fs.m == nil {
 		fs.m = map[string]*cursor{}
@@ -171,7 +171,7 @@ func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition 
 			old.close()
 			old.mu.Unlock()
 		}
-		r, err := b.CreateReader(ctx, bridge.ReaderOptions{Topic: partition, Start: bridge.StartAtIndex(offset), Batches: true})
+		r, err := b.CreateReader(ctx, bridge.ReaderOptions{Topic: partition, Principal: principal, Start: bridge.StartAtIndex(offset), Batches: true})
 		if err != nil {
 			fs.mu.Unlock()
 			return nil, err

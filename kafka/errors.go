@@ -21,6 +21,9 @@ func errorCode(err error) int16 {
 		return kerr.TopicAlreadyExists.Code
 	case errors.Is(err, bridge.ErrInvalid):
 		return kerr.InvalidRequest.Code
+	case errors.Is(err, bridge.ErrForbidden):
+		// The store refused the client's own principal (act_as_clients).
+		return kerr.TopicAuthorizationFailed.Code
 	case errors.Is(err, context.DeadlineExceeded):
 		return kerr.RequestTimedOut.Code
 	case errors.Is(err, bridge.ErrUnavailable), errors.Is(err, bridge.ErrClosed):

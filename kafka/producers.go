@@ -25,11 +25,12 @@ type producerCache struct {
 // idle meanwhile), and a batch reaches the backend whole (Lease.Lock), so
 // the records of one batch get consecutive offsets.
 type partitionProducer struct {
-	name    string
-	durable func(partition string, index int64)
-	c       *producercache.Cache
-	raw     bool // the backend's producers are bridge.RawProducers
-	strip   bool // Options.SchemaFraming "strip" (never with raw)
+	name      string
+	principal string // bridge.ActingAs: whose producer; "" the gateway's
+	durable   func(partition string, index int64)
+	c         *producercache.Cache
+	raw       bool // the backend's producers are bridge.RawProducers
+	strip     bool // Options.SchemaFraming "strip" (never with raw)
 }
 
 func newProducerCache(b bridge.Backend, durable func(string, int64), strip bool) *producerCache {
@@ -38,20 +39,20 @@ func newProducerCache(b bridge.Backend, durable func(string, int64), strip bool)
 
 // get opens partition's producer, so that its failure is the partition's
 // answer before any batch is sent.
-func (pc *producerCache) get(ctx context.Context, partition string) (*partitionProducer, error) {
-	l, err := pc.c.Acquire(ctx, producerOptions(partition))
+func (pc *producerCache) get(ctx context.Context, partition, principal string) (*partitionProducer, error) {
+	l, err := pc.c.Acquire(ctx, producerOptions(partition, principal))
 	if err != nil {
 		return nil, err
 	}
 	_, raw := l.Producer().(bridge.RawProducer)
 	l.Release()
-	return &partitionProducer{name: partition, durable: pc.durable, c: pc.c, raw: raw, strip: pc.strip && !raw}, nil
+	return &partitionProducer{name: partition, principal: principal, durable: pc.durable, c: pc.c, raw: raw, strip: pc.strip && !raw}, nil
 }
 
 // lease takes the partition's producer for one send, serialised with the
 // other sends to it; done ends both.
 func (pp *partitionProducer) lease(ctx context.Context) (p bridge.Producer, done func(), err error) {
-	l, err := pp.c.Acquire(ctx, producerOptions(pp.name))
+	l, err := pp.c.Acquire(ctx, producerOptions(pp.name, pp.principal))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,10 +60,11 @@ func (pp *partitionProducer) lease(ctx context.Context) (p bridge.Producer, done
 	return l.Producer(), func() { l.Unlock(); l.Release() }, nil
 }
 
-// dropTopic closes the producers of a deleted topic's partitions.
+// dropTopic closes the gateway's producers of a deleted topic's
+// partitions (clients' own, when acting as them, fail and go idle).
 func (pc *producerCache) dropTopic(info topicInfo) {
 	for p := range int32(info.partitions) {
-		pc.c.Drop(producerOptions(info.partition(p)))
+		pc.c.Drop(producerOptions(info.partition(p), ""))
 	}
 }
 
@@ -83,9 +85,10 @@ func (pc *producerCache) close(ctx context.Context) error {
 // KiB, so 1 KiB records made entries of ~125) and LZ4, as a Pulsar client
 // tuned for throughput would send them: fewer, smaller entries for the
 // broker and bookies to write.
-func producerOptions(partition string) bridge.ProducerOptions {
+func producerOptions(partition, principal string) bridge.ProducerOptions {
 	return bridge.ProducerOptions{
 		Topic:               partition,
+		Principal:           principal,
 		MaxPending:          producerMaxPending,
 		BatchingMaxMessages: 1000,
 		BatchingMaxBytes:    1 << 20,

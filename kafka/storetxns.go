@@ -39,6 +39,15 @@ func storeMode(ctx context.Context, b bridge.Backend, mode string) (bridge.Trans
 	if mode == "markers" {
 		return nil, nil
 	}
+	if bridge.ActingAs(b, "-") != "" {
+		// A store transaction's records go over the gateway's own
+		// connections, not as the client: markers then (every gateway on
+		// the store must act as its clients alike).
+		if mode == "store" {
+			return nil, errors.New("kafka: transactions: store writes as the gateway, not as each client: use markers with pulsar.act_as_clients")
+		}
+		return nil, nil
+	}
 	if ok {
 		avail, err := ts.TxnsAvailable(ctx)
 		if err != nil {

@@ -23,7 +23,7 @@ func (h *Handler) writeMarkers(ctx context.Context, j *txnJob) error {
 	var g errgroup.Group
 	for _, p := range j.Parts {
 		g.Go(func() error {
-			pp, err := h.producers.get(ctx, p.Name)
+			pp, err := h.producers.get(ctx, p.Name, "") // markers are the gateway's
 			if err != nil {
 				return err
 			}

@@ -39,7 +39,7 @@ func (sb *sub) record() subRecord {
 // the earliest message of topics it has no cursor on yet: they appeared
 // while the session was away.
 func (ss *session) open(rec subRecord, durable, resume bool) (*sub, error) {
-	t, err := ss.s.targetOf(ss.id, rec, durable)
+	t, err := ss.s.targetOf(ss.id, rec, durable, ss.actingAs())
 	if err != nil {
 		return nil, err
 	}

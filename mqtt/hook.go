@@ -3,6 +3,7 @@ package mqtt
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 	"go.uber.org/zap"
 
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/tlsident"
 )
 
@@ -309,6 +311,9 @@ func (h *hook) OnSubscribed(cl *mochi.Client, pk packets.Packet, reasonCodes []b
 		if err != nil {
 			ss.log.Warn("subscribing", zap.String("filter", f.Filter), zap.Error(err))
 			reasonCodes[i] = packets.ErrUnspecifiedError.Code
+			if errors.Is(err, bridge.ErrForbidden) && ss.version == 5 {
+				reasonCodes[i] = packets.ErrNotAuthorized.Code // the store refused the client's principal
+			}
 			continue
 		}
 		sb.fresh = true
@@ -405,7 +410,7 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 	// Not the session's context: a client may leave right after a QoS 0
 	// publish (mosquitto_pub does), and what it sent must still go out,
 	// in order (a cancelled send fails or is retried behind later ones).
-	h.s.publish(context.Background(), &pk, func(err error) {
+	h.s.publish(context.Background(), &pk, ss.actingAs(), func(err error) {
 		if m != nil {
 			ss.in2.finish(pk.PacketID, m, err)
 		}

@@ -21,8 +21,8 @@ func newProducers(b bridge.Backend, idle time.Duration) *producercache.Cache {
 	}})
 }
 
-func producerOptions(topic string) bridge.ProducerOptions {
-	return bridge.ProducerOptions{Topic: topic, BatchingMaxDelay: time.Millisecond, MaxPending: 1000}
+func producerOptions(topic, principal string) bridge.ProducerOptions {
+	return bridge.ProducerOptions{Topic: topic, Principal: principal, BatchingMaxDelay: time.Millisecond, MaxPending: 1000}
 }
 
 // openProducer opens a producer. A backend that does not create topics on

@@ -38,7 +38,7 @@ func TestSendOrderWhileOpening(t *testing.T) {
 	for i := range 10 {
 		wg.Add(1)
 		v := fmt.Sprint(i)
-		go ps.SendAsync(context.Background(), producerOptions(topic), &bridge.OutMessage{Value: []byte(v)}, func(_ bridge.SendResult, err error) {
+		go ps.SendAsync(context.Background(), producerOptions(topic, ""), &bridge.OutMessage{Value: []byte(v)}, func(_ bridge.SendResult, err error) {
 			if err != nil {
 				t.Error(err)
 			}

@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"context"
+	"errors"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -10,7 +11,10 @@ import (
 
 // publish stores one publish: the retained record first (when retained),
 // then the message on its topic; done gets the outcome once durable.
-func (s *Server) publish(ctx context.Context, pk *packets.Packet, done func(error)) {
+//
+// principal is whose producer sends it (bridge.ActingAs: "" is the
+// gateway's); the store refusing the principal is not authorized.
+func (s *Server) publish(ctx context.Context, pk *packets.Packet, principal string, done func(error)) {
 	name, err := s.topicName(pk.TopicName)
 	if err != nil {
 		done(packets.ErrTopicNameInvalid)
@@ -23,5 +27,10 @@ func (s *Server) publish(ctx context.Context, pk *packets.Packet, done func(erro
 			return
 		}
 	}
-	s.producers.SendAsync(ctx, producerOptions(name), msg, func(_ bridge.SendResult, err error) { done(err) })
+	s.producers.SendAsync(ctx, producerOptions(name, principal), msg, func(_ bridge.SendResult, err error) {
+		if errors.Is(err, bridge.ErrForbidden) {
+			err = packets.ErrNotAuthorized
+		}
+		done(err)
+	})
 }

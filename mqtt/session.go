@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,6 +112,16 @@ func (ss *session) acks() *ackQueue {
 		ss.in = newAckQueue(ss)
 	}
 	return ss.in
+}
+
+// actingAs is the principal the session's producers and consumers act
+// for in the store (bridge.ActingAs): its checked user, else ANONYMOUS.
+func (ss *session) actingAs() string {
+	p := authz.Anonymous
+	if a := ss.s.opts.Auth; a != nil {
+		p = a.principal(ss.user, ss.hasUser)
+	}
+	return bridge.ActingAs(ss.s.opts.Backend, strings.TrimPrefix(p, "User:"))
 }
 
 // allowed checks a publish (write) or a subscription against the ACL file

@@ -80,7 +80,8 @@ type target struct {
 }
 
 // targetOf maps a subscription of client id to bridge options.
-func (s *Server) targetOf(id string, rec subRecord, durable bool) (target, error) {
+// principal is whose consumer it is (bridge.ActingAs).
+func (s *Server) targetOf(id string, rec subRecord, durable bool, principal string) (target, error) {
 	t := target{filter: rec.Filter}
 	if strings.HasPrefix(strings.ToLower(rec.Filter), "$share/") {
 		parts := strings.SplitN(rec.Filter, "/", 3)
@@ -90,6 +91,7 @@ func (s *Server) targetOf(id string, rec subRecord, durable bool) (target, error
 		t.group, t.filter = parts[1], parts[2]
 	}
 	o := bridge.SubscribeOptions{
+		Principal:    principal,
 		Subscription: "mqtt-" + encodeBytes(id, false) + "-" + encodeBytes(t.filter, false),
 		Type:         bridge.Exclusive,
 		NonDurable:   !durable,
@@ -119,7 +121,7 @@ func (s *Server) targetOf(id string, rec subRecord, durable bool) (target, error
 // every topic it covers: the session ended, its backlog must not grow.
 // Shared groups are left alone; other members may use them.
 func (s *Server) dropDurable(ctx context.Context, id string, rec subRecord) {
-	t, err := s.targetOf(id, rec, true)
+	t, err := s.targetOf(id, rec, true, "")
 	if err != nil || t.group != "" {
 		return
 	}

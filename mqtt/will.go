@@ -61,7 +61,7 @@ func (s *Server) publishWill(ss *session) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
-	s.publish(ctx, &pk, func(err error) { done <- err })
+	s.publish(ctx, &pk, ss.actingAs(), func(err error) { done <- err })
 	select {
 	case err := <-done:
 		if err != nil {

@@ -57,6 +57,9 @@ type Options struct {
 	PatternDiscovery time.Duration
 	// MaxPending is a producer's default bound on unconfirmed messages.
 	MaxPending int
+	// ActAs, when set, acts in Pulsar as each client's own principal
+	// (principals.go).
+	ActAs *ActAsOptions
 	// SkipIndexProbe skips Open's check that the broker exposes the index
 	// (a produce and a read on a probe topic). Then the first read fails
 	// instead, with the same message.
@@ -94,6 +97,8 @@ type Backend struct {
 	ackSaveQuiet atomic.Int64 // unix ns until which saves are skipped (one failed)
 
 	txns txnCoords // transaction coordinators (txn.go)
+
+	principals *principalPool // nil: everything on the gateway's login
 
 	batchStats struct{ raw, fallback atomic.Int64 } // SendBatch's two ways (BatchStats)
 }
@@ -143,19 +148,8 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	co := pulsar.ClientOptions{
-		URL:               opts.URL,
-		OperationTimeout:  opts.OperationTimeout,
-		ConnectionTimeout: 10 * time.Second,
-		Logger:            newClientLogger(log),
-		// The client takes our tls.Config whole (CA, server name, the
-		// provider's certificate), so it checks the broker as our own
-		// connections do.
-		TLSConfig:           sec.tls,
-		TLSValidateHostname: true,
-		Authentication:      sec.auth, // NewClient initializes it
-	}
-	client, err := pulsar.NewClient(co)
+	b := &Backend{opts: opts, log: log, sec: sec}
+	client, err := pulsar.NewClient(b.clientOptions(sec.auth)) // NewClient initializes the provider
 	if err != nil {
 		return nil, mapErr(err, topicScope, "pulsar client")
 	}
@@ -167,7 +161,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		client.Close()
 		return nil, fmt.Errorf("bridge/pulsar: admin client: %w", err)
 	}
-	b := &Backend{
+	*b = Backend{
 		opts: opts, log: log, client: client, admin: adm, sec: sec,
 		http:     &http.Client{Timeout: opts.OperationTimeout, Transport: tr},
 		adminURL: strings.TrimRight(opts.AdminURL, "/"),
@@ -180,6 +174,12 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	}
 	b.adm = &adminAPI{b: b}
 	b.presence.b = b
+	if opts.ActAs != nil {
+		if b.principals, err = newPrincipalPool(b, *opts.ActAs); err != nil {
+			client.Close()
+			return nil, err
+		}
+	}
 	if !opts.SkipIndexProbe {
 		if err := b.probeIndex(ctx); err != nil {
 			client.Close()
@@ -188,6 +188,24 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	}
 	b.openAckStore(ctx)
 	return b, nil
+}
+
+// clientOptions are a pulsar.Client's, logging in with auth: the
+// gateway's own client and each principal's (principals.go) differ only
+// in that.
+func (b *Backend) clientOptions(auth pulsar.Authentication) pulsar.ClientOptions {
+	return pulsar.ClientOptions{
+		URL:               b.opts.URL,
+		OperationTimeout:  b.opts.OperationTimeout,
+		ConnectionTimeout: 10 * time.Second,
+		Logger:            newClientLogger(b.log),
+		// The client takes our tls.Config whole (CA, server name, the
+		// provider's certificate), so it checks the broker as our own
+		// connections do.
+		TLSConfig:           b.sec.tls,
+		TLSValidateHostname: true,
+		Authentication:      auth,
+	}
 }
 
 // probeIndex writes one message to a probe topic and reads it back twice:
@@ -276,6 +294,9 @@ func (b *Backend) Close() error {
 	}
 	b.presence.close()
 	b.closeTxns()
+	if b.principals != nil {
+		b.principals.close()
+	}
 	b.client.Close()
 	return nil
 }

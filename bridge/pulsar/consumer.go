@@ -17,10 +17,13 @@ import (
 // consumer is a bridge.Consumer on a pulsar-client-go consumer (one topic,
 // several, or a pattern).
 type consumer struct {
-	b     *Backend
-	c     pulsar.Consumer
-	opts  bridge.SubscribeOptions
-	topic string // the single non-partitioned topic, or "" (then Seek goes through the admin API)
+	b    *Backend
+	c    pulsar.Consumer
+	opts bridge.SubscribeOptions
+	// release gives back a principal's client (principals.go); nil: the
+	// gateway's.
+	release func()
+	topic   string // the single non-partitioned topic, or "" (then Seek goes through the admin API)
 
 	closed   atomic.Bool     // set under mu by Close; read without it on the hot path
 	ctx      context.Context // ends at Close: unblocks Receive (set before use, never changed)
@@ -109,11 +112,18 @@ func (b *Backend) Subscribe(ctx context.Context, opts bridge.SubscribeOptions) (
 			co.Topic, co.Topics = co.Topics[0], nil
 		}
 	}
-	pc, err := b.client.Subscribe(co)
+	client, release, err := b.clientFor(opts.Principal)
 	if err != nil {
+		return nil, err
+	}
+	pc, err := client.Subscribe(co)
+	if err != nil {
+		if release != nil {
+			release()
+		}
 		return nil, mapErr(err, subScope, "subscribe "+opts.Subscription)
 	}
-	c.c = pc
+	c.c, c.release = pc, release
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if err := b.track(c); err != nil {
 		pc.Close()
@@ -380,6 +390,9 @@ func (c *consumer) Close() error {
 	c.c.Close()
 	c.b.saveSubAcks(c.opts.Subscription)
 	c.b.untrack(c)
+	if c.release != nil {
+		c.release()
+	}
 	return nil
 }
 

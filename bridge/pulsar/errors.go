@@ -47,7 +47,7 @@ func mapErr(err error, scope notFound, what string) error {
 // sentinels are the bridge errors an error already carrying one keeps.
 var sentinels = []error{bridge.ErrTopicNotFound, bridge.ErrTopicExists, bridge.ErrSubscriptionNotFound,
 	bridge.ErrSubscriptionExists, bridge.ErrSubscriptionBusy, bridge.ErrConsumerBusy, bridge.ErrNotAllowed,
-	bridge.ErrClosed, bridge.ErrUnavailable, bridge.ErrInvalid, bridge.ErrTxnUnknown}
+	bridge.ErrClosed, bridge.ErrUnavailable, bridge.ErrInvalid, bridge.ErrTxnUnknown, bridge.ErrForbidden}
 
 // classify is the one place that decides what a Pulsar error means, by its
 // type and code, never by its wording: a library that rewords a message must
@@ -143,6 +143,8 @@ var byResult = map[pulsar.Result]error{
 	pulsar.InvalidTopicName:     bridge.ErrInvalid,
 	pulsar.InvalidConfiguration: bridge.ErrInvalid,
 	pulsar.MessageTooBig:        bridge.ErrInvalid,
+	// The broker refused the role (a principal's, when acting as clients).
+	pulsar.AuthorizationError: bridge.ErrForbidden,
 
 	pulsar.TimeoutError:                          bridge.ErrUnavailable,
 	pulsar.LookupError:                           bridge.ErrUnavailable,
@@ -166,6 +168,7 @@ var byServerError = map[string]error{
 	"TopicNotFound":        bridge.ErrTopicNotFound,
 	"SubscriptionNotFound": bridge.ErrSubscriptionNotFound,
 	"InvalidTopicName":     bridge.ErrInvalid,
+	"AuthorizationError":   bridge.ErrForbidden,
 
 	// A transaction the coordinator no longer has (ended, or timed out and
 	// aborted), or one in a state that refuses the request (ending it

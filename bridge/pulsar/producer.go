@@ -24,6 +24,7 @@ type producer struct {
 	partitioned bool // the client routes over partitions
 	fixedPart   int  // partition of a pinned producer (-1: not partitioned)
 	p           pulsar.Producer
+	release     func() // gives back a principal's client (principals.go); nil: the gateway's
 
 	sendMu sync.Mutex // orders queue pushes as the client's sends
 	closed bool
@@ -111,11 +112,18 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 	if po.BatchingMaxPublishDelay <= 0 {
 		po.BatchingMaxPublishDelay = 5 * time.Millisecond
 	}
-	pp, err := b.client.CreateProducer(po)
+	client, release, err := b.clientFor(opts.Principal)
 	if err != nil {
+		return nil, err
+	}
+	pp, err := client.CreateProducer(po)
+	if err != nil {
+		if release != nil {
+			release()
+		}
 		return nil, mapErr(err, topicScope, "producer on "+name)
 	}
-	p := &producer{b: b, topic: name, partitioned: parts > 0, fixedPart: partitionOf(name), p: pp, batching: opts,
+	p := &producer{b: b, topic: name, partitioned: parts > 0, fixedPart: partitionOf(name), p: pp, release: release, batching: opts,
 		slots: make(chan struct{}, maxPending), kick: make(chan struct{}, 1), quit: make(chan struct{}), tailers: map[string]*tailer{},
 		prev: map[string]entryInfo{}, probes: map[string]int{}}
 	// The partitions' last entries, learned now, let the first receipt of
@@ -132,7 +140,9 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 	if p.batching.BatchingMaxBytes <= 0 {
 		p.batching.BatchingMaxBytes = 128 << 10 // pulsar-client-go's default
 	}
-	if !p.partitioned {
+	// The gateway's own connections log in as the gateway: a principal's
+	// producer sends message by message through its client.
+	if !p.partitioned && release == nil {
 		p.pub = &publisher{b: b, topic: name}
 		p.txnPub = &publisher{b: b, topic: name, txn: true} // connects on its first send
 	}
@@ -531,6 +541,9 @@ func (p *producer) Close() error {
 	p.tailers = map[string]*tailer{}
 	p.tmu.Unlock()
 	p.b.untrack(p)
+	if p.release != nil {
+		p.release()
+	}
 	return nil
 }
 

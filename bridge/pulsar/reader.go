@@ -21,6 +21,8 @@ type reader struct {
 	tn        bridge.TopicName
 	partition int
 	queue     int
+	client    pulsar.Client // the gateway's, or a principal's (principals.go)
+	release   func()        // gives a principal's client back; nil: the gateway's
 
 	mu        sync.Mutex
 	closed    bool
@@ -39,7 +41,9 @@ func (b *Backend) CreateReader(ctx context.Context, opts bridge.ReaderOptions) (
 	if err != nil {
 		return nil, err
 	}
-	if opts.Batches && rawURL(b.opts.URL) {
+	// The entry reader reads on the gateway's own login: a principal's
+	// reader reads through its client.
+	if opts.Batches && rawURL(b.opts.URL) && !(b.principals != nil && opts.Principal != "") {
 		er, err := b.createEntryReader(ctx, tn, opts.Start)
 		if err != nil {
 			return nil, err
@@ -47,7 +51,13 @@ func (b *Backend) CreateReader(ctx context.Context, opts bridge.ReaderOptions) (
 		return er, nil
 	}
 	r := &reader{b: b, name: tn.String(), tn: tn, partition: partitionOf(tn.String()), queue: opts.ReceiverQueueSize}
+	if r.client, r.release, err = b.clientFor(opts.Principal); err != nil {
+		return nil, err
+	}
 	if err := r.open(ctx, opts.Start); err != nil {
+		if r.release != nil {
+			r.release()
+		}
 		return nil, err
 	}
 	if err := b.track(r); err != nil {
@@ -149,7 +159,7 @@ func (r *reader) open(ctx context.Context, s bridge.StartPosition) error {
 		part := max(int32(r.partition), 0)
 		start, inclusive = pulsar.NewMessageID(sp.entry.ledger, sp.entry.entry, -1, part), true
 	}
-	pr, err := r.b.client.CreateReader(pulsar.ReaderOptions{Topic: r.name, StartMessageID: start,
+	pr, err := r.client.CreateReader(pulsar.ReaderOptions{Topic: r.name, StartMessageID: start,
 		StartMessageIDInclusive: inclusive, ReceiverQueueSize: r.queue})
 	if err != nil {
 		return mapErr(err, topicScope, "reader of "+r.name)
@@ -241,6 +251,9 @@ func (r *reader) Close() error {
 	r.mu.Unlock()
 	pr.Close()
 	r.b.untrack(r)
+	if r.release != nil {
+		r.release()
+	}
 	return nil
 }
 

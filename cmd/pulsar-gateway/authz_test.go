@@ -13,7 +13,6 @@ import (
 	amqp091 "github.com/rabbitmq/amqp091-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
 )
 
 // One rule, every protocol: alice may read orders.eu, so she reads it as
@@ -37,26 +36,9 @@ func TestRunOneRuleForEveryProtocol(t *testing.T) {
 	defer cancel()
 
 	kafka := func(user, pass string, opts ...kgo.Opt) *kgo.Client {
-		cl, err := kgo.NewClient(append(opts, kgo.SeedBrokers(addrs["kafka"]), kgo.RequestRetries(1), kgo.RecordRetries(1),
-			kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(cl.Close)
-		return cl
+		return kafkaAs(t, addrs["kafka"], user, pass, opts...)
 	}
-	amqp := func(user, pass string) *amqp091.Channel {
-		c, err := amqp091.Dial("amqp://" + user + ":" + pass + "@" + addrs["amqp"] + "/")
-		if err != nil {
-			t.Fatalf("AMQP as %s: %v", user, err)
-		}
-		t.Cleanup(func() { c.Close() })
-		ch, err := c.Channel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ch
-	}
+	amqp := func(user, pass string) *amqp091.Channel { return amqpChannel(t, addrs["amqp"], user, pass) }
 	// carol makes the queues (a topic and its AMQP subscription).
 	carolCh := amqp("carol", "c")
 	for _, q := range []string{"orders.eu", "payments"} {

@@ -28,7 +28,12 @@ func openBackend(cfg *config.Config, log *zap.Logger) (bridge.Backend, error) {
 		// instead of waiting forever.
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
+		var actAs *pulsarbackend.ActAsOptions
+		if cfg.Pulsar.ActAsClients {
+			actAs = &pulsarbackend.ActAsOptions{TokenKeyFile: cfg.Pulsar.ClientTokenKeyFile, MaxClients: cfg.Pulsar.MaxClientConnections}
+		}
 		b, err := pulsarbackend.Open(ctx, pulsarbackend.Options{
+			ActAs:         actAs,
 			URL:           cfg.Pulsar.URL,
 			AdminURL:      cfg.Pulsar.AdminURL,
 			AuthToken:     cfg.Pulsar.AuthToken.Reveal(),

@@ -13,6 +13,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 )
 
 // logBuffer collects what the gateway writes to stderr; safe to read while
@@ -164,4 +168,32 @@ func passwordFile(t *testing.T, user, password string) string {
 	pw := filepath.Join(t.TempDir(), "passwd")
 	mosquittoPasswd(t, "-b", "-c", pw, user, password)
 	return pw
+}
+
+// kafkaAs is a Kafka client logged in as user with SASL/PLAIN, retrying
+// little: a refusal is the answer under test.
+func kafkaAs(t *testing.T, addr, user, pass string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append(opts, kgo.SeedBrokers(addr), kgo.RequestRetries(2), kgo.RecordRetries(2),
+		kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// amqpChannel is a channel of an AMQP connection logged in as user.
+func amqpChannel(t *testing.T, addr, user, pass string) *amqp091.Channel {
+	t.Helper()
+	c, err := amqp091.Dial("amqp://" + user + ":" + pass + "@" + addr + "/")
+	if err != nil {
+		t.Fatalf("AMQP as %s: %v", user, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ch, err := c.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
 }

@@ -31,22 +31,39 @@ func Options(prefix string) (opts pulsarbackend.Options, ok bool) {
 // which the bridge has no call for, unless it exists.
 func CreateNamespace(t testing.TB, prefix, ns string) {
 	t.Helper()
+	admin(t, prefix, http.MethodPut, "/admin/v2/namespaces/"+ns, "", http.StatusConflict)
+}
+
+// Grant gives role Pulsar's permissions (produce, consume) on a namespace,
+// as `pulsar-admin namespaces grant-permission` does.
+func Grant(t testing.TB, prefix, ns, role string, actions ...string) {
+	t.Helper()
+	admin(t, prefix, http.MethodPost, "/admin/v2/namespaces/"+ns+"/permissions/"+role, `["`+strings.Join(actions, `","`)+`"]`, 0)
+}
+
+// admin makes an admin API call as the broker's tests log in to it; a 2xx
+// or the status ok passes.
+func admin(t testing.TB, prefix, method, path, body string, ok int) {
+	t.Helper()
 	opts, _ := Options(prefix)
 	hc, err := pulsarbackend.AdminHTTPClient(opts) // the secure broker's TLS and login too
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPut, strings.TrimRight(opts.AdminURL, "/")+"/admin/v2/namespaces/"+ns, nil)
+	req, err := http.NewRequest(method, strings.TrimRight(opts.AdminURL, "/")+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	out, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusConflict {
-		t.Fatalf("create namespace %s: %s %s", ns, resp.Status, body)
+	if resp.StatusCode/100 != 2 && resp.StatusCode != ok {
+		t.Fatalf("%s %s: %s %s", method, path, resp.Status, out)
 	}
 }
