@@ -21,7 +21,7 @@ import (
 // so Pulsar's own permissions decide: alice, granted produce and consume on
 // the namespace with pulsar-admin's call, produces and consumes through
 // Kafka, MQTT and AMQP; bob, granted nothing, is refused with each
-// protocol's authorization error.
+// protocol's authorization error, producing and consuming.
 func TestRunActAsClientsOnSecurePulsar(t *testing.T) {
 	url, admin := os.Getenv("PULSAR_SECURE_URL"), os.Getenv("PULSAR_SECURE_ADMIN_URL")
 	ca, tokenFile, key := os.Getenv("PULSAR_SECURE_TLS_CA"), os.Getenv("PULSAR_SECURE_TOKEN_FILE"), os.Getenv("PULSAR_SECURE_TOKEN_SECRET_KEY")
@@ -83,8 +83,12 @@ func TestRunActAsClientsOnSecurePulsar(t *testing.T) {
 	if r, err := mqtt("alice", "a").Publish(ctx, &paho.Publish{Topic: "orders", QoS: 1, Payload: []byte("m1")}); err != nil || r.ReasonCode != 0 {
 		t.Fatalf("alice publishes through MQTT: %v %+v", err, r)
 	}
-	if r, _ := mqtt("bob", "b").Publish(ctx, &paho.Publish{Topic: "orders", QoS: 1, Payload: []byte("no")}); r == nil || r.ReasonCode != 0x87 {
+	bobM := mqtt("bob", "b")
+	if r, _ := bobM.Publish(ctx, &paho.Publish{Topic: "orders", QoS: 1, Payload: []byte("no")}); r == nil || r.ReasonCode != 0x87 {
 		t.Fatalf("bob publishes through MQTT: %+v, want PUBACK 0x87", r)
+	}
+	if sa, err := bobM.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "orders", QoS: 1}}}); sa == nil || sa.Reasons[0] != 0x87 {
+		t.Fatalf("bob subscribes through MQTT: %v %+v, want SUBACK 0x87", err, sa)
 	}
 
 	// AMQP: the queue is the same topic; bob's publish closes his channel
