@@ -358,3 +358,30 @@ func dialAs(t *testing.T, g *gateway, user string) *amqp091.Connection {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// RabbitMQ's own permission triple (rabbitmq_permissions in the rule file,
+// as `rabbitmqctl set_permissions -p / dave "^dave-" ".*" "^dave-"` sets
+// it): dave configures and reads queues named dave-*, writes anywhere.
+func TestAuthzRabbitMQPermissions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "acls.yaml")
+	must(t, os.WriteFile(path, []byte(`rabbitmq_permissions:
+  - {user: dave, vhost: /, configure: "^dave-", write: ".*", read: "^dave-"}
+`), 0o600))
+	a, err := authz.New(authz.Options{File: path})
+	must(t, err)
+	t.Cleanup(a.Close)
+	g := startGateway(t, "", func(o *Options) { o.Authz = a })
+	c := dialAs(t, g, "dave")
+	ch := channel091(t, c)
+	declare(t, ch, "dave-q")
+	d := consume(t, ch, "dave-q", true)
+	publish(t, ch, "", "dave-q", "m")
+	recv(t, d)
+	other := channel091(t, c)
+	_, err = other.QueueDeclare("erin-q", false, false, false, false, nil)
+	refusedWith(t, "dave declares erin-q", err, "configure access to queue 'erin-q' in vhost '/' refused for user 'dave'")
+	// Another vhost: no permissions there.
+	if m, ok := openVhost(t, g, "dave", "other").(*wire.ConnectionClose); !ok || m.ReplyCode != 530 {
+		t.Fatalf("dave opens vhost other: %#v, want connection.close 530", m)
+	}
+}

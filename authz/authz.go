@@ -15,6 +15,7 @@ package authz
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -46,6 +47,12 @@ const (
 	Match      Pattern = 2
 	Literal    Pattern = 3
 	Prefixed   Pattern = 4
+	// Regex is the gateway's own (RabbitMQ's permissions): the name is a
+	// regular expression found anywhere in a resource's name, as RabbitMQ
+	// matches its permission regexes ("^orders\\." for names starting
+	// orders.). Only the rule file has it; Kafka's ACL APIs neither show
+	// nor make it.
+	Regex Pattern = 64
 )
 
 // Op is an operation: Kafka's codes (kmsg.ACLOperation).
@@ -252,17 +259,54 @@ func grants(have, want Op) bool {
 
 // matchesName tells whether the rule matches one name.
 func (r Rule) matchesName(name string) bool {
-	if r.Pattern == Prefixed {
+	switch r.Pattern {
+	case Prefixed:
 		return strings.HasPrefix(name, r.Name)
+	case Regex:
+		re := compiled(r.Name)
+		return re != nil && re.MatchString(name)
 	}
 	return r.Name == Wildcard || r.Name == name
+}
+
+// regexps are the rules' compiled regular expressions, by source: the rule
+// file's only (CreateAcls makes none), so they stay few.
+var regexps sync.Map
+
+// compiled is expr compiled (nil: it does not compile; Valid refuses it).
+func compiled(expr string) *regexp.Regexp {
+	if re, ok := regexps.Load(expr); ok {
+		return re.(*regexp.Regexp)
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil
+	}
+	regexps.Store(expr, re)
+	return re
+}
+
+// matchesAll tells whether a rule matches every name: "*", an empty
+// prefix, or a regex that matches anything (RabbitMQ's ".*").
+func (r Rule) matchesAll() bool {
+	switch r.Pattern {
+	case Prefixed:
+		return r.Name == ""
+	case Regex:
+		switch r.Name {
+		case ".*", "^.*", ".*$", "^.*$":
+			return true
+		}
+		return false
+	}
+	return r.Name == Wildcard
 }
 
 // covers tells whether the rule matches every name the check is about.
 func (r Rule) covers(c check) bool {
 	switch c.kind {
 	case 1:
-		return r.Name == Wildcard && r.Pattern != Prefixed || r.Pattern == Prefixed && strings.HasPrefix(c.name, r.Name)
+		return r.matchesAll() || r.Pattern == Prefixed && strings.HasPrefix(c.name, r.Name)
 	case 2:
 		return true
 	}
@@ -274,12 +318,15 @@ func (r Rule) covers(c check) bool {
 func (r Rule) mayMatch(c check) bool {
 	switch c.kind {
 	case 1:
-		if r.Pattern == Prefixed {
+		switch r.Pattern {
+		case Prefixed:
 			return strings.HasPrefix(c.name, r.Name) || strings.HasPrefix(r.Name, c.name)
+		case Regex:
+			return true // it may match some name with the prefix: deny
 		}
 		return r.Name == Wildcard || strings.HasPrefix(r.Name, c.name)
 	case 2:
-		return r.Name == Wildcard && r.Pattern != Prefixed || r.Pattern == Prefixed && r.Name == ""
+		return r.matchesAll()
 	}
 	return r.matchesName(c.name)
 }

@@ -300,3 +300,59 @@ func FuzzStoredRule(f *testing.F) {
 		}
 	})
 }
+
+// RabbitMQ's permissions, as rabbitmqctl set_permissions gives them: a
+// regex found anywhere in the name, per kind of access; "" is none.
+func TestRabbitMQPermissions(t *testing.T) {
+	a := parse(t, `
+rabbitmq_permissions:
+  - {user: alice, vhost: /, configure: "^alice-", write: ".*", read: "^(alice-|shared\\.)"}
+  - {user: bob, vhost: /, configure: "", write: "", read: "^shared\\."}
+acls:
+  - {principal: "User:alice", resource: topic, name: "secret", pattern: regex, operations: [read], permission: deny}
+`)
+	bobWho := Who{Principal: "User:bob", Host: "h"}
+	cases := []struct {
+		who  Who
+		op   Op
+		res  Resource
+		name string
+		want bool
+	}{
+		{alice, Describe, VHost, "/", true},
+		{alice, Describe, VHost, "other", false},
+		{alice, Create, Topic, "alice-q", true},
+		{alice, Delete, Exchange, "alice-x", true},
+		{alice, Create, Topic, "bob-q", false},
+		{alice, Create, Topic, "x-alice-q", false}, // anchored with ^
+		{alice, Write, Exchange, "amq.topic", true},
+		{alice, Write, Topic, "anything", true},
+		{alice, Read, Topic, "shared.news", true},
+		{alice, Read, Topic, "alice-secret", false}, // the deny regex finds "secret" anywhere
+		{alice, Read, Topic, "bob-q", false},
+		{bobWho, Read, Topic, "shared.news", true},
+		{bobWho, Write, Topic, "shared.news", false}, // "" is no permission
+		{bobWho, Create, Topic, "bob-q", false},
+	}
+	for _, c := range cases {
+		if got := a.Allowed(c.who, c.op, c.res, c.name); got != c.want {
+			t.Errorf("%s op %d on %d %q: got %v, want %v", c.who.Principal, c.op, c.res, c.name, got, c.want)
+		}
+	}
+	// A regex that is not "everything" covers no MQTT wildcard; ".*" does.
+	if a.AllowedPrefix(bobWho, Read, Topic, "shared.") {
+		t.Error("a regex allow covered a prefix")
+	}
+	if !a.AllowedPrefix(alice, Write, Topic, "site.") {
+		t.Error("write .* should cover every name")
+	}
+	if a.AllowedPrefix(alice, Read, Topic, "alice-") {
+		t.Error("a regex deny may match under the prefix: refused")
+	}
+	if _, err := ParseFile([]byte(`rabbitmq_permissions: [{user: a, vhost: /, configure: "(", write: "", read: ""}]`)); err == nil {
+		t.Error("a regex that does not compile was accepted")
+	}
+	if _, err := ParseFile([]byte(`rabbitmq_permissions: [{vhost: /, configure: ".*"}]`)); err == nil {
+		t.Error("a permission without a user was accepted")
+	}
+}

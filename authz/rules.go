@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -17,12 +18,59 @@ import (
 //	  - principal: User:alice        # User:* is every user
 //	    resource: topic              # topic, group, transactional_id, cluster, vhost, exchange
 //	    name: orders.                # "*" is every name; the cluster's is kafka-cluster
-//	    pattern: prefixed            # literal (the default) or prefixed
+//	    pattern: prefixed            # literal (the default), prefixed, or regex
 //	    operations: [read, describe]
 //	    permission: allow            # allow (the default) or deny
 //	    host: "*"                    # the default
+//	rabbitmq_permissions:            # rabbitmqctl set_permissions, as rules
+//	  - {user: alice, vhost: /, configure: "^orders\\.", write: ".*", read: ".*"}
 type fileRules struct {
-	ACLs []fileRule `yaml:"acls"`
+	ACLs                []fileRule      `yaml:"acls"`
+	RabbitMQPermissions []rabbitmqPerms `yaml:"rabbitmq_permissions"`
+}
+
+// rabbitmqPerms is RabbitMQ's permission triple of a user on a vhost: the
+// regexes of the queue and exchange names it may configure, write and
+// read; "" is none, as RabbitMQ's. It stands for these rules: DESCRIBE on
+// the vhost (its access), and on topics (queues) and exchanges whose name
+// the regex finds, CREATE and DELETE for configure, WRITE for write, READ
+// for read. Names are not per vhost in the rules: a user's permissions on
+// two vhosts add up.
+type rabbitmqPerms struct {
+	User      string `yaml:"user"`
+	VHost     string `yaml:"vhost"`
+	Configure string `yaml:"configure"`
+	Write     string `yaml:"write"`
+	Read      string `yaml:"read"`
+}
+
+func (p rabbitmqPerms) rules() ([]Rule, error) {
+	if p.User == "" || p.VHost == "" {
+		return nil, errors.New("user and vhost are required")
+	}
+	base := Rule{Principal: Principal(p.User), Host: Wildcard, Pattern: Regex, Permission: Allow}
+	vhost := base
+	vhost.Resource, vhost.Pattern, vhost.Name, vhost.Op = VHost, Literal, p.VHost, Describe
+	out := []Rule{vhost}
+	for _, g := range []struct {
+		expr string
+		ops  []Op
+	}{{p.Configure, []Op{Create, Delete}}, {p.Write, []Op{Write}}, {p.Read, []Op{Read}}} {
+		if g.expr == "" {
+			continue
+		}
+		for _, res := range []Resource{Topic, Exchange} {
+			for _, op := range g.ops {
+				r := base
+				r.Resource, r.Name, r.Op = res, g.expr, op
+				if err := r.Valid(); err != nil {
+					return nil, err
+				}
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
 }
 
 type fileRule struct {
@@ -75,6 +123,13 @@ func ParseFile(data []byte) ([]Rule, error) {
 		}
 		out = append(out, rules...)
 	}
+	for i, p := range f.RabbitMQPermissions {
+		rules, err := p.rules()
+		if err != nil {
+			return nil, fmt.Errorf("rabbitmq_permissions %d: %w", i+1, err)
+		}
+		out = append(out, rules...)
+	}
 	return out, nil
 }
 
@@ -91,8 +146,10 @@ func (fr fileRule) rules() ([]Rule, error) {
 	case "", "literal":
 	case "prefixed":
 		r.Pattern = Prefixed
+	case "regex":
+		r.Pattern = Regex
 	default:
-		return nil, fmt.Errorf("pattern %q: want literal or prefixed", fr.Pattern)
+		return nil, fmt.Errorf("pattern %q: want literal, prefixed or regex", fr.Pattern)
 	}
 	switch fr.Permission {
 	case "", "allow":
@@ -133,8 +190,12 @@ func (r Rule) Valid() error {
 	if !ok {
 		return fmt.Errorf("resource type %d is not one rules name", r.Resource)
 	}
-	if r.Pattern != Literal && r.Pattern != Prefixed {
-		return fmt.Errorf("pattern type %d: want literal or prefixed", r.Pattern)
+	if r.Pattern != Literal && r.Pattern != Prefixed && r.Pattern != Regex {
+		return fmt.Errorf("pattern type %d: want literal, prefixed or regex", r.Pattern)
+	}
+	if r.Pattern == Regex && compiled(r.Name) == nil {
+		_, err := regexp.Compile(r.Name)
+		return fmt.Errorf("regex %q: %w", r.Name, err)
 	}
 	if r.Permission != Allow && r.Permission != Deny {
 		return fmt.Errorf("permission %d: want allow or deny", r.Permission)

@@ -16,7 +16,7 @@ import (
 // auth.acl_file are described too but deleted only by editing the file.
 // Without authorization they answer SECURITY_DISABLED, as Kafka without an
 // authorizer. AMQP's vhost and exchange rules are not Kafka resources and
-// are not shown.
+// are not shown, nor the file's regex rules (RabbitMQ's permissions).
 func init() {
 	register(29, 0, 3, handleDescribeAcls)
 	register(30, 0, 3, handleCreateAcls)
@@ -77,7 +77,7 @@ func handleDescribeAcls(h *Handler, r *request) (kmsg.Response, error) {
 	}
 	at := map[resKey]int{}
 	for _, rule := range h.opts.Authz.Rules(f) {
-		if !kafkaResource(rule.Resource) {
+		if !kafkaResource(rule.Resource) || rule.Pattern == authz.Regex {
 			continue
 		}
 		k := resKey{rule.Resource, rule.Name, rule.Pattern}
@@ -112,6 +112,8 @@ func handleCreateAcls(h *Handler, r *request) (kmsg.Response, error) {
 			switch err := rule.Valid(); {
 			case !kafkaResource(rule.Resource):
 				res.ErrorCode, res.ErrorMessage = kerr.InvalidRequest.Code, kmsg.StringPtr("unsupported resource type")
+			case rule.Pattern != authz.Literal && rule.Pattern != authz.Prefixed:
+				res.ErrorCode, res.ErrorMessage = kerr.InvalidRequest.Code, kmsg.StringPtr("pattern type must be LITERAL or PREFIXED")
 			case err != nil:
 				res.ErrorCode, res.ErrorMessage = kerr.InvalidRequest.Code, kmsg.StringPtr(err.Error())
 			default:
