@@ -163,6 +163,8 @@ func (a *adminAPI) ListTopics(ctx context.Context, namespace string) ([]bridge.T
 	}
 	// One metadata call per partitioned topic, a few at a time: one after
 	// another, 1,178 topics took over 5 s, and kcat -L gave up.
+	// A topic deleted between the list and its metadata (by this gateway
+	// or another) is not listed: it is gone, which is no error of the list.
 	out := make([]bridge.TopicInfo, len(parted), len(parted)+len(plain))
 	isParted := map[string]bool{}
 	g, gctx := errgroup.WithContext(ctx)
@@ -171,6 +173,9 @@ func (a *adminAPI) ListTopics(ctx context.Context, namespace string) ([]bridge.T
 		isParted[p] = true
 		g.Go(func() error {
 			n, err := a.partitions(gctx, p)
+			if errors.Is(err, bridge.ErrTopicNotFound) {
+				return nil // out[i] stays zero: dropped below
+			}
 			out[i] = bridge.TopicInfo{Name: p, Partitions: n}
 			return err
 		})
@@ -178,6 +183,7 @@ func (a *adminAPI) ListTopics(ctx context.Context, namespace string) ([]bridge.T
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	out = slices.DeleteFunc(out, func(t bridge.TopicInfo) bool { return t.Name == "" })
 	for _, p := range plain {
 		if tn, err := bridge.ParseTopic(p); err == nil {
 			if base, _, ok := tn.PartitionIndex(); ok && isParted[base.String()] {
