@@ -329,6 +329,7 @@ func (c *conn) channelFrame(f wire.Frame) error {
 	cmd, err := ch.asm.Add(f)
 	if err == nil && cmd != nil {
 		err = ch.handle(cmd)
+		c.s.countRequest(cmd.Method, err)
 	}
 	var we *wire.Error
 	if errors.As(err, &we) && !we.ConnectionLevel {

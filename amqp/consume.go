@@ -356,6 +356,7 @@ func (cs *consumer) deliver(msg *bridge.Message, token chan struct{}, more bool)
 	ch.mu.Unlock()
 	c.writeContentNoFlushLocked(ch.id, &wire.BasicDeliver{ConsumerTag: cs.tag, DeliveryTag: tag, Redelivered: msg.RedeliveryCount > 0,
 		Exchange: exchange, RoutingKey: string(msg.Key)}, &props, msg.Value)
+	c.s.opts.Metrics.Delivered(1, len(msg.Value))
 	if more {
 		cs.unflushed = true
 	} else {
@@ -653,6 +654,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 	err = c.sendContent(ch.id, &wire.BasicGetOk{DeliveryTag: tag, Redelivered: msg.RedeliveryCount > 0,
 		Exchange: exchange, RoutingKey: string(msg.Key), MessageCount: left}, &props, msg.Value)
 	ch.mu.Unlock()
+	c.s.opts.Metrics.Delivered(1, len(msg.Value))
 	if m.NoAck {
 		stats.gone(msg, false)
 		bc.Ack(msg.ID)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/pulsar-gateway/pulsar-gateway/amqp/wire"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
@@ -94,6 +95,7 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 		p.Headers = h
 	}
 	out := toPulsar(exchange, key, p, body)
+	arrived := time.Now()
 	for _, q := range queues {
 		topic := c.topic(q)
 		pol, stats, _ := c.s.policy(c, q)
@@ -121,6 +123,8 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 		prod.SendAsync(ch.ctx, out, func(_ bridge.SendResult, err error) {
 			if err != nil {
 				c.s.sendFailed(pol, stats, len(body))
+			} else {
+				c.s.opts.Metrics.Produced(1, len(body), arrived)
 			}
 			done(err)
 		})

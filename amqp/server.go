@@ -13,6 +13,7 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/metrics"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/producercache"
 )
 
@@ -20,6 +21,8 @@ import (
 type Options struct {
 	Backend bridge.Backend
 	Logger  *zap.Logger
+	// Metrics counts what flows (metrics.Flow); nil counts nothing.
+	Metrics *metrics.Flow
 	// Tenant holds the namespaces of vhosts other than "/"; empty is "public".
 	Tenant string
 	// Namespace ("tenant/ns") is vhost "/"; empty is public/default.

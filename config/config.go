@@ -37,9 +37,22 @@ type Config struct {
 
 	Auth Auth `yaml:"auth"`
 
+	Metrics Metrics `yaml:"metrics"`
+
 	Log      Log      `yaml:"log"`
 	Limits   Limits   `yaml:"limits"`
 	Shutdown Shutdown `yaml:"shutdown"`
+}
+
+// Metrics shapes the series /metrics exports beyond the fixed ones.
+type Metrics struct {
+	// SampleInterval is how often backlogs (Kafka lag, MQTT sessions'
+	// waiting messages, AMQP queues) are read from the backend.
+	SampleInterval time.Duration `yaml:"sample_interval"`
+	// MaxSeries bounds each per-topic, per-group or per-session gauge to
+	// its largest series, so a cluster of many topics does not explode
+	// the scrape; 0 exports them all.
+	MaxSeries int `yaml:"max_series"`
 }
 
 // Pulsar is how to reach the Pulsar cluster when Backend is pulsar. Every
@@ -345,5 +358,6 @@ func Default() *Config {
 		Log:            Log{Level: "info", Format: "json"},
 		Limits:         Limits{MaxConnections: 10000},
 		Shutdown:       Shutdown{DrainTimeout: 10 * time.Second},
+		Metrics:        Metrics{SampleInterval: 15 * time.Second, MaxSeries: 100},
 	}
 }

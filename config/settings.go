@@ -191,5 +191,7 @@ var usage = map[string]string{
 	"log.format":                         "log format: json or console",
 	"limits.max_connections":             "connections per protocol; more are closed at once (0: no limit)",
 	"limits.read_timeout":                "close a connection silent this long (0s: the protocol decides)",
+	"metrics.sample_interval":            "how often backlogs (Kafka lag, MQTT sessions, AMQP queues) are read from the backend for /metrics",
+	"metrics.max_series":                 "export only the largest N series of each per-topic, per-group or per-session gauge (0: all)",
 	"shutdown.drain_timeout":             "on SIGTERM, how long connections may take to finish before they are closed",
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 
@@ -153,6 +154,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.ReadTimeout < 0 {
 		bad("limits.read_timeout", "%s: must not be negative", c.Limits.ReadTimeout)
+	}
+	if c.Metrics.SampleInterval < time.Second {
+		bad("metrics.sample_interval", "%s: must be at least 1s", c.Metrics.SampleInterval)
+	}
+	if c.Metrics.MaxSeries < 0 {
+		bad("metrics.max_series", "%d: must not be negative", c.Metrics.MaxSeries)
 	}
 	if c.Shutdown.DrainTimeout < 0 {
 		bad("shutdown.drain_timeout", "%s: must not be negative", c.Shutdown.DrainTimeout)

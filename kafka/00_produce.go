@@ -27,6 +27,7 @@ type pendingPartition struct {
 }
 
 func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
+	arrived := time.Now()
 	req := r.kreq.(*kmsg.ProduceRequest)
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	txnID := ""
@@ -100,6 +101,12 @@ func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
 	close(r.produceDone)
 
 	if req.Acks == 0 {
+		for _, pp := range prepared {
+			if pp.rp.ErrorCode == 0 {
+				n, size := pp.size()
+				h.opts.Metrics.Produced(n, size, time.Time{}) // handed off, not known durable
+			}
+		}
 		return nil, nil
 	}
 	// Not r.ctx: records handed off become durable even if the client
@@ -128,6 +135,12 @@ func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
 				pp.rp.BaseOffset = -1
 				break
 			}
+		}
+	}
+	for i := range prepared {
+		if prepared[i].rp.ErrorCode == 0 {
+			n, size := prepared[i].size()
+			h.opts.Metrics.Produced(n, size, arrived)
 		}
 	}
 	return resp, nil
@@ -165,6 +178,15 @@ type preparedPartition struct {
 	partition string
 	batches   []recordbatch.Batch
 	sends     []func() <-chan sendResult // one per batch
+}
+
+// size is the records and bytes of its batches.
+func (pp *preparedPartition) size() (records, bytes int) {
+	for i := range pp.batches {
+		records += pp.batches[i].NumRecords
+		bytes += len(pp.batches[i].Raw)
+	}
+	return records, bytes
 }
 
 // preparePartition checks and decodes one partition's batches. Errors are

@@ -141,6 +141,7 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 
 	for _, fp := range parts {
 		if len(fp.got) > 0 {
+			h.opts.Metrics.Delivered(fetchedRecords(fp.got), fp.bytes)
 			var pooled bool
 			fp.rp.RecordBatches, pooled = appendFetched(fp.got, fp.bytes)
 			if pooled {

@@ -191,12 +191,15 @@ func (c *conn) run(req *request, sl *slot) {
 	a, _ := lookup(req.hdr.key, req.hdr.version)
 	resp, err := a.handle(c.h, req)
 	if err != nil {
+		c.h.opts.Metrics.Request(kmsg.NameForKey(req.hdr.key), codeClosed)
 		sl.err = err
 		return
 	}
 	if resp == nil {
+		c.h.opts.Metrics.Request(kmsg.NameForKey(req.hdr.key), "NONE") // acks=0
 		return
 	}
+	c.h.opts.Metrics.Request(kmsg.NameForKey(req.hdr.key), responseCode(resp))
 	resp.SetVersion(req.hdr.version)
 	sl.out = appendResponse(getBuffer(req.respSize), req.hdr.correlation, resp)
 	for _, b := range req.pooled {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/metrics"
 	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
 
@@ -81,6 +82,8 @@ type Options struct {
 	// backend keeps records as messages (Pulsar), not whole batches.
 	SchemaFraming string
 	Logger        *zap.Logger
+	// Metrics counts what flows (metrics.Flow); nil counts nothing.
+	Metrics *metrics.Flow
 
 	// seqFlushEvery replaces seqFlushInterval (tests: a crash inside it).
 	seqFlushEvery time.Duration

@@ -221,6 +221,7 @@ func (h *hook) OnDisconnect(cl *mochi.Client, err error, expire bool) {
 // OnPacketRead sees the client's acks of what the gateway sent, whatever
 // mochi's inflight map says (it shares packet ids across directions).
 func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	h.s.countRead(&pk)
 	switch pk.FixedHeader.Type {
 	case packets.Puback, packets.Pubcomp, packets.Pubrec, packets.Pubrel, packets.Disconnect:
 	default:
@@ -261,6 +262,7 @@ func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet
 // no problem information: that request covers other packets only
 // [MQTT-3.1.2-29]; mochi drops them.
 func (h *hook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	h.s.countSent(&pk)
 	if pk.FixedHeader.Type == packets.Publish {
 		pk.Mods.DisallowProblemInfo = false
 		return pk

@@ -3,6 +3,7 @@ package mqtt
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -21,6 +22,7 @@ func (s *Server) publish(ctx context.Context, pk *packets.Packet, principal stri
 		return
 	}
 	msg := outMessage(pk)
+	arrived := time.Now()
 	if pk.FixedHeader.Retain {
 		if err := s.retained.set(ctx, pk.TopicName, msg); err != nil {
 			done(err)
@@ -30,6 +32,9 @@ func (s *Server) publish(ctx context.Context, pk *packets.Packet, principal stri
 	s.producers.SendAsync(ctx, producerOptions(name, principal), msg, func(_ bridge.SendResult, err error) {
 		if errors.Is(err, bridge.ErrForbidden) {
 			err = packets.ErrNotAuthorized
+		}
+		if err == nil {
+			s.opts.Metrics.Produced(1, len(pk.Payload), arrived)
 		}
 		done(err)
 	})

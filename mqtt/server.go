@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/metrics"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/producercache"
 	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
@@ -21,6 +22,8 @@ import (
 type Options struct {
 	Backend bridge.Backend
 	Logger  *zap.Logger
+	// Metrics counts what flows (metrics.Flow); nil counts nothing.
+	Metrics *metrics.Flow
 	// Namespace is "tenant/ns" of the MQTT topics; empty is public/default.
 	Namespace string
 	// Window bounds QoS 1 and 2 messages sent to one session and not yet

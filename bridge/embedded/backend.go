@@ -16,6 +16,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
@@ -65,6 +66,9 @@ type Backend struct {
 	commits *committer
 	cursors *cursorFlusher
 	maint   *maintainer
+
+	// commitSeconds times each group commit's write and fsync (metrics.go).
+	commitSeconds prometheus.Histogram
 }
 
 var _ bridge.Backend = (*Backend)(nil)
@@ -103,14 +107,15 @@ func Open(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("embedded store at %q: %w", dir, err)
 	}
 	b := &Backend{
-		db:         db,
-		log:        opts.Logger,
-		opts:       opts,
-		topics:     map[string]*topic{},
-		partitions: map[string]*partition{},
-		states:     map[string]*stateTable{},
-		patterns:   map[*consumer]struct{}{},
-		closing:    make(chan struct{}),
+		commitSeconds: newCommitHistogram(),
+		db:            db,
+		log:           opts.Logger,
+		opts:          opts,
+		topics:        map[string]*topic{},
+		partitions:    map[string]*partition{},
+		states:        map[string]*stateTable{},
+		patterns:      map[*consumer]struct{}{},
+		closing:       make(chan struct{}),
 	}
 	b.presence.b = b
 	if err := b.load(); err != nil {

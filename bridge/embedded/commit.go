@@ -134,7 +134,9 @@ func (c *committer) commit(group []pendingMessage) {
 	for _, run := range runs {
 		scratch = writeGroups(batch, run, scratch)
 	}
+	start := time.Now()
 	err := batch.Commit(pebble.Sync)
+	c.b.commitSeconds.Observe(time.Since(start).Seconds())
 	batch.Close()
 	if err != nil {
 		c.b.log.Error("commit failed; failing every later send", zap.Error(err))

@@ -25,6 +25,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/config"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
@@ -68,16 +69,18 @@ type Options struct {
 
 // Backend is a bridge.Backend on a Pulsar cluster.
 type Backend struct {
-	opts     Options
-	log      *zap.Logger
-	client   pulsar.Client
-	admin    admin.Client
-	sec      *security
-	http     *http.Client
-	adminURL string
-	index    *sparseIndex
-	acks     *ackBook
-	adm      *adminAPI
+	// clientMetrics is the Pulsar clients' own registry (metrics.go).
+	clientMetrics *prometheus.Registry
+	opts          Options
+	log           *zap.Logger
+	client        pulsar.Client
+	admin         admin.Client
+	sec           *security
+	http          *http.Client
+	adminURL      string
+	index         *sparseIndex
+	acks          *ackBook
+	adm           *adminAPI
 
 	mu      sync.Mutex
 	closed  bool
@@ -148,7 +151,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{opts: opts, log: log, sec: sec}
+	b := &Backend{opts: opts, log: log, sec: sec, clientMetrics: prometheus.NewRegistry()}
 	client, err := pulsar.NewClient(b.clientOptions(sec.auth)) // NewClient initializes the provider
 	if err != nil {
 		return nil, mapErr(err, topicScope, "pulsar client")
@@ -205,6 +208,9 @@ func (b *Backend) clientOptions(auth pulsar.Authentication) pulsar.ClientOptions
 		TLSConfig:           b.sec.tls,
 		TLSValidateHostname: true,
 		Authentication:      auth,
+		// Every client of this backend counts into one registry, which
+		// Metrics exports under the gateway's names.
+		MetricsRegisterer: b.clientMetrics,
 	}
 }
 

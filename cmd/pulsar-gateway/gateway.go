@@ -21,6 +21,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/config"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
 	"github.com/pulsar-gateway/pulsar-gateway/jwtauth"
+	"github.com/pulsar-gateway/pulsar-gateway/metrics"
 )
 
 // gateway is the running process: the backend, one handlers.Server per
@@ -31,12 +32,15 @@ type gateway struct {
 	backend  bridge.Backend
 	registry *prometheus.Registry
 
-	listeners []*protocolListener
-	http      *http.Server
-	httpLn    net.Listener
-	schemas   *schemaRegistry    // nil when off
-	tokens    *jwtauth.Validator // token logins; nil when off
-	authz     *authz.Authorizer  // authorization; nil when off
+	listeners    []*protocolListener
+	http         *http.Server
+	httpLn       net.Listener
+	schemas      *schemaRegistry    // nil when off
+	tokens       *jwtauth.Validator // token logins; nil when off
+	authz        *authz.Authorizer  // authorization; nil when off
+	flows        *metrics.Set       // messages, latency and requests per protocol
+	sampler      *metrics.Sampler   // backlogs, read from the backend in the background
+	stopSampling context.CancelFunc
 
 	ready atomic.Bool
 	errc  chan error // a listener that failed
@@ -71,7 +75,12 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),
 	)
-	metrics := handlers.NewMetrics(g.registry)
+	if m, ok := backend.(interface{ Metrics() prometheus.Collector }); ok {
+		g.registry.MustRegister(m.Metrics())
+	}
+	connMetrics := handlers.NewMetrics(g.registry)
+	g.flows = metrics.NewSet(g.registry)
+	g.sampler = metrics.NewSampler(g.registry, cfg.Metrics.SampleInterval, cfg.Metrics.MaxSeries, log.Named("metrics"))
 	if a := cfg.Auth; a.Tokens() {
 		if g.tokens, err = jwtauth.New(jwtauth.Options{JWKSFile: a.JWKSFile, JWKSURL: a.JWKSURL,
 			Audience: a.JWTAudience, Issuer: a.JWTIssuer, SubjectClaim: a.JWTSubjectClaim}); err != nil {
@@ -89,7 +98,7 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 		if !lc.Enabled {
 			continue
 		}
-		pl, err := g.bind(protocol, lc, metrics, factories[protocol])
+		pl, err := g.bind(protocol, lc, connMetrics, factories[protocol])
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +139,8 @@ func (g *gateway) bind(protocol string, lc config.Listener, metrics *handlers.Me
 		}
 	}()
 	log := g.log.Named(protocol)
-	handler, err := factory(protocolDeps{Config: g.cfg, Backend: g.backend, Logger: log, Registry: g.registry, Addr: ln.Addr(), Tokens: g.tokens, Authz: g.authz})
+	handler, err := factory(protocolDeps{Config: g.cfg, Backend: g.backend, Logger: log, Registry: g.registry, Addr: ln.Addr(), Tokens: g.tokens, Authz: g.authz,
+		Flow: g.flows.Flow(protocol), Sampler: g.sampler})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", protocol, err)
 	}
@@ -197,6 +207,9 @@ func (g *gateway) start() {
 		g.log.Info("listening", zap.String("protocol", "schema_registry"), zap.Stringer("addr", g.schemas.ln.Addr()), zap.Bool("tls", g.cfg.SchemaRegistry.TLS.Enabled()))
 		go g.schemas.serve(g.errc)
 	}
+	var sampling context.Context
+	sampling, g.stopSampling = context.WithCancel(context.Background())
+	go g.sampler.Run(sampling)
 	g.ready.Store(true)
 }
 
@@ -230,6 +243,9 @@ func (g *gateway) shutdown() error {
 	}
 	wg.Wait()
 
+	if g.stopSampling != nil {
+		g.stopSampling()
+	}
 	var errs []error
 	for _, pl := range g.listeners {
 		if c, ok := pl.handler.(io.Closer); ok {

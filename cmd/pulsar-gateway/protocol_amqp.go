@@ -22,6 +22,7 @@ func init() {
 		opts := amqp.Options{
 			Backend:   d.Backend,
 			Logger:    d.Logger,
+			Metrics:   d.Flow,
 			Tenant:    d.Config.Tenant,
 			Namespace: d.Config.Tenant + "/" + d.Config.Namespace,
 			Authz:     d.Authz, // auth.acl_file; nil: off

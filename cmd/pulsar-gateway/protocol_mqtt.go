@@ -17,11 +17,17 @@ func init() {
 			return nil, err
 		}
 		auth = auth.WithRules(d.Authz)
-		return mqtt.New(context.Background(), mqtt.Options{
+		s, err := mqtt.New(context.Background(), mqtt.Options{
 			Backend:   d.Backend,
 			Logger:    d.Logger,
+			Metrics:   d.Flow,
 			Namespace: d.Config.Tenant + "/" + d.Config.Namespace,
 			Auth:      auth,
 		})
+		if err != nil {
+			return nil, err
+		}
+		d.Sampler.Add("mqtt_sessions", s.SampleSessions, mqtt.SessionFamilies...)
+		return s, nil
 	}
 }

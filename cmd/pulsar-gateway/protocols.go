@@ -15,6 +15,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
 	"github.com/pulsar-gateway/pulsar-gateway/jwtauth"
 	"github.com/pulsar-gateway/pulsar-gateway/kafka"
+	"github.com/pulsar-gateway/pulsar-gateway/metrics"
 	"github.com/pulsar-gateway/pulsar-gateway/passwd"
 	"github.com/pulsar-gateway/pulsar-gateway/tlsident"
 )
@@ -34,6 +35,10 @@ type protocolDeps struct {
 	// Authz is the one rule set (auth.acl_file and Kafka's ACLs); nil
 	// when authorization is off.
 	Authz *authz.Authorizer
+	// Flow counts the protocol's messages and requests; Sampler takes
+	// the backlog gauges it adds.
+	Flow    *metrics.Flow
+	Sampler *metrics.Sampler
 }
 
 // aclTable is the state table of the rules made through CreateAcls.
@@ -118,6 +123,7 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		SuperUsers:        d.Config.Auth.SuperUserList(),
 		Authz:             d.Authz,
 		Logger:            d.Logger,
+		Metrics:           d.Flow,
 	}
 	// PLAIN and SCRAM against the password file; tokens through
 	// OAUTHBEARER, not as PLAIN passwords.
@@ -139,7 +145,12 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		}
 		opts.CertPrincipal = func(c *x509.Certificate) (string, error) { return rules.Map(tlsident.Subject(c)) }
 	}
-	return kafka.New(context.Background(), d.Backend, opts)
+	h, err := kafka.New(context.Background(), d.Backend, opts)
+	if err != nil {
+		return nil, err
+	}
+	d.Sampler.Add("kafka_lag", h.SampleLag, kafka.LagFamilies...)
+	return h, nil
 }
 
 func placeholder(protocol string) protocolFactory {

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/rabbitmq/amqp091-go"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// scrapeValue is the value of one series in a /metrics text, or -1.
+func scrapeValue(text, series string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err == nil {
+				return v
+			}
+		}
+	}
+	return -1
+}
+
+// TestMetricsShowWhatFlows drives each protocol as a user would and reads
+// /metrics as an operator would: messages and bytes per protocol, the
+// durable latency histogram, requests by code, Kafka lag per group and
+// partition, the messages waiting for an offline MQTT session, the store's
+// size; and promtool finds nothing to lint.
+func TestMetricsShowWhatFlows(t *testing.T) {
+	logs, _ := startRun(t, append(portZeroArgs(t), "--metrics-sample-interval", "1s"))
+	addrs := listeningAddrs(t, logs.String, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	// Kafka: 10 records, a group that committed 4 of them, a reader of all.
+	kc, err := kgo.NewClient(kgo.SeedBrokers(addrs["kafka"]), kgo.DefaultProduceTopic("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	if _, err := kadm.NewClient(kc).CreateTopic(ctx, 1, -1, nil, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := kc.ProduceSync(ctx, &kgo.Record{Value: []byte("order-" + strconv.Itoa(i))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var offs kadm.Offsets
+	offs.Add(kadm.Offset{Topic: "orders", Partition: 0, At: 4, LeaderEpoch: -1})
+	if err := kadm.NewClient(kc).CommitAllOffsets(ctx, "billing", offs); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := kgo.NewClient(kgo.SeedBrokers(addrs["kafka"]), kgo.ConsumeTopics("orders"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	for read := 0; read < 10; {
+		fs := reader.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		read += fs.NumRecords()
+	}
+
+	// MQTT: a persistent session that went offline, then 3 messages for it.
+	o := paho.NewClientOptions().AddBroker("tcp://" + addrs["mqtt"]).SetClientID("dev-1").SetCleanSession(false)
+	dev := paho.NewClient(o)
+	if tok := dev.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if tok := dev.Subscribe("sensors/t", 1, nil); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	dev.Disconnect(100)
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addrs["mqtt"]).SetClientID("pub-1"))
+	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	for i := range 3 {
+		if tok := pub.Publish("sensors/t", 1, false, "21."+strconv.Itoa(i)); tok.Wait() && tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+
+	// AMQP: 2 confirmed publishes, one basic.get, one refused passive declare.
+	ch := amqpChannel(t, addrs["amqp"], "guest", "guest")
+	if _, err := ch.QueueDeclare("jobs", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"job-1", "job-2"} {
+		conf, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", "jobs", false, false, amqp091.Publishing{Body: []byte(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := conf.WaitContext(ctx); !ok || err != nil {
+			t.Fatalf("confirm: %v %v", ok, err)
+		}
+	}
+	if _, ok, err := ch.Get("jobs", true); !ok || err != nil {
+		t.Fatalf("basic.get: %v %v", ok, err)
+	}
+	if _, err := ch.QueueDeclarePassive("no-such-queue", false, false, false, false, nil); err == nil {
+		t.Fatal("passive declare of a missing queue succeeded")
+	}
+
+	web := "http://" + addrs["http"] + "/metrics"
+	wants := map[string]float64{
+		`pulsar_gateway_messages_produced_total{protocol="kafka"}`:                              10,
+		`pulsar_gateway_messages_delivered_total{protocol="kafka"}`:                             10,
+		`pulsar_gateway_messages_produced_total{protocol="mqtt"}`:                               3,
+		`pulsar_gateway_messages_produced_total{protocol="amqp"}`:                               2,
+		`pulsar_gateway_messages_delivered_total{protocol="amqp"}`:                              1,
+		`pulsar_gateway_produced_bytes_total{protocol="amqp"}`:                                  10,
+		`pulsar_gateway_delivered_bytes_total{protocol="amqp"}`:                                 5,
+		`pulsar_gateway_produce_durable_seconds_count{protocol="mqtt"}`:                         3,
+		`pulsar_gateway_requests_total{code="0x00",protocol="mqtt",request="publish"}`:          3,
+		`pulsar_gateway_requests_total{code="200",protocol="amqp",request="basic.publish"}`:     2,
+		`pulsar_gateway_requests_total{code="404",protocol="amqp",request="queue.declare"}`:     1,
+		`pulsar_gateway_kafka_consumer_group_lag{group="billing",partition="0",topic="orders"}`: 6,
+		`pulsar_gateway_mqtt_session_messages_waiting{client_id="dev-1"}`:                       3,
+		`pulsar_gateway_requests_total{code="NONE",protocol="kafka",request="Produce"}`:         10,
+		`pulsar_gateway_requests_total{code="0x00",protocol="mqtt",request="connect"}`:          2,
+		`pulsar_gateway_series_omitted{metric="pulsar_gateway_kafka_consumer_group_lag"}`:       0,
+		`pulsar_gateway_produce_durable_seconds_bucket{protocol="kafka",le="+Inf"}`:             10,
+		`pulsar_gateway_panics_total{protocol="amqp"}`:                                          0,
+	}
+	var text string
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, text = httpGet(t, web)
+		missing := 0
+		for s, v := range wants {
+			if scrapeValue(text, s) != v {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(end) {
+			break
+		}
+	}
+	for s, v := range wants {
+		if got := scrapeValue(text, s); got != v {
+			t.Errorf("%s = %v, want %v", s, got, v)
+		}
+	}
+	if v := scrapeValue(text, "pulsar_gateway_embedded_store_bytes"); v <= 0 {
+		t.Errorf("pulsar_gateway_embedded_store_bytes = %v, want > 0", v)
+	}
+	if v := scrapeValue(text, "pulsar_gateway_embedded_commit_seconds_count"); v < 15 {
+		t.Errorf("pulsar_gateway_embedded_commit_seconds_count = %v, want at least one commit per publish awaited (15)", v)
+	}
+	if regexp.MustCompile(`pulsar_gateway_produce_durable_seconds_sum\{protocol="kafka"\} 0\n`).MatchString(text) {
+		t.Error("the Kafka durable latency sums to 0")
+	}
+	promtoolCheck(t, text)
+}
+
+// promtoolCheck lints a scrape with Prometheus' own promtool (Debian's
+// prometheus package): names, units, suffixes, help texts.
+func promtoolCheck(t *testing.T, text string) {
+	t.Helper()
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatal("promtool not found (Debian package prometheus; scripts/test.sh installs it)")
+	}
+	f := filepath.Join(t.TempDir(), "metrics.txt")
+	if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(text)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s\n(scrape saved in %s)", err, out, f)
+	}
+}
