@@ -24,6 +24,7 @@ require (
 
 require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 )
 
