@@ -38,10 +38,16 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 
 	Metrics Metrics `yaml:"metrics"`
+	Console Console `yaml:"console"`
 
 	Log      Log      `yaml:"log"`
 	Limits   Limits   `yaml:"limits"`
 	Shutdown Shutdown `yaml:"shutdown"`
+}
+
+// Console is the read-only web console on the HTTP address (/console/).
+type Console struct {
+	Enabled bool `yaml:"enabled"`
 }
 
 // Metrics shapes the series /metrics exports beyond the fixed ones.
@@ -359,5 +365,6 @@ func Default() *Config {
 		Limits:         Limits{MaxConnections: 10000},
 		Shutdown:       Shutdown{DrainTimeout: 10 * time.Second},
 		Metrics:        Metrics{SampleInterval: 15 * time.Second, MaxSeries: 100},
+		Console:        Console{Enabled: true},
 	}
 }

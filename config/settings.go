@@ -193,5 +193,6 @@ var usage = map[string]string{
 	"limits.read_timeout":                "close a connection silent this long (0s: the protocol decides)",
 	"metrics.sample_interval":            "how often backlogs (Kafka lag, MQTT sessions, AMQP queues) are read from the backend for /metrics",
 	"metrics.max_series":                 "export only the largest N series of each per-topic, per-group or per-session gauge (0: all)",
+	"console.enabled":                    "serve the read-only web console at /console/ on the HTTP address (behind auth.password_file's logins when set)",
 	"shutdown.drain_timeout":             "on SIGTERM, how long connections may take to finish before they are closed",
 }

@@ -114,29 +114,15 @@ var LagFamilies = []metrics.Family{{
 // SampleLag puts the lag of every committed offset of every group, from
 // shared state, so each gateway reports every group's lag the same.
 func (h *Handler) SampleLag(ctx context.Context, put metrics.Put) error {
-	for _, g := range h.offsets.groups() {
-		var failed error
-		h.offsets.all(g, func(topic string, partition int32, c committed) {
-			if failed != nil || isInternal(topic) {
-				return
+	groups, err := h.Groups(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		for _, o := range g.Offsets {
+			if !o.LogEndUnknown {
+				put(0, float64(o.Lag), g.Name, o.Topic, strconv.Itoa(int(o.Partition)))
 			}
-			info, ok, err := h.topics.get(ctx, topic)
-			if err != nil {
-				failed = err
-				return
-			}
-			if !ok || int(partition) >= info.partitions {
-				return // deleted since the commit
-			}
-			rng, err := h.extents.get(ctx, info.partition(partition), false)
-			if err != nil {
-				failed = err
-				return
-			}
-			put(0, float64(max(rng.Next-c.offset, 0)), g, topic, strconv.Itoa(int(partition)))
-		})
-		if failed != nil {
-			return failed
 		}
 	}
 	return nil

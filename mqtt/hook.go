@@ -41,6 +41,17 @@ func (h *hook) here(id string) bool {
 	return h.byID[id] != nil
 }
 
+// connected lists the sessions of this gateway's connections.
+func (h *hook) connected() []*session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*session, 0, len(h.byID))
+	for _, ss := range h.byID {
+		out = append(out, ss)
+	}
+	return out
+}
+
 func newHook(s *Server) *hook {
 	return &hook{s: s, byClient: map[*mochi.Client]*session{}, byID: map[string]*session{},
 		wills: map[string]*time.Timer{}}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -84,11 +85,38 @@ var SessionFamilies = []metrics.Family{{
 	Labels: []string{"client_id"},
 }}
 
-// SampleSessions puts the backlog of every persistent session, from the
-// session records and the backend's subscription stats, which every
-// gateway sees alike. Shared subscriptions belong to their group, not a
-// session, and are left out.
+// SessionView is an MQTT session as an operator's console shows it.
+type SessionView struct {
+	ClientID string
+	// Persistent sessions outlive their connection; their messages wait
+	// in durable subscriptions (Waiting) while the client is away.
+	Persistent bool
+	// Connected: a connection has the session open (on any gateway, for
+	// a persistent one; on this one, for a clean one).
+	Connected     bool
+	Subscriptions []string
+	Waiting       int64
+}
+
+// SampleSessions puts the backlog of every persistent session.
 func (s *Server) SampleSessions(ctx context.Context, put metrics.Put) error {
+	sessions, err := s.Sessions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sv := range sessions {
+		if sv.Persistent {
+			put(0, float64(sv.Waiting), sv.ClientID)
+		}
+	}
+	return nil
+}
+
+// Sessions lists the persistent sessions, from their records and the
+// backend's subscription stats, which every gateway sees alike, and the
+// clean sessions connected to this gateway. A shared subscription's
+// backlog belongs to its group, not a session, and is left out.
+func (s *Server) Sessions(ctx context.Context) ([]SessionView, error) {
 	admin := s.backend.Admin()
 	subs := map[string]map[string]int64{} // topic → subscription → backlog
 	var all []bridge.TopicInfo
@@ -108,14 +136,17 @@ func (s *Server) SampleSessions(ctx context.Context, put metrics.Put) error {
 		subs[topic] = m
 		return m, nil
 	}
+	var out []SessionView
+	seen := map[string]bool{}
 	var failed error
 	s.sessions.Range("", func(id string, v []byte) bool {
 		var rec sessionRecord
 		if json.Unmarshal(v, &rec) != nil {
 			return true
 		}
-		var waiting int64
+		sv := SessionView{ClientID: id, Persistent: true, Connected: rec.Left == 0 && rec.Holder != ""}
 		for _, sr := range rec.Subs {
+			sv.Subscriptions = append(sv.Subscriptions, sr.Filter)
 			t, err := s.targetOf(id, sr, true, "")
 			if err != nil || t.group != "" {
 				continue
@@ -145,14 +176,32 @@ func (s *Server) SampleSessions(ctx context.Context, put metrics.Put) error {
 					failed = err
 					return false
 				}
-				waiting += m[t.opts.Subscription]
+				sv.Waiting += m[t.opts.Subscription]
 			}
 		}
-		put(0, float64(waiting), id)
+		seen[id] = true
+		out = append(out, sv)
 		return ctx.Err() == nil
 	})
 	if failed == nil {
 		failed = ctx.Err()
 	}
-	return failed
+	if failed != nil {
+		return nil, failed
+	}
+	for _, ss := range s.hook.connected() {
+		if seen[ss.id] {
+			continue
+		}
+		sv := SessionView{ClientID: ss.id, Persistent: ss.persistent, Connected: true}
+		ss.mu.Lock()
+		for f := range ss.subs {
+			sv.Subscriptions = append(sv.Subscriptions, f)
+		}
+		ss.mu.Unlock()
+		sort.Strings(sv.Subscriptions)
+		out = append(out, sv)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ClientID < out[j].ClientID })
+	return out, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/config"
+	"github.com/pulsar-gateway/pulsar-gateway/console"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
 	"github.com/pulsar-gateway/pulsar-gateway/jwtauth"
 	"github.com/pulsar-gateway/pulsar-gateway/metrics"
@@ -41,6 +42,7 @@ type gateway struct {
 	flows        *metrics.Set       // messages, latency and requests per protocol
 	sampler      *metrics.Sampler   // backlogs, read from the backend in the background
 	stopSampling context.CancelFunc
+	console      *console.Console // nil when off
 
 	ready atomic.Bool
 	errc  chan error // a listener that failed
@@ -115,8 +117,15 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 			return nil, err
 		}
 		g.httpLn = ln
+		var pages http.Handler
+		if cfg.Console.Enabled {
+			if g.console, err = g.newConsole(); err != nil {
+				return nil, err
+			}
+			pages = g.console.Handler(consolePrefix)
+		}
 		g.http = &http.Server{
-			Handler:           newHTTPHandler(g.registry, g.ready.Load),
+			Handler:           newHTTPHandler(g.registry, g.ready.Load, pages),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          zap.NewStdLog(log.Named("http")),
 		}
@@ -264,6 +273,9 @@ func (g *gateway) shutdown() error {
 		if err := g.http.Shutdown(ctx); err != nil {
 			g.http.Close()
 		}
+	}
+	if g.console != nil {
+		g.console.Close()
 	}
 	if g.tokens != nil {
 		g.tokens.Close()

@@ -13,8 +13,13 @@ import (
 //	/readyz   200 once listeners are up and the backend is open, 503 while
 //	          starting or draining (readiness: take me out of the balancer)
 //	/metrics  Prometheus metrics
-func newHTTPHandler(reg *prometheus.Registry, ready func() bool) http.Handler {
+//	/console/ the web console, when console is not nil (/ leads there)
+func newHTTPHandler(reg *prometheus.Registry, ready func() bool, console http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	if console != nil {
+		mux.Handle(consolePrefix, console)
+		mux.Handle("GET /{$}", http.RedirectHandler(consolePrefix, http.StatusFound))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pulsar-gateway/pulsar-gateway/authz"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/config"
+	"github.com/pulsar-gateway/pulsar-gateway/console"
+	"github.com/pulsar-gateway/pulsar-gateway/jwtauth"
+	"github.com/pulsar-gateway/pulsar-gateway/kafka"
+	"github.com/pulsar-gateway/pulsar-gateway/mqtt"
+	"github.com/pulsar-gateway/pulsar-gateway/passwd"
+)
+
+// consolePrefix is where the console lives on the HTTP address.
+const consolePrefix = "/console/"
+
+// newConsole builds the web console from what the gateway serves: the
+// registry /metrics serves, the backend's topics, and the views of the
+// protocol handlers that are on.
+func (g *gateway) newConsole() (*console.Console, error) {
+	opts := console.Options{
+		Metrics: g.registry,
+		Backend: backendName(g.cfg),
+		Ready:   g.ready.Load,
+		Logger:  g.log.Named("console"),
+	}
+	login, err := consoleLogin(g.cfg, g.tokens, g.authz)
+	if err != nil {
+		return nil, err
+	}
+	opts.Login = login
+	namespace := g.cfg.Tenant + "/" + g.cfg.Namespace
+	var groups func(context.Context) ([]kafka.GroupView, error)
+	for _, pl := range g.listeners {
+		switch h := pl.handler.(type) {
+		case *kafka.Handler:
+			groups = h.Groups
+			opts.Groups = h.Groups
+		case *mqtt.Server:
+			opts.Sessions = h.Sessions
+		}
+	}
+	opts.Topics = func(ctx context.Context) ([]console.Topic, error) {
+		return topicsOf(ctx, g.backend.Admin(), namespace, groups)
+	}
+	return console.New(opts)
+}
+
+func backendName(cfg *config.Config) string {
+	if cfg.Backend == config.BackendPulsar {
+		return "Pulsar at " + cfg.Pulsar.URL
+	}
+	return "embedded at " + cfg.DataDir
+}
+
+// consoleLogin is the console's login check: the logins of auth.password_file
+// and token logins, as the protocols take them; with authorization on,
+// only who may describe the cluster (super users among them). nil when
+// no login is configured.
+func consoleLogin(cfg *config.Config, tokens *jwtauth.Validator, rules *authz.Authorizer) (func(user, password string) bool, error) {
+	var users *passwd.Watched
+	if cfg.Auth.PasswordFile != "" {
+		var err error
+		if users, err = passwd.Watch(cfg.Auth.PasswordFile); err != nil {
+			return nil, fmt.Errorf("console: %w", err)
+		}
+	}
+	check := checkLogin(protocolDeps{Config: cfg, Tokens: tokens}, users)
+	if check == nil {
+		return nil, nil
+	}
+	return func(user, password string) bool {
+		if !check(user, []byte(password)) {
+			return false
+		}
+		return rules == nil || rules.Allowed(authz.Who{Principal: user}, authz.Describe, authz.Cluster, authz.ClusterName)
+	}, nil
+}
+
+// topicsOf lists a namespace's topics with their subscriptions, each
+// named with the protocol that owns it by DESIGN.md's names.
+func topicsOf(ctx context.Context, admin bridge.Admin, namespace string, groups func(context.Context) ([]kafka.GroupView, error)) ([]console.Topic, error) {
+	kafkaGroups := map[string]bool{}
+	if groups != nil {
+		gs, err := groups(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gs {
+			kafkaGroups[g.Name] = true
+		}
+	}
+	list, err := admin.ListTopics(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]console.Topic, 0, len(list))
+	for _, ti := range list {
+		short := ti.Name[strings.LastIndex(ti.Name, "/")+1:]
+		if strings.HasPrefix(short, "__") {
+			continue // the gateway's own state and logs
+		}
+		t := console.Topic{Name: short, Partitions: ti.Partitions}
+		subs, err := admin.Subscriptions(ctx, ti.Name)
+		if errors.Is(err, bridge.ErrTopicNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range subs {
+			protocol := "pulsar"
+			switch {
+			case s.Name == "amqp":
+				protocol = "amqp"
+			case strings.HasPrefix(s.Name, "mqtt-"):
+				protocol = "mqtt"
+			case kafkaGroups[s.Name]:
+				protocol = "kafka"
+			}
+			t.Subscriptions = append(t.Subscriptions, console.Subscription{Name: s.Name, Protocol: protocol,
+				Type: s.Type.String(), Backlog: s.Backlog, Consumers: s.Consumers})
+			t.Backlog = max(t.Backlog, s.Backlog)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
