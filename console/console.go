@@ -104,7 +104,9 @@ func New(opts Options) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Console{opts: opts, pages: pages, rates: newRates(opts.Metrics, opts.RefreshEvery)}, nil
+	c := &Console{opts: opts, pages: pages, rates: newRates(opts.Metrics, opts.RefreshEvery)}
+	c.rates.start()
+	return c, nil
 }
 
 // Close stops the background rate sampling.
@@ -321,7 +323,6 @@ func (r *rates) start() {
 }
 
 func (r *rates) stop() {
-	r.once.Do(func() {}) // a console never looked at starts nothing later
 	select {
 	case <-r.quit:
 	default:
@@ -347,7 +348,6 @@ func (r *rates) take() {
 
 // rate is a counter's per-second increase over the last period.
 func (r *rates) rate(name, protocol string) float64 {
-	r.start()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.prev == nil {

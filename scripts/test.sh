@@ -18,6 +18,9 @@ log() { echo "test.sh: $*" >&2; }
 # client and its JSON and Protobuf serializers; python3-pip fetches fastavro.
 DEBIAN_PACKAGES=(curl kcat python3-confluent-kafka python3-kafka mosquitto mosquitto-clients python3-paho-mqtt python3-pika amqp-tools
   python3-requests python3-jsonschema python3-protobuf python3-pip)
+# prometheus brings promtool (the /metrics lint); chromium loads the web
+# console's pages in the browser tests.
+DEBIAN_PACKAGES+=(prometheus chromium)
 # A JDK with javac (the Java client tests compile their programs) and Maven
 # (it fetches their jars below), unless they are on PATH already.
 command -v javac >/dev/null 2>&1 || DEBIAN_PACKAGES+=(openjdk-17-jdk-headless)
