@@ -165,7 +165,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("bridge/pulsar: admin client: %w", err)
 	}
 	*b = Backend{
-		opts: opts, log: log, client: client, admin: adm, sec: sec,
+		opts: opts, log: log, client: client, admin: adm, sec: sec, clientMetrics: b.clientMetrics,
 		http:     &http.Client{Timeout: opts.OperationTimeout, Transport: tr},
 		adminURL: strings.TrimRight(opts.AdminURL, "/"),
 		index:    newSparseIndex(1 << 16),
