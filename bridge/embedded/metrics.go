@@ -1,6 +1,11 @@
 package embedded
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"io/fs"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 func newCommitHistogram() prometheus.Histogram {
 	return prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -33,6 +38,25 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if closed { // a late scrape: pebble panics on a closed store
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(storeBytesDesc, prometheus.GaugeValue, float64(c.b.db.Metrics().DiskSpaceUsage()))
+	ch <- prometheus.MustNewConstMetric(storeBytesDesc, prometheus.GaugeValue, float64(c.b.diskUsage()))
 	c.b.commitSeconds.Collect(ch)
+}
+
+// diskUsage is the store directory's size. Pebble's own figure counts the
+// write-ahead log only once it is rotated, and most recent messages are
+// still there.
+func (b *Backend) diskUsage() uint64 {
+	if b.opts.InMemory {
+		return b.db.Metrics().DiskSpaceUsage()
+	}
+	var total uint64
+	filepath.WalkDir(b.opts.Dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				total += uint64(info.Size())
+			}
+		}
+		return nil // a file removed by a compaction meanwhile
+	})
+	return total
 }
