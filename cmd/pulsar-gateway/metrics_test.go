@@ -66,6 +66,7 @@ func TestMetricsShowWhatFlows(t *testing.T) {
 	})
 	if len(scrapes) == 2 {
 		checkDashboard(t, scrapes["embedded"]+scrapes["pulsar"])
+		checkREADMEListsMetrics(t, scrapes["embedded"]+scrapes["pulsar"])
 	}
 }
 
@@ -269,6 +270,29 @@ func checkDashboard(t *testing.T, scrapes string) {
 			if !exported[name] {
 				t.Errorf("the dashboard queries %s, which the gateway does not export (in %s)", name, e)
 			}
+		}
+	}
+}
+
+// checkREADMEListsMetrics fails for a gateway metric the README's list
+// lacks, and for one it lists that no scrape has.
+func checkREADMEListsMetrics(t *testing.T, scrapes string) {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	exported := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^# TYPE (pulsar_gateway_[a-z0-9_]+) `).FindAllStringSubmatch(scrapes, -1) {
+		exported[m[1]] = true
+		if !strings.Contains(readme, "`"+m[1]+"`") {
+			t.Errorf("README's metrics list lacks %s", m[1])
+		}
+	}
+	for _, m := range regexp.MustCompile("`(pulsar_gateway_[a-z0-9_]+)`").FindAllStringSubmatch(readme, -1) {
+		if !exported[m[1]] {
+			t.Errorf("README lists %s, which no scrape has", m[1])
 		}
 	}
 }
