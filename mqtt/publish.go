@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server/packets"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
