@@ -70,6 +70,7 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),
+		readBuildInfo().collector(),
 	)
 	metrics := handlers.NewMetrics(g.registry)
 	if a := cfg.Auth; a.Tokens() {
