@@ -10,9 +10,12 @@ import (
 )
 
 // buildInfo is what the Go tool stamped into the binary: the module version
-// (v1.2.3 from go install ...@v1.2.3, "(devel)" from a work tree), the git
-// commit (only when built in a git checkout; not from go install ...@version,
-// which builds from the module zip) and the Go version.
+// (v1.2.3 from go install ...@v1.2.3; in a git clone a pseudo-version of the
+// commit, "+dirty" with local changes; "(devel)" without git information, as
+// in a git worktree, with -buildvcs=false or in the Docker build, whose
+// context leaves out .git), the git commit (only when built in a git clone,
+// not by go install ...@version, which builds from the module zip) and the Go
+// version.
 type buildInfo struct {
 	Version   string
 	Revision  string // the full commit, with "-modified" for uncommitted changes; "unknown" without VCS information
