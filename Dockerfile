@@ -5,8 +5,6 @@ FROM golang:1.26 AS build
 WORKDIR /src
 # Modules first, so a source change does not download them again.
 COPY go.mod go.sum ./
-# The patched MQTT engine go.mod points at (third_party/README.md).
-COPY third_party/ third_party/
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/pulsar-gateway ./cmd/pulsar-gateway \

@@ -2,7 +2,9 @@
 // and their subpackages) imports no other protocol and no backend (bridge/pulsar,
 // bridge/embedded); the bridge side (bridge, bridge/bridgetest and the other non-backend
 // packages under bridge/) imports no protocol, and no backend either, since every backend
-// is built on it. Imports count transitively; test files may import anything.
+// is built on it. A copy of another project under third_party imports only itself, so
+// it can be rebased (third_party/README.md). Imports count transitively; test files may
+// import anything.
 package gateway_test
 
 import (
@@ -18,6 +20,15 @@ const module = "github.com/pulsar-gateway/pulsar-gateway/"
 
 var protocolRoots = []string{"kafka", "mqtt", "amqp"}
 var backendRoots = []string{"bridge/pulsar", "bridge/embedded"}
+
+// thirdPartyRoots is the third_party copy rel belongs to (third_party/<name>), if any.
+func thirdPartyRoots(rel string) []string {
+	parts := strings.SplitN(rel, "/", 3)
+	if len(parts) < 2 || parts[0] != "third_party" {
+		return nil
+	}
+	return []string{parts[0] + "/" + parts[1]}
+}
 
 // under reports whether the module-relative path rel is root or below it.
 func under(rel string, roots ...string) (string, bool) {
@@ -54,6 +65,11 @@ func forbidden(from, to string) string {
 	}
 	if _, ok := under(from, backendRoots...); ok && isProtocol {
 		return "a backend imports a protocol"
+	}
+	if copyRoot, ok := under(from, thirdPartyRoots(from)...); ok {
+		if _, own := under(to, copyRoot); !own {
+			return "a third_party copy imports the gateway"
+		}
 	}
 	return ""
 }
@@ -102,7 +118,7 @@ func modulePackages(t *testing.T) map[string][]string {
 
 func TestLayering(t *testing.T) {
 	pkgs := modulePackages(t)
-	for _, must := range []string{"bridge", "bridge/embedded", "kafka", "mqtt", "amqp"} {
+	for _, must := range []string{"bridge", "bridge/embedded", "kafka", "mqtt", "amqp", "third_party/mochi-mqtt-server"} {
 		if _, ok := pkgs[must]; !ok {
 			t.Fatalf("go list does not show package %s: the rules below would check nothing", must)
 		}

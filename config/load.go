@@ -12,6 +12,10 @@ import (
 // Print Usage and exit 0.
 var ErrHelp = flag.ErrHelp
 
+// ErrVersion is returned by Load when the arguments ask for --version.
+// Print the version and exit 0.
+var ErrVersion = errors.New("version requested")
+
 // ConfigEnv names the config file when --config is not given.
 const ConfigEnv = EnvPrefix + "CONFIG"
 
@@ -21,11 +25,15 @@ const ConfigEnv = EnvPrefix + "CONFIG"
 // lookup. Every error is one line that names the key at fault.
 func Load(args []string, env func(string) string) (*Config, error) {
 	fs, configPath := newFlagSet()
+	showVersion := fs.Bool("version", false, versionUsage)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, ErrHelp
 		}
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if *showVersion {
+		return nil, ErrVersion
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("config: unexpected argument %q (settings are flags, such as --kafka-addr)", fs.Arg(0))
@@ -88,6 +96,8 @@ func (v *flagValue) Set(raw string) error {
 
 func (v *flagValue) IsBoolFlag() bool { return v.setting.isBool() }
 
+const versionUsage = "print the version, commit and Go version, and exit"
+
 func newFlagSet() (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("pulsar-gateway", flag.ContinueOnError)
 	// Errors come back from Parse as one line; usage is printed by the caller.
@@ -112,6 +122,7 @@ func Usage(w io.Writer) {
 	b.WriteString("or in an embedded local store.\n\n")
 	b.WriteString("Precedence: defaults < YAML file < environment < flags. Unknown YAML keys are errors.\n\n")
 	b.WriteString("  --config FILE\n      YAML config file (env " + ConfigEnv + ")\n")
+	b.WriteString("  --version\n      " + versionUsage + "\n")
 	for _, s := range Settings() {
 		name := "(no flag)"
 		if s.Flag != "" {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server/packets"
 )
 
 // A client id connected on one gateway and then on another sharing its

@@ -1,5 +1,6 @@
 // Package mqtt serves MQTT 3.1, 3.1.1 and 5 clients on the bridge. Mochi
-// (github.com/mochi-mqtt/server/v2) decodes the wire and keeps the
+// (github.com/mochi-mqtt/server/v2, patched, as packages of this module under
+// third_party/mochi-mqtt-server) decodes the wire and keeps the
 // connection's protocol state; one mochi hook (hook.go) sends every message
 // through the bridge instead of mochi's in-memory fan-out, so the backend,
 // not the gateway, holds messages, subscriptions, sessions and retained

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server/packets"
 )
 
 // QoS 2 state that outlives a connection. Mochi is told every session is

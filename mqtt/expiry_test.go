@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server/packets"
 )
 
 // An MQTT 5 session whose expiry passed while its client was away is gone:

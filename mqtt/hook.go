@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
+	mochi "github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server"
+	"github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server/packets"
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"

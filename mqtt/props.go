@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server/packets"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )

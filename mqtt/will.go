@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server/packets"
 	"go.uber.org/zap"
 )
 

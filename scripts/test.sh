@@ -16,11 +16,14 @@ log() { echo "test.sh: $*" >&2; }
 # mosquitto brings mosquitto_passwd (the password-file tests).
 # python3-requests, -jsonschema, -protobuf: confluent-kafka's schema registry
 # client and its JSON and Protobuf serializers; python3-pip fetches fastavro.
+# bubblewrap: cmd/pulsar-gateway's TestDockerfile runs the image's binary as
+# its non-root user on a read-only root without a docker engine.
 DEBIAN_PACKAGES=(curl kcat python3-confluent-kafka python3-kafka mosquitto mosquitto-clients python3-paho-mqtt python3-pika amqp-tools
   python3-requests python3-jsonschema python3-protobuf python3-pip)
 # prometheus brings promtool (the /metrics lint); chromium loads the web
 # console's pages in the browser tests.
 DEBIAN_PACKAGES+=(prometheus chromium)
+DEBIAN_PACKAGES+=(bubblewrap)
 # A JDK with javac (the Java client tests compile their programs) and Maven
 # (it fetches their jars below), unless they are on PATH already.
 command -v javac >/dev/null 2>&1 || DEBIAN_PACKAGES+=(openjdk-17-jdk-headless)

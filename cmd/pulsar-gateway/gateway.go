@@ -76,6 +76,7 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),
+		readBuildInfo().collector(),
 	)
 	if m, ok := backend.(interface{ Metrics() prometheus.Collector }); ok {
 		g.registry.MustRegister(m.Metrics())

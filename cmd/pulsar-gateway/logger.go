@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"runtime/debug"
 	"time"
 
 	"go.uber.org/zap"
@@ -32,13 +31,4 @@ func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
 	sink := zapcore.Lock(zapcore.AddSync(w))
 	core := zapcore.NewSamplerWithOptions(zapcore.NewCore(enc, sink, level), time.Second, 100, 100)
 	return zap.New(core, zap.ErrorOutput(sink)), nil
-}
-
-// version is the module version stamped by go build, "(devel)" from a work
-// tree.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		return bi.Main.Version
-	}
-	return "unknown"
 }

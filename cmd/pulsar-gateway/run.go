@@ -27,6 +27,11 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		config.Usage(stdout)
 		return exitOK
 	}
+	build := readBuildInfo()
+	if errors.Is(err, config.ErrVersion) {
+		fmt.Fprintln(stdout, build)
+		return exitOK
+	}
 	if err != nil {
 		return fail(stderr, exitConfig, err)
 	}
@@ -36,7 +41,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	}
 	defer log.Sync()
 
-	log.Info("starting", zap.String("backend", string(cfg.Backend)), zap.String("version", version()))
+	log.Info("starting", append(build.logFields(), zap.String("backend", string(cfg.Backend)))...)
 	log.Debug("effective config", zap.Any("config", cfg.Redacted()))
 
 	backend, err := openBackend(cfg, log)

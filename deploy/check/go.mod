@@ -2,10 +2,7 @@ module github.com/pulsar-gateway/pulsar-gateway/deploy/check
 
 go 1.26.8
 
-replace (
-	github.com/mochi-mqtt/server/v2 => ../../third_party/mochi-mqtt-server
-	github.com/pulsar-gateway/pulsar-gateway => ../..
-)
+replace github.com/pulsar-gateway/pulsar-gateway => ../..
 
 require (
 	github.com/pulsar-gateway/pulsar-gateway v0.0.0-00010101000000-000000000000

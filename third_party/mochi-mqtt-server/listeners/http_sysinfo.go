@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mochi-mqtt/server/v2/system"
+	"github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server/system"
 )
 
 const TypeSysInfo = "sysinfo"

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/mochi-mqtt/server/v2/mempool"
+	"github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server/mempool"
 )
 
 // All valid packet types and their packet identifiers.

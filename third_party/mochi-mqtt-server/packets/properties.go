@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mochi-mqtt/server/v2/mempool"
+	"github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server/mempool"
 )
 
 const (
