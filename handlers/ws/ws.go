@@ -84,7 +84,16 @@ func (h *handler) HandleConn(ctx context.Context, nc net.Conn) error {
 	if err != nil || wc == nil {
 		return err
 	}
-	return h.next.HandleConn(ctx, wc)
+	return closed(wc, h.next.HandleConn(ctx, wc))
+}
+
+// closed ends the WebSocket with a close frame once the handler returned
+// (the server then closes the connection under it).
+//
+//go:noinline
+func closed(wc *Conn, err error) error {
+	wc.Close()
+	return err
 }
 
 // upgrade answers the client's upgrade request: a *Conn, or nil after an
