@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"crypto/tls"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"net"
@@ -64,7 +65,7 @@ func wait(t *testing.T, what string, tok paho.Token) {
 func TestRunMQTTOverWebSockets(t *testing.T) {
 	ca := certtest.NewCA(t)
 	pw := passwordFile(t, "alice", "s3cret")
-	logs, _ := startRun(t, append(wsArgs(t, ca), "--auth-password-file", pw))
+	logs, stop := startRun(t, append(wsArgs(t, ca), "--auth-password-file", pw))
 	addrs := listeningAddrs(t, logs.String, 7)
 	tcpURL, wsURL, wssURL := "tcp://"+addrs["mqtt"], "ws://"+addrs["mqtt.ws"]+"/mqtt", "wss://"+addrs["mqtt.wss"]+"/mqtt"
 	trust := &tls.Config{RootCAs: ca.Pool}
@@ -144,6 +145,37 @@ func TestRunMQTTOverWebSockets(t *testing.T) {
 		if c.want == http.StatusSwitchingProtocols && proto != strings.TrimPrefix(c.protocol, "chat, ") {
 			t.Errorf("%s: subprotocol %q agreed", c.name, proto)
 		}
+	}
+
+	// A stop drains WebSocket clients too: the gateway exits cleanly
+	// with them connected, and they are disconnected.
+	if code := stop(); code != 0 {
+		t.Errorf("exit code %d with WebSocket clients connected; log:\n%s", code, logs)
+	}
+	if back.IsConnectionOpen() || pub.IsConnectionOpen() {
+		t.Error("WebSocket clients still connected after the gateway stopped")
+	}
+}
+
+// A client certificate is the login over wss:// as over TLS
+// (use_identity_as_username; wss falls back to mqtt.tls, client CA
+// included): alice's certificate gets in, no certificate gets no session.
+func TestRunMQTTWebSocketClientCertificate(t *testing.T) {
+	ca := certtest.NewCA(t)
+	ca.Server(t, "server")
+	alice := ca.Client(t, "alice", pkix.Name{CommonName: "alice"})
+	f := ca.Path
+	logs, _ := startRun(t, append(portZeroArgs(t), "--mqtt-wss-addr", "127.0.0.1:0",
+		"--mqtt-tls-cert-file", f("server.pem"), "--mqtt-tls-key-file", f("server-key.pem"), "--mqtt-tls-client-ca-file", f("ca.pem"),
+		"--mqtt-use-identity-as-username", "--auth-open", "kafka,amqp,schema_registry"))
+	addrs := listeningAddrs(t, logs.String, 6)
+	wss := "wss://" + addrs["mqtt.wss"] + "/mqtt"
+	if _, err := pahoConnect(t, wss, &tls.Config{RootCAs: ca.Pool, Certificates: []tls.Certificate{alice}}, "cert-ws", true, "", "", nil); err != nil {
+		t.Errorf("wss with alice's certificate: %v", err)
+	}
+	if c, err := pahoConnect(t, wss, &tls.Config{RootCAs: ca.Pool}, "cert-ws-none", true, "", "", nil); err == nil {
+		c.Disconnect(0)
+		t.Error("wss took a client without a certificate")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -18,7 +19,11 @@ type Conn struct {
 	ws *websocket.Conn
 	r  io.Reader // the message being read; nil between messages
 
-	wmu       sync.Mutex // one writer at a time, as gorilla needs
+	wmu sync.Mutex // one writer at a time, as gorilla needs
+	// writeBy is the write deadline (Unix nanoseconds, 0: none), handed
+	// to gorilla under wmu: its own setter races with its writes, while
+	// net.Conn lets deadlines be set beside a Write.
+	writeBy   atomic.Int64
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -74,6 +79,11 @@ func streamError(err error) error {
 func (c *Conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	var by time.Time
+	if n := c.writeBy.Load(); n != 0 {
+		by = time.Unix(0, n)
+	}
+	c.ws.SetWriteDeadline(by)
 	if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
 		return 0, err
 	}
@@ -103,11 +113,21 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	if err := c.ws.SetReadDeadline(t); err != nil {
 		return err
 	}
-	return c.ws.SetWriteDeadline(t)
+	return c.SetWriteDeadline(t)
 }
 
-func (c *Conn) SetReadDeadline(t time.Time) error  { return c.ws.SetReadDeadline(t) }
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.ws.SetReadDeadline(t) }
+
+// SetWriteDeadline holds for the next writes, and sets the connection's
+// at once too, so that it ends a write already waiting.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	var n int64
+	if !t.IsZero() {
+		n = t.UnixNano()
+	}
+	c.writeBy.Store(n)
+	return c.ws.NetConn().SetWriteDeadline(t)
+}
 
 // NetConn is the connection under the WebSocket (a *tls.Conn for wss), for
 // who needs the client's certificate.
