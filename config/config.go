@@ -196,11 +196,15 @@ func (m MQTT) WS() Listener {
 }
 
 // WSS is the MQTT over secure WebSocket listener (wss://): its TLS is
-// mqtt.wss_tls, or mqtt.tls when that has no certificate.
+// mqtt.wss_tls, or mqtt.tls's certificate (and client CA, unless
+// mqtt.wss_tls names one) when that has no certificate.
 func (m MQTT) WSS() Listener {
 	t := m.WSSTLS
 	if t.CertFile == "" && t.KeyFile == "" {
-		t = m.TLS
+		t.CertFile, t.KeyFile = m.TLS.CertFile, m.TLS.KeyFile
+		if t.ClientCAFile == "" {
+			t.ClientCAFile = m.TLS.ClientCAFile
+		}
 	}
 	return Listener{Enabled: m.Enabled && m.WSSAddr != "", Addr: m.WSSAddr, TLS: t}
 }

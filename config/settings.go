@@ -164,7 +164,7 @@ var usage = map[string]string{
 	"mqtt.wss_addr":                      "MQTT over secure WebSocket listen address host:port (wss://HOST:PORT/mqtt), with mqtt.wss_tls's certificate or else mqtt.tls's; empty: off",
 	"mqtt.wss_tls.cert_file":             "wss:// TLS certificate (PEM); unset: mqtt.tls.cert_file",
 	"mqtt.wss_tls.key_file":              "wss:// TLS private key (PEM); unset: mqtt.tls.key_file",
-	"mqtt.wss_tls.client_ca_file":        "CA certificates (PEM): wss:// clients must present a certificate they signed (with mqtt.use_identity_as_username its CN is the username)",
+	"mqtt.wss_tls.client_ca_file":        "CA certificates (PEM): wss:// clients must present a certificate they signed; unset: mqtt.tls.client_ca_file when the certificate is mqtt.tls's",
 	"amqp.enabled":                       "serve AMQP 0-9-1",
 	"amqp.addr":                          "AMQP listen address host:port",
 	"amqp.tls.cert_file":                 "AMQP TLS certificate (PEM)",
