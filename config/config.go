@@ -199,6 +199,33 @@ type MQTT struct {
 	// UseIdentityAsUsername, with mqtt.tls.client_ca_file, makes the
 	// client certificate's CN the username (Mosquitto's option).
 	UseIdentityAsUsername bool `yaml:"use_identity_as_username"`
+	// WSAddr serves MQTT over WebSocket (ws://host:port/mqtt) on an address
+	// of its own, with the TCP listener's sessions, logins and limits;
+	// empty: off.
+	WSAddr string `yaml:"ws_addr"`
+	// WSSAddr is the same over TLS (wss://); empty: off.
+	WSSAddr string `yaml:"wss_addr"`
+	// WSSTLS is the wss listener's certificate; unset, mqtt.tls's.
+	WSSTLS TLS `yaml:"wss_tls"`
+}
+
+// WS is the MQTT over WebSocket listener (ws://).
+func (m MQTT) WS() Listener {
+	return Listener{Enabled: m.Enabled && m.WSAddr != "", Addr: m.WSAddr}
+}
+
+// WSS is the MQTT over secure WebSocket listener (wss://): its TLS is
+// mqtt.wss_tls, or mqtt.tls's certificate (and client CA, unless
+// mqtt.wss_tls names one) when that has no certificate.
+func (m MQTT) WSS() Listener {
+	t := m.WSSTLS
+	if t.CertFile == "" && t.KeyFile == "" {
+		t.CertFile, t.KeyFile = m.TLS.CertFile, m.TLS.KeyFile
+		if t.ClientCAFile == "" {
+			t.ClientCAFile = m.TLS.ClientCAFile
+		}
+	}
+	return Listener{Enabled: m.Enabled && m.WSSAddr != "", Addr: m.WSSAddr, TLS: t}
 }
 
 // AMQP is the AMQP listener and who may log in on it.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -51,22 +52,27 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	listeners := c.listeners()
+	listeners := append(c.listeners(),
+		namedListener{key: "mqtt.ws", Listener: c.MQTT.WS(), addrKey: "mqtt.ws_addr"},
+		namedListener{key: "mqtt.wss", Listener: c.MQTT.WSS(), addrKey: "mqtt.wss_addr", tlsKey: "mqtt.wss_tls"})
+	if wss := c.MQTT.WSS(); wss.Enabled && !wss.TLS.Enabled() {
+		bad("mqtt.wss_addr", "needs a certificate: mqtt.wss_tls.cert_file and key_file, or mqtt.tls's")
+	}
 	bound := map[string]string{} // "host:port" -> key, to catch two listeners on one port
 	for _, l := range listeners {
 		if !l.Enabled {
 			continue
 		}
 		if err := checkAddr(l.Addr); err != nil {
-			bad(l.key+".addr", "%q: %v", l.Addr, err)
+			bad(l.addrName(), "%q: %v", l.Addr, err)
 		} else if host, port, _ := net.SplitHostPort(l.Addr); port != "0" {
 			if other, dup := bound[host+":"+port]; dup {
-				bad(l.key+".addr", "%q: also used by %s.addr", l.Addr, other)
+				bad(l.addrName(), "%q: also used by %s", l.Addr, other)
 			}
-			bound[host+":"+port] = l.key
+			bound[host+":"+port] = l.addrName()
 		}
 		if _, err := l.TLS.Load(); err != nil {
-			bad(l.key+".tls", "%v", err)
+			bad(l.tlsName(), "%v", err)
 		}
 	}
 	if c.Kafka.Enabled && c.Kafka.AdvertisedAddr != "" {
@@ -174,16 +180,20 @@ func (c *Config) Validate() error {
 type namedListener struct {
 	key string
 	Listener
+	addrKey, tlsKey string // when not key.addr and key.tls
 }
+
+func (l namedListener) addrName() string { return cmp.Or(l.addrKey, l.key+".addr") }
+func (l namedListener) tlsName() string  { return cmp.Or(l.tlsKey, l.key+".tls") }
 
 // listeners lists the listeners in a fixed order (for stable messages).
 func (c *Config) listeners() []namedListener {
 	return []namedListener{
-		{"kafka", c.Kafka.Listener},
-		{"mqtt", c.MQTT.Listener},
-		{"amqp", c.AMQP.Listener},
-		{"http", c.HTTP},
-		{"schema_registry", c.SchemaRegistry.Listener},
+		{key: "kafka", Listener: c.Kafka.Listener},
+		{key: "mqtt", Listener: c.MQTT.Listener},
+		{key: "amqp", Listener: c.AMQP.Listener},
+		{key: "http", Listener: c.HTTP},
+		{key: "schema_registry", Listener: c.SchemaRegistry.Listener},
 	}
 }
 

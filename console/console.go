@@ -73,7 +73,8 @@ type Subscription struct {
 type Queue struct {
 	VHost, Name               string
 	Ready, Unacked, Consumers int64
-	PublishRate, DeliverRate  float64
+	// Published and Delivered are this gateway's counts since it started.
+	Published, Delivered int64
 }
 
 // Console serves the pages under its prefix.

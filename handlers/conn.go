@@ -13,6 +13,7 @@ import (
 // TLS, so the counts are wire bytes and a handler still gets a *tls.Conn.
 type meteredConn struct {
 	net.Conn
+	via               *Listener // the listener's TLS and handler
 	readTimeout       time.Duration
 	bytesIn, bytesOut prometheus.Counter
 }

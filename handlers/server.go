@@ -81,6 +81,25 @@ func NewServer(opts Options) *Server {
 // Serve accepts connections on ln until Drain or Close, then returns
 // ErrServerClosed. Any other error is a listener failure. Serve closes ln.
 func (s *Server) Serve(ln net.Listener) error {
+	return s.ServeWith(ln, Listener{TLS: s.opts.TLS, Handler: s.opts.Handler})
+}
+
+// Listener is how ServeWith treats one listener's connections.
+type Listener struct {
+	// TLS, when set, makes every connection a TLS server connection.
+	TLS *tls.Config
+	// Handler serves each connection.
+	Handler ConnHandler
+}
+
+// ServeWith is Serve with TLS and a handler of the listener's own, for a
+// protocol's second transport (MQTT over WebSocket): its connections
+// share the server's connection limit, drain and metrics.
+func (s *Server) ServeWith(ln net.Listener, l Listener) error {
+	if l.Handler == nil {
+		panic("handlers: ServeWith without a Handler")
+	}
+	via := &l
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
@@ -116,7 +135,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return fmt.Errorf("handlers: %s: accept: %w", s.opts.Protocol, err)
 		}
 		backoff = 0
-		s.admit(nc)
+		s.admit(nc, via)
 	}
 }
 
@@ -129,7 +148,7 @@ func isTemporary(err error) bool {
 
 // admit tracks a new connection and starts its handler, or rejects it when
 // the server is full or draining.
-func (s *Server) admit(nc net.Conn) {
+func (s *Server) admit(nc net.Conn, via *Listener) {
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
@@ -144,7 +163,7 @@ func (s *Server) admit(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	c := &meteredConn{Conn: nc, readTimeout: s.opts.ReadTimeout, bytesIn: s.m.bytesIn, bytesOut: s.m.bytesOut}
+	c := &meteredConn{Conn: nc, via: via, readTimeout: s.opts.ReadTimeout, bytesIn: s.m.bytesIn, bytesOut: s.m.bytesOut}
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -160,13 +179,13 @@ func (s *Server) admit(nc net.Conn) {
 // so that the parked stack stays small enough for the runtime to shrink.
 func (s *Server) handle(c *meteredConn) {
 	defer s.ended(c)
-	s.served(c, s.opts.Handler.HandleConn(s.ctx, s.wrap(c)))
+	s.served(c, c.via.Handler.HandleConn(s.ctx, s.wrap(c)))
 }
 
 //go:noinline
 func (s *Server) wrap(c *meteredConn) net.Conn {
-	if s.opts.TLS != nil {
-		return tls.Server(c, s.opts.TLS)
+	if c.via.TLS != nil {
+		return tls.Server(c, c.via.TLS)
 	}
 	return c
 }

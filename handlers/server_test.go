@@ -245,3 +245,36 @@ func TestTLS(t *testing.T) {
 	plain.Write([]byte("AMQP\x00\x00\x09\x01"))
 	expectClosed(t, plain)
 }
+
+// A second listener served with ServeWith runs its own handler, and its
+// connections count against the one limit and drain with the others.
+func TestServeWithSharesLimitAndDrain(t *testing.T) {
+	ts := startServer(t, Options{Handler: untilClientLeaves, MaxConnections: 2})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() {
+		served <- ts.ServeWith(ln, Listener{Handler: ConnHandlerFunc(func(_ context.Context, c net.Conn) error {
+			c.Write([]byte("second\n"))
+			return untilClientLeaves.HandleConn(context.Background(), c)
+		})})
+	}()
+	second := dial(t, ln.Addr().String())
+	line := make([]byte, 7)
+	if _, err := io.ReadFull(second, line); err != nil || string(line) != "second\n" {
+		t.Fatalf("second listener's handler: %q %v", line, err)
+	}
+	dial(t, ts.addr)
+	eventually(t, "one connection on each listener", func() bool { return ts.ActiveConnections() == 2 })
+	expectClosed(t, dial(t, ln.Addr().String()))
+	expectClosed(t, dial(t, ts.addr))
+	eventually(t, "both rejections counted", func() bool { return ts.metric(t, "pulsar_gateway_connections_rejected_total", "test") == 2 })
+
+	ts.Close()
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("ServeWith returned %v, want ErrServerClosed", err)
+	}
+	expectClosed(t, second)
+}

@@ -1,7 +1,7 @@
 """The built gateway binary as a child process, for the Python client scenarios.
 
 GatewayProcess starts it with one protocol (or several) on 127.0.0.1:0 (the others off), reads
-the ports it picked from its `listening` log lines, echoes its warnings and errors, and stops it with SIGTERM,
+the ports it picked from its `listening` log lines (and those of extra_listeners, such as mqtt.ws), echoes its warnings and errors, and stops it with SIGTERM,
 expecting exit code 0. The store stays in data_dir, so a new process is a gateway restart."""
 
 import json
@@ -12,7 +12,7 @@ import threading
 class GatewayProcess:
     PROTOCOLS = ("kafka", "mqtt", "amqp", "schema_registry")
 
-    def __init__(self, binary, data_dir, protocol, extra_args=(), protocols=None):
+    def __init__(self, binary, data_dir, protocol, extra_args=(), protocols=None, extra_listeners=()):
         protocols = tuple(protocols or (protocol,))
         flag = lambda p: p.replace("_", "-")
         off = ["--%s-enabled=false" % flag(p) for p in self.PROTOCOLS if p not in protocols]
@@ -24,11 +24,11 @@ class GatewayProcess:
         self.ports = {}
         for line in self.proc.stdout:
             rec = json.loads(line)
-            if rec.get("msg") == "listening" and rec.get("protocol") in protocols:
+            if rec.get("msg") == "listening" and rec.get("protocol") in protocols + tuple(extra_listeners):
                 self.ports[rec["protocol"]] = int(rec["addr"].rsplit(":", 1)[1])
-                if len(self.ports) == len(protocols):
+                if len(self.ports) == len(protocols) + len(extra_listeners):
                     break
-        assert len(self.ports) == len(protocols), "the gateway did not report its addresses: %s" % self.ports
+        assert len(self.ports) == len(protocols) + len(extra_listeners), "the gateway did not report its addresses: %s" % self.ports
         self.port = self.ports[protocol]
         threading.Thread(target=self._echo_problems, daemon=True).start()
 

@@ -52,21 +52,7 @@ func TestIdleConnectionMemory(t *testing.T) {
 	}
 	g := serveGateway(t, b, log)
 	connectV5 := []byte{0x10, 0, 0, 4, 'M', 'Q', 'T', 'T', 5, 2, 0, 30, 0}
-	measure := func() (heap, stack uint64) {
-		for range 6 {
-			runtime.GC()
-		}
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapInuse, ms.StackInuse
-	}
-	conns := make([]net.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	dial := func(i int) net.Conn {
+	heap, stack := idleCost(t, n, func(i int) net.Conn {
 		c, err := net.Dial("tcp", g.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -84,7 +70,33 @@ func TestIdleConnectionMemory(t *testing.T) {
 			t.Fatalf("CONNACK %x: %v", ack, err)
 		}
 		return c
+	})
+	t.Logf("per idle connection: heap %.0f B, stacks %.0f B, total %.1f KiB", heap, stack, (heap+stack)/1024)
+	if stack > idleStacks {
+		t.Errorf("an idle connection's goroutines hold %.1f KiB of stack, over %d KiB: the reader's parked frames grew?", stack/1024, idleStacks>>10)
 	}
+	if heap+stack > idleBudget {
+		t.Errorf("an idle connection costs %.1f KiB, over the %d KiB budget", (heap+stack)/1024, idleBudget>>10)
+	}
+}
+
+// idleCost opens n connections with dial (each CONNECTed) and returns
+// what each costs in heap and goroutine stacks, once they idle.
+func idleCost(t *testing.T, n int, dial func(i int) net.Conn) (heap, stack float64) {
+	measure := func() (heap, stack uint64) {
+		for range 6 {
+			runtime.GC()
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse, ms.StackInuse
+	}
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
 	for i := range 50 { // warm up pools and maps
 		dial(n + i).Close()
 	}
@@ -94,12 +106,5 @@ func TestIdleConnectionMemory(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond) // let the last connections settle
 	h1, s1 := measure()
-	heap, stack := float64(h1-h0)/n, float64(s1-s0)/n
-	t.Logf("per idle connection: heap %.0f B, stacks %.0f B, total %.1f KiB", heap, stack, (heap+stack)/1024)
-	if stack > idleStacks {
-		t.Errorf("an idle connection's goroutines hold %.1f KiB of stack, over %d KiB: the reader's parked frames grew?", stack/1024, idleStacks>>10)
-	}
-	if heap+stack > idleBudget {
-		t.Errorf("an idle connection costs %.1f KiB, over the %d KiB budget", (heap+stack)/1024, idleBudget>>10)
-	}
+	return float64(h1-h0) / float64(n), float64(s1-s0) / float64(n)
 }

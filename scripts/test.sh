@@ -24,6 +24,11 @@ DEBIAN_PACKAGES=(curl kcat python3-confluent-kafka python3-kafka mosquitto mosqu
 # console's pages in the browser tests.
 DEBIAN_PACKAGES+=(prometheus chromium)
 DEBIAN_PACKAGES+=(bubblewrap)
+# MQTT over WebSocket (integration/mqtt/test_websockets.py): MQTT.js in
+# headless Chromium and in Node (npm below), the wss:// certificates by openssl.
+DEBIAN_PACKAGES+=(openssl)
+command -v node >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(npm)
 # A JDK with javac (the Java client tests compile their programs) and Maven
 # (it fetches their jars below), unless they are on PATH already.
 command -v javac >/dev/null 2>&1 || DEBIAN_PACKAGES+=(openjdk-17-jdk-headless)
@@ -51,6 +56,18 @@ if ! PYTHONPATH=$PYLIB /usr/bin/python3 -c 'import fastavro' 2>/dev/null; then
   /usr/bin/python3 -m pip install -q --disable-pip-version-check --target "$PYLIB" fastavro==1.13.1
 fi
 export PYTHONPATH=$PYLIB${PYTHONPATH:+:$PYTHONPATH}
+
+# MQTT.js (npm "mqtt", pinned) for the MQTT over WebSocket scenarios, in Node
+# and, from its dist/ bundle, in the browser: into a cache folder that
+# NODE_PATH names.
+NODELIB=${XDG_CACHE_HOME:-$HOME/.cache}/pulsar-gateway/node
+MQTTJS_VERSION=5.16.0
+if [ "$(node -p 'require(process.argv[1] + "/package.json").version' "$NODELIB/node_modules/mqtt" 2>/dev/null)" != "$MQTTJS_VERSION" ]; then
+  log "installing MQTT.js $MQTTJS_VERSION from npm into $NODELIB"
+  mkdir -p "$NODELIB"
+  npm install --prefix "$NODELIB" --no-audit --no-fund --silent "mqtt@$MQTTJS_VERSION"
+fi
+export NODE_PATH=$NODELIB/node_modules${NODE_PATH:+:$NODE_PATH}
 
 # Kafka's own Java client, for integration/kafka (from Maven Central).
 for artifact in org.apache.kafka:kafka-clients:4.4.0 org.slf4j:slf4j-nop:2.0.17; do
@@ -133,7 +150,7 @@ log "Kubernetes examples (deploy/): Kubernetes' API types and the gateway's conf
 # A module of its own, so the gateway does not carry k8s.io/api.
 (cd deploy/check && go vet ./... && go test -count=1 ./...)
 
-log "MQTT scenarios with mosquitto-clients and paho-mqtt (Python)"
+log "MQTT scenarios with mosquitto-clients and paho-mqtt (Python); over WebSocket with paho, MQTT.js (Node) and MQTT.js in headless Chromium"
 integration/mqtt/run.sh
 
 log "AMQP scenarios with pika and amqp-tools"

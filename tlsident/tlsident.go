@@ -17,10 +17,17 @@ import (
 // PeerCertificate completes the TLS handshake of nc, when it is a TLS
 // connection, and returns the client's verified certificate: nil when nc
 // is not TLS or the client sent none (the listener then asked for none).
+// A connection carried in another (a WebSocket's) is looked into through
+// its NetConn method.
 func PeerCertificate(ctx context.Context, nc net.Conn) (*x509.Certificate, error) {
 	tc, ok := nc.(*tls.Conn)
-	if !ok {
-		return nil, nil
+	for !ok {
+		inner, carried := nc.(interface{ NetConn() net.Conn })
+		if !carried {
+			return nil, nil
+		}
+		nc = inner.NetConn()
+		tc, ok = nc.(*tls.Conn)
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, err

@@ -54,7 +54,21 @@ type protocolListener struct {
 	server   *handlers.Server
 	handler  handlers.ConnHandler
 	tls      bool
+	// extra are more listeners of the same server, with transports of
+	// their own (MQTT over WebSocket): one connection limit, drain and
+	// metrics for all.
+	extra []*extraListener
 }
+
+// extraListener is a listener served with ServeWith.
+type extraListener struct {
+	name string // "mqtt.ws", as logs and addr name it
+	ln   net.Listener
+	via  handlers.Listener
+}
+
+// extraListeners bind a protocol's extra listeners, by protocol.
+var extraListeners = map[string]func(*gateway, *protocolListener) error{}
 
 // newGateway binds every enabled listener before serving any, so a port in
 // use fails the start instead of leaving a half-open gateway. It owns
@@ -65,7 +79,7 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 		log:      log,
 		backend:  backend,
 		registry: prometheus.NewRegistry(),
-		errc:     make(chan error, len(protocols)+2),
+		errc:     make(chan error, len(protocols)+4),
 	}
 	defer func() {
 		if err != nil {
@@ -106,6 +120,11 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 			return nil, err
 		}
 		g.listeners = append(g.listeners, pl)
+		if bindExtra := extraListeners[protocol]; bindExtra != nil {
+			if err := bindExtra(g, pl); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if cfg.SchemaRegistry.Enabled {
 		if g.schemas, err = g.bindSchemaRegistry(); err != nil {
@@ -204,6 +223,14 @@ func (g *gateway) start() {
 				g.errc <- err
 			}
 		}()
+		for _, x := range pl.extra {
+			g.log.Info("listening", zap.String("protocol", x.name), zap.Stringer("addr", x.ln.Addr()), zap.Bool("tls", x.via.TLS != nil))
+			go func() {
+				if err := pl.server.ServeWith(x.ln, x.via); !errors.Is(err, handlers.ErrServerClosed) {
+					g.errc <- err
+				}
+			}()
+		}
 	}
 	if g.http != nil {
 		g.log.Info("listening", zap.String("protocol", "http"), zap.Stringer("addr", g.httpLn.Addr()), zap.Bool("tls", g.cfg.HTTP.TLS.Enabled()))
@@ -292,6 +319,9 @@ func (g *gateway) shutdown() error {
 func (g *gateway) closeListeners() {
 	for _, pl := range g.listeners {
 		pl.ln.Close()
+		for _, x := range pl.extra {
+			x.ln.Close()
+		}
 	}
 	if g.httpLn != nil {
 		g.httpLn.Close()
@@ -316,6 +346,11 @@ func (g *gateway) addr(protocol string) net.Addr {
 	for _, pl := range g.listeners {
 		if pl.protocol == protocol {
 			return pl.ln.Addr()
+		}
+		for _, x := range pl.extra {
+			if x.name == protocol {
+				return x.ln.Addr()
+			}
 		}
 	}
 	return nil
