@@ -235,4 +235,3 @@ func TestRunMQTTWebSocketConnectionLimit(t *testing.T) {
 		t.Errorf("metrics do not count 2 active MQTT connections:\n%s", grepLines(body, "protocol=\"mqtt\""))
 	}
 }
-
