@@ -16,10 +16,7 @@ func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatal("no go tool on PATH")
-	}
+	goBin := goTool(t)
 	bin := filepath.Join(t.TempDir(), "pulsar-gateway")
 	build := exec.Command(goBin, "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -36,10 +36,7 @@ func TestDockerfile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatal("no go tool on PATH")
-	}
+	goBin := goTool(t)
 	bwrap, err := exec.LookPath("bwrap")
 	if err != nil {
 		t.Fatal("no bwrap on PATH (Debian package bubblewrap; scripts/test.sh installs it)")

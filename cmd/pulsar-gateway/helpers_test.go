@@ -197,3 +197,13 @@ func amqpChannel(t *testing.T, addr, user, pass string) *amqp091.Channel {
 	}
 	return ch
 }
+
+// goTool is the go command, for the tests that build the binary.
+func goTool(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal("no go tool on PATH")
+	}
+	return goBin
+}

@@ -28,10 +28,7 @@ func TestGoInstallAtVersion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatal("no go tool on PATH")
-	}
+	goBin := goTool(t)
 	root := filepath.Dir(goEnv(t, goBin, "GOMOD"))
 	// A new version each run: the module cache keeps a version's files for good,
 	// so a reused one would install an older tree.

@@ -21,10 +21,7 @@ func TestVersionMatchesBuildInfo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatal("no go tool on PATH")
-	}
+	goBin := goTool(t)
 	bin := filepath.Join(t.TempDir(), "pulsar-gateway")
 	// -buildvcs=auto: stamp the commit when this is a git checkout, whatever
 	// GOFLAGS says.
