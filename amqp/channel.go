@@ -71,7 +71,7 @@ func (ch *channel) handle(cmd *wire.Command) error {
 	switch m := cmd.Method.(type) {
 	case *wire.ChannelClose:
 		ch.shutdown()
-		delete(ch.c.chans, ch.id)
+		ch.c.forget(ch.id)
 		return ch.send(&wire.ChannelCloseOk{})
 	case *wire.ChannelOpen:
 		return wire.NewError(wire.ChannelError, "second 'channel.open' seen").WithMethod(m)
@@ -148,7 +148,7 @@ func (ch *channel) handle(cmd *wire.Command) error {
 func (ch *channel) handleClosing(m wire.Method) error {
 	switch m.(type) {
 	case *wire.ChannelCloseOk:
-		delete(ch.c.chans, ch.id)
+		ch.c.forget(ch.id)
 	case *wire.ChannelClose:
 		return ch.send(&wire.ChannelCloseOk{})
 	}

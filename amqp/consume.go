@@ -349,6 +349,7 @@ func (cs *consumer) deliver(msg *bridge.Message, token chan struct{}, more bool)
 		cs.stats.unacked.Add(1)
 		cs.stats.took(msg)
 	}
+	ch.c.delivered(cs.stats, false, cs.noAck, msg.RedeliveryCount > 0)
 	c := ch.c
 	c.wwait.Add(1)
 	c.wmu.Lock()
@@ -535,6 +536,8 @@ func (ch *channel) apply(todo map[uint64]*unacked, kind settleKind) {
 		default:
 			u.stats.gone(u.msg, true)
 			u.bc.Ack(u.msg.ID)
+			u.stats.counts.ack.Add(1)
+			ch.c.each(func(k *counters) { k.ack.Add(1) })
 		}
 		u.stats.unacked.Add(-1)
 		giveBack(u.token)
@@ -597,6 +600,8 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 	bc := ch.getters[topic]
 	ch.mu.Unlock()
 	if ready == 0 && bc == nil {
+		c.s.stats(topic).counts.getEmpty.Add(1)
+		c.each(func(k *counters) { k.getEmpty.Add(1) })
 		return ch.send(&wire.BasicGetEmpty{})
 	}
 	if bc == nil {
@@ -632,6 +637,8 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 	rcancel()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
+			c.s.stats(topic).counts.getEmpty.Add(1)
+			c.each(func(k *counters) { k.getEmpty.Add(1) })
 			return ch.send(&wire.BasicGetEmpty{})
 		}
 		return internal(m, err)
@@ -646,6 +653,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 		stats.unacked.Add(1)
 		stats.took(msg)
 	}
+	c.delivered(stats, true, m.NoAck, msg.RedeliveryCount > 0)
 	left := uint32(0)
 	if ready > 1 {
 		left = ready - 1

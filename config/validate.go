@@ -68,6 +68,9 @@ func (c *Config) Validate() error {
 			bad(l.key+".tls", "%v", err)
 		}
 	}
+	if c.AMQP.Management.Enabled && !c.AMQP.Enabled {
+		bad("amqp.management.enabled", "serves the AMQP listener's state: needs amqp.enabled")
+	}
 	if c.Kafka.Enabled && c.Kafka.AdvertisedAddr != "" {
 		if err := checkAddr(c.Kafka.AdvertisedAddr); err != nil {
 			bad("kafka.advertised_addr", "%q: %v", c.Kafka.AdvertisedAddr, err)
@@ -175,6 +178,7 @@ func (c *Config) listeners() []namedListener {
 		{"kafka", c.Kafka.Listener},
 		{"mqtt", c.MQTT.Listener},
 		{"amqp", c.AMQP.Listener},
+		{"amqp.management", c.AMQP.Management},
 		{"http", c.HTTP},
 		{"schema_registry", c.SchemaRegistry.Listener},
 	}
