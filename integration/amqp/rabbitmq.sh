@@ -27,7 +27,8 @@ node_env() {
 case "${1:-}" in
 start)
 	mkdir -p "$dir"
-	chmod 755 "$dir"
+	# The rabbitmq user must reach the folder (mktemp -d makes parents 0700).
+	chmod 755 "$dir" "$(dirname "$dir")"
 	amqp=${RABBITMQ_AMQP_PORT:-$(free_port)}
 	mgmt=${RABBITMQ_MGMT_PORT:-$(free_port)}
 	dist=${RABBITMQ_DIST_PORT:-$(free_port)}
@@ -53,6 +54,7 @@ EOF
 	echo $! >"$dir/wrapper.pid"
 	# await_startup fails until the node registered with epmd: retry.
 	for _ in $(seq 1 120); do
+		kill -0 "$(cat "$dir/wrapper.pid")" 2>/dev/null || break # the node ended: see server.out
 		if rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup --timeout 60 >/dev/null 2>&1; then
 			break
 		fi
@@ -75,6 +77,12 @@ stop)
 	rabbitmqctl -n "$RABBITMQ_NODENAME" stop >/dev/null 2>&1 || {
 		[ -f "$dir/wrapper.pid" ] && kill "$(cat "$dir/wrapper.pid")" 2>/dev/null || true
 	}
+	# The node started Erlang's port mapper daemon; stop it too unless another node uses it.
+	for _ in $(seq 1 20); do
+		epmd -names 2>/dev/null | grep -q "^name " || break
+		sleep 0.5
+	done
+	epmd -names 2>/dev/null | grep -q "^name " || epmd -kill >/dev/null 2>&1 || true
 	;;
 *)
 	echo "usage: RABBITMQ_DIR=... $0 start|stop" >&2
