@@ -75,4 +75,3 @@ func TestRunAMQPManagementNeedsAMQP(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2, %q", code, stderr.String(), want)
 	}
 }
-
