@@ -145,6 +145,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts = parts[1:]
+	if len(parts) == 0 {
+		notFound(w)
+		return
+	}
 	if r.Method == http.MethodDelete {
 		if len(parts) == 2 && parts[0] == "connections" {
 			h.closeConnection(w, r, u, parts[1])

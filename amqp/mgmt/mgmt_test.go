@@ -375,3 +375,43 @@ func TestAlivenessAndAlarms(t *testing.T) {
 		t.Errorf("alarms with memory raised: %d, want 503", code)
 	}
 }
+
+// Any path, query and method gets a JSON answer with a status, never a panic.
+func FuzzServeHTTP(f *testing.F) {
+	for _, s := range []string{"/api/queues/%2F/q?page=1&page_size=0", "/api/queues?name=(&use_regex=true",
+		"/api/connections/%zz", "/api/bindings/%2F", "/api/exchanges/v/x", "/api/vhosts/%2F", "/x", "/api/"} {
+		f.Add("GET", s)
+	}
+	f.Add("DELETE", "/api/connections/a%20-%3E%20b")
+	b, err := embedded.Open(embedded.Options{InMemory: true, Logger: zap.NewNop()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer b.Close()
+	srv, err := amqp.New(context.Background(), amqp.Options{Backend: b})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer srv.Close()
+	h := New(Options{Server: srv})
+	defer h.Close()
+	f.Fuzz(func(t *testing.T, method, target string) {
+		if method != "GET" && method != "DELETE" && method != "POST" {
+			method = "GET"
+		}
+		if !strings.HasPrefix(target, "/") || strings.ContainsAny(target, " \r\n\t#") {
+			return
+		}
+		req, err := http.NewRequest(method, "http://gw"+target, nil)
+		if err != nil {
+			return
+		}
+		req.RemoteAddr = "127.0.0.1:1"
+		req.SetBasicAuth("guest", "guest")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 204 && !json.Valid(rec.Body.Bytes()) {
+			t.Errorf("%s %s: %d %q: not JSON", method, target, rec.Code, rec.Body.String())
+		}
+	})
+}
