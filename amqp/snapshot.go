@@ -447,10 +447,11 @@ func jsonValue(v any) any {
 }
 
 // Login checks a user and password as the AMQP listener does (Options.Authenticate);
-// ok is false when logins are off (nil Authenticate), for the caller to decide.
+// loginsOn is false when the listener takes any login, for the caller to decide. When it
+// takes client certificates only (EXTERNAL), no password is valid.
 func (s *Server) Login(user, password string) (valid, loginsOn bool) {
 	if s.opts.Authenticate == nil {
-		return false, false
+		return false, s.opts.CertUser != nil
 	}
 	return s.opts.Authenticate(user, password), true
 }

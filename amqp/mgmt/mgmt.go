@@ -7,7 +7,8 @@
 //
 // Logins are HTTP Basic with the AMQP listener's users. When the AMQP listener takes any
 // login (no password file, no tokens), only guest/guest from a loopback address gets in,
-// as RabbitMQ's default user. With authorization on (authz rules), RabbitMQ's user tags
+// as RabbitMQ's default user; when it takes client certificates only, nobody gets in.
+// With authorization on (authz rules), RabbitMQ's user tags
 // do not exist here: super users are administrators and see everything; other users are
 // "management" users who see the vhosts they may DESCRIBE, the queues in them they may
 // DESCRIBE, the exchanges and bindings of those vhosts, and only their own connections
@@ -407,16 +408,36 @@ func (h *Handler) queueInfos(ctx context.Context, u user, vhost, name string) []
 		}
 		return out
 	}
+	var names [][2]string
 	for _, vn := range h.s.QueueNames(vhost) {
-		if !h.mayQueue(u, vn[0], vn[1]) {
-			continue
+		if h.mayQueue(u, vn[0], vn[1]) {
+			names = append(names, vn)
 		}
-		if q, ok := h.s.Queue(ctx, vn[0], vn[1]); ok {
-			out = append(out, q)
+	}
+	// Each queue's backlog is a call to the backend (Pulsar's admin API): a few at a time.
+	infos := make([]*amqp.QueueInfo, len(names))
+	sem := make(chan struct{}, queueLookups)
+	var wg sync.WaitGroup
+	for i, vn := range names {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if q, ok := h.s.Queue(ctx, vn[0], vn[1]); ok {
+				infos[i] = &q
+			}
+		})
+	}
+	wg.Wait()
+	for _, q := range infos {
+		if q != nil {
+			out = append(out, *q)
 		}
 	}
 	return out
 }
+
+// queueLookups bounds the backend calls one listing makes at once.
+const queueLookups = 16
 
 func (h *Handler) queues(r *http.Request, u user, vhost, name string) []object {
 	var out []object

@@ -23,13 +23,12 @@ type sample struct {
 
 func newRates() *rates { return &rates{prev: map[string]sample{}, last: map[string]sample{}} }
 
-func (r *rates) record(key string, at time.Time, c amqp.MessageCounts) {
+// record makes samples the last ones, the last ones the previous: series no longer
+// sampled (deleted queues) drop out.
+func (r *rates) record(samples map[string]sample) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if l, ok := r.last[key]; ok {
-		r.prev[key] = l
-	}
-	r.last[key] = sample{at, c}
+	r.prev, r.last = r.last, samples
 }
 
 // rate returns, for series key, a function of a counter's rate per second.
@@ -62,19 +61,20 @@ func (h *Handler) sample() {
 }
 
 func (h *Handler) takeSample(now time.Time) {
-	h.rates.record("", now, h.s.Counts())
+	m := map[string]sample{"": {now, h.s.Counts()}}
 	for _, v := range h.s.VHosts() {
-		h.rates.record("v\x00"+v, now, h.s.VHostCounts(v))
+		m["v\x00"+v] = sample{now, h.s.VHostCounts(v)}
 		for _, x := range h.s.Exchanges(v) {
 			if in, out, ok := h.s.ExchangeCounts(v, x.Name); ok {
 				// publish_in and publish_out ride in Publish and Deliver (exchanges in mgmt.go).
-				h.rates.record("x\x00"+v+"\x00"+x.Name, now, amqp.MessageCounts{Publish: in, Deliver: out})
+				m["x\x00"+v+"\x00"+x.Name] = sample{now, amqp.MessageCounts{Publish: in, Deliver: out}}
 			}
 		}
 	}
 	for _, vn := range h.s.QueueNames("") {
 		if c, ok := h.s.QueueCounts(vn[0], vn[1]); ok {
-			h.rates.record(queueKey(vn[0], vn[1]), now, c)
+			m[queueKey(vn[0], vn[1])] = sample{now, c}
 		}
 	}
+	h.rates.record(m)
 }
