@@ -493,22 +493,52 @@ func (s *Server) Alarms() []string {
 // from it to at least one queue) counters on this gateway.
 type exchangeCounts struct{ in, out atomic.Int64 }
 
+type exchangeKey struct{ vhost, exchange string }
+
+// exchangeCounts finds (or makes) an exchange's counters; a publish pays a read lock and
+// a map lookup, no allocation.
 func (s *Server) exchangeCounts(vhost, exchange string) *exchangeCounts {
-	k := vhost + "\x00" + exchange
-	if v, ok := s.xcounts.Load(k); ok {
-		return v.(*exchangeCounts)
+	k := exchangeKey{vhost, exchange}
+	s.xmu.RLock()
+	x := s.xcounts[k]
+	s.xmu.RUnlock()
+	if x != nil {
+		return x
 	}
-	v, _ := s.xcounts.LoadOrStore(k, &exchangeCounts{})
-	return v.(*exchangeCounts)
+	s.xmu.Lock()
+	defer s.xmu.Unlock()
+	if x = s.xcounts[k]; x == nil {
+		x = &exchangeCounts{}
+		s.xcounts[k] = x
+	}
+	return x
+}
+
+// dropExchangeCounts forgets a deleted exchange's counters (its record's key x/vhost/name):
+// one declared again counts afresh, as in RabbitMQ.
+func (s *Server) dropExchangeCounts(k string) {
+	parts := strings.Split(k, "/")
+	if len(parts) != 3 {
+		return
+	}
+	vhost, err1 := unesc(parts[1])
+	name, err2 := unesc(parts[2])
+	if err1 != nil || err2 != nil {
+		return
+	}
+	s.xmu.Lock()
+	delete(s.xcounts, exchangeKey{vhost, name})
+	s.xmu.Unlock()
 }
 
 // ExchangeCounts are an exchange's publish_in and publish_out on this gateway; false when
 // nothing was published to it here.
 func (s *Server) ExchangeCounts(vhost, exchange string) (in, out int64, ok bool) {
-	v, ok := s.xcounts.Load(vhost + "\x00" + exchange)
-	if !ok {
+	s.xmu.RLock()
+	x := s.xcounts[exchangeKey{vhost, exchange}]
+	s.xmu.RUnlock()
+	if x == nil {
 		return 0, 0, false
 	}
-	x := v.(*exchangeCounts)
 	return x.in.Load(), x.out.Load(), true
 }
