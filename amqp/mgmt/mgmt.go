@@ -172,7 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case n == 1 && parts[0] == "vhosts":
 		h.list(w, r, h.vhosts(r.Context(), u, ""))
 	case n == 2 && parts[0] == "vhosts":
-		h.one(w, h.vhosts(r.Context(), u, arg(1)))
+		h.one(w, r, h.vhosts(r.Context(), u, arg(1)))
 	case n <= 2 && parts[0] == "queues":
 		vhost := ""
 		if n == 2 {
@@ -180,7 +180,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.list(w, r, h.queues(r, u, vhost, ""))
 	case n == 3 && parts[0] == "queues":
-		h.one(w, h.queues(r, u, arg(1), arg(2)))
+		h.one(w, r, h.queues(r, u, arg(1), arg(2)))
 	case n <= 2 && parts[0] == "exchanges":
 		vhost := ""
 		if n == 2 {
@@ -189,7 +189,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.list(w, r, h.exchanges(u, vhost, nil))
 	case n == 3 && parts[0] == "exchanges":
 		name := arg(2)
-		h.one(w, h.exchanges(u, arg(1), &name))
+		h.one(w, r, h.exchanges(u, arg(1), &name))
 	case n <= 2 && parts[0] == "bindings":
 		vhost := ""
 		if n == 2 {
@@ -199,7 +199,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case n == 1 && parts[0] == "connections":
 		h.list(w, r, h.connections(u, ""))
 	case n == 2 && parts[0] == "connections":
-		h.one(w, h.connections(u, arg(1)))
+		h.one(w, r, h.connections(u, arg(1)))
 	case n == 1 && parts[0] == "channels":
 		h.list(w, r, h.channels(u))
 	case n == 2 && parts[0] == "aliveness-test":
@@ -229,12 +229,101 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 type object = map[string]any
 
 // one answers a single object, or 404.
-func (h *Handler) one(w http.ResponseWriter, items []object) {
+func (h *Handler) one(w http.ResponseWriter, r *http.Request, items []object) {
 	if len(items) == 0 {
 		notFound(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, items[0])
+	writeJSON(w, http.StatusOK, columns(r, items[0]))
+}
+
+// columns keeps the fields the request's columns parameter names (dotted paths reach into
+// nested objects: message_stats.publish), as RabbitMQ does; none named keeps all.
+func columns(r *http.Request, o object) object {
+	cols := r.URL.Query().Get("columns")
+	if cols == "" {
+		return o
+	}
+	out := object{}
+	for _, c := range strings.Split(cols, ",") {
+		path := strings.Split(c, ".")
+		src, dst := o, out
+		for i, k := range path {
+			v, ok := src[k]
+			if !ok {
+				break
+			}
+			if i == len(path)-1 {
+				dst[k] = v
+				break
+			}
+			sub, ok := v.(object)
+			if !ok {
+				dst[k] = v
+				break
+			}
+			next, _ := dst[k].(object)
+			if next == nil {
+				next = object{}
+				dst[k] = next
+			}
+			src, dst = sub, next
+		}
+	}
+	return out
+}
+
+// sortItems orders a list by the request's sort field (dotted paths too), reversed with
+// sort_reverse=true, as RabbitMQ does.
+func sortItems(r *http.Request, items []object) {
+	key := r.URL.Query().Get("sort")
+	if key == "" {
+		return
+	}
+	get := func(o object) any {
+		var v any = o
+		for _, k := range strings.Split(key, ".") {
+			m, ok := v.(object)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		}
+		return v
+	}
+	less := func(a, b any) bool {
+		switch a := a.(type) {
+		case string:
+			b, _ := b.(string)
+			return a < b
+		case int, int64, uint16, uint32, float64:
+			return toFloat(a) < toFloat(b)
+		}
+		return false
+	}
+	reverse := r.URL.Query().Get("sort_reverse") == "true"
+	sort.SliceStable(items, func(i, j int) bool {
+		if reverse {
+			return less(get(items[j]), get(items[i]))
+		}
+		return less(get(items[i]), get(items[j]))
+	})
+}
+
+func toFloat(v any) float64 {
+	switch v := v.(type) {
+	case int:
+		return float64(v)
+	case int64:
+		return float64(v)
+	case uint16:
+		return float64(v)
+	case uint32:
+		return float64(v)
+	case float64:
+		return v
+	}
+	return 0
 }
 
 // list answers a list, filtered by name (use_regex) and paginated as RabbitMQ when
@@ -262,6 +351,10 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, items []object) {
 	}
 	if items == nil {
 		items = []object{}
+	}
+	sortItems(r, items)
+	for i := range items {
+		items[i] = columns(r, items[i])
 	}
 	if q.Get("page") == "" {
 		writeJSON(w, http.StatusOK, items)

@@ -217,6 +217,15 @@ func TestQueueCountsRatesAndKEDAPage(t *testing.T) {
 	if code := e.call(t, "GET", path, "guest", "guest", &page); code != 200 || page.PageCount != 1 || len(page.Items) != 1 {
 		t.Fatalf("KEDA's page: %d %+v", code, page)
 	}
+	// columns keeps the fields named, dotted ones inside objects; sort orders.
+	_, err = ch.QueueDeclare("a-first", true, false, false, false, nil)
+	must(t, err)
+	var cols []map[string]any
+	e.call(t, "GET", "/api/queues?columns=name,message_stats.publish&sort=name&sort_reverse=true", "guest", "guest", &cols)
+	stats, _ := cols[0]["message_stats"].(map[string]any)
+	if len(cols) != 2 || cols[0]["name"] != "work" || len(cols[0]) != 2 || len(stats) != 1 || stats["publish"] == nil || len(cols[1]) != 1 {
+		t.Errorf("columns and sort: %v, want work (name, message_stats.publish) then a-first (name)", cols)
+	}
 	if code := e.call(t, "GET", "/api/queues/%2F/nothing", "guest", "guest", nil); code != 404 {
 		t.Errorf("a missing queue: %d, want 404", code)
 	}

@@ -324,6 +324,11 @@ def run(ref, gw):
         if r != g:
             fail("%s: %r, RabbitMQ's %r" % (path, g, r))
     get(gw.mgmt_port, "queues/%s/no-such-queue" % vq, want=404)
+    # columns (dotted too), as rabbitmqadmin sends them: the same objects on both.
+    cols = "queues/%s?columns=name,messages,consumers,message_stats.publish,message_stats.ack" % vq
+    rc, gc = find(ref.api(cols), name=QUEUE), find(gw.api(cols), name=QUEUE)
+    if rc != gc:
+        fail("%s: %r, RabbitMQ's %r" % (cols, gc, rc))
     print("ok: overview, vhosts, queues, exchanges, bindings, connections, channels, whoami, "
           "aliveness-test, alarms match RabbitMQ's fields and counts", flush=True)
 
