@@ -22,6 +22,8 @@ type channel struct {
 	closing   bool
 	lastQueue string // the queue an empty name means (RabbitMQ's "last declared queue")
 
+	counts counters // message_stats of the management API (snapshot.go)
+
 	mu        sync.Mutex
 	consumers map[string]*consumer
 	nextTag   uint64

@@ -349,7 +349,7 @@ func (cs *consumer) deliver(msg *bridge.Message, token chan struct{}, more bool)
 		cs.stats.unacked.Add(1)
 		cs.stats.took(msg)
 	}
-	ch.c.delivered(cs.stats, false, cs.noAck, msg.RedeliveryCount > 0)
+	ch.delivered(cs.stats, false, cs.noAck, msg.RedeliveryCount > 0)
 	c := ch.c
 	c.wwait.Add(1)
 	c.wmu.Lock()
@@ -537,7 +537,7 @@ func (ch *channel) apply(todo map[uint64]*unacked, kind settleKind) {
 			u.stats.gone(u.msg, true)
 			u.bc.Ack(u.msg.ID)
 			u.stats.counts.ack.Add(1)
-			ch.c.each(func(k *counters) { k.ack.Add(1) })
+			ch.each(func(k *counters) { k.ack.Add(1) })
 		}
 		u.stats.unacked.Add(-1)
 		giveBack(u.token)
@@ -601,7 +601,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 	ch.mu.Unlock()
 	if ready == 0 && bc == nil {
 		c.s.stats(topic).counts.getEmpty.Add(1)
-		c.each(func(k *counters) { k.getEmpty.Add(1) })
+		ch.each(func(k *counters) { k.getEmpty.Add(1) })
 		return ch.send(&wire.BasicGetEmpty{})
 	}
 	if bc == nil {
@@ -638,7 +638,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			c.s.stats(topic).counts.getEmpty.Add(1)
-			c.each(func(k *counters) { k.getEmpty.Add(1) })
+			ch.each(func(k *counters) { k.getEmpty.Add(1) })
 			return ch.send(&wire.BasicGetEmpty{})
 		}
 		return internal(m, err)
@@ -653,7 +653,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 		stats.unacked.Add(1)
 		stats.took(msg)
 	}
-	c.delivered(stats, true, m.NoAck, msg.RedeliveryCount > 0)
+	ch.delivered(stats, true, m.NoAck, msg.RedeliveryCount > 0)
 	left := uint32(0)
 	if ready > 1 {
 		left = ready - 1

@@ -14,7 +14,7 @@ import (
 func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body []byte) error {
 	c := ch.c
 	c.published.Store(true)
-	c.each(func(k *counters) { k.publish.Add(1) })
+	ch.each(func(k *counters) { k.publish.Add(1) })
 	c.s.exchangeCounts(c.vhost, m.Exchange).in.Add(1)
 	if c.s.blocked.Load() {
 		c.waitUnblocked()
@@ -83,9 +83,9 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 	}
 	if len(queues) == 0 {
 		if mandatory {
-			c.each(func(k *counters) { k.returnUnroutable.Add(1) })
+			ch.each(func(k *counters) { k.returnUnroutable.Add(1) })
 		} else {
-			c.each(func(k *counters) { k.dropUnroutable.Add(1) })
+			ch.each(func(k *counters) { k.dropUnroutable.Add(1) })
 		}
 		if mandatory {
 			// Sent before the confirm, as RabbitMQ does.
@@ -209,7 +209,7 @@ func (ch *channel) settled(p *pending, err error) {
 			continue
 		}
 		ackUpTo = head.seq
-		ch.c.each(func(k *counters) { k.confirm.Add(1) })
+		ch.each(func(k *counters) { k.confirm.Add(1) })
 		acks++
 	}
 	flush()

@@ -48,12 +48,13 @@ func (c *counters) load() MessageCounts {
 		ReturnUnroutable: c.returnUnroutable.Load(), DropUnroutable: c.dropUnroutable.Load()}
 }
 
-// each applies f to the server's and the connection's vhost's counters.
-func (c *conn) each(f func(*counters)) {
-	f(&c.s.counts)
-	if c.vcounts != nil {
-		f(c.vcounts)
+// each applies f to the server's, the vhost's and the channel's counters.
+func (ch *channel) each(f func(*counters)) {
+	f(&ch.c.s.counts)
+	if ch.c.vcounts != nil {
+		f(ch.c.vcounts)
 	}
+	f(&ch.counts)
 }
 
 // vhostCounts are a vhost's counters, made on first use.
@@ -73,10 +74,10 @@ func (s *Server) VHostCounts(vhost string) MessageCounts {
 	return s.vhostCounts(vhost).load()
 }
 
-// delivered counts a delivery (consume) or get in the queue's, the vhost's and the
-// server's counters.
-func (c *conn) delivered(stats *queueStats, get, noAck, redelivered bool) {
-	for _, c := range []*counters{&c.s.counts, c.vcounts, &stats.counts} {
+// delivered counts a delivery (consume) or get in the queue's, the channel's, the vhost's
+// and the server's counters.
+func (ch *channel) delivered(stats *queueStats, get, noAck, redelivered bool) {
+	for _, c := range []*counters{&ch.c.s.counts, ch.c.vcounts, &stats.counts, &ch.counts} {
 		if c == nil {
 			continue
 		}
@@ -124,6 +125,7 @@ type ChannelInfo struct {
 	Unacked        int
 	Prefetch       int // basic.qos for new consumers
 	GlobalPrefetch int // basic.qos global; 0: none
+	Counts         MessageCounts
 	Confirm        bool
 	Transactional  bool
 	Peer           net.Addr
@@ -213,7 +215,8 @@ func (s *Server) Channels() []ChannelInfo {
 			ch.mu.Lock()
 			info := ChannelInfo{Connection: name, Number: ch.id, User: c.user, VHost: c.vhost, Peer: c.nc.RemoteAddr(),
 				Consumers: len(ch.consumers), Unacked: len(ch.unacked), Prefetch: ch.prefetch,
-				GlobalPrefetch: cap(ch.global), Confirm: ch.confirms != nil, Transactional: ch.tx != nil}
+				GlobalPrefetch: cap(ch.global), Confirm: ch.confirms != nil, Transactional: ch.tx != nil,
+				Counts: ch.counts.load()}
 			ch.mu.Unlock()
 			out = append(out, info)
 		}

@@ -464,6 +464,27 @@ func (h *Handler) messageStats(key string, c amqp.MessageCounts, overview bool) 
 	return m
 }
 
+// channelStats is a channel's message_stats as RabbitMQ shows them: the publishing side's
+// counters once it published, the consuming side's once it consumed or got.
+func (h *Handler) channelStats(ch amqp.ChannelInfo) object {
+	key := "c\x00" + ch.Connection + "\x00" + strconv.Itoa(int(ch.Number))
+	all := h.messageStats(key, ch.Counts, true)
+	c := ch.Counts
+	m := object{}
+	keep := func(names ...string) {
+		for _, n := range names {
+			m[n], m[n+"_details"] = all[n], all[n+"_details"]
+		}
+	}
+	if c.Publish+c.Confirm+c.ReturnUnroutable+c.DropUnroutable > 0 {
+		keep("publish", "confirm", "return_unroutable", "drop_unroutable")
+	}
+	if deliverGet(c)+c.GetEmpty+c.Ack+c.Redeliver > 0 {
+		keep("deliver", "deliver_no_ack", "get", "get_no_ack", "get_empty", "deliver_get", "ack", "redeliver")
+	}
+	return m
+}
+
 func deliverGet(c amqp.MessageCounts) int64 { return c.Deliver + c.DeliverNoAck + c.Get + c.GetNoAck }
 
 func (h *Handler) vhosts(ctx context.Context, u user, only string) []object {
@@ -644,13 +665,17 @@ func (h *Handler) channels(u user) []object {
 			continue
 		}
 		peerHost, peerPort := hostPort(ch.Peer)
-		out = append(out, object{"name": ch.Connection + " (" + strconv.Itoa(int(ch.Number)) + ")", "number": ch.Number,
+		o := object{"name": ch.Connection + " (" + strconv.Itoa(int(ch.Number)) + ")", "number": ch.Number,
 			"node": h.node(), "user": ch.User, "user_who_performed_action": ch.User, "vhost": ch.VHost, "state": "running",
 			"connection_details": object{"name": ch.Connection, "peer_host": peerHost, "peer_port": peerPort},
 			"consumer_count":     ch.Consumers, "messages_unacknowledged": ch.Unacked, "messages_unconfirmed": 0,
 			"messages_uncommitted": 0, "acks_uncommitted": 0, "prefetch_count": ch.Prefetch,
 			"global_prefetch_count": ch.GlobalPrefetch, "confirm": ch.Confirm, "transactional": ch.Transactional,
-			"pending_raft_commands": 0})
+			"pending_raft_commands": 0}
+		if ms := h.channelStats(ch); len(ms) > 0 {
+			o["message_stats"] = ms
+		}
+		out = append(out, o)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -70,6 +71,9 @@ func (h *Handler) takeSample(now time.Time) {
 				m["x\x00"+v+"\x00"+x.Name] = sample{now, amqp.MessageCounts{Publish: in, Deliver: out}}
 			}
 		}
+	}
+	for _, ch := range h.s.Channels() {
+		m["c\x00"+ch.Connection+"\x00"+strconv.Itoa(int(ch.Number))] = sample{now, ch.Counts}
 	}
 	for _, vn := range h.s.QueueNames("") {
 		if c, ok := h.s.QueueCounts(vn[0], vn[1]); ok {
