@@ -20,6 +20,7 @@ type consumer struct {
 	tag    string
 	queue  string
 	noAck  bool
+	args   wire.Table // basic.consume's arguments (the management API shows them)
 	bc     bridge.Consumer
 	stats  *queueStats
 	pol    policy
@@ -137,7 +138,7 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 		cancel()
 		gather = int(n)
 	}
-	cs := &consumer{ch: ch, tag: tag, queue: name, noAck: m.NoAck, stats: stats, pol: pol, rq: rq,
+	cs := &consumer{ch: ch, tag: tag, queue: name, noAck: m.NoAck, args: m.Arguments, stats: stats, pol: pol, rq: rq,
 		quit: make(chan struct{}), exited: make(chan struct{}), gather: gather}
 	if pol.maxPriority > 0 {
 		cs.prio = newPrioBuffer(pol.maxPriority)

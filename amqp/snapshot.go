@@ -126,9 +126,19 @@ type ChannelInfo struct {
 	Prefetch       int // basic.qos for new consumers
 	GlobalPrefetch int // basic.qos global; 0: none
 	Counts         MessageCounts
+	ConsumerList   []ConsumerInfo // by tag
 	Confirm        bool
 	Transactional  bool
 	Peer           net.Addr
+}
+
+// ConsumerInfo is one basic.consume consumer of a channel.
+type ConsumerInfo struct {
+	Tag, Queue  string
+	AckRequired bool
+	Exclusive   bool
+	Prefetch    int // the consumer's window; 0: none
+	Arguments   map[string]any
 }
 
 // QueueInfo is one queue: its record (shared) and its counts.
@@ -217,7 +227,12 @@ func (s *Server) Channels() []ChannelInfo {
 				Consumers: len(ch.consumers), Unacked: len(ch.unacked), Prefetch: ch.prefetch,
 				GlobalPrefetch: cap(ch.global), Confirm: ch.confirms != nil, Transactional: ch.tx != nil,
 				Counts: ch.counts.load()}
+			for _, cs := range ch.consumers {
+				info.ConsumerList = append(info.ConsumerList, ConsumerInfo{Tag: cs.tag, Queue: cs.queue, AckRequired: !cs.noAck,
+					Exclusive: cs.exclKey != "", Prefetch: cap(cs.credit), Arguments: JSONTable(cs.args)})
+			}
 			ch.mu.Unlock()
+			sort.Slice(info.ConsumerList, func(i, j int) bool { return info.ConsumerList[i].Tag < info.ConsumerList[j].Tag })
 			out = append(out, info)
 		}
 	}

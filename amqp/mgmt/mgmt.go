@@ -1,6 +1,6 @@
 // Package mgmt serves the part of RabbitMQ's management HTTP API that tools use
 // (rabbitmqadmin, KEDA's RabbitMQ scaler, monitoring scripts): overview, vhosts, queues,
-// exchanges, bindings, connections (and closing one), channels, whoami, the aliveness
+// exchanges, bindings, consumers, connections (and closing one), channels, whoami, the aliveness
 // test and the alarms health check, with RabbitMQ's JSON field names and types. It reads
 // the amqp.Server's snapshot (amqp/snapshot.go); it changes nothing but closing a
 // connection.
@@ -202,6 +202,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.one(w, r, h.connections(u, arg(1)))
 	case n == 1 && parts[0] == "channels":
 		h.list(w, r, h.channels(u))
+	case n <= 2 && parts[0] == "consumers":
+		vhost := ""
+		if n == 2 {
+			vhost = arg(1)
+		}
+		h.list(w, r, h.consumers(u, vhost, ""))
 	case n == 2 && parts[0] == "aliveness-test":
 		h.aliveness(w, r, u, arg(1))
 	case n == 3 && parts[0] == "health" && parts[1] == "checks" && parts[2] == "alarms":
@@ -567,6 +573,14 @@ func (h *Handler) queues(r *http.Request, u user, vhost, name string) []object {
 		if (q.Counts != amqp.MessageCounts{}) {
 			o["message_stats"] = h.messageStats(queueKey(q.VHost, q.Name), q.Counts, false)
 		}
+		if name != "" {
+			// One queue: its consumers on this gateway, as RabbitMQ details them.
+			cd := h.consumers(u, q.VHost, q.Name)
+			if cd == nil {
+				cd = []object{}
+			}
+			o["consumer_details"], o["deliveries"], o["incoming"] = cd, []object{}, []object{}
+		}
 		out = append(out, o)
 	}
 	return out
@@ -676,6 +690,29 @@ func (h *Handler) channels(u user) []object {
 			o["message_stats"] = ms
 		}
 		out = append(out, o)
+	}
+	return out
+}
+
+// consumers lists the basic.consume consumers of this gateway's channels the user may
+// see, in vhost ("" every one) and of queue ("" every one).
+func (h *Handler) consumers(u user, vhost, queue string) []object {
+	var out []object
+	for _, ch := range h.s.Channels() {
+		if !u.admin && ch.User != u.name || vhost != "" && ch.VHost != vhost {
+			continue
+		}
+		peerHost, peerPort := hostPort(ch.Peer)
+		for _, cs := range ch.ConsumerList {
+			if queue != "" && cs.Queue != queue {
+				continue
+			}
+			out = append(out, object{"consumer_tag": cs.Tag, "ack_required": cs.AckRequired, "exclusive": cs.Exclusive,
+				"prefetch_count": cs.Prefetch, "arguments": cs.Arguments, "active": true, "activity_status": "up",
+				"queue": object{"name": cs.Queue, "vhost": ch.VHost},
+				"channel_details": object{"connection_name": ch.Connection, "name": ch.Connection + " (" + strconv.Itoa(int(ch.Number)) + ")",
+					"node": h.node(), "number": ch.Number, "peer_host": peerHost, "peer_port": peerPort, "user": ch.User}})
+		}
 	}
 	return out
 }

@@ -50,8 +50,7 @@ LEFT_OUT = {
               "idle_since", "memory", "message_bytes", "message_bytes_paged_out", "message_bytes_persistent",
               "message_bytes_ram", "message_bytes_ready", "message_bytes_unacknowledged", "messages_paged_out",
               "messages_persistent", "messages_ram", "messages_ready_ram", "messages_unacknowledged_ram",
-              "reductions", "reductions_details", "consumer_details", "deliveries", "incoming",
-              "storage_version"},
+              "reductions", "reductions_details", "storage_version"},
     "connection": {"garbage_collection", "recv_cnt", "recv_oct", "recv_oct_details", "reductions",
                    "reductions_details", "send_cnt", "send_oct", "send_oct_details", "send_pend"},
     "channel": {"garbage_collection", "idle_since", "reductions", "reductions_details"},
@@ -244,6 +243,21 @@ def run(ref, gw):
     for k in ("publish", "deliver", "deliver_get", "get_no_ack", "ack"):
         if rq["message_stats"][k] != gq["message_stats"][k]:
             fail("queue message_stats.%s: %r, RabbitMQ's %r" % (k, gq["message_stats"][k], rq["message_stats"][k]))
+    if len(rq["consumer_details"]) != 1 or len(gq["consumer_details"]) != 1:
+        fail("consumer_details: %r, RabbitMQ's %r" % (gq["consumer_details"], rq["consumer_details"]))
+    rcd, gcd = rq["consumer_details"][0], gq["consumer_details"][0]
+    same_shape("consumer_details[0]", rcd, gcd)
+    for k in ("ack_required", "exclusive", "prefetch_count", "queue", "active", "activity_status", "arguments"):
+        if rcd[k] != gcd[k]:
+            fail("consumer_details[0].%s: %r, RabbitMQ's %r" % (k, gcd[k], rcd[k]))
+    for k in ("number", "user", "peer_host"):
+        if rcd["channel_details"][k] != gcd["channel_details"][k]:
+            fail("consumer_details[0].channel_details.%s: %r, RabbitMQ's %r" % (k, gcd["channel_details"][k], rcd["channel_details"][k]))
+    rcs = [c for c in ref.api("consumers/" + urllib.parse.quote(VHOST, "")) if c["queue"]["name"] == QUEUE]
+    gcs = [c for c in gw.api("consumers/" + urllib.parse.quote(VHOST, "")) if c["queue"]["name"] == QUEUE]
+    if len(rcs) != 1 or len(gcs) != 1:
+        fail("consumers: %r, RabbitMQ's %r" % (gcs, rcs))
+    same_shape("consumers[0]", rcs[0], gcs[0])
     print("ok: queue %s matches field by field" % QUEUE, flush=True)
 
     vq = urllib.parse.quote(VHOST, "")
@@ -402,6 +416,7 @@ def rabbitmqadmin(ref, gw, ref_conn, gw_conn):
                  ("list", "bindings", "source", "destination", "routing_key"),
                  ("list", "connections", "user", "vhost", "channels"),
                  ("list", "channels", "number", "consumer_count", "prefetch_count"),
+                 ("list", "consumers", "queue.name", "ack_required", "exclusive", "prefetch_count"),
                  ("list", "vhosts", "name")):
         r, g = rows(admin(ref, *args)), rows(admin(gw, *args))
         if args[1] == "queues":
@@ -413,15 +428,20 @@ def rabbitmqadmin(ref, gw, ref_conn, gw_conn):
         if args[1] == "bindings":
             r = [x for x in r if QUEUE in x["destination"]]
             g = [x for x in g if QUEUE in x["destination"]]
+        if args[1] == "consumers":
+            r = [x for x in r if x["queue.name"] == QUEUE]
+            g = [x for x in g if x["queue.name"] == QUEUE]
         if args[1] == "vhosts":
             r = [x for x in r if x["name"] == VHOST]
             g = [x for x in g if x["name"] == VHOST]
+        if not r:
+            fail("rabbitmqadmin %s: no rows on RabbitMQ to compare with" % " ".join(args))
         if sorted(map(str, r)) != sorted(map(str, g)):
             fail("rabbitmqadmin %s:\n gateway  %r\n rabbitmq %r" % (" ".join(args), g, r))
     ov = rows(admin(gw, "show", "overview"))[0]
     if ov.get("rabbitmq_version") != "3.10.8" or ov.get("queue_totals.messages") in (None, ""):
         fail("rabbitmqadmin show overview: %r" % ov)
-    print("ok: rabbitmqadmin list queues/exchanges/bindings/connections/channels/vhosts give RabbitMQ's rows",
+    print("ok: rabbitmqadmin list queues/exchanges/bindings/connections/channels/consumers/vhosts give RabbitMQ's rows",
           flush=True)
 
     # close connection: the client sees connection.close 320 with RabbitMQ's text.
