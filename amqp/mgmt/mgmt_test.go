@@ -196,6 +196,19 @@ func TestQueueCountsRatesAndKEDAPage(t *testing.T) {
 	if q.Messages != 10 || q.Ready != 7 || q.Unacked != 3 || q.Consumers != 1 || q.MessageStats.Publish != 10 || q.MessageStats.Deliver != 3 {
 		t.Fatalf("queue: %+v, want 10 messages, 7 ready, 3 unacknowledged, 1 consumer, 10 published, 3 delivered", q)
 	}
+	var details struct {
+		Consumers []struct {
+			AckRequired bool `json:"ack_required"`
+			Prefetch    int  `json:"prefetch_count"`
+			Queue       struct {
+				Name string `json:"name"`
+			} `json:"queue"`
+		} `json:"consumer_details"`
+	}
+	e.call(t, "GET", "/api/queues/%2F/work", "guest", "guest", &details)
+	if len(details.Consumers) != 1 || !details.Consumers[0].AckRequired || details.Consumers[0].Prefetch != 3 || details.Consumers[0].Queue.Name != "work" {
+		t.Errorf("consumer_details %+v, want the one consumer of work with prefetch 3, acking", details.Consumers)
+	}
 	// Publishing on, the rate (over the last 100ms sample) shows it.
 	rate := 0.0
 	for deadline := time.Now().Add(10 * time.Second); rate == 0 && time.Now().Before(deadline); {
