@@ -400,7 +400,12 @@ func (s *Server) Queue(ctx context.Context, vhost, name string) (QueueInfo, bool
 		return QueueInfo{}, false
 	}
 	topic := "persistent://" + ns + "/" + name
-	stats := s.stats(topic)
+	s.mu.Lock()
+	stats := s.queues[topic] // not made here: a listing leaves no state behind
+	s.mu.Unlock()
+	if stats == nil {
+		stats = &queueStats{}
+	}
 	info := QueueInfo{VHost: vhost, Name: name, Durable: rec.Durable, Exclusive: rec.Exclusive, AutoDelete: rec.AutoDelete,
 		Arguments: JSONTable(decodeArgs(rec.Args)), Counts: stats.counts.load(), Owner: rec.Owner}
 	info.Unacked = stats.unacked.Load()
