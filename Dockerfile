@@ -20,7 +20,7 @@ COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532
 VOLUME /data
 # Kafka, MQTT, AMQP, HTTP (/healthz, /readyz, /metrics).
-EXPOSE 9092 1883 5672 8081 8085
+EXPOSE 9092 1883 5672 8081 8085 15672
 # Kafka clients connect to the advertised address, which defaults to
 # 127.0.0.1:9092: outside the container set PULSAR_GATEWAY_KAFKA_ADVERTISED_ADDR
 # (or --kafka-advertised-addr) to the address clients can reach.

@@ -22,6 +22,8 @@ type channel struct {
 	closing   bool
 	lastQueue string // the queue an empty name means (RabbitMQ's "last declared queue")
 
+	counts counters // message_stats of the management API (snapshot.go)
+
 	mu        sync.Mutex
 	consumers map[string]*consumer
 	nextTag   uint64
@@ -71,7 +73,7 @@ func (ch *channel) handle(cmd *wire.Command) error {
 	switch m := cmd.Method.(type) {
 	case *wire.ChannelClose:
 		ch.shutdown()
-		delete(ch.c.chans, ch.id)
+		ch.c.forget(ch.id)
 		return ch.send(&wire.ChannelCloseOk{})
 	case *wire.ChannelOpen:
 		return wire.NewError(wire.ChannelError, "second 'channel.open' seen").WithMethod(m)
@@ -148,7 +150,7 @@ func (ch *channel) handle(cmd *wire.Command) error {
 func (ch *channel) handleClosing(m wire.Method) error {
 	switch m.(type) {
 	case *wire.ChannelCloseOk:
-		delete(ch.c.chans, ch.id)
+		ch.c.forget(ch.id)
 	case *wire.ChannelClose:
 		return ch.send(&wire.ChannelCloseOk{})
 	}

@@ -36,28 +36,40 @@ type conn struct {
 	dlMu  sync.Mutex // dead-letter write counts
 	err   error      // first write error: the connection is dead
 
-	caps       wire.Table // the client's capabilities
-	user       string     // the logged-in user
-	who        authz.Who  // the subject of authorization checks (authz.go)
-	vhost      string
-	namespace  string
-	channelMax uint16
-	heartbeat  time.Duration
+	caps wire.Table // the client's capabilities
+	seq  uint64     // order of connecting (management API lists)
+
+	// For the management API (snapshot.go): set by the handshake, read-only after.
+	clientProps wire.Table
+	mechanism   string
+	connectedAt time.Time
+	frameMax    uint32
+	vcounts     *counters // the vhost's message counters
+	user        string    // the logged-in user
+	who         authz.Who // the subject of authorization checks (authz.go)
+	vhost       string
+	namespace   string
+	channelMax  uint16
+	heartbeat   time.Duration
 
 	ctx       context.Context // ends when the gateway drains
 	published atomic.Bool     // the client published at least once (alarms.go)
 	// blockedSent: connection.blocked was sent and unblocked is due; under Server.mu
 	blockedSent bool
 
-	chans map[uint16]*channel // reader goroutine only
-	done  chan struct{}       // closed when HandleConn ends
+	// chans: written by the reader goroutine under chansMu, which other goroutines
+	// (the management API's snapshot) read under.
+	chans   map[uint16]*channel
+	chansMu sync.Mutex
+	done    chan struct{} // closed when HandleConn ends
 	// closing: connection.close was sent; only close-ok (or close) is read from now on.
 	closing atomic.Bool
 }
 
 // HandleConn serves one client until it leaves, errs or ctx (drain) ends.
 func (s *Server) HandleConn(ctx context.Context, nc net.Conn) error {
-	c := &conn{s: s, nc: nc, ctx: ctx, id: "amqp-conn-" + strconv.FormatUint(s.connSeq.Add(1), 10),
+	seq := s.connSeq.Add(1)
+	c := &conn{s: s, nc: nc, ctx: ctx, id: "amqp-conn-" + strconv.FormatUint(seq, 10), seq: seq, connectedAt: time.Now(),
 		r: wire.NewReader(nc), w: wire.NewWriter(nc), chans: map[uint16]*channel{}, done: make(chan struct{})}
 	c.log = s.log.With(zap.String("conn", c.id), zap.Stringer("remote", nc.RemoteAddr()))
 	defer c.cleanup()
@@ -354,8 +366,17 @@ func (c *conn) openChannel(f wire.Frame) error {
 	if f.Channel > c.channelMax {
 		return wire.NewError(wire.NotAllowed, "channel number %d exceeds channel_max %d", f.Channel, c.channelMax).WithMethod(m)
 	}
+	c.chansMu.Lock()
 	c.chans[f.Channel] = newChannel(c, f.Channel)
+	c.chansMu.Unlock()
 	return c.send(f.Channel, &wire.ChannelOpenOk{})
+}
+
+// forget drops a closed channel (reader goroutine).
+func (c *conn) forget(id uint16) {
+	c.chansMu.Lock()
+	delete(c.chans, id)
+	c.chansMu.Unlock()
 }
 
 // capable reports whether the client advertised a capability.

@@ -20,6 +20,7 @@ type consumer struct {
 	tag    string
 	queue  string
 	noAck  bool
+	args   wire.Table // basic.consume's arguments (the management API shows them)
 	bc     bridge.Consumer
 	stats  *queueStats
 	pol    policy
@@ -137,7 +138,7 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) error {
 		cancel()
 		gather = int(n)
 	}
-	cs := &consumer{ch: ch, tag: tag, queue: name, noAck: m.NoAck, stats: stats, pol: pol, rq: rq,
+	cs := &consumer{ch: ch, tag: tag, queue: name, noAck: m.NoAck, args: m.Arguments, stats: stats, pol: pol, rq: rq,
 		quit: make(chan struct{}), exited: make(chan struct{}), gather: gather}
 	if pol.maxPriority > 0 {
 		cs.prio = newPrioBuffer(pol.maxPriority)
@@ -349,6 +350,7 @@ func (cs *consumer) deliver(msg *bridge.Message, token chan struct{}, more bool)
 		cs.stats.unacked.Add(1)
 		cs.stats.took(msg)
 	}
+	ch.delivered(cs.stats, false, cs.noAck, msg.RedeliveryCount > 0)
 	c := ch.c
 	c.wwait.Add(1)
 	c.wmu.Lock()
@@ -536,6 +538,8 @@ func (ch *channel) apply(todo map[uint64]*unacked, kind settleKind) {
 		default:
 			u.stats.gone(u.msg, true)
 			u.bc.Ack(u.msg.ID)
+			u.stats.counts.ack.Add(1)
+			ch.each(func(k *counters) { k.ack.Add(1) })
 		}
 		u.stats.unacked.Add(-1)
 		giveBack(u.token)
@@ -598,6 +602,8 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 	bc := ch.getters[topic]
 	ch.mu.Unlock()
 	if ready == 0 && bc == nil {
+		c.s.stats(topic).counts.getEmpty.Add(1)
+		ch.each(func(k *counters) { k.getEmpty.Add(1) })
 		return ch.send(&wire.BasicGetEmpty{})
 	}
 	if bc == nil {
@@ -633,6 +639,8 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 	rcancel()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
+			c.s.stats(topic).counts.getEmpty.Add(1)
+			ch.each(func(k *counters) { k.getEmpty.Add(1) })
 			return ch.send(&wire.BasicGetEmpty{})
 		}
 		return internal(m, err)
@@ -647,6 +655,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) error {
 		stats.unacked.Add(1)
 		stats.took(msg)
 	}
+	ch.delivered(stats, true, m.NoAck, msg.RedeliveryCount > 0)
 	left := uint32(0)
 	if ready > 1 {
 		left = ready - 1

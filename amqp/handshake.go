@@ -60,6 +60,7 @@ func (c *conn) handshake() error {
 	if err := c.expect(&so); err != nil {
 		return err
 	}
+	c.clientProps, c.mechanism = so.ClientProperties, so.Mechanism
 	if caps, ok := so.ClientProperties["capabilities"].(wire.Table); ok {
 		c.caps = caps
 	}
@@ -96,6 +97,7 @@ func (c *conn) handshake() error {
 		c.channelMax = to.ChannelMax
 	}
 	c.heartbeat = time.Duration(to.Heartbeat) * time.Second
+	c.frameMax = to.FrameMax
 	c.r.SetFrameMax(to.FrameMax)
 	c.wmu.Lock()
 	c.w.SetFrameMax(to.FrameMax)
@@ -130,6 +132,7 @@ func (c *conn) handshake() error {
 	if c.vhost == "" {
 		c.vhost = "/"
 	}
+	c.vcounts = c.s.vhostCounts(c.vhost)
 	c.log = c.log.With(zap.String("user", user), zap.String("vhost", c.vhost))
 	return c.send(0, &wire.ConnectionOpenOk{})
 }

@@ -15,6 +15,8 @@ import (
 func (ch *channel) basicPublish(m *wire.BasicPublish, p *wire.Properties, body []byte) error {
 	c := ch.c
 	c.published.Store(true)
+	ch.each(func(k *counters) { k.publish.Add(1) })
+	c.s.exchangeCounts(c.vhost, m.Exchange).in.Add(1)
 	if c.s.blocked.Load() {
 		c.waitUnblocked()
 	}
@@ -77,7 +79,15 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 		c.s.sendReply(ch.ctx, key, p, body, done)
 		return nil
 	}
+	if len(queues) > 0 {
+		c.s.exchangeCounts(c.vhost, exchange).out.Add(1)
+	}
 	if len(queues) == 0 {
+		if mandatory {
+			ch.each(func(k *counters) { k.returnUnroutable.Add(1) })
+		} else {
+			ch.each(func(k *counters) { k.dropUnroutable.Add(1) })
+		}
 		if mandatory {
 			// Sent before the confirm, as RabbitMQ does.
 			c.sendContent(ch.id, &wire.BasicReturn{ReplyCode: wire.NoRoute, ReplyText: "NO_ROUTE", Exchange: exchange, RoutingKey: key}, p, body)
@@ -120,6 +130,7 @@ func (ch *channel) write(exchange, key string, mandatory bool, p *wire.Propertie
 			done(err)
 			continue
 		}
+		stats.counts.publish.Add(1)
 		prod.SendAsync(ch.ctx, out, func(_ bridge.SendResult, err error) {
 			if err != nil {
 				c.s.sendFailed(pol, stats, len(body))
@@ -202,6 +213,7 @@ func (ch *channel) settled(p *pending, err error) {
 			continue
 		}
 		ackUpTo = head.seq
+		ch.each(func(k *counters) { k.confirm.Add(1) })
 		acks++
 	}
 	flush()

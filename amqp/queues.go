@@ -230,9 +230,18 @@ func (c *conn) queueCounts(ctx context.Context, name string) (ready, consumers u
 			// backend's may not show the latest drops yet.
 			n, _ = l.ready(stats)
 		}
-		return uint32(max(n, 0)), c.consumerCount(name, s.Consumers)
+		return uint32(max(n, 0)), c.consumerCount(name, c.s.withoutGetters(stats, s.Consumers))
 	}
 	return 0, c.consumerCount(name, 0)
+}
+
+// withoutGetters takes this gateway's basic.get consumers (consume.go) out of the
+// subscription's consumer count: RabbitMQ counts basic.consume consumers only. Those of
+// other gateways still count (they are not in the shared state).
+func (s *Server) withoutGetters(stats *queueStats, attached int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(attached-stats.getters, 0)
 }
 
 // consumerCount is attached, the consumers on the queue's subscription, except on a single

@@ -72,6 +72,10 @@ type Server struct {
 	sac  *sacLine // single active consumer registrations (sac.go)
 
 	connSeq atomic.Uint64
+	counts  counters             // message_stats of the management API (snapshot.go)
+	vcounts map[string]*counters // the same by vhost, under mu
+	xmu     sync.RWMutex
+	xcounts map[exchangeKey]*exchangeCounts // by vhost and exchange, under xmu (snapshot.go)
 
 	producers *producercache.Cache // by topic, shared by every connection
 
@@ -101,6 +105,8 @@ type queueStats struct {
 	everConsumed bool
 	unacked      atomic.Int64
 	pol          *policy // the queue's arguments, cached for publishes; nil when its record changed
+
+	counts counters // message_stats of the management API (snapshot.go)
 
 	getters int    // basic.get consumers of this gateway
 	exp     expiry // x-expires (expiry.go)
@@ -151,7 +157,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, topo: &topology{st: st}, gw: gw, name: randomID(),
 		producers: producercache.New(opts.Backend, producercache.Options{}), queues: map[string]*queueStats{}, consumers: map[string]map[*consumer]bool{},
-		replies: map[string]*channel{}, replyGW: gw, conns: map[*conn]bool{}, alarms: map[string]bool{}, quit: make(chan struct{})}
+		replies: map[string]*channel{}, replyGW: gw, vcounts: map[string]*counters{}, xcounts: map[exchangeKey]*exchangeCounts{}, conns: map[*conn]bool{}, alarms: map[string]bool{}, quit: make(chan struct{})}
 	if s.sac, err = openSAC(ctx, s); err != nil {
 		return nil, fmt.Errorf("amqp: single active consumer state: %w", err)
 	}
@@ -182,6 +188,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 func (s *Server) topologyChanged(k string, v []byte) {
 	if strings.HasPrefix(k, "b/") {
 		s.topo.invalidate()
+	}
+	if strings.HasPrefix(k, "x/") && v == nil {
+		s.dropExchangeCounts(k)
 	}
 	if !strings.HasPrefix(k, "q/") {
 		return

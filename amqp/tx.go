@@ -42,7 +42,9 @@ func (ch *channel) txSelect(m *wire.TxSelect) error {
 		return wire.NewError(wire.PreconditionFailed, "cannot switch from confirm to tx mode").WithMethod(m)
 	}
 	if ch.tx == nil {
+		ch.mu.Lock() // read by the management API's snapshot
 		ch.tx = &tx{}
+		ch.mu.Unlock()
 	}
 	return ch.send(&wire.TxSelectOk{})
 }

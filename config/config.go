@@ -239,6 +239,9 @@ type AMQP struct {
 	// set, AMQP clients must log in (PLAIN or AMQPLAIN) as one of its users;
 	// empty accepts any login.
 	PasswordFile string `yaml:"password_file"`
+	// Management is RabbitMQ's management HTTP API (the part tools use:
+	// rabbitmqadmin, KEDA), off unless enabled; RabbitMQ's port 15672.
+	Management Listener `yaml:"management"`
 }
 
 // SchemaRegistry is the schema registry's HTTP listener (the Confluent
@@ -383,7 +386,8 @@ func Default() *Config {
 		},
 		Kafka: Kafka{Listener: Listener{Enabled: true, Addr: ":9092"}, AutoCreateTopics: true, DefaultPartitions: 1, Transactions: "auto", SchemaFraming: "keep", SSLPrincipalMappingRules: "DEFAULT"},
 		MQTT:  MQTT{Listener: Listener{Enabled: true, Addr: ":1883"}},
-		AMQP:  AMQP{Listener: Listener{Enabled: true, Addr: ":5672"}, SSLCertLoginFrom: "distinguished_name"},
+		AMQP: AMQP{Listener: Listener{Enabled: true, Addr: ":5672"}, SSLCertLoginFrom: "distinguished_name",
+			Management: Listener{Addr: ":15672"}},
 		// Not 8080: Pulsar's admin API is there, often on the same host.
 		HTTP: Listener{Enabled: true, Addr: ":8081"},
 		// Not the Confluent registry's 8081: the HTTP listener has it.

@@ -75,6 +75,9 @@ func (c *Config) Validate() error {
 			bad(l.tlsName(), "%v", err)
 		}
 	}
+	if c.AMQP.Management.Enabled && !c.AMQP.Enabled {
+		bad("amqp.management.enabled", "serves the AMQP listener's state: needs amqp.enabled")
+	}
 	if c.Kafka.Enabled && c.Kafka.AdvertisedAddr != "" {
 		if err := checkAddr(c.Kafka.AdvertisedAddr); err != nil {
 			bad("kafka.advertised_addr", "%q: %v", c.Kafka.AdvertisedAddr, err)
@@ -192,6 +195,7 @@ func (c *Config) listeners() []namedListener {
 		{key: "kafka", Listener: c.Kafka.Listener},
 		{key: "mqtt", Listener: c.MQTT.Listener},
 		{key: "amqp", Listener: c.AMQP.Listener},
+		{key: "amqp.management", Listener: c.AMQP.Management},
 		{key: "http", Listener: c.HTTP},
 		{key: "schema_registry", Listener: c.SchemaRegistry.Listener},
 	}

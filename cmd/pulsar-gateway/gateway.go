@@ -37,6 +37,7 @@ type gateway struct {
 	http         *http.Server
 	httpLn       net.Listener
 	schemas      *schemaRegistry    // nil when off
+	amqpMgmt     *amqpManagement    // RabbitMQ's management API; nil when off
 	tokens       *jwtauth.Validator // token logins; nil when off
 	authz        *authz.Authorizer  // authorization; nil when off
 	flows        *metrics.Set       // messages, latency and requests per protocol
@@ -131,6 +132,11 @@ func newGateway(cfg *config.Config, log *zap.Logger, backend bridge.Backend, fac
 			return nil, err
 		}
 	}
+	if cfg.AMQP.Management.Enabled {
+		if g.amqpMgmt, err = g.bindAMQPManagement(); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.HTTP.Enabled {
 		ln, err := listen("http", cfg.HTTP)
 		if err != nil {
@@ -197,11 +203,11 @@ func listen(name string, lc config.Listener) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s.addr %q: %w", name, lc.Addr, err)
 	}
-	if name == "http" || name == "schema_registry" {
+	if name == "http" || name == "schema_registry" || name == "amqp.management" {
 		tlsConf, err := lc.TLS.Load()
 		if err != nil {
 			ln.Close()
-			return nil, fmt.Errorf("http.tls: %w", err)
+			return nil, fmt.Errorf("%s.tls: %w", name, err)
 		}
 		if tlsConf != nil {
 			ln = tls.NewListener(ln, tlsConf)
@@ -244,6 +250,10 @@ func (g *gateway) start() {
 		g.log.Info("listening", zap.String("protocol", "schema_registry"), zap.Stringer("addr", g.schemas.ln.Addr()), zap.Bool("tls", g.cfg.SchemaRegistry.TLS.Enabled()))
 		go g.schemas.serve(g.errc)
 	}
+	if g.amqpMgmt != nil {
+		g.log.Info("listening", zap.String("protocol", "amqp.management"), zap.Stringer("addr", g.amqpMgmt.ln.Addr()), zap.Bool("tls", g.cfg.AMQP.Management.TLS.Enabled()))
+		go g.amqpMgmt.serve(g.errc)
+	}
 	var sampling context.Context
 	sampling, g.stopSampling = context.WithCancel(context.Background())
 	go g.sampler.Run(sampling)
@@ -284,6 +294,9 @@ func (g *gateway) shutdown() error {
 		g.stopSampling()
 	}
 	var errs []error
+	if g.amqpMgmt != nil { // before the AMQP handler it reads closes
+		g.amqpMgmt.shutdown(ctx)
+	}
 	for _, pl := range g.listeners {
 		if c, ok := pl.handler.(io.Closer); ok {
 			if err := c.Close(); err != nil {
@@ -333,12 +346,19 @@ func (g *gateway) closeListeners() {
 		g.schemas.ln.Close()
 		g.schemas.reg.Close()
 	}
+	if g.amqpMgmt != nil {
+		g.amqpMgmt.ln.Close()
+		g.amqpMgmt.h.Close()
+	}
 }
 
 // addr is the bound address of a protocol ("http" included), for tests.
 func (g *gateway) addr(protocol string) net.Addr {
 	if protocol == "http" && g.httpLn != nil {
 		return g.httpLn.Addr()
+	}
+	if protocol == "amqp.management" && g.amqpMgmt != nil {
+		return g.amqpMgmt.ln.Addr()
 	}
 	if protocol == "schema_registry" && g.schemas != nil {
 		return g.schemas.ln.Addr()
