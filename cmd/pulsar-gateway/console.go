@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pulsar-gateway/pulsar-gateway/amqp"
 	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/config"
@@ -43,6 +44,8 @@ func (g *gateway) newConsole() (*console.Console, error) {
 			opts.Groups = h.Groups
 		case *mqtt.Server:
 			opts.Sessions = h.Sessions
+		case *amqp.Server:
+			opts.Queues = func(ctx context.Context) ([]console.Queue, error) { return queuesOf(ctx, h) }
 		}
 	}
 	opts.Topics = func(ctx context.Context) ([]console.Topic, error) {
@@ -128,6 +131,22 @@ func topicsOf(ctx context.Context, admin bridge.Admin, namespace string, groups 
 			t.Backlog = max(t.Backlog, s.Backlog)
 		}
 		out = append(out, t)
+	}
+	return out, nil
+}
+
+// queuesOf lists every vhost's queues with their counts, as the
+// management API's /api/queues does.
+func queuesOf(ctx context.Context, s *amqp.Server) ([]console.Queue, error) {
+	queues, err := s.Queues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]console.Queue, 0, len(queues))
+	for _, q := range queues {
+		c := q.Counts
+		out = append(out, console.Queue{VHost: q.VHost, Name: q.Name, Ready: q.Ready, Unacked: q.Unacked,
+			Consumers: int64(q.Consumers), Published: c.Publish, Delivered: c.Deliver + c.DeliverNoAck + c.Get + c.GetNoAck})
 	}
 	return out, nil
 }

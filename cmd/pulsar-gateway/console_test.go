@@ -14,6 +14,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/rabbitmq/amqp091-go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -132,6 +133,38 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 	}
 
+	// AMQP: 5 messages in "work", a consumer holding 2 of them unacked.
+	ch := amqpChannel(t, addrs["amqp"], "guest", "guest")
+	if _, err := ch.QueueDeclare("work", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		conf, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", "work", false, false, amqp091.Publishing{Body: []byte("job-" + strconv.Itoa(i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := conf.WaitContext(ctx); !ok || err != nil {
+			t.Fatalf("confirm: %v %v", ok, err)
+		}
+	}
+	if err := ch.Qos(2, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume("work", "worker-1", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case <-deliveries:
+		case <-ctx.Done():
+			t.Fatal("no delivery from work")
+		}
+	}
+
 	// The load: a producer at a steady pace for as long as the test looks.
 	var loaded atomic.Int64
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -225,6 +258,15 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("mqtt: pub-1 connected %s, want yes", got)
 	}
 	shoot("mqtt", "mqtt-sessions")
+
+	// AMQP queues: work with 3 ready, 2 unacked, 1 consumer.
+	page = dom("amqp")
+	for fig, want := range map[string]string{"ready": "3", "unacked": "2", "consumers": "1", "published": "5"} {
+		if got := figure(t, page, "amqp", `<tr data-queue="/\|work">.*?data-figure="`+fig+`">([0-9]+)<`); got != want {
+			t.Errorf("amqp: work %s %s, want %s", fig, got, want)
+		}
+	}
+	shoot("amqp", "amqp-queues")
 	t.Logf("screenshots in %s", shots)
 }
 

@@ -52,6 +52,11 @@ func init() {
 			d.Logger.Warn("AMQP accepts any user and password: amqp.password_file (or auth.password_file) is not set",
 				zap.String("setting", "amqp.password_file"))
 		}
-		return amqp.New(context.Background(), opts)
+		s, err := amqp.New(context.Background(), opts)
+		if err != nil {
+			return nil, err
+		}
+		d.Sampler.Add("amqp_queues", s.SampleQueues, amqp.QueueFamilies...)
+		return s, nil
 	}
 }
