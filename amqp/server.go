@@ -13,8 +13,8 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
-	"github.com/pulsar-gateway/pulsar-gateway/metrics"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/producercache"
+	"github.com/pulsar-gateway/pulsar-gateway/metrics"
 )
 
 // Options configure a Server. Zero values take RabbitMQ's defaults.
