@@ -60,3 +60,7 @@ func (s *Server) SampleQueues(ctx context.Context, put metrics.Put) error {
 	}
 	return nil
 }
+
+// ProducerTopics calls f with the topic (or partition) of every producer
+// this gateway keeps open for its clients.
+func (s *Server) ProducerTopics(f func(topic string)) { s.producers.Topics(f) }

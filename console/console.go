@@ -59,6 +59,15 @@ type Topic struct {
 	Partitions    int
 	Backlog       int64 // the largest backlog of its subscriptions
 	Subscriptions []Subscription
+	// Producers are this gateway's producers on the topic, by protocol
+	// (a Kafka producer per partition written to).
+	Producers []Producers
+}
+
+// Producers counts one protocol's producers.
+type Producers struct {
+	Protocol string
+	Count    int
 }
 
 // Subscription is one subscription of a topic, with the protocol that

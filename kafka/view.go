@@ -99,3 +99,7 @@ func (h *Handler) Groups(ctx context.Context) ([]GroupView, error) {
 func itoa(p int32) string {
 	return strconv.Itoa(int(p))
 }
+
+// ProducerTopics calls f with the topic (or partition) of every producer
+// this gateway keeps open for its clients.
+func (h *Handler) ProducerTopics(f func(topic string)) { h.producers.c.Topics(f) }

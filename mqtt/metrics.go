@@ -205,3 +205,7 @@ func (s *Server) Sessions(ctx context.Context) ([]SessionView, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].ClientID < out[j].ClientID })
 	return out, nil
 }
+
+// ProducerTopics calls f with the topic (or partition) of every producer
+// this gateway keeps open for its clients.
+func (s *Server) ProducerTopics(f func(topic string)) { s.producers.Topics(f) }

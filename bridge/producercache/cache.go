@@ -214,6 +214,20 @@ func (c *Cache) Len() int {
 	return len(c.entries)
 }
 
+// Topics calls f with the topic of every producer open or opening, after
+// the cache's lock is released.
+func (c *Cache) Topics(f func(topic string)) {
+	c.mu.Lock()
+	topics := make([]string, 0, len(c.entries))
+	for k := range c.entries {
+		topics = append(topics, k.Topic)
+	}
+	c.mu.Unlock()
+	for _, t := range topics {
+		f(t)
+	}
+}
+
 // Close flushes and closes every producer. Creations under way get until
 // ctx ends to finish (their waiting sends go first); then they are
 // cancelled.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pulsar-gateway/pulsar-gateway/amqp"
@@ -37,7 +38,11 @@ func (g *gateway) newConsole() (*console.Console, error) {
 	opts.Login = login
 	namespace := g.cfg.Tenant + "/" + g.cfg.Namespace
 	var groups func(context.Context) ([]kafka.GroupView, error)
+	producers := map[string]func(func(string)){} // by protocol
 	for _, pl := range g.listeners {
+		if p, ok := pl.handler.(interface{ ProducerTopics(func(string)) }); ok {
+			producers[pl.protocol] = p.ProducerTopics
+		}
 		switch h := pl.handler.(type) {
 		case *kafka.Handler:
 			groups = h.Groups
@@ -49,7 +54,7 @@ func (g *gateway) newConsole() (*console.Console, error) {
 		}
 	}
 	opts.Topics = func(ctx context.Context) ([]console.Topic, error) {
-		return topicsOf(ctx, g.backend.Admin(), namespace, groups)
+		return topicsOf(ctx, g.backend.Admin(), namespace, groups, producers)
 	}
 	return console.New(opts)
 }
@@ -87,7 +92,19 @@ func consoleLogin(cfg *config.Config, tokens *jwtauth.Validator, rules *authz.Au
 
 // topicsOf lists a namespace's topics with their subscriptions, each
 // named with the protocol that owns it by DESIGN.md's names.
-func topicsOf(ctx context.Context, admin bridge.Admin, namespace string, groups func(context.Context) ([]kafka.GroupView, error)) ([]console.Topic, error) {
+func topicsOf(ctx context.Context, admin bridge.Admin, namespace string, groups func(context.Context) ([]kafka.GroupView, error),
+	producers map[string]func(func(string))) ([]console.Topic, error) {
+	// This gateway's producers by short topic name and protocol.
+	producing := map[string]map[string]int{}
+	for protocol, each := range producers {
+		each(func(topic string) {
+			name := shortTopic(topic)
+			if producing[name] == nil {
+				producing[name] = map[string]int{}
+			}
+			producing[name][protocol]++
+		})
+	}
 	kafkaGroups := map[string]bool{}
 	if groups != nil {
 		gs, err := groups(ctx)
@@ -104,7 +121,7 @@ func topicsOf(ctx context.Context, admin bridge.Admin, namespace string, groups 
 	}
 	out := make([]console.Topic, 0, len(list))
 	for _, ti := range list {
-		short := ti.Name[strings.LastIndex(ti.Name, "/")+1:]
+		short := shortTopic(ti.Name)
 		if strings.HasPrefix(short, "__") {
 			continue // the gateway's own state and logs
 		}
@@ -130,6 +147,11 @@ func topicsOf(ctx context.Context, admin bridge.Admin, namespace string, groups 
 				Type: s.Type.String(), Backlog: s.Backlog, Consumers: s.Consumers})
 			t.Backlog = max(t.Backlog, s.Backlog)
 		}
+		for _, protocol := range protocols {
+			if n := producing[short][protocol]; n > 0 {
+				t.Producers = append(t.Producers, console.Producers{Protocol: protocol, Count: n})
+			}
+		}
 		out = append(out, t)
 	}
 	return out, nil
@@ -149,4 +171,16 @@ func queuesOf(ctx context.Context, s *amqp.Server) ([]console.Queue, error) {
 			Consumers: int64(q.Consumers), Published: c.Publish, Delivered: c.Deliver + c.DeliverNoAck + c.Get + c.GetNoAck})
 	}
 	return out, nil
+}
+
+// shortTopic is a topic's name without its tenant, namespace and
+// partition suffix.
+func shortTopic(full string) string {
+	name := full[strings.LastIndex(full, "/")+1:]
+	if i := strings.LastIndex(name, "-partition-"); i > 0 {
+		if _, err := strconv.Atoi(name[i+len("-partition-"):]); err == nil {
+			name = name[:i]
+		}
+	}
+	return name
 }

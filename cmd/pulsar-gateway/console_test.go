@@ -231,6 +231,13 @@ func TestConsoleInChromium(t *testing.T) {
 	if got := figure(t, page, "topics", `<tr data-topic="sensors.t">.*?data-protocol="mqtt">.*?data-figure="sub-backlog">([0-9]+)<`); got != "3" {
 		t.Errorf("topics: sensors.t's MQTT backlog %s, want 3", got)
 	}
+	// Producers this gateway keeps for its clients, by protocol.
+	for topic, protocol := range map[string]string{"orders": "kafka", "load": "kafka", "sensors.t": "mqtt", "work": "amqp"} {
+		row := figure(t, page, "topics", `<tr data-topic="`+regexp.QuoteMeta(topic)+`">(.*?)</tr>`)
+		if got := figure(t, row, "topics", `data-producers="`+protocol+`">.*?data-figure="producers">([0-9]+)<`); got != "1" {
+			t.Errorf("topics: %s has %s %s producers here, want 1", topic, got, protocol)
+		}
+	}
 	shoot("topics", "topics")
 
 	// Kafka groups: billing's lag on partition 1, dashboard's member.
