@@ -80,7 +80,11 @@ type Options struct {
 	// Kafka clients read the same bytes either way. It applies where the
 	// backend keeps records as messages (Pulsar), not whole batches.
 	SchemaFraming string
-	Logger        *zap.Logger
+	// LogDir names where partitions are stored, the one log dir that
+	// DescribeLogDirs reports (kafka-log-dirs.sh): the embedded store's
+	// directory, say. Empty: "persistent://" + Namespace.
+	LogDir string
+	Logger *zap.Logger
 
 	// seqFlushEvery replaces seqFlushInterval (tests: a crash inside it).
 	seqFlushEvery time.Duration

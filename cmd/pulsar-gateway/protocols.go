@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -118,6 +119,12 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		SuperUsers:        d.Config.Auth.SuperUserList(),
 		Authz:             d.Authz,
 		Logger:            d.Logger,
+	}
+	if d.Config.Backend == config.BackendEmbedded {
+		// kafka-log-dirs shows where the partitions are.
+		if dir, err := filepath.Abs(d.Config.DataDir); err == nil {
+			opts.LogDir = dir
+		}
 	}
 	// PLAIN and SCRAM against the password file; tokens through
 	// OAUTHBEARER, not as PLAIN passwords.
