@@ -41,6 +41,7 @@ func FuzzRequest(f *testing.F) {
 		frame(deleteRecordsSeed(), 2),
 		frame(logDirsSeed(), 1),
 		frame(logDirsSeed(), 4),
+		frame(topicPartitionsSeed(), 0),
 	} {
 		f.Add(seed[4:]) // without the size: the fuzzer keeps it consistent
 	}
@@ -118,5 +119,13 @@ func deleteRecordsSeed() *kmsg.DeleteRecordsRequest {
 func logDirsSeed() *kmsg.DescribeLogDirsRequest {
 	req := kmsg.NewPtrDescribeLogDirsRequest()
 	req.Topics = []kmsg.DescribeLogDirsRequestTopic{{Topic: "t", Partitions: []int32{0}}}
+	return req
+}
+
+// topicPartitionsSeed is a DescribeTopicPartitions with a cursor.
+func topicPartitionsSeed() *kmsg.DescribeTopicPartitionsRequest {
+	req := kmsg.NewPtrDescribeTopicPartitionsRequest()
+	req.Topics = []kmsg.DescribeTopicPartitionsRequestTopic{{Topic: "t"}, {Topic: "u"}}
+	req.Cursor = &kmsg.DescribeTopicPartitionsRequestCursor{Topic: "t", Partition: 1}
 	return req
 }
