@@ -20,6 +20,12 @@ func (h *Handler) brokerConfigs() map[string]string {
 		"num.partitions":             strconv.Itoa(h.opts.DefaultPartitions),
 		"socket.request.max.bytes":   strconv.Itoa(int(h.opts.MaxRequestSize)),
 		"default.replication.factor": "1",
+		// What kafka-configs --describe --all shows of this broker, as
+		// DescribeCluster, DescribeLogDirs and Metadata say.
+		"broker.id":                    strconv.Itoa(int(h.nodeID)),
+		"node.id":                      strconv.Itoa(int(h.nodeID)),
+		"log.dirs":                     h.logDir(),
+		"offsets.topic.num.partitions": strconv.Itoa(offsetsTopicPartitions),
 	}
 }
 

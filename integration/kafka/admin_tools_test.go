@@ -26,7 +26,7 @@ import (
 // members (client id, /host, assignment, range strategy, Stable) whose
 // committed offsets lag; and --reset-offsets of the group once inactive,
 // to earliest, latest, an offset, a shift and a date time, which a consumer
-// then resumes from.
+// then resumes from. A group that does not exist is not found.
 func TestKafkaAdminTools(t *testing.T) {
 	cp := kafkaToolsClasspath(t)
 	eachBackend(t, func(t *testing.T, addr, suffix string) {
@@ -87,7 +87,7 @@ func TestKafkaAdminTools(t *testing.T) {
 			t.Errorf("kafka-configs --describe of the topic:\n%s", out)
 		}
 		if out := configs("--describe", "--all", "--entity-type", "brokers", "--entity-name", node); !strings.Contains(out, "All configs for broker "+node+" are:") ||
-			!strings.Contains(out, "  num.partitions=1 sensitive=false") {
+			!strings.Contains(out, "  num.partitions=1 sensitive=false") || !strings.Contains(out, "  node.id="+node+" sensitive=false") {
 			t.Errorf("kafka-configs --describe --all of broker %s:\n%s", node, out)
 		}
 		if out := configs("--describe", "--entity-type", "brokers", "--entity-default"); !strings.Contains(out, "Default configs for brokers in the cluster are:") {
@@ -227,6 +227,13 @@ func TestKafkaAdminTools(t *testing.T) {
 		if out, err := tool(groupsClass, "--group", group, "--topic", topic, "--reset-offsets", "--to-earliest", "--execute"); !strings.Contains(out,
 			"Assignments can only be reset if the group '"+group+"' is inactive, but the current state is Stable") {
 			t.Errorf("--reset-offsets of a Stable group: %v\n%s", err, out)
+		}
+
+		// As Kafka 4: a group that does not exist is GROUP_ID_NOT_FOUND (the
+		// tool prints the exception and exits 0, as on Kafka).
+		missing := "admintools-none" + suffix
+		if out, err := tool(groupsClass, "--describe", "--group", missing); !strings.Contains(out, "GroupIdNotFoundException: Group "+missing+" not found.") {
+			t.Errorf("--describe of a group that does not exist: %v\n%s", err, out)
 		}
 
 		// Inactive: each reset, then --describe shows the new offsets.
