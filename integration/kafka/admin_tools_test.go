@@ -21,7 +21,8 @@ import (
 // kafka-configs.sh, kafka-log-dirs.sh and kafka-consumer-groups.sh against
 // the gateway and checks what an operator reads in their tables: a
 // 3-partition topic with a retention.ms override, led by the gateway's
-// broker id with empty ELRs; its dynamic config and the broker's; one log
+// broker id with empty ELRs; its dynamic config, the broker's and its
+// logger's level; one log
 // dir holding the three partitions with their sizes; a group with two live
 // members (client id, /host, assignment, range strategy, Stable) whose
 // committed offsets lag; and --reset-offsets of the group once inactive,
@@ -89,6 +90,9 @@ func TestKafkaAdminTools(t *testing.T) {
 		if out := configs("--describe", "--all", "--entity-type", "brokers", "--entity-name", node); !strings.Contains(out, "All configs for broker "+node+" are:") ||
 			!strings.Contains(out, "  num.partitions=1 sensitive=false") || !strings.Contains(out, "  node.id="+node+" sensitive=false") {
 			t.Errorf("kafka-configs --describe --all of broker %s:\n%s", node, out)
+		}
+		if out := configs("--describe", "--entity-type", "broker-loggers", "--entity-name", node); !strings.Contains(out, "  root=INFO sensitive=false synonyms={}") {
+			t.Errorf("kafka-configs --describe of broker-logger %s:\n%s", node, out)
 		}
 		if out := configs("--describe", "--entity-type", "brokers", "--entity-default"); !strings.Contains(out, "Default configs for brokers in the cluster are:") {
 			t.Errorf("kafka-configs --describe --entity-default:\n%s", out)
