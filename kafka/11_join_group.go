@@ -3,6 +3,7 @@ package kafka
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"time"
 
 	"github.com/pulsar-gateway/pulsar-gateway/authz"
@@ -31,7 +32,7 @@ func handleJoinGroup(h *Handler, r *request) (kmsg.Response, error) {
 		return joinFail(kerr.InvalidSessionTimeout, req.MemberID), nil
 	}
 	cmd := &groupCmd{Kind: "join", Group: req.Group, Member: req.MemberID, Instance: req.InstanceID,
-		ClientID: r.hdr.clientID, Host: r.c.nc.RemoteAddr().String(), Version: req.Version,
+		ClientID: r.hdr.clientID, Host: clientHost(r.c.nc.RemoteAddr()), Version: req.Version,
 		ProtoType: req.ProtocolType, Session: session.Milliseconds(), Rebalance: rebalance.Milliseconds()}
 	if req.MemberID == "" {
 		cmd.NewID = newMemberID(r.hdr.clientID)
@@ -49,8 +50,23 @@ func handleJoinGroup(h *Handler, r *request) (kmsg.Response, error) {
 	return resp.(*kmsg.JoinGroupResponse), nil
 }
 
+// newMemberID is Kafka's: the client id, a dash and a random UUID.
 func newMemberID(clientID string) string {
 	var b [16]byte
 	rand.Read(b[:])
-	return clientID + "-" + hex.EncodeToString(b[:])
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80 // version 4, RFC 4122 variant
+	h := hex.EncodeToString(b[:])
+	return clientID + "-" + h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// clientHost is a member's host as Kafka shows it (Java's
+// InetAddress.toString of the connection's address): "/127.0.0.1".
+func clientHost(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return "/" + t.IP.String()
+	}
+	if host, _, err := net.SplitHostPort(a.String()); err == nil {
+		return "/" + host
+	}
+	return a.String()
 }

@@ -6,11 +6,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// DescribeGroups v0-v5: the group as its log says after a tick appended
+// DescribeGroups v0-v6: the group as its log says after a tick appended
 // now, so every gateway gives the same answer. A group with committed
 // offsets and no log is described as Empty, as Kafka does after its
-// members left.
-func init() { register(15, 0, 5, handleDescribeGroups) }
+// members left. One that does not exist is Dead, and from v6 (KIP-1043)
+// GROUP_ID_NOT_FOUND as Kafka 4 answers (kafka-consumer-groups then says
+// "Group g not found.").
+func init() { register(15, 0, 6, handleDescribeGroups) }
 
 func handleDescribeGroups(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.DescribeGroupsRequest)
@@ -28,6 +30,8 @@ func handleDescribeGroups(h *Handler, r *request) (kmsg.Response, error) {
 			if g == nil {
 				if h.hasOffsets(name) {
 					rg.State, rg.ProtocolType = "Empty", "consumer"
+				} else if req.Version >= 6 {
+					rg.ErrorCode, rg.ErrorMessage = kerr.GroupIDNotFound.Code, kmsg.StringPtr("Group "+name+" not found.")
 				}
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap/zapcore"
 )
 
 // DescribeConfigs v0-v4. A topic's configs are the defaults with what
@@ -20,6 +21,12 @@ func (h *Handler) brokerConfigs() map[string]string {
 		"num.partitions":             strconv.Itoa(h.opts.DefaultPartitions),
 		"socket.request.max.bytes":   strconv.Itoa(int(h.opts.MaxRequestSize)),
 		"default.replication.factor": "1",
+		// What kafka-configs --describe --all shows of this broker, as
+		// DescribeCluster, DescribeLogDirs and Metadata say.
+		"broker.id":                    strconv.Itoa(int(h.nodeID)),
+		"node.id":                      strconv.Itoa(int(h.nodeID)),
+		"log.dirs":                     h.logDir(),
+		"offsets.topic.num.partitions": strconv.Itoa(offsetsTopicPartitions),
 	}
 }
 
@@ -62,6 +69,14 @@ func handleDescribeConfigs(h *Handler, r *request) (kmsg.Response, error) {
 				entries = append(entries, topicConfigEntry{name: name, value: value})
 			}
 			source, readOnly = kmsg.ConfigSourceStaticBrokerConfig, true
+		case kmsg.ConfigResourceTypeBrokerLogger:
+			// kafka-configs --entity-type broker-loggers: the gateway has
+			// one logger, its level named as log4j names them.
+			if res.ResourceName != strconv.Itoa(int(h.nodeID)) {
+				rr.ErrorCode = kerr.InvalidRequest.Code
+			}
+			entries = []topicConfigEntry{{name: "root", value: log4jLevel(h.log.Level()), set: true}}
+			source, readOnly = kmsg.ConfigSourceDynamicBrokerLoggerConfig, true
 		default:
 			rr.ErrorCode = kerr.InvalidRequest.Code
 		}
@@ -74,11 +89,11 @@ func handleDescribeConfigs(h *Handler, r *request) (kmsg.Response, error) {
 				c.Name, c.Value, c.ReadOnly, c.IsDefault, c.Source = e.name, kmsg.StringPtr(e.value), readOnly, !e.set, source
 				if e.set {
 					c.Source = kmsg.ConfigSourceDynamicTopicConfig
-					if res.ResourceType == kmsg.ConfigResourceTypeBroker {
+					if res.ResourceType != kmsg.ConfigResourceTypeTopic {
 						c.Source = source
 					}
 				}
-				if req.IncludeSynonyms {
+				if req.IncludeSynonyms && res.ResourceType != kmsg.ConfigResourceTypeBrokerLogger { // Kafka's loggers have none
 					syn := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
 					syn.Name, syn.Value, syn.Source = c.Name, c.Value, c.Source
 					c.ConfigSynonyms = append(c.ConfigSynonyms, syn)
@@ -102,4 +117,21 @@ func wanted(names []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// log4jLevel names a zap level as Kafka's log4j loggers are named.
+func log4jLevel(l zapcore.Level) string {
+	switch l {
+	case zapcore.DebugLevel:
+		return "DEBUG"
+	case zapcore.InfoLevel:
+		return "INFO"
+	case zapcore.WarnLevel:
+		return "WARN"
+	case zapcore.ErrorLevel:
+		return "ERROR"
+	case zapcore.DPanicLevel, zapcore.PanicLevel, zapcore.FatalLevel:
+		return "FATAL"
+	}
+	return "OFF" // a logger that logs nothing
 }

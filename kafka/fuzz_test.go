@@ -39,6 +39,9 @@ func FuzzRequest(f *testing.F) {
 		frame(alterSeed(), 1),
 		frame(incrementalSeed(), 1),
 		frame(deleteRecordsSeed(), 2),
+		frame(logDirsSeed(), 1),
+		frame(logDirsSeed(), 4),
+		frame(topicPartitionsSeed(), 0),
 	} {
 		f.Add(seed[4:]) // without the size: the fuzzer keeps it consistent
 	}
@@ -109,4 +112,20 @@ func deleteRecordsSeed() *kmsg.DeleteRecordsRequest {
 	r := kmsg.NewPtrDeleteRecordsRequest()
 	r.Topics = []kmsg.DeleteRecordsRequestTopic{{Topic: "t", Partitions: []kmsg.DeleteRecordsRequestTopicPartition{{Partition: 0, Offset: 1}}}}
 	return r
+}
+
+// logDirsSeed is a DescribeLogDirs of one topic's partition (kafka-log-dirs
+// --topic-list).
+func logDirsSeed() *kmsg.DescribeLogDirsRequest {
+	req := kmsg.NewPtrDescribeLogDirsRequest()
+	req.Topics = []kmsg.DescribeLogDirsRequestTopic{{Topic: "t", Partitions: []int32{0}}}
+	return req
+}
+
+// topicPartitionsSeed is a DescribeTopicPartitions with a cursor.
+func topicPartitionsSeed() *kmsg.DescribeTopicPartitionsRequest {
+	req := kmsg.NewPtrDescribeTopicPartitionsRequest()
+	req.Topics = []kmsg.DescribeTopicPartitionsRequestTopic{{Topic: "t"}, {Topic: "u"}}
+	req.Cursor = &kmsg.DescribeTopicPartitionsRequestCursor{Topic: "t", Partition: 1}
+	return req
 }

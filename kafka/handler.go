@@ -84,6 +84,10 @@ type Options struct {
 	Logger        *zap.Logger
 	// Metrics counts what flows (metrics.Flow); nil counts nothing.
 	Metrics *metrics.Flow
+	// LogDir names where partitions are stored, the one log dir that
+	// DescribeLogDirs reports (kafka-log-dirs.sh): the embedded store's
+	// directory, say. Empty: "persistent://" + Namespace.
+	LogDir string
 
 	// seqFlushEvery replaces seqFlushInterval (tests: a crash inside it).
 	seqFlushEvery time.Duration

@@ -70,6 +70,7 @@ func testClosedBackend(t *testing.T, h Harness) {
 	safely(t, "Topic", func() { _, err := ad.Topic(ctx, topic); wantClosed(t, "Topic", err) })
 	safely(t, "ListTopics", func() { _, err := ad.ListTopics(ctx, h.Namespace); wantClosed(t, "ListTopics", err) })
 	safely(t, "IndexRange", func() { _, err := ad.IndexRange(ctx, topic); wantClosed(t, "IndexRange", err) })
+	safely(t, "StoredBytes", func() { _, err := ad.StoredBytes(ctx, topic); wantClosed(t, "StoredBytes", err) })
 	safely(t, "Subscriptions", func() { _, err := ad.Subscriptions(ctx, topic); wantClosed(t, "Subscriptions", err) })
 	safely(t, "Admin()", func() {
 		_, err := b.Admin().Topic(ctx, topic)

@@ -2,6 +2,7 @@ package bridgetest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -18,6 +19,7 @@ func topicTests() []testCase {
 		{"UpdatePartitions", testTopicUpdatePartitions},
 		{"Delete", testTopicDelete},
 		{"InvalidNames", testTopicInvalidNames},
+		{"StoredBytes", testTopicStoredBytes},
 	}
 }
 
@@ -223,5 +225,42 @@ func testTopicInvalidNames(t *testing.T, h Harness) {
 	}
 	if _, err := ad.Topic(waitCtx(t, h), topic); !errors.Is(err, bridge.ErrTopicNotFound) {
 		t.Errorf("Topic after a refused CreateTopic: want ErrTopicNotFound, got %v", err)
+	}
+}
+
+// StoredBytes is zero for an empty partition, grows with what is stored
+// there (at least the values' bytes) and stays zero on the other
+// partitions; a missing topic is ErrTopicNotFound.
+func testTopicStoredBytes(t *testing.T, h Harness) {
+	b := newBackend(t, h)
+	topic := newTopic(t, h, b, 2)
+	p0, p1 := bridge.PartitionName(topic, 0), bridge.PartitionName(topic, 1)
+	size := func(p string) int64 {
+		t.Helper()
+		n, err := b.Admin().StoredBytes(waitCtx(t, h), p)
+		if err != nil {
+			t.Fatalf("StoredBytes(%q): %v", p, err)
+		}
+		return n
+	}
+	if n := size(p0); n != 0 {
+		t.Errorf("StoredBytes of an empty partition = %d, want 0", n)
+	}
+	msgs := make([]*bridge.OutMessage, 20)
+	for i := range msgs {
+		msgs[i] = &bridge.OutMessage{Value: make([]byte, 1000)}
+	}
+	produceTo(t, h, b, p0, msgs)
+	eventually(t, h, func() string {
+		if n := size(p0); n < 20*1000 {
+			return fmt.Sprintf("StoredBytes after 20 messages of 1000 bytes = %d, want at least 20000", n)
+		}
+		return ""
+	})
+	if n := size(p1); n != 0 {
+		t.Errorf("StoredBytes of the partition not written = %d, want 0", n)
+	}
+	if _, err := b.Admin().StoredBytes(waitCtx(t, h), uniqueTopic(t, h, "missing")); !errors.Is(err, bridge.ErrTopicNotFound) {
+		t.Errorf("StoredBytes(missing): want ErrTopicNotFound, got %v", err)
 	}
 }

@@ -108,6 +108,21 @@ func (a admin) IndexRange(ctx context.Context, partition string) (bridge.IndexRa
 	return bridge.IndexRange{First: first, Next: durable}, nil
 }
 
+// StoredBytes sums the stored groups' message bytes, as retention does.
+func (a admin) StoredBytes(ctx context.Context, partition string) (int64, error) {
+	p, err := a.b.lookupPartition(partition)
+	if err != nil {
+		return 0, err
+	}
+	first, durable, _ := p.extent()
+	var n int64
+	err = p.eachGroup(first, durable, func(_ []byte, _ int64, g group) error {
+		n += groupBytes(g)
+		return ctx.Err()
+	})
+	return n, err
+}
+
 func (a admin) IndexAtTime(ctx context.Context, partition string, t time.Time) (int64, error) {
 	p, err := a.b.lookupPartition(partition)
 	if err != nil {

@@ -248,6 +248,16 @@ func (b *Backend) indexRange(ctx context.Context, tn bridge.TopicName) (bridge.I
 	return r, nil
 }
 
+// StoredBytes is the partition's storageSize in Pulsar's topic stats.
+func (a *adminAPI) StoredBytes(ctx context.Context, partition string) (int64, error) {
+	tn, _, err := a.begin(partition)
+	if err != nil {
+		return 0, err
+	}
+	st, err := a.b.topicStats(ctx, tn)
+	return st.StorageSize, err
+}
+
 func (a *adminAPI) IndexAtTime(ctx context.Context, partition string, t time.Time) (int64, error) {
 	tn, _, err := a.begin(partition)
 	if err != nil {

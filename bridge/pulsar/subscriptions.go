@@ -26,6 +26,9 @@ type subStats struct {
 
 type topicStats struct {
 	Subscriptions map[string]subStats `json:"subscriptions"`
+	// StorageSize is the bytes of the topic's ledgers, what Pulsar's
+	// retention by size weighs.
+	StorageSize int64 `json:"storageSize"`
 }
 
 var typeNames = map[string]bridge.SubscriptionType{

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -124,6 +125,12 @@ func newKafka(d protocolDeps) (handlers.ConnHandler, error) {
 		Authz:             d.Authz,
 		Logger:            d.Logger,
 		Metrics:           d.Flow,
+	}
+	if d.Config.Backend == config.BackendEmbedded {
+		// kafka-log-dirs shows where the partitions are.
+		if dir, err := filepath.Abs(d.Config.DataDir); err == nil {
+			opts.LogDir = dir
+		}
 	}
 	// PLAIN and SCRAM against the password file; tokens through
 	// OAUTHBEARER, not as PLAIN passwords.
