@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
-	"github.com/pulsar-gateway/pulsar-gateway/metrics"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/producercache"
+	"github.com/pulsar-gateway/pulsar-gateway/metrics"
 	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
 
