@@ -6,7 +6,7 @@
 # MQTT.js in Node and in headless Chromium, mosquitto_sub and kcat:
 #   apt-get install -y chromium kcat openssl; npm install mqtt (NODE_PATH names
 #   its node_modules; scripts/test.sh does both). Its screenshot goes to
-#   $TEST_ARTEFACTS when set.
+#   $TEST_ARTIFACTS when set.
 # On the embedded backend, and again on Pulsar when PULSAR_URL and
 # PULSAR_ADMIN_URL are set (topics and client ids then carry a per-run
 # prefix: the broker is shared and keeps state). Extra go build flags may
@@ -21,7 +21,7 @@ status=0
 if [[ "${EMBEDDED:-1}" != 0 ]]; then # EMBEDDED=0: only the Pulsar round
 	echo "== embedded backend"
 	/usr/bin/python3 "$here/test_clients.py" "$work/pulsar-gateway" "$work/data" || status=1
-	/usr/bin/python3 "$here/test_websockets.py" "$work/pulsar-gateway" "$work/data-ws" "${TEST_ARTEFACTS:-$work}" || status=1
+	/usr/bin/python3 "$here/test_websockets.py" "$work/pulsar-gateway" "$work/data-ws" "${TEST_ARTIFACTS:-/tmp/pulsar-gateway-artifacts}" || status=1
 fi
 if [[ -n "${PULSAR_URL:-}" ]]; then
 	echo "== pulsar backend ($PULSAR_URL)"
@@ -30,6 +30,6 @@ if [[ -n "${PULSAR_URL:-}" ]]; then
 		/usr/bin/python3 "$here/test_clients.py" "$work/pulsar-gateway" "$work/data-pulsar" || status=1
 	GATEWAY_ARGS="--backend pulsar --pulsar-url $PULSAR_URL --pulsar-admin-url ${PULSAR_ADMIN_URL:-http://127.0.0.1:8080}" \
 		MQTT_IT_PREFIX="itws$(date +%s)$$" \
-		/usr/bin/python3 "$here/test_websockets.py" "$work/pulsar-gateway" "$work/data-pulsar-ws" "${TEST_ARTEFACTS:-$work}" || status=1
+		/usr/bin/python3 "$here/test_websockets.py" "$work/pulsar-gateway" "$work/data-pulsar-ws" "${TEST_ARTIFACTS:-/tmp/pulsar-gateway-artifacts}" || status=1
 fi
 exit $status

@@ -21,6 +21,8 @@ from gateway import GatewayProcess  # noqa: E402  (integration/gateway.py)
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN, DATA = sys.argv[1], sys.argv[2]
 ARTEFACTS = sys.argv[3] if len(sys.argv) > 3 else None
+if ARTEFACTS:
+    os.makedirs(ARTEFACTS, exist_ok=True)
 EXTRA = os.environ.get("GATEWAY_ARGS", "").split()
 IT = os.environ.get("MQTT_IT_PREFIX", "it")
 
