@@ -91,6 +91,12 @@ type Console struct {
 	opts  Options
 	pages *template.Template
 	rates *rates
+
+	// The topics of the last look, shared by whoever looks within a
+	// refresh period: a look costs an admin call per topic on Pulsar.
+	topicsMu   sync.Mutex
+	topicsAt   time.Time
+	topicsLast []Topic
 }
 
 // New builds the console. Close stops its rate sampler.
@@ -265,10 +271,16 @@ type topicsPage struct {
 }
 
 func (c *Console) topics(ctx context.Context) (topicsPage, error) {
-	ts, err := c.opts.Topics(ctx)
-	if err != nil {
-		return topicsPage{}, err
+	c.topicsMu.Lock()
+	defer c.topicsMu.Unlock()
+	if time.Since(c.topicsAt) >= c.opts.RefreshEvery/2 {
+		ts, err := c.opts.Topics(ctx)
+		if err != nil {
+			return topicsPage{}, err
+		}
+		c.topicsLast, c.topicsAt = ts, time.Now()
 	}
+	ts := append([]Topic(nil), c.topicsLast...)
 	sort.SliceStable(ts, func(i, j int) bool {
 		if ts[i].Backlog != ts[j].Backlog {
 			return ts[i].Backlog > ts[j].Backlog

@@ -342,6 +342,9 @@ func (g *gateway) closeListeners() {
 	if g.tokens != nil {
 		g.tokens.Close()
 	}
+	if g.console != nil {
+		g.console.Close()
+	}
 	if g.schemas != nil {
 		g.schemas.ln.Close()
 		g.schemas.reg.Close()
