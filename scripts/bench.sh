@@ -39,6 +39,8 @@ started=$SECONDS
 log() { echo "bench.sh: $*" >&2; }
 
 export KAFKA_DATA=$work/kraft KAFKA_PORT=${BENCH_KAFKA_PORT:-29092} KAFKA_CONTROLLER_PORT=$((${BENCH_KAFKA_PORT:-29092} + 1))
+kafka_version=${KAFKA_VERSION:-$(sed -n 's/^KAFKA_VERSION=\${KAFKA_VERSION:-\(.*\)}$/\1/p' integration/kafka/kraft.sh)}
+pulsar_version=${PULSAR_VERSION:-$(sed -n 's/^PULSAR_VERSION=\${PULSAR_VERSION:-\(.*\)}$/\1/p' integration/pulsar/standalone.sh)}
 export PULSAR_DATA=$work/pulsar PULSAR_PORT=${BENCH_PULSAR_PORT:-16650} PULSAR_HTTP_PORT=${BENCH_PULSAR_HTTP_PORT:-18080}
 # Only the brokers this run started (their pid files are in $work).
 cleanup_brokers() {
@@ -91,8 +93,21 @@ fi
 
 log "Kafka throughput"
 "$work/kafka-bench" -runs "$rounds" -bytes "$kbytes" -sizes 100,1024 -json "$results" >"$work/kafka.txt"
+java_bench() { # the Java Pulsar client, from the standalone broker's jars, after a JIT warm-up round
+	java -cp "$work/java:$pulsar_lib/*" PulsarBench -url "$PULSAR_URL" -runs "$rounds" -json "$results" "$@" >/dev/null
+}
+if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
+	pulsar_lib=${PULSAR_HOME:-$HOME/.cache/pulsar-gateway/pulsar-$pulsar_version}/lib
+	javac -nowarn -cp "$pulsar_lib/*" -d "$work/java" integration/pulsar/bench/PulsarBench.java
+	log "Java Pulsar client throughput"
+	java_bench -bytes "$kbytes" -sizes 100,1024
+fi
 log "Kafka latency"
 "$work/kafka-bench" -mode latency -runs "$rounds" -sizes 100 -rate 10000 -secs "$secs" -json "$results" >"$work/kafka-latency.txt"
+if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
+	log "Java Pulsar client latency"
+	java_bench -mode latency -sizes 100 -rate 10000 -secs "$secs"
+fi
 log "MQTT"
 "$work/mqtt-bench" -gateway "$work/pulsar-gateway" -servers embedded,mosquitto -rounds "$rounds" \
 	-fans 1,4,10 -total "$mqtt_total" -msgs "$mqtt_msgs" -idle "$idle" -rate 10000 -secs "$secs" -json "$results" >"$work/mqtt.txt"
@@ -107,12 +122,12 @@ cleanup_brokers
 versions=(
 	--version "pulsar-gateway=$(git describe --always --dirty 2>/dev/null || echo unknown)"
 	--version "Go=$(go env GOVERSION)"
-	--version "Apache Kafka=${KAFKA_VERSION:-$(sed -n 's/^KAFKA_VERSION=\${KAFKA_VERSION:-\(.*\)}$/\1/p' integration/kafka/kraft.sh)} (KRaft, one node)"
+	--version "Apache Kafka=$kafka_version (KRaft, one node)"
 	--version "Mosquitto=$(dpkg-query -W -f '${Version}' mosquitto 2>/dev/null || echo unknown) (Debian)"
 	--version "RabbitMQ=$(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null || echo unknown) (Debian), Erlang $(dpkg-query -W -f '${Version}' erlang-base 2>/dev/null || echo unknown)"
 )
 if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
-	versions+=(--version "Apache Pulsar=${PULSAR_VERSION:-$(sed -n 's/^PULSAR_VERSION=\${PULSAR_VERSION:-\(.*\)}$/\1/p' integration/pulsar/standalone.sh)} (standalone)")
+	versions+=(--version "Apache Pulsar=$pulsar_version (standalone; the Java client is its pulsar-client-original)")
 fi
 versions+=(--version "Java=$(java -version 2>&1 | head -1)")
 cmd=scripts/bench.sh
@@ -123,5 +138,5 @@ notes=(
 )
 log "writing $out/benchmarks.md"
 (cd scripts/bench && go run . -in "$results" -out "$out/benchmarks.md" -charts "$out/benchmarks" -command "$cmd" \
-	-elapsed "$((SECONDS - started))s" "${versions[@]}" "${notes[@]}" "${missing[@]}")
+	-elapsed "$((SECONDS - started))s" -ref gateway/pulsar=pulsar-java "${versions[@]}" "${notes[@]}" "${missing[@]}")
 cp "$results" "$out/benchmarks/results.jsonl"

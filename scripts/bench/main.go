@@ -51,6 +51,7 @@ var (
 	command  = flag.String("command", "scripts/bench.sh", "the command that made the numbers, for the page")
 	elapsed  = flag.Duration("elapsed", 0, "how long the run took, for the page")
 	versions listFlag
+	refs     listFlag
 	notes    listFlag
 	missing  listFlag
 )
@@ -59,8 +60,9 @@ var (
 var groups = []struct{ name, title, about string }{
 	{"kafka", "Kafka: produce and consume throughput",
 		"kgo (franz-go) with acks=all and lz4, 1 MiB batches, no linger, to a fresh one-partition topic; then a fresh consumer reads it all from the start (its start-up counts). " +
-			"Every record's value is distinct random letters. `gw-embedded` is the gateway on its embedded store, compared with `kafka` (Apache Kafka in KRaft mode); " +
-			"`gw-pulsar` is the gateway on Pulsar, compared with `pulsar` (pulsar-client-go straight to the same standalone broker, batching up to 1 MiB / 1 ms, lz4). " +
+			"Every record's value is distinct random letters. `gateway/embedded` is the gateway on its embedded store, compared with `kafka` (Apache Kafka in KRaft mode); " +
+			"`gateway/pulsar` is the gateway on Pulsar, compared with `pulsar` (pulsar-client-go straight to the same standalone broker, batching up to 1 MiB / 1 ms, lz4) " +
+			"and with `pulsar-java` (the Java client, pulsar-client-original from the broker's own jars, the same batching and lz4, after a JIT warm-up round; it runs right after the Go program, not interleaved with it). " +
 			"The gateway runs inside the load program."},
 	{"mqtt", "MQTT: fan-in and fan-out",
 		"A minimal MQTT 3.1.1 client (integration/mqtt/bench): N publishers to 1 subscriber (and 1 publisher to 10 subscribers) of one topic, 100 B distinct payloads, QoS 1 publishers keep 100 unacknowledged; " +
@@ -70,7 +72,8 @@ var groups = []struct{ name, title, about string }{
 			"`fanout10` a fanout exchange to 10 durable queues. The gateway runs inside the load program, against a RabbitMQ node the program starts."},
 	{"latency", "Latency at a steady rate",
 		"One producer at a steady rate (not saturation) with 100 B payloads that carry their send time, one consumer reading as it goes; publish-to-delivery percentiles on one clock, the first tenth of each run not counted. " +
-			"Go's timers wake about every millisecond, so the load goes out about ten messages per millisecond. Kafka: acks=all, lz4; MQTT: QoS 1 both ways; AMQP: persistent, confirms."},
+			"Go's timers wake about every millisecond, so the load goes out about ten messages per millisecond. Kafka: acks=all, lz4 (the Pulsar clients: their 1 ms batching, lz4); MQTT: QoS 1 both ways, the gateway as its own process; AMQP: persistent, confirms. " +
+			"References: gateway/embedded against kafka, mosquitto or rabbitmq; gateway/pulsar against pulsar (Go client) and pulsar-java."},
 	{"memory", "Memory per idle connection",
 		"Idle MQTT connections (keep-alive 300 s, no subscription) opened from their own loopback address; growth of the server's RSS divided by the connections, on a fresh process."},
 }
@@ -79,6 +82,7 @@ func main() {
 	flag.Var(&versions, "version", "name=version of a component, for the page (repeat)")
 	flag.Var(&notes, "note", "a line for the page's notes (repeat)")
 	flag.Var(&missing, "missing", "a scenario not in this run and why (repeat)")
+	flag.Var(&refs, "ref", "TARGET=REFERENCE: also show TARGET's ratio to REFERENCE wherever both have a number (repeat)")
 	flag.Parse()
 	log.SetFlags(0)
 	recs := read(*in)
@@ -231,7 +235,29 @@ func layout(rs []record) (rows []rowKey, targets []string, pairs [][2]string, va
 			pairs = append(pairs, p)
 		}
 	}
+	for _, x := range refs {
+		t, ref, _ := strings.Cut(x, "=")
+		p := [2]string{t, ref}
+		if seenT[t] && seenT[ref] && !seenP[p] {
+			seenP[p] = true
+			pairs = append(pairs, p)
+		}
+	}
 	return
+}
+
+// refsOf is r's reference and the -ref ones of its target.
+func refsOf(r record) []string {
+	var out []string
+	if r.Ref != "" {
+		out = append(out, r.Ref)
+	}
+	for _, x := range refs {
+		if t, ref, _ := strings.Cut(x, "="); t == r.Target && ref != r.Ref {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 func table(b *strings.Builder, rs []record) {
@@ -304,15 +330,15 @@ func tableByTarget(b *strings.Builder, rs []record) {
 		}
 		for _, m := range metrics {
 			r, ok := val[k][m]
-			if !ok || r.Ref == "" {
-				fmt.Fprintf(b, " |")
-				continue
+			var cells []string
+			if ok {
+				for _, rt := range refsOf(r) {
+					if ref, ok := val[rk{k.scenario, rt}][m]; ok && ref.Value != 0 {
+						cells = append(cells, fmt.Sprintf("**%.2f** (÷ %s)", r.Value/ref.Value, rt))
+					}
+				}
 			}
-			if ref, ok := val[rk{k.scenario, r.Ref}][m]; ok && ref.Value != 0 {
-				fmt.Fprintf(b, " **%.2f** (÷ %s) |", r.Value/ref.Value, r.Ref)
-			} else {
-				fmt.Fprintf(b, " |")
-			}
+			fmt.Fprintf(b, " %s |", strings.Join(cells, ", "))
 		}
 		fmt.Fprintln(b)
 	}
