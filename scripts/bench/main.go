@@ -85,7 +85,12 @@ func main() {
 	flag.Var(&refs, "ref", "TARGET=REFERENCE: also show TARGET's ratio to REFERENCE wherever both have a number (repeat)")
 	flag.Parse()
 	log.SetFlags(0)
-	recs := read(*in)
+	render(read(*in))
+	log.Printf("wrote %s and charts in %s", *out, *charts)
+}
+
+// render writes the page *out and its charts in *charts.
+func render(recs []record) {
 	if err := os.MkdirAll(*charts, 0o755); err != nil {
 		log.Fatal(err)
 	}
@@ -149,7 +154,6 @@ func main() {
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("wrote %s and charts in %s", *out, *charts)
 }
 
 func read(path string) []record {
@@ -347,7 +351,7 @@ func tableByTarget(b *strings.Builder, rs []record) {
 
 func num(v float64) string {
 	switch {
-	case v >= 1000:
+	case v >= 100:
 		return fmt.Sprintf("%.0f", v)
 	case v >= 10:
 		return fmt.Sprintf("%.1f", v)
