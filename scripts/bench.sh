@@ -110,7 +110,7 @@ if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
 fi
 log "MQTT"
 "$work/mqtt-bench" -gateway "$work/pulsar-gateway" -servers embedded,mosquitto -rounds "$rounds" \
-	-fans 1,4,10 -total "$mqtt_total" -msgs "$mqtt_msgs" -idle "$idle" -rate 10000 -secs "$secs" -json "$results" >"$work/mqtt.txt"
+	-fans 1,4,10 -qos 0,1,2 -total "$mqtt_total" -msgs "$mqtt_msgs" -idle "$idle" -rate 10000 -secs "$secs" -json "$results" >"$work/mqtt.txt"
 log "AMQP"
 # The Pulsar backend's AMQP rows are left out: the AMQP comparison is with RabbitMQ.
 env -u PULSAR_URL -u PULSAR_ADMIN_URL "$work/amqp-bench" -rabbit=$rabbit -rounds "$rounds" -n "$amqp_n" \

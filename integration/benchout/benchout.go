@@ -25,6 +25,7 @@ type Record struct {
 	Value    float64 `json:"value"`
 	Lower    bool    `json:"lower,omitempty"` // lower is better (latency, memory)
 	Runs     int     `json:"runs,omitempty"`  // runs the value is the median of
+	Note     string  `json:"note,omitempty"`  // shown beside the value, e.g. "120 lost"
 }
 
 var mu sync.Mutex

@@ -37,6 +37,7 @@ type record struct {
 	Value    float64 `json:"value"`
 	Lower    bool    `json:"lower"`
 	Runs     int     `json:"runs"`
+	Note     string  `json:"note"`
 }
 
 type listFlag []string
@@ -65,7 +66,7 @@ var groups = []struct{ name, title, about string }{
 			"and with `pulsar-java` (the Java client, pulsar-client-original from the broker's own jars, the same batching and lz4, after a JIT warm-up round; it runs right after the Go program, not interleaved with it). " +
 			"The gateway runs inside the load program."},
 	{"mqtt", "MQTT: fan-in and fan-out",
-		"A minimal MQTT 3.1.1 client (integration/mqtt/bench): N publishers to 1 subscriber (and 1 publisher to 10 subscribers) of one topic, 100 B distinct payloads, QoS 1 publishers keep 100 unacknowledged; " +
+		"A minimal MQTT 3.1.1 client (integration/mqtt/bench): N publishers to 1 subscriber (and 1 publisher to 10 subscribers) of one topic, 100 B distinct payloads, QoS 1 publishers keep 100 unacknowledged, QoS 2 ones 64 (the servers' receive maximum); " +
 			"messages delivered per second from the first publish to the last delivery. The gateway runs as its own process (`gateway/embedded`), against Mosquitto (Debian's, `persistence false`, `max_inflight_messages 64`)."},
 	{"amqp", "AMQP: publish with confirms, consume",
 		"amqp091-go against both: persistent 100 B distinct bodies, 256 confirms in flight, consumers with prefetch 1000 acking each delivery; `queue` is one durable queue end to end, " +
@@ -277,7 +278,9 @@ func table(b *strings.Builder, rs []record) {
 	for _, k := range rows {
 		fmt.Fprintf(b, "| %s | %s |", k.scenario, k.metric)
 		for _, t := range targets {
-			if r, ok := val[k][t]; ok {
+			if r, ok := val[k][t]; ok && r.Note != "" {
+				fmt.Fprintf(b, " %s (%s) |", num(r.Value), r.Note)
+			} else if ok {
 				fmt.Fprintf(b, " %s |", num(r.Value))
 			} else {
 				fmt.Fprintf(b, " |")

@@ -29,6 +29,7 @@ var (
 	fan        = flag.Int("fan", 10, "subscribers of the fan-out")
 	fans       = flag.String("fans", "10", "publishers of each fan-in scenario, comma-separated (e.g. 1,4,10)")
 	total      = flag.Int("total", 0, "messages of each fan-in scenario split over its publishers (0: -msgs per publisher)")
+	qosFlag    = flag.String("qos", "0,1", "QoS levels of the fan-in and fan-out scenarios, comma-separated (0,1,2)")
 	fanOut     = flag.Bool("fanout", true, "run the fan-out scenario")
 	latRate    = flag.Int("rate", 0, "latency scenario: QoS 1 messages a second from 1 publisher to 1 subscriber (0: skip)")
 	latSecs    = flag.Int("secs", 10, "latency scenario: seconds per round (the first tenth is warm-up, not counted)")
@@ -138,14 +139,27 @@ func scenario(addr string, pubs, subs, n int, qos byte) result {
 				if err != nil {
 					return
 				}
+				if typ>>4 == 6 && len(b) >= 2 { // PUBREL of QoS 2: complete it
+					c.wmu.Lock()
+					c.ack(0x70, uint16(b[0])<<8|uint16(b[1]))
+					if c.r.Buffered() == 0 {
+						c.flush()
+					}
+					c.wmu.Unlock()
+					continue
+				}
 				if typ>>4 != 3 {
 					continue
 				}
-				if (typ>>1)&3 > 0 {
+				if q := (typ >> 1) & 3; q > 0 {
 					tl := int(b[0])<<8 | int(b[1])
 					id := uint16(b[2+tl])<<8 | uint16(b[3+tl])
 					c.wmu.Lock()
-					c.puback(id)
+					if q == 2 {
+						c.ack(0x50, id) // PUBREC; the message is delivered now, as Mosquitto's clients take it
+					} else {
+						c.puback(id)
+					}
 					if c.r.Buffered() == 0 {
 						c.flush()
 					}
@@ -178,19 +192,42 @@ func scenario(addr string, pubs, subs, n int, qos byte) result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem := make(chan struct{}, *window)
+			// A QoS 2 message stays in flight until PUBCOMP: keep within
+			// the servers' receive maximum (Mosquitto's and the gateway's
+			// 64), which Mosquitto enforces by closing the connection.
+			win := *window
+			if qos == 2 {
+				win = min(win, 64)
+			}
+			sem := make(chan struct{}, win)
+			dead := make(chan struct{}) // the server closed the connection
 			if qos > 0 {
 				go func() {
+					defer close(dead)
 					for {
-						typ, _, err := c.read()
+						typ, b, err := c.read()
 						if err != nil {
 							return
 						}
-						if typ>>4 == 4 {
+						switch typ >> 4 {
+						case 4, 7: // PUBACK, PUBCOMP
 							<-sem
+						case 5: // PUBREC: release it
+							if len(b) >= 2 {
+								c.wmu.Lock()
+								c.ack(0x62, uint16(b[0])<<8|uint16(b[1]))
+								c.flush()
+								c.wmu.Unlock()
+							}
 						}
 					}
 				}()
+			}
+			// The reader above writes PUBRELs: writes hold wmu.
+			flush := func() {
+				c.wmu.Lock()
+				c.flush()
+				c.wmu.Unlock()
 			}
 			buf := make([]byte, 0, 256)
 			values := benchout.Letters(n * *payloadLen) // distinct payloads
@@ -200,19 +237,30 @@ func scenario(addr string, pubs, subs, n int, qos byte) result {
 					select {
 					case sem <- struct{}{}:
 					default:
-						c.flush()
-						sem <- struct{}{}
+						flush()
+						select {
+						case sem <- struct{}{}:
+						case <-dead:
+							log.Printf("publisher: connection closed after %d of %d", i, n)
+							return
+						}
 					}
 				}
+				c.wmu.Lock()
 				buf = c.publish(topic, qos, uint16(i%65535+1), payload, buf)
 				if i%32 == 31 {
 					c.flush()
 				}
+				c.wmu.Unlock()
 			}
-			c.flush()
+			flush()
 			if qos > 0 { // all acknowledged
-				for range *window {
-					sem <- struct{}{}
+				for range win {
+					select {
+					case sem <- struct{}{}:
+					case <-dead:
+						return
+					}
 				}
 			}
 		}()
@@ -376,12 +424,20 @@ func main() {
 			log.Printf("%s: %.1f KiB per idle connection", s.name, mem[s.name]/1024)
 		}
 	}
+	var qosList []byte
+	for _, q := range strings.Split(*qosFlag, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(q))
+		if err != nil || v < 0 || v > 2 {
+			log.Fatalf("-qos: %q", q)
+		}
+		qosList = append(qosList, byte(v))
+	}
 	rates := map[key][]float64{}
 	lost := map[key]int{}
 	lats := map[string][][3]float64{}
 	for r := range *rounds {
 		for _, sc := range scens {
-			for _, qos := range []byte{0, 1} {
+			for _, qos := range qosList {
 				// Rotate the servers' order every round.
 				for i := range servers {
 					s := servers[(i+r)%len(servers)]
@@ -433,14 +489,18 @@ func main() {
 	fmt.Println(head)
 	fmt.Println(sep)
 	for _, sc := range scens {
-		for _, qos := range []byte{0, 1} {
+		for _, qos := range qosList {
 			line := fmt.Sprintf("| %s | %d |", sc.name, qos)
 			base := median(rates[key{sc.name, qos, "mosquitto"}])
 			for _, s := range servers {
 				k := key{sc.name, qos, s.name}
 				m := median(rates[k])
-				writeJSON(benchout.Record{Group: "mqtt", Scenario: fmt.Sprintf("%s QoS %d", sc.name, qos), Metric: "msg/s",
-					Target: s.name, Ref: refOf(s.name), Value: m, Runs: len(rates[k])})
+				rec := benchout.Record{Group: "mqtt", Scenario: fmt.Sprintf("%s QoS %d", sc.name, qos), Metric: "msg/s",
+					Target: s.name, Ref: refOf(s.name), Value: m, Runs: len(rates[k])}
+				if lost[k] > 0 {
+					rec.Note = fmt.Sprintf("%d of %d never delivered over the rounds", lost[k], sc.pubs*sc.n*sc.subs*len(rates[k]))
+				}
+				writeJSON(rec)
 				cell := fmt.Sprintf(" %.0f", m)
 				if lost[k] > 0 {
 					cell += fmt.Sprintf(" (%d lost)", lost[k])
