@@ -63,6 +63,17 @@ go build -o "$work/mqtt-bench" ./integration/mqtt/bench
 go build -o "$work/amqp-bench" ./integration/amqp/bench
 
 missing=()
+# step NAME COMMAND...: a load program that fails leaves its rows out and says so on the page,
+# rather than losing the whole run.
+step() {
+	local name=$1
+	shift
+	log "$name"
+	if ! "$@"; then
+		log "$name failed"
+		missing+=(--missing "$name: its program failed in this run (rerun to see why)")
+	fi
+}
 if [[ ${BENCH_KAFKA:-1} != 0 ]]; then
 	log "starting Kafka"
 	eval "$(integration/kafka/kraft.sh start --fresh | grep '^KAFKA_BOOTSTRAP=')"
@@ -78,8 +89,14 @@ if [[ ${BENCH_RABBIT:-1} == 0 ]]; then
 fi
 if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
 	log "starting Pulsar"
-	eval "$(integration/pulsar/standalone.sh start --fresh | grep -E '^PULSAR_(URL|ADMIN_URL)=')"
-	export PULSAR_URL PULSAR_ADMIN_URL
+	if urls=$(integration/pulsar/standalone.sh start --fresh | grep -E '^PULSAR_(URL|ADMIN_URL)='); then
+		eval "$urls"
+		export PULSAR_URL PULSAR_ADMIN_URL
+	else
+		BENCH_PULSAR=0
+		unset PULSAR_URL PULSAR_ADMIN_URL
+		missing+=(--missing "the Pulsar rows: the standalone broker did not start")
+	fi
 else
 	unset PULSAR_URL PULSAR_ADMIN_URL
 	missing+=(--missing "the Pulsar rows (BENCH_PULSAR=0)")
@@ -91,33 +108,27 @@ else
 	kbytes=$((32 << 20)) secs=10 mqtt_total=40000 mqtt_msgs=4000 idle=10000 amqp_n=20000
 fi
 
-log "Kafka throughput"
-"$work/kafka-bench" -runs "$rounds" -bytes "$kbytes" -sizes 100,1024 -json "$results" >"$work/kafka.txt"
+step "Kafka throughput" "$work/kafka-bench" -runs "$rounds" -bytes "$kbytes" -sizes 100,1024 -json "$results" >"$work/kafka.txt"
 java_bench() { # the Java Pulsar client, from the standalone broker's jars, after a JIT warm-up round
 	java -cp "$work/java:$pulsar_lib/*" PulsarBench -url "$PULSAR_URL" -runs "$rounds" -json "$results" "$@" >/dev/null
 }
 if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
 	pulsar_lib=${PULSAR_HOME:-$HOME/.cache/pulsar-gateway/pulsar-$pulsar_version}/lib
 	javac -nowarn -cp "$pulsar_lib/*" -d "$work/java" integration/pulsar/bench/PulsarBench.java
-	log "Java Pulsar client throughput"
-	java_bench -bytes "$kbytes" -sizes 100,1024
+	step "Java Pulsar client throughput" java_bench -bytes "$kbytes" -sizes 100,1024
 fi
-log "Kafka latency"
-"$work/kafka-bench" -mode latency -runs "$rounds" -sizes 100 -rate 10000 -secs "$secs" -json "$results" >"$work/kafka-latency.txt"
+step "Kafka latency" "$work/kafka-bench" -mode latency -runs "$rounds" -sizes 100 -rate 10000 -secs "$secs" -json "$results" >"$work/kafka-latency.txt"
 if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
-	log "Java Pulsar client latency"
-	java_bench -mode latency -sizes 100 -rate 10000 -secs "$secs"
+	step "Java Pulsar client latency" java_bench -mode latency -sizes 100 -rate 10000 -secs "$secs"
 fi
-log "MQTT"
-"$work/mqtt-bench" -gateway "$work/pulsar-gateway" -servers embedded,mosquitto -rounds "$rounds" \
+# The JVMs go before the MQTT and AMQP loads, which do not need them.
+cleanup_brokers
+step "MQTT" "$work/mqtt-bench" -gateway "$work/pulsar-gateway" -servers embedded,mosquitto -rounds "$rounds" \
 	-fans 1,4,10 -qos 0,1,2 -total "$mqtt_total" -msgs "$mqtt_msgs" -idle "$idle" -rate 10000 -secs "$secs" -json "$results" >"$work/mqtt.txt"
-log "AMQP"
 # The Pulsar backend's AMQP rows are left out: the AMQP comparison is with RabbitMQ.
-env -u PULSAR_URL -u PULSAR_ADMIN_URL "$work/amqp-bench" -rabbit=$rabbit -rounds "$rounds" -n "$amqp_n" \
+step "AMQP" env -u PULSAR_URL -u PULSAR_ADMIN_URL "$work/amqp-bench" -rabbit=$rabbit -rounds "$rounds" -n "$amqp_n" \
 	-scenarios queue,fanout10,latency -rate 10000 -secs "$secs" -json "$results" >"$work/amqp.txt"
 cat "$work"/*.txt >&2
-
-cleanup_brokers
 
 versions=(
 	--version "pulsar-gateway=$(git describe --always --dirty 2>/dev/null || echo unknown)"
