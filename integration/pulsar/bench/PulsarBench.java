@@ -116,7 +116,7 @@ public class PulsarBench {
             int n = rate * (r < 0 ? Math.max(1, secs / 2) : secs);
             String t = topic("lat");
             long[] lat = new long[n];
-            AtomicInteger got = new AtomicInteger();
+            AtomicInteger got = new AtomicInteger(), stored = new AtomicInteger();
             try (Producer<byte[]> p = producer(cl, t);
                  Consumer<byte[]> c = cl.newConsumer().topic(t).subscriptionName("lat")
                          .subscriptionInitialPosition(SubscriptionInitialPosition.Earliest).receiverQueueSize(10000)
@@ -124,6 +124,7 @@ public class PulsarBench {
                              long sent = ByteBuffer.wrap(m.getData()).getLong();
                              int i = got.getAndIncrement();
                              if (i < lat.length) lat[i] = nowNanos() - sent;
+                             stored.incrementAndGet(); // publishes lat[i] to the main thread
                              cons.acknowledgeAsync(m);
                          }).subscribe()) {
                 byte[] all = letters(n * size);
@@ -140,8 +141,8 @@ public class PulsarBench {
                 }
                 p.flush();
                 long deadline = System.nanoTime() + 60_000_000_000L;
-                while (got.get() < n && System.nanoTime() < deadline) Thread.sleep(10);
-                if (got.get() < n) throw new RuntimeException("received " + got.get() + " of " + n);
+                while (stored.get() < n && System.nanoTime() < deadline) Thread.sleep(10);
+                if (stored.get() < n) throw new RuntimeException("received " + got.get() + " of " + n);
             }
             long[] counted = Arrays.copyOfRange(lat, n / 10, n);
             Arrays.sort(counted);
