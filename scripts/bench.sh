@@ -105,7 +105,7 @@ fi
 if [[ $quick == 1 ]]; then
 	kbytes=$((2 << 20)) secs=2 mqtt_total=4000 mqtt_msgs=400 idle=500 amqp_n=2000
 else
-	kbytes=$((32 << 20)) secs=10 mqtt_total=40000 mqtt_msgs=4000 idle=10000 amqp_n=20000
+	kbytes=$((64 << 20)) secs=10 mqtt_total=40000 mqtt_msgs=4000 idle=10000 amqp_n=20000
 fi
 
 step "Kafka throughput" "$work/kafka-bench" -runs "$rounds" -bytes "$kbytes" -sizes 100,1024 -json "$results" >"$work/kafka.txt"
