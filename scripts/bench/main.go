@@ -430,7 +430,7 @@ func chart(group string, rs []record) []chartFile {
 				log.Fatal(err)
 			}
 			bars.LineStyle.Width = 0
-			bars.Color = palette(i)
+			bars.Color = colorOf(t)
 			bars.Offset = w * vg.Length(float64(i)-float64(len(present)-1)/2)
 			pl.Add(bars)
 			pl.Legend.Add(t, bars)
@@ -473,7 +473,27 @@ func (readableTicks) Ticks(min, max float64) []plot.Tick {
 	return ts
 }
 
-func palette(i int) color.Color { return plotutil.SoftColors[i%len(plotutil.SoftColors)] }
+// colorOf gives each target one colour on every chart: the gateway's
+// warm, the references' cool.
+func colorOf(target string) color.Color {
+	known := map[string]color.Color{
+		"gateway/embedded": color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+		"gateway/pulsar":   color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+		"kafka":            color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+		"mosquitto":        color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+		"rabbitmq":         color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+		"pulsar":           color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
+		"pulsar-java":      color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+	}
+	if c, ok := known[target]; ok {
+		return c
+	}
+	var h int
+	for _, r := range target {
+		h = h*31 + int(r)
+	}
+	return plotutil.SoftColors[(h%len(plotutil.SoftColors)+len(plotutil.SoftColors))%len(plotutil.SoftColors)]
+}
 
 func slug(s string) string {
 	var b strings.Builder
