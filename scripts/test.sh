@@ -153,6 +153,10 @@ log "Kubernetes examples (deploy/): Kubernetes' API types and the gateway's conf
 # A module of its own, so the gateway does not carry k8s.io/api.
 (cd deploy/check && go vet ./... && go test -count=1 ./...)
 
+log "benchmark page generator (scripts/bench): the page and charts from sample records, no measurement"
+# A module of its own, so the gateway does not carry the plotting library.
+(cd scripts/bench && go vet ./... && go test -count=1 ./...)
+
 log "MQTT scenarios with mosquitto-clients and paho-mqtt (Python); over WebSocket with paho, MQTT.js (Node) and MQTT.js in headless Chromium"
 integration/mqtt/run.sh
 

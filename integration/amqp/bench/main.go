@@ -12,7 +12,10 @@
 // starts (rabbitmq-server on loopback, its own ports, a temporary directory) unless
 // -rabbit-url names one or -rabbit=false. Runs are interleaved round by round.
 //
-//	go run ./integration/amqp/bench -n 20000 -rounds 3
+//   - latency (with -scenarios latency): one publisher with confirms at a steady -rate, one
+//     acking consumer; p50/p99/p99.9 publish-to-delivery.
+//
+//     go run ./integration/amqp/bench -n 20000 -rounds 3
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +44,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
+	"github.com/pulsar-gateway/pulsar-gateway/integration/benchout"
 )
 
 var (
@@ -52,6 +57,9 @@ var (
 	rabbit    = flag.Bool("rabbit", true, "start a RabbitMQ node (rabbitmq-server) to compare with")
 	rabbitURL = flag.String("rabbit-url", "", "use this RabbitMQ instead of starting one")
 	only      = flag.String("scenarios", "queue,fanout10", "scenarios to run")
+	jsonOut   = flag.String("json", "", "also append the table's numbers to this file as JSON lines (integration/benchout)")
+	latRate   = flag.Int("rate", 10000, "latency scenario: messages a second")
+	latSecs   = flag.Int("secs", 10, "latency scenario: seconds per round (the first tenth is warm-up, not counted)")
 	cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of this process (client and in-process gateway) here")
 )
 
@@ -117,7 +125,9 @@ func main() {
 	scenarios := strings.Split(*only, ",")
 	for r := 0; r < *rounds; r++ {
 		for _, sc := range scenarios {
-			for _, t := range targets {
+			// Rotate the targets' order every round.
+			for i := range targets {
+				t := targets[(i+r)%len(targets)]
 				var res map[string]float64
 				var err error
 				switch sc {
@@ -125,6 +135,8 @@ func main() {
 					res, err = runQueue(t, r)
 				case "fanout10":
 					res, err = runFanout(t, r)
+				case "latency":
+					res, err = runLatency(t, r)
 				default:
 					log.Fatalf("unknown scenario %q", sc)
 				}
@@ -146,7 +158,7 @@ func main() {
 	fmt.Printf("\n%d msgs of %d bytes, persistent, confirms window %d, prefetch %d, %d rounds (medians, msgs/s)\n\n",
 		*n, *size, *window, *prefetch, *rounds)
 	fmt.Printf("| scenario | metric | %s |", strings.Join(names(targets), " | "))
-	hasRabbit := targets[len(targets)-1].name == "rabbitmq"
+	hasRabbit := slices.ContainsFunc(targets, func(t *target) bool { return t.name == "rabbitmq" })
 	var gws []*target
 	for _, t := range targets {
 		if strings.HasPrefix(t.name, "gateway") {
@@ -166,15 +178,33 @@ func main() {
 	fmt.Println()
 	for _, sc := range scenarios {
 		metrics := []string{"e2e"}
-		if sc == "fanout10" {
+		switch sc {
+		case "fanout10":
 			metrics = []string{"published", "delivered"}
+		case "latency":
+			metrics = []string{"p50 ms", "p99 ms", "p99.9 ms"}
 		}
 		for _, m := range metrics {
 			fmt.Printf("| %s | %s |", sc, m)
 			med := map[string]float64{}
 			for _, t := range targets {
 				med[t.name] = median(results[key{sc, t.name, m}])
-				fmt.Printf(" %.0f |", med[t.name])
+				if sc == "latency" {
+					fmt.Printf(" %.2f |", med[t.name])
+				} else {
+					fmt.Printf(" %.0f |", med[t.name])
+				}
+				rec := benchout.Record{Group: "amqp", Scenario: sc, Metric: m + " msg/s", Target: t.name, Value: med[t.name],
+					Runs: len(results[key{sc, t.name, m}])}
+				if sc == "latency" {
+					rec.Group, rec.Scenario, rec.Metric, rec.Lower = "latency", fmt.Sprintf("AMQP confirms %d/s x %d B", *latRate, *size), m, true
+				}
+				if hasRabbit && t.name != "rabbitmq" {
+					rec.Ref = "rabbitmq"
+				}
+				if err := benchout.Append(*jsonOut, rec); err != nil {
+					log.Fatal(err)
+				}
 			}
 			if hasRabbit {
 				for _, g := range gws {
@@ -340,10 +370,7 @@ func publish(conn *amqp091.Connection, exchange, key string, count int) error {
 		}
 		done <- nil
 	}()
-	body := make([]byte, *size)
-	for i := range body {
-		body[i] = 'a' + byte(i%26)
-	}
+	bodies := benchout.Letters(count * *size) // distinct bodies
 	ctx := context.Background()
 	for i := 0; i < count; i++ {
 		select {
@@ -351,6 +378,7 @@ func publish(conn *amqp091.Connection, exchange, key string, count int) error {
 		case err := <-done:
 			return err
 		}
+		body := bodies[i**size : (i+1)**size]
 		if err := ch.PublishWithContext(ctx, exchange, key, false, false, amqp091.Publishing{DeliveryMode: 2, Body: body}); err != nil {
 			return err
 		}

@@ -25,7 +25,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -43,6 +42,7 @@ import (
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 	pulsarbackend "github.com/pulsar-gateway/pulsar-gateway/bridge/pulsar"
+	"github.com/pulsar-gateway/pulsar-gateway/integration/benchout"
 	"github.com/pulsar-gateway/pulsar-gateway/kafka"
 )
 
@@ -55,7 +55,10 @@ var (
 	phase      = flag.String("phase", "", "with -cpuprofile: profile only the produce or the consume phases")
 	memprofile = flag.String("memprofile", "", "write an allocation profile of the whole run (gateway included)")
 	timeout    = flag.Duration("timeout", 3*time.Minute, "bound on one produce or consume phase")
-	mode       = flag.String("mode", "throughput", "throughput; groups (groups.go: forming and rebalancing a consumer group); spread (spread.go: 3 clients through 1 or 3 gateways); txn (txn.go: transactional producer throughput and commit latency)")
+	jsonOut    = flag.String("json", "", "also append the table's numbers to this file as JSON lines (integration/benchout)")
+	latRate    = flag.Int("rate", 10000, "latency mode: records per second")
+	latSecs    = flag.Int("secs", 10, "latency mode: seconds per run (the first tenth is warm-up, not counted)")
+	mode       = flag.String("mode", "throughput", "throughput; latency (latency.go: publish-to-delivery at a steady -rate); groups (groups.go: forming and rebalancing a consumer group); spread (spread.go: 3 clients through 1 or 3 gateways); txn (txn.go: transactional producer throughput and commit latency)")
 )
 
 type result struct {
@@ -128,6 +131,10 @@ func main() {
 			want = map[string]bool{"gw-embedded": true, "gw-pulsar": true, "gw-pulsar-markers": true, "kafka": true}
 		}
 		runTxn(ctx, want, sizes, pulsarURL, adminURL, kafkaAddr)
+		return
+	}
+	if *mode == "latency" {
+		runLatency(ctx, want, sizes[0], pulsarURL, adminURL, kafkaAddr)
 		return
 	}
 	if *mode == "spread" {
@@ -246,6 +253,25 @@ func report(ts []target, sizes []int, results map[string][]result) {
 				}
 				return fmt.Sprintf("%.2f × %s", mine/med(rk, f), ref[t.name])
 			}
+			{
+				rt := ref[t.name]
+				var recs []benchout.Record
+				for _, m := range []struct {
+					phase, metric string
+					f             func(result) float64
+				}{
+					{"produce", "MB/s", func(r result) float64 { return r.prodMBs }},
+					{"consume", "MB/s", func(r result) float64 { return r.consMBs }},
+				} {
+					rec := benchout.Record{Group: "kafka", Scenario: fmt.Sprintf("%s %d B", m.phase, size), Metric: m.metric,
+						Target: t.name, Value: med(key, m.f), Runs: len(results[key])}
+					if len(results[fmt.Sprintf("%s/%d", rt, size)]) > 0 {
+						rec.Ref = rt
+					}
+					recs = append(recs, rec)
+				}
+				check(benchout.Append(*jsonOut, recs...))
+			}
 			fmt.Printf("| %s | %d B | %.1f | %.0f | %.1f | %.1f | %.0f | %s | %s | %.2f / %.2f |\n", t.name, size,
 				pm, med(key, func(r result) float64 { return r.prodRecS }), med(key, func(r result) float64 { return r.p99ms }),
 				cm, med(key, func(r result) float64 { return r.consRecS }),
@@ -319,7 +345,7 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 		if err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte("warm-up")}).FirstErr(); err != nil {
 			return result{}, fmt.Errorf("warm-up: %w", err)
 		}
-		value := payload(size)
+		values := benchout.Letters(n * size) // distinct values: see payload
 		lat := make([]time.Duration, n)
 		var errOnce sync.Once
 		var perr error
@@ -329,7 +355,7 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 		start := time.Now()
 		for i := range n {
 			sent := time.Now()
-			prod.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+			prod.Produce(ctx, &kgo.Record{Value: values[i*size : (i+1)*size]}, func(_ *kgo.Record, err error) {
 				lat[i] = time.Since(sent)
 				if err != nil {
 					errOnce.Do(func() { perr = err })
@@ -395,7 +421,7 @@ func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size
 		if _, err := prod.Send(ctx, &pulsar.ProducerMessage{Payload: []byte("warm-up")}); err != nil {
 			return result{}, fmt.Errorf("warm-up: %w", err)
 		}
-		value := payload(size)
+		values := benchout.Letters(n * size)
 		lat := make([]time.Duration, n)
 		var errOnce sync.Once
 		var perr error
@@ -405,7 +431,7 @@ func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size
 		start := time.Now()
 		for i := range n {
 			sent := time.Now()
-			prod.SendAsync(ctx, &pulsar.ProducerMessage{Payload: value}, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+			prod.SendAsync(ctx, &pulsar.ProducerMessage{Payload: values[i*size : (i+1)*size]}, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 				lat[i] = time.Since(sent)
 				if err != nil {
 					errOnce.Do(func() { perr = err })
@@ -447,15 +473,11 @@ func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size
 }
 
 // payload is random upper-case letters, as kafka-producer-perf-test sends:
-// lz4 gains a little on it, unlike on zeros, which would compress to nothing
-// and measure the codec instead of the path.
-func payload(size int) []byte {
-	v := make([]byte, size)
-	for i := range v {
-		v[i] = 'A' + byte(rand.IntN(26))
-	}
-	return v
-}
+// lz4 gains a little on it, unlike on zeros or on one value repeated, which
+// would compress to almost nothing and measure the codec instead of the
+// path. The throughput loads cut each record's value from one such buffer
+// of all of them, so every value is distinct.
+func payload(size int) []byte { return benchout.Letters(size) }
 
 func mkResult(n, size int, pd, cd time.Duration, lat []time.Duration, pcpu, ccpu time.Duration) result {
 	slices.Sort(lat)

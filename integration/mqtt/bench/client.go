@@ -135,4 +135,9 @@ func (c *client) puback(id uint16) {
 	c.packet(0x40, []byte{byte(id >> 8), byte(id)})
 }
 
+// ack buffers a packet of just a packet id: PUBREC (0x50), PUBREL (0x62), PUBCOMP (0x70).
+func (c *client) ack(first byte, id uint16) {
+	c.packet(first, []byte{byte(id >> 8), byte(id)})
+}
+
 func (c *client) Close() error { return c.conn.Close() }

@@ -18,13 +18,22 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pulsar-gateway/pulsar-gateway/integration/benchout"
 )
 
 var (
 	gatewayBin = flag.String("gateway", "", "gateway binary (default: go build ./cmd/pulsar-gateway)")
 	rounds     = flag.Int("rounds", 3, "rounds; every round runs every scenario on every server")
 	perPub     = flag.Int("msgs", 2000, "messages per publisher (fan-in) or published (fan-out)")
-	fan        = flag.Int("fan", 10, "publishers of the fan-in, subscribers of the fan-out")
+	fan        = flag.Int("fan", 10, "subscribers of the fan-out")
+	fans       = flag.String("fans", "10", "publishers of each fan-in scenario, comma-separated (e.g. 1,4,10)")
+	total      = flag.Int("total", 0, "messages of each fan-in scenario split over its publishers (0: -msgs per publisher)")
+	qosFlag    = flag.String("qos", "0,1", "QoS levels of the fan-in and fan-out scenarios, comma-separated (0,1,2)")
+	fanOut     = flag.Bool("fanout", true, "run the fan-out scenario")
+	latRate    = flag.Int("rate", 0, "latency scenario: QoS 1 messages a second from 1 publisher to 1 subscriber (0: skip)")
+	latSecs    = flag.Int("secs", 10, "latency scenario: seconds per round (the first tenth is warm-up, not counted)")
+	jsonOut    = flag.String("json", "", "also append the table's numbers to this file as JSON lines (integration/benchout)")
 	payloadLen = flag.Int("payload", 100, "payload bytes")
 	window     = flag.Int("window", 100, "QoS 1 messages a publisher has unacknowledged")
 	idle       = flag.Int("idle", 10000, "idle connections of the memory test (0: skip)")
@@ -130,14 +139,27 @@ func scenario(addr string, pubs, subs, n int, qos byte) result {
 				if err != nil {
 					return
 				}
+				if typ>>4 == 6 && len(b) >= 2 { // PUBREL of QoS 2: complete it
+					c.wmu.Lock()
+					c.ack(0x70, uint16(b[0])<<8|uint16(b[1]))
+					if c.r.Buffered() == 0 {
+						c.flush()
+					}
+					c.wmu.Unlock()
+					continue
+				}
 				if typ>>4 != 3 {
 					continue
 				}
-				if (typ>>1)&3 > 0 {
+				if q := (typ >> 1) & 3; q > 0 {
 					tl := int(b[0])<<8 | int(b[1])
 					id := uint16(b[2+tl])<<8 | uint16(b[3+tl])
 					c.wmu.Lock()
-					c.puback(id)
+					if q == 2 {
+						c.ack(0x50, id) // PUBREC; the message is delivered now, as Mosquitto's clients take it
+					} else {
+						c.puback(id)
+					}
 					if c.r.Buffered() == 0 {
 						c.flush()
 					}
@@ -154,7 +176,6 @@ func scenario(addr string, pubs, subs, n int, qos byte) result {
 			}
 		}()
 	}
-	payload := make([]byte, *payloadLen)
 	var pubClients []*client
 	for i := range pubs {
 		c, err := dial(addr, "", fmt.Sprintf("bp-%s-%d", strings.ReplaceAll(topic, "/", "-"), i), 60)
@@ -171,39 +192,75 @@ func scenario(addr string, pubs, subs, n int, qos byte) result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem := make(chan struct{}, *window)
+			// A QoS 2 message stays in flight until PUBCOMP: keep within
+			// the servers' receive maximum (Mosquitto's and the gateway's
+			// 64), which Mosquitto enforces by closing the connection.
+			win := *window
+			if qos == 2 {
+				win = min(win, 64)
+			}
+			sem := make(chan struct{}, win)
+			dead := make(chan struct{}) // the server closed the connection
 			if qos > 0 {
 				go func() {
+					defer close(dead)
 					for {
-						typ, _, err := c.read()
+						typ, b, err := c.read()
 						if err != nil {
 							return
 						}
-						if typ>>4 == 4 {
+						switch typ >> 4 {
+						case 4, 7: // PUBACK, PUBCOMP
 							<-sem
+						case 5: // PUBREC: release it
+							if len(b) >= 2 {
+								c.wmu.Lock()
+								c.ack(0x62, uint16(b[0])<<8|uint16(b[1]))
+								c.flush()
+								c.wmu.Unlock()
+							}
 						}
 					}
 				}()
 			}
+			// The reader above writes PUBRELs: writes hold wmu.
+			flush := func() {
+				c.wmu.Lock()
+				c.flush()
+				c.wmu.Unlock()
+			}
 			buf := make([]byte, 0, 256)
+			values := benchout.Letters(n * *payloadLen) // distinct payloads
 			for i := range n {
+				payload := values[i**payloadLen : (i+1)**payloadLen]
 				if qos > 0 {
 					select {
 					case sem <- struct{}{}:
 					default:
-						c.flush()
-						sem <- struct{}{}
+						flush()
+						select {
+						case sem <- struct{}{}:
+						case <-dead:
+							log.Printf("publisher: connection closed after %d of %d", i, n)
+							return
+						}
 					}
 				}
+				c.wmu.Lock()
 				buf = c.publish(topic, qos, uint16(i%65535+1), payload, buf)
 				if i%32 == 31 {
 					c.flush()
 				}
+				c.wmu.Unlock()
 			}
-			c.flush()
+			flush()
 			if qos > 0 { // all acknowledged
-				for range *window {
-					sem <- struct{}{}
+				for range win {
+					select {
+					case sem <- struct{}{}:
+					case <-dead:
+						return
+					}
 				}
 			}
 		}()
@@ -339,12 +396,24 @@ func main() {
 		qos    byte
 		server string
 	}
-	scens := []struct {
-		name       string
-		pubs, subs int
-	}{
-		{fmt.Sprintf("%d pub -> 1 sub", *fan), *fan, 1},
-		{fmt.Sprintf("1 pub -> %d sub", *fan), 1, *fan},
+	type scen struct {
+		name          string
+		pubs, subs, n int
+	}
+	var scens []scen
+	for _, f := range strings.Split(*fans, ",") {
+		pubs, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || pubs < 1 {
+			log.Fatalf("-fans: %q", f)
+		}
+		per := *perPub
+		if *total > 0 {
+			per = *total / pubs
+		}
+		scens = append(scens, scen{fmt.Sprintf("%d pub -> 1 sub", pubs), pubs, 1, per})
+	}
+	if *fanOut {
+		scens = append(scens, scen{fmt.Sprintf("1 pub -> %d sub", *fan), 1, *fan, *perPub})
 	}
 	// Memory first, on fresh processes: a warm heap (glibc's or Go's)
 	// would take new connections into memory it already holds.
@@ -355,14 +424,24 @@ func main() {
 			log.Printf("%s: %.1f KiB per idle connection", s.name, mem[s.name]/1024)
 		}
 	}
+	var qosList []byte
+	for _, q := range strings.Split(*qosFlag, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(q))
+		if err != nil || v < 0 || v > 2 {
+			log.Fatalf("-qos: %q", q)
+		}
+		qosList = append(qosList, byte(v))
+	}
 	rates := map[key][]float64{}
 	lost := map[key]int{}
+	lats := map[string][][3]float64{}
 	for r := range *rounds {
 		for _, sc := range scens {
-			for _, qos := range []byte{0, 1} {
-				for _, s := range servers {
-					// Both scenarios deliver fan * msgs messages.
-					res := scenario(s.addr, sc.pubs, sc.subs, *perPub, qos)
+			for _, qos := range qosList {
+				// Rotate the servers' order every round.
+				for i := range servers {
+					s := servers[(i+r)%len(servers)]
+					res := scenario(s.addr, sc.pubs, sc.subs, sc.n, qos)
 					k := key{sc.name, qos, s.name}
 					rates[k] = append(rates[k], res.rate)
 					lost[k] += res.lost
@@ -370,6 +449,30 @@ func main() {
 				}
 			}
 		}
+		if *latRate > 0 {
+			for i := range servers {
+				s := servers[(i+r)%len(servers)]
+				lat, err := latency(s.addr, *latRate, *latSecs)
+				if err != nil {
+					log.Printf("round %d latency %s: %v", r+1, s.name, err)
+					continue
+				}
+				p50, p99, p999 := benchout.Percentiles(lat)
+				lats[s.name] = append(lats[s.name], [3]float64{p50, p99, p999})
+				log.Printf("round %d  latency QoS 1 %d/s  %-17s p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms", r+1, *latRate, s.name, p50, p99, p999)
+			}
+		}
+	}
+	writeJSON := func(rs ...benchout.Record) {
+		if err := benchout.Append(*jsonOut, rs...); err != nil {
+			log.Fatal(err)
+		}
+	}
+	refOf := func(name string) string {
+		if name != "mosquitto" && want("mosquitto") {
+			return "mosquitto"
+		}
+		return ""
 	}
 
 	fmt.Printf("\nMQTT end-to-end, %d-byte payloads, median of %d rounds, msgs/s delivered (ratio = gateway / mosquitto)\n\n", *payloadLen, *rounds)
@@ -386,12 +489,18 @@ func main() {
 	fmt.Println(head)
 	fmt.Println(sep)
 	for _, sc := range scens {
-		for _, qos := range []byte{0, 1} {
+		for _, qos := range qosList {
 			line := fmt.Sprintf("| %s | %d |", sc.name, qos)
 			base := median(rates[key{sc.name, qos, "mosquitto"}])
 			for _, s := range servers {
 				k := key{sc.name, qos, s.name}
 				m := median(rates[k])
+				rec := benchout.Record{Group: "mqtt", Scenario: fmt.Sprintf("%s QoS %d", sc.name, qos), Metric: "msg/s",
+					Target: s.name, Ref: refOf(s.name), Value: m, Runs: len(rates[k])}
+				if lost[k] > 0 {
+					rec.Note = fmt.Sprintf("%d of %d never delivered over the rounds", lost[k], sc.pubs*sc.n*sc.subs*len(rates[k]))
+				}
+				writeJSON(rec)
 				cell := fmt.Sprintf(" %.0f", m)
 				if lost[k] > 0 {
 					cell += fmt.Sprintf(" (%d lost)", lost[k])
@@ -408,10 +517,31 @@ func main() {
 		line := fmt.Sprintf("| idle connection, KiB RSS each (%d conns) | - |", *idle)
 		for _, s := range servers {
 			line += fmt.Sprintf(" %.1f |", mem[s.name]/1024)
+			writeJSON(benchout.Record{Group: "memory", Scenario: fmt.Sprintf("MQTT idle connections (%d)", *idle),
+				Metric: "KiB/conn", Target: s.name, Ref: refOf(s.name), Value: mem[s.name] / 1024, Lower: true, Runs: 1})
 			if s.name != "mosquitto" && want("mosquitto") {
 				line += " - |"
 			}
 		}
 		fmt.Println(line)
+	}
+	if len(lats) > 0 {
+		fmt.Printf("\nMQTT QoS 1 latency, 1 publisher at %d msg/s -> 1 subscriber, %d B, publish to delivery (medians of rounds)\n\n| server | p50 ms | p99 ms | p99.9 ms |\n|---|---|---|---|\n", *latRate, *payloadLen)
+		for _, s := range servers {
+			if len(lats[s.name]) == 0 {
+				continue
+			}
+			line := "| " + s.name + " |"
+			for j, m := range []string{"p50 ms", "p99 ms", "p99.9 ms"} {
+				var v []float64
+				for _, p := range lats[s.name] {
+					v = append(v, p[j])
+				}
+				line += fmt.Sprintf(" %.2f |", median(v))
+				writeJSON(benchout.Record{Group: "latency", Scenario: fmt.Sprintf("MQTT QoS 1 %d/s x %d B", *latRate, *payloadLen),
+					Metric: m, Target: s.name, Ref: refOf(s.name), Value: median(v), Lower: true, Runs: len(v)})
+			}
+			fmt.Println(line)
+		}
 	}
 }

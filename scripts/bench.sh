@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The benchmark table in one run: starts the reference brokers itself (Kafka from
+# integration/kafka/kraft.sh, Pulsar from integration/pulsar/standalone.sh, Mosquitto and
+# RabbitMQ from Debian, started by the MQTT and AMQP load programs), runs every load program
+# (integration/{kafka,mqtt,amqp}/bench, each interleaving its targets round by round with their
+# order rotated), stops the brokers, and writes docs/benchmarks.md and its PNG charts
+# (docs/benchmarks/) with scripts/bench, a module of its own for the plotting library.
+#
+#   scripts/bench.sh                 the full table (about 20 minutes on 2 cores)
+#   BENCH_QUICK=1 scripts/bench.sh   tiny loads: checks the harness in a couple of minutes
+#                                    (writes to $BENCH_OUT, default /tmp/pulsar-gateway-bench)
+#
+# Environment (all optional):
+#   BENCH_ROUNDS    rounds of each load program (default 3)
+#   BENCH_PULSAR    0: leave the Pulsar rows out (no broker started)
+#   BENCH_KAFKA     0: leave real Kafka out;  BENCH_RABBIT 0: leave RabbitMQ out
+#   BENCH_OUT       folder for the page and charts (default: docs/ of this repository;
+#                   with BENCH_QUICK, /tmp/pulsar-gateway-bench)
+#   BENCH_PULSAR_PORT / BENCH_PULSAR_HTTP_PORT / BENCH_KAFKA_PORT: the brokers' ports (default
+#                   16650 / 18080 / 29092, away from the defaults the tests use)
+# Numbers are reported, never asserted: this is not part of scripts/test.sh.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+quick=${BENCH_QUICK:-0}
+rounds=${BENCH_ROUNDS:-3}
+if [[ $quick == 1 ]]; then
+	out=${BENCH_OUT:-/tmp/pulsar-gateway-bench}
+	rounds=${BENCH_ROUNDS:-1}
+else
+	out=${BENCH_OUT:-$root/docs}
+fi
+mkdir -p "$out"
+work=$(mktemp -d /tmp/pulsar-gateway-bench.XXXXXX)
+chmod 755 "$work"
+results=$work/results.jsonl
+: >"$results"
+started=$SECONDS
+log() { echo "bench.sh: $*" >&2; }
+
+export KAFKA_DATA=$work/kraft KAFKA_PORT=${BENCH_KAFKA_PORT:-29092} KAFKA_CONTROLLER_PORT=$((${BENCH_KAFKA_PORT:-29092} + 1))
+kafka_version=${KAFKA_VERSION:-$(sed -n 's/^KAFKA_VERSION=\${KAFKA_VERSION:-\(.*\)}$/\1/p' integration/kafka/kraft.sh)}
+pulsar_version=${PULSAR_VERSION:-$(sed -n 's/^PULSAR_VERSION=\${PULSAR_VERSION:-\(.*\)}$/\1/p' integration/pulsar/standalone.sh)}
+export PULSAR_DATA=$work/pulsar PULSAR_PORT=${BENCH_PULSAR_PORT:-16650} PULSAR_HTTP_PORT=${BENCH_PULSAR_HTTP_PORT:-18080}
+# Only the brokers this run started (their pid files are in $work).
+cleanup_brokers() {
+	[[ ${BENCH_KAFKA:-1} == 0 ]] || integration/kafka/kraft.sh stop >/dev/null 2>&1 || true
+	[[ ${BENCH_PULSAR:-1} == 0 ]] || integration/pulsar/standalone.sh stop >/dev/null 2>&1 || true
+}
+cleanup() {
+	cleanup_brokers
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The idle-connection test holds 10,000 sockets on each side.
+ulimit -n "$(ulimit -Hn)"
+
+log "building"
+go build -o "$work/pulsar-gateway" ./cmd/pulsar-gateway
+go build -o "$work/kafka-bench" ./integration/kafka/bench
+go build -o "$work/mqtt-bench" ./integration/mqtt/bench
+go build -o "$work/amqp-bench" ./integration/amqp/bench
+
+missing=()
+# step NAME COMMAND...: a load program that fails leaves its rows out and says so on the page,
+# rather than losing the whole run.
+step() {
+	local name=$1
+	shift
+	log "$name"
+	if ! "$@"; then
+		log "$name failed"
+		missing+=(--missing "$name: its program failed in this run (rerun to see why)")
+	fi
+}
+if [[ ${BENCH_KAFKA:-1} != 0 ]]; then
+	log "starting Kafka"
+	eval "$(integration/kafka/kraft.sh start --fresh | grep '^KAFKA_BOOTSTRAP=')"
+	export KAFKA_BOOTSTRAP
+else
+	unset KAFKA_BOOTSTRAP
+	missing+=(--missing "real Kafka (BENCH_KAFKA=0)")
+fi
+rabbit=true
+if [[ ${BENCH_RABBIT:-1} == 0 ]]; then
+	rabbit=false
+	missing+=(--missing "RabbitMQ (BENCH_RABBIT=0)")
+fi
+if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
+	log "starting Pulsar"
+	if urls=$(integration/pulsar/standalone.sh start --fresh | grep -E '^PULSAR_(URL|ADMIN_URL)='); then
+		eval "$urls"
+		export PULSAR_URL PULSAR_ADMIN_URL
+	else
+		BENCH_PULSAR=0
+		unset PULSAR_URL PULSAR_ADMIN_URL
+		missing+=(--missing "the Pulsar rows: the standalone broker did not start")
+	fi
+else
+	unset PULSAR_URL PULSAR_ADMIN_URL
+	missing+=(--missing "the Pulsar rows (BENCH_PULSAR=0)")
+fi
+
+if [[ $quick == 1 ]]; then
+	kbytes=$((2 << 20)) secs=2 mqtt_total=4000 mqtt_msgs=400 idle=500 amqp_n=2000
+else
+	kbytes=$((64 << 20)) secs=10 mqtt_total=40000 mqtt_msgs=4000 idle=10000 amqp_n=20000
+fi
+
+step "Kafka throughput" "$work/kafka-bench" -runs "$rounds" -bytes "$kbytes" -sizes 100,1024 -json "$results" >"$work/kafka.txt"
+java_bench() { # the Java Pulsar client, from the standalone broker's jars, after a JIT warm-up round
+	java -cp "$work/java:$pulsar_lib/*" PulsarBench -url "$PULSAR_URL" -runs "$rounds" -json "$results" "$@" >/dev/null
+}
+if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
+	pulsar_lib=${PULSAR_HOME:-$HOME/.cache/pulsar-gateway/pulsar-$pulsar_version}/lib
+	javac -nowarn -cp "$pulsar_lib/*" -d "$work/java" integration/pulsar/bench/PulsarBench.java
+	step "Java Pulsar client throughput" java_bench -bytes "$kbytes" -sizes 100,1024
+fi
+step "Kafka latency" "$work/kafka-bench" -mode latency -runs "$rounds" -sizes 100 -rate 10000 -secs "$secs" -json "$results" >"$work/kafka-latency.txt"
+if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
+	step "Java Pulsar client latency" java_bench -mode latency -sizes 100 -rate 10000 -secs "$secs"
+fi
+# The JVMs go before the MQTT and AMQP loads, which do not need them.
+cleanup_brokers
+step "MQTT" "$work/mqtt-bench" -gateway "$work/pulsar-gateway" -servers embedded,mosquitto -rounds "$rounds" \
+	-fans 1,4,10 -qos 0,1,2 -total "$mqtt_total" -msgs "$mqtt_msgs" -idle "$idle" -rate 10000 -secs "$secs" -json "$results" >"$work/mqtt.txt"
+# The Pulsar backend's AMQP rows are left out: the AMQP comparison is with RabbitMQ.
+step "AMQP" env -u PULSAR_URL -u PULSAR_ADMIN_URL "$work/amqp-bench" -rabbit=$rabbit -rounds "$rounds" -n "$amqp_n" \
+	-scenarios queue,fanout10,latency -rate 10000 -secs "$secs" -json "$results" >"$work/amqp.txt"
+cat "$work"/*.txt >&2
+
+versions=(
+	--version "pulsar-gateway=$(git describe --always --dirty 2>/dev/null || echo unknown)"
+	--version "Go=$(go env GOVERSION)"
+	--version "Apache Kafka=$kafka_version (KRaft, one node)"
+	--version "Mosquitto=$(dpkg-query -W -f '${Version}' mosquitto 2>/dev/null || echo unknown) (Debian)"
+	--version "RabbitMQ=$(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null || echo unknown) (Debian), Erlang $(dpkg-query -W -f '${Version}' erlang-base 2>/dev/null || echo unknown)"
+)
+if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
+	versions+=(--version "Apache Pulsar=$pulsar_version (standalone; the Java client is its pulsar-client-original)")
+fi
+versions+=(--version "Java=$(java -version 2>&1 | head -1)")
+cmd=scripts/bench.sh
+[[ $quick == 1 ]] && cmd="BENCH_QUICK=1 scripts/bench.sh"
+notes=(
+	--note "Rounds: $rounds. Kafka: $((kbytes >> 20)) MiB produced per run and size. MQTT fan-in: $mqtt_total messages per scenario split over its publishers; fan-out: $mqtt_msgs messages to each of 10 subscribers. AMQP: $amqp_n messages per run. Latency: 10,000 msg/s for $secs s per round. Idle connections: $idle (not 200,000: the scale this shared 2-core machine allows in the run)."
+	--note "Every number of this page, as the load programs wrote it: [benchmarks/results.jsonl](benchmarks/results.jsonl)."
+)
+log "writing $out/benchmarks.md"
+(cd scripts/bench && go run . -in "$results" -out "$out/benchmarks.md" -charts "$out/benchmarks" -command "$cmd" \
+	-elapsed "$((SECONDS - started))s" -ref gateway/pulsar=pulsar-java "${versions[@]}" "${notes[@]}" "${missing[@]}")
+cp "$results" "$out/benchmarks/results.jsonl"
