@@ -17,6 +17,11 @@ type corkConn struct {
 	corks int
 	buf   *[]byte
 	err   error
+	// waiting counts writers waiting for the client (their window full):
+	// meanwhile every write goes out at once, corked or not, because the
+	// reader's answers (PUBREL to a PUBREC, PINGRESP) are what the client
+	// waits for before it frees the window.
+	waiting int
 	// ss is the connection's session once CONNECT made it: the reader
 	// gives back its freed window slots before each read from the network,
 	// once the packets already read are processed and before it may wait
@@ -41,7 +46,7 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
-	if c.corks == 0 && c.buf == nil {
+	if (c.corks == 0 || c.waiting > 0) && c.buf == nil {
 		n, err := c.Conn.Write(p)
 		if err != nil {
 			c.err = err
@@ -121,5 +126,23 @@ func (c *corkConn) Uncork() {
 func (c *corkConn) Flush() {
 	if c != nil {
 		c.flush()
+	}
+}
+
+// Wait flushes and lets every write through until the returned function
+// is called: for a writer about to wait for the client while it (or
+// another writer of the connection) holds a cork.
+func (c *corkConn) Wait() (done func()) {
+	if c == nil {
+		return func() {}
+	}
+	c.mu.Lock()
+	c.waiting++
+	c.flushLocked()
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		c.waiting--
+		c.mu.Unlock()
 	}
 }

@@ -207,12 +207,17 @@ func (ss *session) deliver(sb *sub, c bridge.Consumer, m *bridge.Message, topic 
 		select {
 		case ss.window <- struct{}{}:
 		default:
-			ss.cork.Flush() // the client must see what it is to acknowledge
+			// The client must see what it is to acknowledge, and the
+			// answers to its acknowledgements (a QoS 2 PUBREL) while we
+			// wait, or the window never frees.
+			done := ss.cork.Wait()
 			select {
 			case ss.window <- struct{}{}:
 			case <-sb.ctx.Done():
+				done()
 				return sb.ctx.Err()
 			}
+			done()
 		}
 	}
 	pk := publishPacket(m, topic, qos, ss.version)

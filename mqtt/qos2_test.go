@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	paho3 "github.com/eclipse/paho.mqtt.golang"
 	"github.com/pulsar-gateway/pulsar-gateway/third_party/mochi-mqtt-server/packets"
 )
 
@@ -176,5 +177,34 @@ func testQoS2DeliveryAcrossReconnect(t *testing.T, k *kit) {
 			s.none(500 * time.Millisecond)
 			s.close()
 		}
+	}
+}
+
+// A QoS 2 subscriber behind a full window gets its PUBRELs while the
+// delivery loop waits: it used to hold them corked, the client never sent
+// PUBCOMP, and delivery stopped at the window (64 messages with
+// mosquitto_sub and four pipelining mosquitto_pub).
+func TestQoS2SubscriberBehindAFullWindow(t *testing.T) {
+	g := startGateway(t, "", func(o *Options) { o.Window = 4 })
+	sub := connect3(t, g, "q2-sub", true)
+	sub.sub(t, "q2/full", 2)
+	const pubs, each = 4, 100
+	var toks []paho3.Token
+	for p := range pubs {
+		c := connect3(t, g, fmt.Sprintf("q2-pub-%d", p), true)
+		for i := range each {
+			toks = append(toks, c.Publish("q2/full", 2, false, fmt.Sprintf("p%d-%d", p, i)))
+		}
+	}
+	for _, tok := range toks {
+		wait3(t, tok)
+	}
+	got := expect(t, sub.got, pubs*each)
+	seen := map[string]bool{}
+	for _, m := range got {
+		seen[m.payload] = true
+	}
+	if len(seen) != pubs*each {
+		t.Errorf("%d distinct messages of %d", len(seen), pubs*each)
 	}
 }
