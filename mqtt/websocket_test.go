@@ -75,7 +75,10 @@ func TestWebSocketKeepAlive(t *testing.T) {
 		}
 		return c
 	}
-	silent, pinging := connect("ka-silent"), connect("ka-pinging")
+	// The silent client's keep-alive runs from its CONNECT.
+	silent := connect("ka-silent")
+	start := time.Now()
+	pinging := connect("ka-pinging")
 	go func() {
 		for range 6 {
 			time.Sleep(500 * time.Millisecond)
@@ -84,7 +87,6 @@ func TestWebSocketKeepAlive(t *testing.T) {
 			}
 		}
 	}()
-	start := time.Now()
 	silent.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, _, err := silent.ReadMessage(); err == nil {
 		t.Fatal("the silent client got a message")

@@ -42,6 +42,8 @@ type Options struct {
 	// MaintenanceInterval is how often topic policies (retention,
 	// compaction) are applied. Zero means 30s.
 	MaintenanceInterval time.Duration
+
+	fs vfs.FS // tests: a file system under InMemory (a slow disk, say)
 }
 
 // Backend implements bridge.Backend on Pebble.
@@ -93,6 +95,9 @@ func Open(opts Options) (*Backend, error) {
 	dir := opts.Dir
 	if opts.InMemory {
 		po.FS = vfs.NewMem()
+		if opts.fs != nil {
+			po.FS = opts.fs
+		}
 		dir = ""
 	} else {
 		if dir == "" {

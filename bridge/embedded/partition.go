@@ -13,7 +13,8 @@ import (
 
 // partition is one ordered log: a partition of a partitioned topic, or a
 // non-partitioned topic. Indexes are assigned in send order under mu and
-// become readable once the committer made them durable.
+// become readable once the committer made them durable; subscriptions see
+// them a little earlier, once written (see written).
 type partition struct {
 	b     *Backend
 	name  string
@@ -25,6 +26,16 @@ type partition struct {
 	// hold their own locks, never need mu (see locksordering.txt).
 	first   atomic.Int64 // first stored index
 	durable atomic.Int64 // indexes below this are durable and readable
+	// written: indexes below this are in the store, perhaps not yet synced
+	// to disk. Subscriptions deliver up to here, so a subscriber does not
+	// wait for the fsync. A crash may then lose a message a subscriber saw,
+	// but that message's producer was not yet acknowledged (it sends it
+	// again: a duplicate), and no acknowledgement of it can outlive it: a
+	// cursor is stored after the message in the same write-ahead log, so a
+	// recovered log holding the cursor holds the message. Readers (Kafka
+	// fetches, Pulsar readers), whose clients keep positions of their own
+	// across a restart, stay at durable: a lost index could be reused.
+	written atomic.Int64
 	growMu  sync.Mutex
 	grown   chan struct{} // closed and replaced when durable advances
 
@@ -64,7 +75,22 @@ func (p *partition) publishTimeLocked() time.Time {
 	return now
 }
 
-// advance marks indexes below next as durable and wakes waiters.
+// advanceWritten marks indexes below next as written and wakes the
+// subscriptions.
+func (p *partition) advanceWritten(next int64) {
+	for {
+		w := p.written.Load()
+		if next <= w {
+			return
+		}
+		if p.written.CompareAndSwap(w, next) {
+			break
+		}
+	}
+	p.wakeSubs()
+}
+
+// advance marks indexes below next as durable and wakes readers.
 func (p *partition) advance(next int64) {
 	p.growMu.Lock()
 	if next <= p.durable.Load() {
@@ -75,6 +101,10 @@ func (p *partition) advance(next int64) {
 	close(p.grown)
 	p.grown = make(chan struct{})
 	p.growMu.Unlock()
+	p.advanceWritten(next)
+}
+
+func (p *partition) wakeSubs() {
 	p.mu.Lock()
 	subs := p.subsLocked()
 	p.mu.Unlock()
@@ -123,7 +153,9 @@ func (p *partition) subscribe(opts bridge.SubscribeOptions, pos bridge.InitialPo
 	if s, ok := p.subs[opts.Subscription]; ok {
 		return s, nil
 	}
-	start := p.durable.Load()
+	// Latest is what is written: a subscriber already saw the rest. A durable
+	// cursor written at start, synced, makes those messages durable too.
+	start := p.written.Load()
 	if pos == bridge.Earliest {
 		start = p.first.Load()
 	}

@@ -18,9 +18,19 @@ import (
 // read returns durable messages from index from on, whole groups at a time:
 // at least max when there are so many, at most one group more.
 func (p *partition) read(from int64, max int) ([]*bridge.Message, error) {
+	return p.readBelow(from, max, p.durable.Load())
+}
+
+// readWritten is read up to what is written, durable or not: for
+// subscriptions only (see partition.written).
+func (p *partition) readWritten(from int64, max int) ([]*bridge.Message, error) {
+	return p.readBelow(from, max, p.written.Load())
+}
+
+func (p *partition) readBelow(from int64, max int, end int64) ([]*bridge.Message, error) {
 	var out []*bridge.Message
 	var entries [][]byte
-	err := p.groups(from, func(last int64, value []byte) (bool, error) {
+	err := p.groups(from, end, func(last int64, value []byte) (bool, error) {
 		g, err := parseGroup(value, entries)
 		if err != nil {
 			return false, p.corrupt(last, err)
@@ -39,7 +49,7 @@ func (p *partition) readRaw(from int64, max int) ([]rawItem, error) {
 	var msgs []*bridge.Message
 	var entries [][]byte
 	n := 0
-	err := p.groups(from, func(last int64, value []byte) (bool, error) {
+	err := p.groups(from, p.durable.Load(), func(last int64, value []byte) (bool, error) {
 		g, err := parseGroup(value, entries)
 		if err != nil {
 			return false, p.corrupt(last, err)
@@ -70,19 +80,19 @@ type rawItem struct {
 	rb *bridge.RawBatch
 }
 
-// groups calls fn with each durable stored group holding index from or a
-// later one, in order, while fn returns true.
-func (p *partition) groups(from int64, fn func(last int64, value []byte) (bool, error)) error {
-	first, durable, _ := p.extent()
-	from = max(from, first) // DeleteBefore or retention may leave a group reaching below first
-	if from >= durable {
+// groups calls fn with each stored group below end (the durable or the
+// written extent) holding index from or a later one, in order, while fn
+// returns true.
+func (p *partition) groups(from, end int64, fn func(last int64, value []byte) (bool, error)) error {
+	from = max(from, p.first.Load()) // DeleteBefore or retention may leave a group reaching below first
+	if from >= end {
 		return nil
 	}
-	// A group is durable once its last index is below durable, and the group
-	// holding from is the first whose last index is at least from.
+	// A group is below end once its last index is, and the group holding
+	// from is the first whose last index is at least from.
 	it, err := p.b.db.NewIter(&pebble.IterOptions{
 		LowerBound: messageKey(nil, p.id, from),
-		UpperBound: messageKey(nil, p.id, durable),
+		UpperBound: messageKey(nil, p.id, end),
 	})
 	if err != nil {
 		return err
@@ -170,9 +180,9 @@ func (p *partition) fill(d *decoded, idx int64, sm *storedMessage) {
 	}
 }
 
-// get reads the message with one index.
+// get reads the durable message with one index.
 func (p *partition) get(index int64) (*bridge.Message, error) {
-	f, err := p.newFinder()
+	f, err := p.newFinder(p.durable.Load())
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +190,7 @@ func (p *partition) get(index int64) (*bridge.Message, error) {
 	return f.get(index)
 }
 
-// finder reads single durable messages by index. It keeps the group it
+// finder reads single messages by index, below the end it was made with. It keeps the group it
 // last found, so lookups that fall in one group split it once.
 type finder struct {
 	p     *partition
@@ -191,11 +201,10 @@ type finder struct {
 	raw   []storedMessage // a raw group's messages, decoded on first use
 }
 
-func (p *partition) newFinder() (*finder, error) {
-	_, durable, _ := p.extent()
+func (p *partition) newFinder(end int64) (*finder, error) {
 	it, err := p.b.db.NewIter(&pebble.IterOptions{
 		LowerBound: messageKey(nil, p.id, 0),
-		UpperBound: messageKey(nil, p.id, durable),
+		UpperBound: messageKey(nil, p.id, end),
 	})
 	if err != nil {
 		return nil, err
@@ -285,7 +294,7 @@ func (p *partition) indexAtTime(t time.Time) (int64, error) {
 	if first >= durable {
 		return first, nil
 	}
-	f, err := p.newFinder()
+	f, err := p.newFinder(durable)
 	if err != nil {
 		return 0, err
 	}
@@ -363,5 +372,6 @@ func (p *partition) loadExtent() error {
 		p.next = p.first.Load()
 	}
 	p.durable.Store(p.next)
+	p.written.Store(p.next)
 	return nil
 }

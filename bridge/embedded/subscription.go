@@ -283,7 +283,7 @@ func (s *subscription) redeliverLocked() (blocked bool) {
 		var m *bridge.Message
 		var err error
 		if f == nil {
-			f, err = s.p.newFinder()
+			f, err = s.p.newFinder(s.p.written.Load())
 		}
 		if err == nil {
 			m, err = f.get(idx)
@@ -317,7 +317,7 @@ func (s *subscription) readAheadLocked() error {
 	if len(s.ahead) > 0 {
 		return nil
 	}
-	msgs, err := s.p.read(s.readPos, readBatch)
+	msgs, err := s.p.readWritten(s.readPos, readBatch)
 	if err != nil {
 		return err
 	}
@@ -455,12 +455,12 @@ func (s *subscription) nack(idx int64, delay time.Duration) {
 // makes every later message unacknowledged again (Pulsar's seek).
 func (s *subscription) reset(idx int64) {
 	s.mu.Lock()
-	first, durable, _ := s.p.extent()
+	first, written := s.p.first.Load(), s.p.written.Load()
 	if idx < first {
 		idx = first
 	}
-	if idx > durable {
-		idx = durable
+	if idx > written {
+		idx = written
 	}
 	// Everything from idx on is read again from the log.
 	s.ackedUpTo, s.readPos, s.ahead = idx, idx, nil
