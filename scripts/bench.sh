@@ -119,14 +119,19 @@ if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
 fi
 step "Kafka latency" "$work/kafka-bench" -mode latency -runs "$rounds" -sizes 100 -rate 10000 -secs "$secs" -json "$results" >"$work/kafka-latency.txt"
 if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
-	step "Java Pulsar client latency" java_bench -mode latency -sizes 100 -rate 10000 -secs "$secs"
+	# One Java client run is the reference of the three protocols' latency on Pulsar.
+	step "Java Pulsar client latency" java_bench -mode latency -sizes 100 -rate 10000 -secs "$secs" -latency-as "Kafka,MQTT QoS 1,AMQP confirms"
+	step "MQTT latency on Pulsar" "$work/mqtt-bench" -gateway "$work/pulsar-gateway" -servers pulsar -rounds "$rounds" \
+		-fans "" -fanout=false -idle 0 -rate 10000 -secs "$secs" -json "$results" >"$work/mqtt-pulsar.txt"
+	step "AMQP latency on Pulsar" "$work/amqp-bench" -rabbit=false -backends pulsar -rounds "$rounds" \
+		-scenarios latency -rate 10000 -secs "$secs" -json "$results" >"$work/amqp-pulsar.txt"
 fi
-# The JVMs go before the MQTT and AMQP loads, which do not need them.
+# The JVMs go before the MQTT and AMQP throughput loads, which do not need them.
 cleanup_brokers
 step "MQTT" "$work/mqtt-bench" -gateway "$work/pulsar-gateway" -servers embedded,mosquitto -rounds "$rounds" \
-	-fans 1,4,10 -qos 0,1,2 -total "$mqtt_total" -msgs "$mqtt_msgs" -idle "$idle" -rate 10000 -secs "$secs" -json "$results" >"$work/mqtt.txt"
-# The Pulsar backend's AMQP rows are left out: the AMQP comparison is with RabbitMQ.
-step "AMQP" env -u PULSAR_URL -u PULSAR_ADMIN_URL "$work/amqp-bench" -rabbit=$rabbit -rounds "$rounds" -n "$amqp_n" \
+	-fans 1,4,10,100 -qos 0,1,2 -total "$mqtt_total" -msgs "$mqtt_msgs" -idle "$idle" -rate 10000 -secs "$secs" -json "$results" >"$work/mqtt.txt"
+# AMQP throughput is compared with RabbitMQ, on the embedded backend (on Pulsar: its latency, above).
+step "AMQP" "$work/amqp-bench" -backends embedded -rabbit=$rabbit -rounds "$rounds" -n "$amqp_n" \
 	-scenarios queue,fanout10,latency -rate 10000 -secs "$secs" -json "$results" >"$work/amqp.txt"
 cat "$work"/*.txt >&2
 

@@ -57,6 +57,7 @@ var (
 	rabbit    = flag.Bool("rabbit", true, "start a RabbitMQ node (rabbitmq-server) to compare with")
 	rabbitURL = flag.String("rabbit-url", "", "use this RabbitMQ instead of starting one")
 	only      = flag.String("scenarios", "queue,fanout10", "scenarios to run")
+	backends  = flag.String("backends", "embedded,pulsar", "the gateway's backends to run (pulsar needs PULSAR_URL and PULSAR_ADMIN_URL)")
 	jsonOut   = flag.String("json", "", "also append the table's numbers to this file as JSON lines (integration/benchout)")
 	latRate   = flag.Int("rate", 10000, "latency scenario: messages a second")
 	latSecs   = flag.Int("secs", 10, "latency scenario: seconds per round (the first tenth is warm-up, not counted)")
@@ -86,12 +87,14 @@ func main() {
 	}
 	defer os.RemoveAll(tmp)
 
-	b, err := embedded.Open(embedded.Options{Dir: filepath.Join(tmp, "embedded"), Logger: zap.NewNop()})
-	if err != nil {
-		log.Fatal(err)
+	if slices.Contains(strings.Split(*backends, ","), "embedded") {
+		b, err := embedded.Open(embedded.Options{Dir: filepath.Join(tmp, "embedded"), Logger: zap.NewNop()})
+		if err != nil {
+			log.Fatal(err)
+		}
+		targets = append(targets, serve("gateway/embedded", b))
 	}
-	targets = append(targets, serve("gateway/embedded", b))
-	if u, a := os.Getenv("PULSAR_URL"), os.Getenv("PULSAR_ADMIN_URL"); u != "" && a != "" {
+	if u, a := os.Getenv("PULSAR_URL"), os.Getenv("PULSAR_ADMIN_URL"); u != "" && a != "" && slices.Contains(strings.Split(*backends, ","), "pulsar") {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		pb, err := pulsarbackend.Open(ctx, pulsarbackend.Options{URL: u, AdminURL: a, Logger: zap.NewNop(), SkipIndexProbe: true})
 		cancel()

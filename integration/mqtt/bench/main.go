@@ -27,7 +27,7 @@ var (
 	rounds     = flag.Int("rounds", 3, "rounds; every round runs every scenario on every server")
 	perPub     = flag.Int("msgs", 2000, "messages per publisher (fan-in) or published (fan-out)")
 	fan        = flag.Int("fan", 10, "subscribers of the fan-out")
-	fans       = flag.String("fans", "10", "publishers of each fan-in scenario, comma-separated (e.g. 1,4,10)")
+	fans       = flag.String("fans", "10", "publishers of each fan-in scenario, comma-separated (e.g. 1,4,10; empty: none)")
 	total      = flag.Int("total", 0, "messages of each fan-in scenario split over its publishers (0: -msgs per publisher)")
 	qosFlag    = flag.String("qos", "0,1", "QoS levels of the fan-in and fan-out scenarios, comma-separated (0,1,2)")
 	fanOut     = flag.Bool("fanout", true, "run the fan-out scenario")
@@ -402,6 +402,9 @@ func main() {
 	}
 	var scens []scen
 	for _, f := range strings.Split(*fans, ",") {
+		if *fans == "" {
+			break // latency only
+		}
 		pubs, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || pubs < 1 {
 			log.Fatalf("-fans: %q", f)
