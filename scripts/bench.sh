@@ -108,14 +108,14 @@ else
 	kbytes=$((64 << 20)) secs=10 mqtt_total=40000 mqtt_msgs=4000 idle=10000 amqp_n=20000
 fi
 
-step "Kafka throughput" "$work/kafka-bench" -runs "$rounds" -bytes "$kbytes" -sizes 100,1024 -json "$results" >"$work/kafka.txt"
+step "Kafka throughput" "$work/kafka-bench" -runs "$rounds" -bytes "$kbytes" -sizes 100,1024 -partitions 1,8 -json "$results" >"$work/kafka.txt"
 java_bench() { # the Java Pulsar client, from the standalone broker's jars, after a JIT warm-up round
-	java -cp "$work/java:$pulsar_lib/*" PulsarBench -url "$PULSAR_URL" -runs "$rounds" -json "$results" "$@" >/dev/null
+	java -cp "$work/java:$pulsar_lib/*" PulsarBench -url "$PULSAR_URL" -admin-url "$PULSAR_ADMIN_URL" -runs "$rounds" -json "$results" "$@" >/dev/null
 }
 if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
 	pulsar_lib=${PULSAR_HOME:-$HOME/.cache/pulsar-gateway/pulsar-$pulsar_version}/lib
 	javac -nowarn -cp "$pulsar_lib/*" -d "$work/java" integration/pulsar/bench/PulsarBench.java
-	step "Java Pulsar client throughput" java_bench -bytes "$kbytes" -sizes 100,1024
+	step "Java Pulsar client throughput" java_bench -bytes "$kbytes" -sizes 100,1024 -partitions 1,8
 fi
 step "Kafka latency" "$work/kafka-bench" -mode latency -runs "$rounds" -sizes 100 -rate 10000 -secs "$secs" -json "$results" >"$work/kafka-latency.txt"
 if [[ ${BENCH_PULSAR:-1} != 0 ]]; then

@@ -10,7 +10,7 @@
 // Every kgo producer uses acks=all, lz4 and kgo's default batching
 // (1 MiB batches, no linger); the Pulsar producer batches up to 1 MiB /
 // 10000 messages / 1 ms with lz4. Values are random letters. Each run produces -bytes of 100-byte and of
-// 1 KiB records to a fresh one-partition topic, then consumes them from the
+// 1 KiB records to a fresh topic of -partitions partitions (one by default), then consumes them from the
 // start with a fresh consumer (timed from its creation: client start-up
 // counts, hence the volume). The table shows medians over -runs.
 //
@@ -25,17 +25,22 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	plog "github.com/apache/pulsar-client-go/pulsar/log"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -50,6 +55,7 @@ var (
 	runs       = flag.Int("runs", 3, "runs per target and size (medians reported)")
 	totalBytes = flag.Int("bytes", 64<<20, "payload bytes produced per run and size")
 	sizesFlag  = flag.String("sizes", "100,1024", "record value sizes")
+	partsFlag  = flag.String("partitions", "1", "partitions of each run's topic, comma-separated (e.g. 1,8)")
 	targets    = flag.String("targets", "gw-embedded,gw-pulsar,pulsar,kafka", "targets to run (skipped when their env is missing)")
 	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run (gateway included)")
 	phase      = flag.String("phase", "", "with -cpuprofile: profile only the produce or the consume phases")
@@ -101,17 +107,22 @@ func cpuTime() time.Duration {
 
 type target struct {
 	name string
-	run  func(ctx context.Context, topic string, size, n int) (result, error)
+	run  func(ctx context.Context, topic string, size, n, parts int) (result, error)
 }
 
 func main() {
 	flag.Parse()
 	ctx := context.Background()
-	var sizes []int
+	var sizes, partitions []int
 	for _, s := range strings.Split(*sizesFlag, ",") {
 		var v int
 		fmt.Sscan(s, &v)
 		sizes = append(sizes, v)
+	}
+	for _, s := range strings.Split(*partsFlag, ",") {
+		var v int
+		fmt.Sscan(s, &v)
+		partitions = append(partitions, max(v, 1))
 	}
 	want := map[string]bool{}
 	for _, t := range strings.Split(*targets, ",") {
@@ -167,7 +178,7 @@ func main() {
 		cl, err := pulsar.NewClient(pulsar.ClientOptions{URL: pulsarURL, Logger: plog.DefaultNopLogger()})
 		check(err)
 		closers = append(closers, cl.Close)
-		ts = append(ts, target{"pulsar", pulsarTarget(cl)})
+		ts = append(ts, target{"pulsar", pulsarTarget(cl, adminURL)})
 	} else if want["pulsar"] {
 		fmt.Fprintln(os.Stderr, "pulsar skipped: PULSAR_URL not set")
 	}
@@ -198,33 +209,52 @@ func main() {
 		}()
 	}
 
-	results := map[string][]result{} // name/size
+	results := map[string][]result{} // name/shape
 	stamp := time.Now().UnixNano()
-	for r := range *runs {
+	var shapes []shape
+	for _, parts := range partitions {
 		for _, size := range sizes {
+			shapes = append(shapes, shape{size, parts})
+		}
+	}
+	for r := range *runs {
+		for _, sh := range shapes {
+			size := sh.size
 			n := *totalBytes / size
 			// Rotate the order each run: no target always goes first.
 			for i := range ts {
 				t := ts[(i+r)%len(ts)]
-				topic := fmt.Sprintf("bench-%x-%s-%d-%d", stamp, t.name, size, r)
-				res, err := t.run(ctx, topic, size, n)
+				topic := fmt.Sprintf("bench-%x-%s-%d-%d-%d", stamp, t.name, size, sh.parts, r)
+				res, err := t.run(ctx, topic, size, n, sh.parts)
 				if err != nil {
-					fmt.Fprintf(os.Stderr, "%s size %d run %d: %v\n", t.name, size, r, err)
+					fmt.Fprintf(os.Stderr, "%s %s run %d: %v\n", t.name, sh, r, err)
 					continue
 				}
-				fmt.Fprintf(os.Stderr, "run %d %-11s %5dB: produce %8.0f rec/s %7.1f MB/s p99 %6.1f ms %5.2f cpu-µs/rec | consume %8.0f rec/s %7.1f MB/s %5.2f cpu-µs/rec\n",
-					r, t.name, size, res.prodRecS, res.prodMBs, res.p99ms, res.prodCPU, res.consRecS, res.consMBs, res.consCPU)
-				key := fmt.Sprintf("%s/%d", t.name, size)
+				fmt.Fprintf(os.Stderr, "run %d %-11s %s: produce %8.0f rec/s %7.1f MB/s p99 %6.1f ms %5.2f cpu-µs/rec | consume %8.0f rec/s %7.1f MB/s %5.2f cpu-µs/rec\n",
+					r, t.name, sh, res.prodRecS, res.prodMBs, res.p99ms, res.prodCPU, res.consRecS, res.consMBs, res.consCPU)
+				key := t.name + "/" + sh.String()
 				results[key] = append(results[key], res)
 			}
 		}
 	}
-	report(ts, sizes, results)
+	report(ts, shapes, results)
+}
+
+// shape is a run's record size and topic partitions.
+type shape struct{ size, parts int }
+
+// String names the shape as the table's scenarios do ("100 B", "100 B x 8
+// partitions"); the Java client's program (PulsarBench.java) names its the same.
+func (s shape) String() string {
+	if s.parts == 1 {
+		return fmt.Sprintf("%d B", s.size)
+	}
+	return fmt.Sprintf("%d B x %d partitions", s.size, s.parts)
 }
 
 // report prints medians as a markdown table, with the ratios the targets
 // are judged by: gw-pulsar / pulsar and gw-embedded / kafka.
-func report(ts []target, sizes []int, results map[string][]result) {
+func report(ts []target, shapes []shape, results map[string][]result) {
 	med := func(key string, f func(result) float64) float64 {
 		var v []float64
 		for _, r := range results[key] {
@@ -239,15 +269,15 @@ func report(ts []target, sizes []int, results map[string][]result) {
 	ref := map[string]string{"gw-pulsar": "pulsar", "gw-embedded": "kafka"}
 	fmt.Printf("\n| target | size | produce MB/s | produce rec/s | p99 produce ms | consume MB/s | consume rec/s | produce ratio | consume ratio | CPU µs/rec produce / consume |\n")
 	fmt.Printf("|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, size := range sizes {
+	for _, sh := range shapes {
 		for _, t := range ts {
-			key := fmt.Sprintf("%s/%d", t.name, size)
+			key := t.name + "/" + sh.String()
 			if len(results[key]) == 0 {
 				continue
 			}
 			pm, cm := med(key, func(r result) float64 { return r.prodMBs }), med(key, func(r result) float64 { return r.consMBs })
 			ratio := func(mine float64, f func(result) float64) string {
-				rk := fmt.Sprintf("%s/%d", ref[t.name], size)
+				rk := ref[t.name] + "/" + sh.String()
 				if ref[t.name] == "" || len(results[rk]) == 0 {
 					return ""
 				}
@@ -263,16 +293,16 @@ func report(ts []target, sizes []int, results map[string][]result) {
 					{"produce", "MB/s", func(r result) float64 { return r.prodMBs }},
 					{"consume", "MB/s", func(r result) float64 { return r.consMBs }},
 				} {
-					rec := benchout.Record{Group: "kafka", Scenario: fmt.Sprintf("%s %d B", m.phase, size), Metric: m.metric,
+					rec := benchout.Record{Group: "kafka", Scenario: m.phase + " " + sh.String(), Metric: m.metric,
 						Target: t.name, Value: med(key, m.f), Runs: len(results[key])}
-					if len(results[fmt.Sprintf("%s/%d", rt, size)]) > 0 {
+					if len(results[rt+"/"+sh.String()]) > 0 {
 						rec.Ref = rt
 					}
 					recs = append(recs, rec)
 				}
 				check(benchout.Append(*jsonOut, recs...))
 			}
-			fmt.Printf("| %s | %d B | %.1f | %.0f | %.1f | %.1f | %.0f | %s | %s | %.2f / %.2f |\n", t.name, size,
+			fmt.Printf("| %s | %s | %.1f | %.0f | %.1f | %.1f | %.0f | %s | %s | %.2f / %.2f |\n", t.name, sh,
 				pm, med(key, func(r result) float64 { return r.prodRecS }), med(key, func(r result) float64 { return r.p99ms }),
 				cm, med(key, func(r result) float64 { return r.consRecS }),
 				ratio(pm, func(r result) float64 { return r.prodMBs }), ratio(cm, func(r result) float64 { return r.consMBs }),
@@ -330,8 +360,8 @@ func serveTxns(ctx context.Context, b bridge.Backend, txns string) (string, func
 
 // kgoTarget produces with acks=all and lz4 (kgo defaults otherwise:
 // idempotent, 1 MiB batches, no linger) and consumes from the start.
-func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int) (result, error) {
-	return func(ctx context.Context, topic string, size, n int) (result, error) {
+func kgoTarget(addr string) func(ctx context.Context, topic string, size, n, parts int) (result, error) {
+	return func(ctx context.Context, topic string, size, n, parts int) (result, error) {
 		ctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
 		prod, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic),
@@ -341,6 +371,15 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 			return result{}, err
 		}
 		defer prod.Close()
+		if parts > 1 {
+			resp, err := kadm.NewClient(prod).CreateTopic(ctx, int32(parts), 1, nil, topic)
+			if err == nil {
+				err = resp.Err
+			}
+			if err != nil {
+				return result{}, fmt.Errorf("creating %d partitions: %w", parts, err)
+			}
+		}
 		// Create the topic first so neither side times its creation.
 		if err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte("warm-up")}).FirstErr(); err != nil {
 			return result{}, fmt.Errorf("warm-up: %w", err)
@@ -402,10 +441,15 @@ func kgoTarget(addr string) func(ctx context.Context, topic string, size, n int)
 // pulsarTarget is the same workload on pulsar-client-go: lz4, batches up to
 // 1 MiB (kgo's batch size), producer send timeout and queue like kgo's
 // defaults, a Reader from the earliest message.
-func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size, n int) (result, error) {
-	return func(ctx context.Context, topic string, size, n int) (result, error) {
+func pulsarTarget(cl pulsar.Client, adminURL string) func(ctx context.Context, topic string, size, n, parts int) (result, error) {
+	return func(ctx context.Context, topic string, size, n, parts int) (result, error) {
 		ctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
+		if parts > 1 {
+			if err := createPartitioned(ctx, adminURL, topic, parts); err != nil {
+				return result{}, err
+			}
+		}
 		prod, err := cl.CreateProducer(pulsar.ProducerOptions{
 			Topic:                   "persistent://public/default/" + topic,
 			CompressionType:         pulsar.LZ4,
@@ -448,23 +492,58 @@ func pulsarTarget(cl pulsar.Client) func(ctx context.Context, topic string, size
 		pcpu := cpuTime() - cpu0
 		stop()
 
-		rd, err := cl.CreateReader(pulsar.ReaderOptions{
-			Topic:             "persistent://public/default/" + topic,
-			StartMessageID:    pulsar.EarliestMessageID(),
-			ReceiverQueueSize: 10000,
-		})
-		if err != nil {
-			return result{}, err
+		// A reader per partition (a Reader takes one), read together.
+		names := []string{"persistent://public/default/" + topic}
+		if parts > 1 {
+			names = names[:0]
+			for p := range parts {
+				names = append(names, fmt.Sprintf("persistent://public/default/%s-partition-%d", topic, p))
+			}
 		}
-		defer rd.Close()
+		var rds []pulsar.Reader
+		defer func() {
+			for _, rd := range rds {
+				rd.Close()
+			}
+		}()
 		stopC := profilePhase("consume")
 		defer stopC()
 		cpu0 = cpuTime()
 		start = time.Now()
-		for got := 0; got < n+1; got++ {
-			if _, err := rd.Next(ctx); err != nil {
-				return result{}, fmt.Errorf("consumed %d of %d: %w", got, n+1, err)
+		for _, name := range names {
+			rd, err := cl.CreateReader(pulsar.ReaderOptions{Topic: name, StartMessageID: pulsar.EarliestMessageID(), ReceiverQueueSize: 10000})
+			if err != nil {
+				return result{}, err
 			}
+			rds = append(rds, rd)
+		}
+		var got atomic.Int64
+		var wg sync.WaitGroup
+		var rerr error
+		var rerrOnce sync.Once
+		rctx, rcancel := context.WithCancel(ctx)
+		defer rcancel()
+		for _, rd := range rds {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for got.Load() < int64(n+1) {
+					if _, err := rd.Next(rctx); err != nil {
+						if rctx.Err() == nil || ctx.Err() != nil {
+							rerrOnce.Do(func() { rerr = fmt.Errorf("consumed %d of %d: %w", got.Load(), n+1, err) })
+						}
+						rcancel()
+						return
+					}
+					if got.Add(1) == int64(n+1) {
+						rcancel() // the others are done too
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if got.Load() < int64(n+1) && rerr != nil {
+			return result{}, rerr
 		}
 		cd, ccpu := time.Since(start), cpuTime()-cpu0
 		stopC()
@@ -495,4 +574,24 @@ func check(err error) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// createPartitioned creates a partitioned topic through Pulsar's admin API.
+func createPartitioned(ctx context.Context, adminURL, topic string, parts int) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, adminURL+"/admin/v2/persistent/public/default/"+topic+"/partitions",
+		strings.NewReader(strconv.Itoa(parts)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("creating %d partitions of %s: %s %s", parts, topic, resp.Status, body)
+	}
+	return nil
 }

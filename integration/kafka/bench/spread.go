@@ -57,7 +57,7 @@ func runSpread(ctx context.Context, sizes []int, pulsarURL, adminURL string) {
 					go func() {
 						defer wg.Done()
 						topic := fmt.Sprintf("bench-spread-%x-%d-%d-%d-%d", stamp, len(s.addrs), size, r, c)
-						_, err := kgoTarget(s.addrs[c%len(s.addrs)])(ctx, topic, size, n)
+						_, err := kgoTarget(s.addrs[c%len(s.addrs)])(ctx, topic, size, n, 1)
 						mu.Lock()
 						defer mu.Unlock()
 						if err != nil {

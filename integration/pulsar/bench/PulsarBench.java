@@ -25,6 +25,8 @@ public class PulsarBench {
     static int runs = 3, rate = 10000, secs = 10;
     static long bytes = 32L << 20;
     static int[] sizes = {100, 1024};
+    static int[] partitions = {1}; // >1: a partitioned topic, made through -admin-url
+    static String adminURL = "http://127.0.0.1:8080";
     // The latency scenarios its one latency run is the reference of (the
     // Java client's own latency does not depend on the gateway's protocol).
     static String[] latencyAs = {"Kafka"};
@@ -41,6 +43,8 @@ public class PulsarBench {
                 case "-rate" -> rate = Integer.parseInt(v);
                 case "-secs" -> secs = Integer.parseInt(v);
                 case "-latency-as" -> latencyAs = v.split(",");
+                case "-partitions" -> partitions = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
+                case "-admin-url" -> adminURL = v;
                 case "-sizes" -> sizes = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
                 default -> throw new IllegalArgumentException(args[i]);
             }
@@ -72,9 +76,12 @@ public class PulsarBench {
     static void throughput(PulsarClient cl) throws Exception {
         Map<String, List<Double>> res = new LinkedHashMap<>();
         for (int r = -1; r < runs; r++) { // round -1: JIT warm-up, not counted
-            for (int size : sizes) {
+            for (int parts : partitions) for (int size : sizes) {
                 int n = (int) ((r < 0 ? Math.min(bytes, 8L << 20) : bytes) / size);
                 String t = topic("tp");
+                if (parts > 1) createPartitioned(t, parts);
+                // The scenario names of integration/kafka/bench (its shape).
+                String shape = size + " B" + (parts > 1 ? " x " + parts + " partitions" : "");
                 byte[] all = letters(n * size);
                 double pMBs, cMBs;
                 try (Producer<byte[]> p = producer(cl, t);
@@ -99,10 +106,10 @@ public class PulsarBench {
                     pMBs = mb / pd;
                     cMBs = mb / cd;
                 }
-                System.err.printf("run %d pulsar-java %5dB: produce %7.1f MB/s | consume %7.1f MB/s%s%n", r, size, pMBs, cMBs, r < 0 ? " (warm-up)" : "");
+                System.err.printf("run %d pulsar-java %s: produce %7.1f MB/s | consume %7.1f MB/s%s%n", r, shape, pMBs, cMBs, r < 0 ? " (warm-up)" : "");
                 if (r < 0) continue;
-                res.computeIfAbsent("produce " + size + " B", k -> new ArrayList<>()).add(pMBs);
-                res.computeIfAbsent("consume " + size + " B", k -> new ArrayList<>()).add(cMBs);
+                res.computeIfAbsent("produce " + shape, k -> new ArrayList<>()).add(pMBs);
+                res.computeIfAbsent("consume " + shape, k -> new ArrayList<>()).add(cMBs);
             }
         }
         StringBuilder sb = new StringBuilder();
@@ -111,6 +118,17 @@ public class PulsarBench {
                     e.getKey(), median(e.getValue()), e.getValue().size()));
         }
         emit(sb.toString());
+    }
+
+    // createPartitioned makes a partitioned topic through Pulsar's admin API
+    // (a Reader of it reads every partition).
+    static void createPartitioned(String topic, int parts) throws Exception {
+        String path = topic.replace("persistent://", "/admin/v2/persistent/") + "/partitions";
+        var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(adminURL + path))
+                .header("Content-Type", "application/json")
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString(Integer.toString(parts))).build();
+        var resp = java.net.http.HttpClient.newHttpClient().send(req, java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (resp.statusCode() / 100 != 2) throw new RuntimeException("creating " + topic + ": " + resp.statusCode() + " " + resp.body());
     }
 
     static void latency(PulsarClient cl) throws Exception {
