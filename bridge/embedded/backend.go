@@ -64,8 +64,8 @@ type Backend struct {
 	// partitions; not every consumer told of every new topic (a fleet of
 	// devices, a topic each, made that quadratic).
 	followers map[string][]*consumer
-	closed   bool
-	closing  chan struct{} // closed when Close begins, to end waits
+	closed    bool
+	closing   chan struct{} // closed when Close begins, to end waits
 
 	commits *committer
 	cursors *cursorFlusher
