@@ -56,7 +56,8 @@ func idleScenario(s *server, n, active int, local string, secs int) idleResult {
 	const keepAlive = 60
 	time.Sleep(time.Second)
 	before := s.rss()
-	conns := make([]*client, n)
+	// Filled while the pinger below reads it.
+	slots := make([]atomic.Pointer[client], n)
 	var wg sync.WaitGroup
 	var next, failed atomic.Int64
 	prefix := fmt.Sprintf("idle-%d-%s", os.Getpid(), strings.ReplaceAll(s.name, "/", "-"))
@@ -82,25 +83,12 @@ func idleScenario(s *server, n, active int, local string, secs int) idleResult {
 					}
 					continue
 				}
-				conns[i] = c
+				slots[i].Store(c)
 			}
 		}()
 	}
-	wg.Wait()
-	took := time.Since(begin)
-	res := idleResult{conns: n - int(failed.Load())}
-	res.connRate = float64(res.conns) / took.Seconds()
-	if f := failed.Load(); f > 0 {
-		log.Printf("%s: %d of %d idle connections failed", s.name, f, n)
-	}
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
-	// Keep-alive: each connection pings once a minute, spread evenly.
+	// Keep-alive: each connection pings once a minute, spread evenly, from
+	// the start: connecting them all may take longer than 1.5 keep-alives.
 	stopPing := make(chan struct{})
 	defer close(stopPing)
 	go func() {
@@ -116,7 +104,7 @@ func idleScenario(s *server, n, active int, local string, secs int) idleResult {
 			case <-tick.C:
 			}
 			for due += per; due >= 1; due-- {
-				if c := conns[i]; c != nil {
+				if c := slots[i].Load(); c != nil {
 					c.wmu.Lock()
 					c.packet(0xc0, nil)
 					c.flush()
@@ -126,9 +114,29 @@ func idleScenario(s *server, n, active int, local string, secs int) idleResult {
 			}
 		}
 	}()
+	wg.Wait()
+	conns := make([]*client, n)
+	for i := range slots {
+		conns[i] = slots[i].Load()
+	}
+	took := time.Since(begin)
+	res := idleResult{conns: n - int(failed.Load())}
+	res.connRate = float64(res.conns) / took.Seconds()
+	if f := failed.Load(); f > 0 {
+		log.Printf("%s: %d of %d idle connections failed", s.name, f, n)
+	}
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
 	time.Sleep(2 * time.Second)
 	res.perConn = float64(s.rss()-before) / float64(res.conns)
 	res.idleCPU = s.cpuOver(10 * time.Second)
+	log.Printf("%s: RSS growth per connection %.2f KiB after connecting, %.2f KiB 10 s later", s.name,
+		res.perConn/1024, float64(s.rss()-before)/float64(res.conns)/1024)
 
 	// The busy phase: the first active connections publish, the rest idle.
 	var act []int
