@@ -81,7 +81,9 @@ func (b *Backend) Subscribe(ctx context.Context, opts bridge.SubscribeOptions) (
 	if c.name == "" {
 		c.name = "consumer-" + strconv.FormatUint(consumerSeq.Add(1), 10)
 	}
-	c.ringPoints = ringPointsFor(c.name)
+	if opts.Type == bridge.KeyShared { // only a Key_Shared subscription's consumers share a ring (attach)
+		c.ringPoints = ringPointsFor(c.name)
+	}
 
 	var initial []*topic
 	if opts.TopicsPattern != "" {
