@@ -53,6 +53,9 @@ type consumer struct {
 	waiters []*subscription
 	waiting atomic.Bool
 
+	// notify: the caller's bridge.Notifier callback (nil: none).
+	notify atomic.Pointer[func()]
+
 	chanOnce sync.Once
 	userCh   chan *bridge.Message
 	// fwd is userCh once Chan started: what waits in it counts against
@@ -210,7 +213,43 @@ func (c *consumer) offer(d delivery) bool {
 }
 
 func (c *consumer) tryOffer(d delivery) bool {
-	return c.queue.push(d, c.opts.ReceiverQueueSize-c.inUserCh())
+	if !c.queue.push(d, c.opts.ReceiverQueueSize-c.inUserCh()) {
+		return false
+	}
+	if f := c.notify.Load(); f != nil {
+		(*f)()
+	}
+	return true
+}
+
+// Notify implements bridge.Notifier.
+func (c *consumer) Notify(ready func()) {
+	c.notify.Store(&ready)
+	if c.queue.len() > 0 {
+		ready()
+	}
+}
+
+// TryReceive implements bridge.Notifier.
+func (c *consumer) TryReceive() (*bridge.Message, bool) {
+	for {
+		select {
+		case <-c.done:
+			return nil, true
+		case <-c.b.closing:
+			return nil, true
+		default:
+		}
+		d, ok := c.queue.pop()
+		if !ok {
+			return nil, false
+		}
+		c.taken()
+		if d.epoch != d.sub.epoch.Load() {
+			continue // voided by a seek or a failover switch
+		}
+		return d.msg, false
+	}
 }
 
 // outstanding counts the deliveries the caller has not taken: in queue and,
@@ -414,6 +453,9 @@ func (c *consumer) Close() error {
 	c.subs = map[string]*subscription{}
 	c.mu.Unlock()
 	close(c.done)
+	if f := c.notify.Load(); f != nil {
+		(*f)() // TryReceive tells it closed
+	}
 
 	c.b.mu.Lock()
 	c.unfollowLocked()
