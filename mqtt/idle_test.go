@@ -111,12 +111,13 @@ func idleCost(t *testing.T, n int, dial func(i int) net.Conn) (heap, stack float
 
 // subscribedBudget is what an idle device with one subscription of its own
 // may cost (issue 18; the target is 6 KiB). The connection of
-// TestIdleConnectionMemory plus the subscription: the session's delivery
-// loop and the embedded consumer's forwarder (two goroutines, 2 KiB each),
-// the consumer's channel, mochi's own record of the subscription. It was
-// 41.9 KiB (23.3 now) before the embedded backend let an idle subscription go without
-// a dispatcher goroutine and a 6 KiB queue.
-const subscribedBudget = 28 << 10
+// TestIdleConnectionMemory plus the subscription: mochi's own record of it
+// (its per-client map and topic index), the session's and the embedded
+// consumer's structures; no goroutine (the delivery loop runs only while
+// messages wait: bridge.Notifier). 17.9 KiB now; it was 41.9 KiB with a
+// dispatcher, a forwarder and a delivery goroutine and a 6 KiB queue per
+// idle subscription.
+const subscribedBudget = 24 << 10
 
 // A fleet of idle devices, each subscribed to a topic of its own, on the
 // embedded backend: what one costs in heap and stacks.
