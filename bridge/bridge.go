@@ -208,6 +208,22 @@ type SubscribeOptions struct {
 	NackRedeliveryDelay time.Duration
 }
 
+// Notifier is a Consumer that calls back when messages wait, so that a
+// caller holding many mostly idle consumers (MQTT devices) parks no
+// goroutine on each one's Chan. The embedded backend's consumers are.
+type Notifier interface {
+	// Notify has ready called, on the backend's goroutine and holding its
+	// locks (so ready must only start work elsewhere, never block or call
+	// the consumer), whenever a message becomes waiting and when the
+	// consumer closes. Call it once, before TryReceive, instead of
+	// Receive or Chan.
+	Notify(ready func())
+	// TryReceive takes a waiting message without blocking: nil when none
+	// waits; closed once the consumer closed (what it held is dropped,
+	// to be delivered again).
+	TryReceive() (m *Message, closed bool)
+}
+
 // Consumer receives from a subscription.
 type Consumer interface {
 	Subscription() string

@@ -82,6 +82,10 @@ func (ss *session) open(rec subRecord, durable, resume bool) (*sub, error) {
 // start runs the delivery loop of sb, first sending the retained messages
 // when the client just subscribed.
 func (ss *session) start(sb *sub, retained bool) {
+	if n, ok := sb.consumer.(bridge.Notifier); ok {
+		ss.startNotified(sb, n, retained)
+		return
+	}
 	ss.spawn(func() {
 		if retained {
 			ss.sendRetained(sb)
@@ -116,6 +120,57 @@ func (ss *session) start(sb *sub, retained bool) {
 				return // unacknowledged: the backend delivers it again
 			}
 		}
+	})
+}
+
+// startNotified delivers from a consumer that calls back when messages
+// wait (the embedded backend's): a goroutine runs only while there are
+// messages to deliver (or it waits for the client's window), so an idle
+// device's subscription parks none (issue 18: a parked delivery loop, and
+// the backend's goroutine feeding its channel, were 4 KiB of stacks each
+// device). One delivery goroutine at most runs at a time, in order.
+func (ss *session) startNotified(sb *sub, n bridge.Notifier, retained bool) {
+	// running: a delivery goroutine runs or is starting; again: messages
+	// came while it ran, and it must look once more before it ends.
+	var running, again, dead atomic.Bool
+	running.Store(true) // the first run, below
+	var run func()
+	run = func() {
+		for {
+			again.Store(false)
+			ss.cork.Cork()
+			ok, closed := true, false
+			for ok {
+				var m *bridge.Message
+				if m, closed = n.TryReceive(); m == nil {
+					break
+				}
+				ok = ss.deliverOne(sb, m)
+			}
+			ss.cork.Uncork()
+			if !ok || closed {
+				dead.Store(true) // unacknowledged: the backend delivers it again
+				return
+			}
+			running.Store(false)
+			// A ready call that saw running set started none: look again.
+			if !again.Load() || !running.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}
+	// ready runs under the backend's locks: it only starts a goroutine.
+	n.Notify(func() {
+		again.Store(true)
+		if !dead.Load() && running.CompareAndSwap(false, true) {
+			go ss.spawn(run)
+		}
+	})
+	ss.spawn(func() {
+		if retained {
+			ss.sendRetained(sb)
+		}
+		run()
 	})
 }
 

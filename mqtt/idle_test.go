@@ -108,3 +108,60 @@ func idleCost(t *testing.T, n int, dial func(i int) net.Conn) (heap, stack float
 	h1, s1 := measure()
 	return float64(h1-h0) / float64(n), float64(s1-s0) / float64(n)
 }
+
+// subscribedBudget is what an idle device with one subscription of its own
+// may cost (issue 18; the target is 6 KiB). The connection of
+// TestIdleConnectionMemory plus the subscription: mochi's own record of it
+// (its per-client map and topic index), the session's and the embedded
+// consumer's structures; no goroutine (the delivery loop runs only while
+// messages wait: bridge.Notifier). 17.9 KiB now; it was 41.9 KiB with a
+// dispatcher, a forwarder and a delivery goroutine and a 6 KiB queue per
+// idle subscription.
+const subscribedBudget = 24 << 10
+
+// A fleet of idle devices, each subscribed to a topic of its own, on the
+// embedded backend: what one costs in heap and stacks.
+func TestIdleSubscribedConnectionMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens two thousand connections")
+	}
+	if raceEnabled {
+		t.Skip("the race detector makes stacks bigger")
+	}
+	const n = 2000
+	log := zap.New(zapcore.NewSamplerWithOptions(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
+		zapcore.AddSync(io.Discard), zap.WarnLevel), time.Second, 100, 100))
+	b, err := embedded.Open(embedded.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := serveGateway(t, b, log)
+	heap, stack := idleCost(t, n, func(i int) net.Conn {
+		c, err := net.Dial("tcp", g.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprintf("device-%05d", i)
+		// CONNECT 3.1.1, clean session, keep-alive 60 s; SUBSCRIBE to
+		// devices/<id> at QoS 1.
+		pk := append([]byte{0x10, 0, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, byte(len(id))}, id...)
+		pk[1] = byte(len(pk) - 2)
+		filter := "devices/" + id
+		sub := append([]byte{0x82, 0, 0, 1, 0, byte(len(filter))}, filter...)
+		sub = append(sub, 1)
+		sub[1] = byte(len(sub) - 2)
+		if _, err := c.Write(append(pk, sub...)); err != nil {
+			t.Fatal(err)
+		}
+		acks := make([]byte, 4+5)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(c, acks); err != nil || acks[0] != 0x20 || acks[4] != 0x90 || acks[8] != 1 {
+			t.Fatalf("CONNACK, SUBACK %x: %v", acks, err)
+		}
+		return c
+	})
+	t.Logf("per idle subscribed connection: heap %.0f B, stacks %.0f B, total %.1f KiB", heap, stack, (heap+stack)/1024)
+	if heap+stack > subscribedBudget {
+		t.Errorf("an idle subscribed connection costs %.1f KiB, over the %d KiB budget", (heap+stack)/1024, subscribedBudget>>10)
+	}
+}

@@ -62,8 +62,12 @@ type Backend struct {
 	states   map[string]*stateTable
 	presence presence
 	patterns map[*consumer]struct{} // consumers that follow new topics
-	closed   bool
-	closing  chan struct{} // closed when Close begins, to end waits
+	// followers: consumers of named topics, by topic, told of its new
+	// partitions; not every consumer told of every new topic (a fleet of
+	// devices, a topic each, made that quadratic).
+	followers map[string][]*consumer
+	closed    bool
+	closing   chan struct{} // closed when Close begins, to end waits
 
 	commits *committer
 	cursors *cursorFlusher
@@ -120,6 +124,7 @@ func Open(opts Options) (*Backend, error) {
 		partitions:    map[string]*partition{},
 		states:        map[string]*stateTable{},
 		patterns:      map[*consumer]struct{}{},
+		followers:     map[string][]*consumer{},
 		closing:       make(chan struct{}),
 	}
 	b.presence.b = b
@@ -355,6 +360,9 @@ func (b *Backend) growTopicLocked(t *topic, partitions int) error {
 // device subscribed to a wildcard sees a new topic's first message.
 func (b *Backend) announceLocked(t *topic) {
 	for c := range b.patterns {
+		go c.discover(t.name)
+	}
+	for _, c := range b.followers[t.name] {
 		go c.discover(t.name)
 	}
 }

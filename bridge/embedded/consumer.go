@@ -39,7 +39,7 @@ type consumer struct {
 	ringPoints []uint32
 	topics     map[string]bool // full names of named topics
 	pattern    *regexp.Regexp
-	queue      chan delivery
+	queue      deliveryQueue
 	done       chan struct{}
 
 	mu     sync.Mutex
@@ -52,6 +52,9 @@ type consumer struct {
 	waitMu  sync.Mutex
 	waiters []*subscription
 	waiting atomic.Bool
+
+	// notify: the caller's bridge.Notifier callback (nil: none).
+	notify atomic.Pointer[func()]
 
 	chanOnce sync.Once
 	userCh   chan *bridge.Message
@@ -76,12 +79,14 @@ func (b *Backend) Subscribe(ctx context.Context, opts bridge.SubscribeOptions) (
 		opts.NackRedeliveryDelay = defaultNackDelay
 	}
 	c := &consumer{b: b, opts: opts, name: opts.ConsumerName, topics: map[string]bool{},
-		queue: make(chan delivery, opts.ReceiverQueueSize), done: make(chan struct{}),
+		queue: deliveryQueue{ready: make(chan struct{}, 1)}, done: make(chan struct{}),
 		subs: map[string]*subscription{}}
 	if c.name == "" {
 		c.name = "consumer-" + strconv.FormatUint(consumerSeq.Add(1), 10)
 	}
-	c.ringPoints = ringPointsFor(c.name)
+	if opts.Type == bridge.KeyShared { // only a Key_Shared subscription's consumers share a ring (attach)
+		c.ringPoints = ringPointsFor(c.name)
+	}
 
 	var initial []*topic
 	if opts.TopicsPattern != "" {
@@ -113,7 +118,7 @@ func (b *Backend) Subscribe(ctx context.Context, opts bridge.SubscribeOptions) (
 		b.mu.Unlock()
 		return nil, bridge.ErrClosed
 	}
-	b.patterns[c] = struct{}{}
+	c.followLocked()
 	b.mu.Unlock()
 	for _, t := range initial {
 		if err := c.attachTopic(t, opts.InitialPosition); err != nil {
@@ -165,6 +170,31 @@ func (c *consumer) discover(name string) {
 	}
 }
 
+// followLocked has c told of new topics its pattern matches, or of new
+// partitions of its topics (announceLocked). b.mu is held.
+func (c *consumer) followLocked() {
+	if c.pattern != nil {
+		c.b.patterns[c] = struct{}{}
+		return
+	}
+	for name := range c.topics {
+		c.b.followers[name] = append(c.b.followers[name], c)
+	}
+}
+
+// unfollowLocked undoes followLocked. b.mu is held.
+func (c *consumer) unfollowLocked() {
+	delete(c.b.patterns, c)
+	for name := range c.topics {
+		fs := slices.DeleteFunc(c.b.followers[name], func(x *consumer) bool { return x == c })
+		if len(fs) == 0 {
+			delete(c.b.followers, name)
+		} else {
+			c.b.followers[name] = fs
+		}
+	}
+}
+
 // offer queues a delivery without blocking; false means the consumer holds
 // ReceiverQueueSize messages its caller has not taken, and then d.sub is
 // woken once the caller has taken half of them. d.sub.mu is held.
@@ -183,31 +213,62 @@ func (c *consumer) offer(d delivery) bool {
 }
 
 func (c *consumer) tryOffer(d delivery) bool {
-	if c.outstanding() >= cap(c.queue) {
+	if !c.queue.push(d, c.opts.ReceiverQueueSize-c.inUserCh()) {
 		return false
 	}
-	select {
-	case c.queue <- d:
-		return true
-	default:
-		return false
+	if f := c.notify.Load(); f != nil {
+		(*f)()
+	}
+	return true
+}
+
+// Notify implements bridge.Notifier.
+func (c *consumer) Notify(ready func()) {
+	c.notify.Store(&ready)
+	if c.queue.len() > 0 {
+		ready()
+	}
+}
+
+// TryReceive implements bridge.Notifier.
+func (c *consumer) TryReceive() (*bridge.Message, bool) {
+	for {
+		select {
+		case <-c.done:
+			return nil, true
+		case <-c.b.closing:
+			return nil, true
+		default:
+		}
+		d, ok := c.queue.pop()
+		if !ok {
+			return nil, false
+		}
+		c.taken()
+		if d.epoch != d.sub.epoch.Load() {
+			continue // voided by a seek or a failover switch
+		}
+		return d.msg, false
 	}
 }
 
 // outstanding counts the deliveries the caller has not taken: in queue and,
 // through Chan, in userCh (not the one the forwarder holds).
 func (c *consumer) outstanding() int {
-	n := len(c.queue)
+	return c.queue.len() + c.inUserCh()
+}
+
+func (c *consumer) inUserCh() int {
 	if ch := c.fwd.Load(); ch != nil {
-		n += len(*ch)
+		return len(*ch)
 	}
-	return n
+	return 0
 }
 
 // taken follows each delivery taken from queue: once the caller has taken
 // half of a full queue, the dispatchers it held back go on.
 func (c *consumer) taken() {
-	if !c.waiting.Load() || c.outstanding() > cap(c.queue)/2 {
+	if !c.waiting.Load() || c.outstanding() > c.opts.ReceiverQueueSize/2 {
 		return
 	}
 	c.waitMu.Lock()
@@ -241,15 +302,17 @@ func (c *consumer) Receive(ctx context.Context) (*bridge.Message, error) {
 			return nil, bridge.ErrClosed
 		default:
 		}
-		select {
-		case <-c.b.closing:
-			return nil, bridge.ErrClosed
-		case d := <-c.queue:
+		if d, ok := c.queue.pop(); ok {
 			c.taken()
 			if d.epoch != d.sub.epoch.Load() {
 				continue // voided by a seek or a failover switch
 			}
 			return d.msg, nil
+		}
+		select {
+		case <-c.b.closing:
+			return nil, bridge.ErrClosed
+		case <-c.queue.ready:
 		case <-c.done:
 			return nil, bridge.ErrClosed
 		case <-ctx.Done():
@@ -265,7 +328,7 @@ func (c *consumer) Receive(ctx context.Context) (*bridge.Message, error) {
 // be delivered again (the subscription holds it unacknowledged).
 func (c *consumer) Chan() <-chan *bridge.Message {
 	c.chanOnce.Do(func() {
-		ch := make(chan *bridge.Message, cap(c.queue)/2)
+		ch := make(chan *bridge.Message, c.opts.ReceiverQueueSize/2)
 		c.userCh = ch
 		c.fwd.Store(&ch)
 		go c.forward(ch)
@@ -285,13 +348,16 @@ func (c *consumer) forward(ch chan *bridge.Message) {
 		close(ch)
 	}()
 	for {
-		var d delivery
-		select {
-		case d = <-c.queue:
-		case <-c.done:
-			return
-		case <-c.b.closing:
-			return
+		d, ok := c.queue.pop()
+		if !ok {
+			select {
+			case <-c.queue.ready:
+			case <-c.done:
+				return
+			case <-c.b.closing:
+				return
+			}
+			continue
 		}
 		c.taken()
 		if d.epoch != d.sub.epoch.Load() {
@@ -387,9 +453,12 @@ func (c *consumer) Close() error {
 	c.subs = map[string]*subscription{}
 	c.mu.Unlock()
 	close(c.done)
+	if f := c.notify.Load(); f != nil {
+		(*f)() // TryReceive tells it closed
+	}
 
 	c.b.mu.Lock()
-	delete(c.b.patterns, c)
+	c.unfollowLocked()
 	c.b.mu.Unlock()
 	for _, s := range subs {
 		if s.detach(c) && !s.durable {
@@ -418,4 +487,76 @@ func (c *consumer) Unsubscribe() error {
 		}
 	}
 	return nil
+}
+
+// deliveryQueue holds the deliveries a consumer's caller has not taken. A
+// slice that grows with what waits and goes when it is drained, not a
+// channel of ReceiverQueueSize: an idle consumer (an idle MQTT device's
+// subscription) holds no buffer; a channel of 256 deliveries was 6 KiB.
+type deliveryQueue struct {
+	mu    sync.Mutex
+	items []delivery // items[head:] wait
+	head  int
+	// ready holds a token while deliveries may wait: a taker that finds the
+	// queue empty waits for it; one that leaves some puts it back.
+	ready chan struct{}
+}
+
+// push queues d unless limit or more wait.
+func (q *deliveryQueue) push(d delivery, limit int) bool {
+	q.mu.Lock()
+	if len(q.items)-q.head >= limit {
+		q.mu.Unlock()
+		return false
+	}
+	if q.head > 0 && len(q.items) == cap(q.items) {
+		// Never drained: move what waits to the front rather than grow.
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	q.items = append(q.items, d)
+	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+// pop takes the first waiting delivery.
+func (q *deliveryQueue) pop() (delivery, bool) {
+	q.mu.Lock()
+	if q.head == len(q.items) {
+		q.mu.Unlock()
+		return delivery{}, false
+	}
+	d := q.items[q.head]
+	q.items[q.head] = delivery{}
+	q.head++
+	more := q.head < len(q.items)
+	if !more {
+		// Drained: keep a small array for the next few, free a big one.
+		if cap(q.items) > 8 {
+			q.items = nil
+		} else {
+			q.items = q.items[:0]
+		}
+		q.head = 0
+	}
+	q.mu.Unlock()
+	if more {
+		q.signal()
+	}
+	return d, true
+}
+
+func (q *deliveryQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) - q.head
+}
+
+func (q *deliveryQueue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
 }

@@ -39,6 +39,9 @@ type subscription struct {
 	// switch); consumers drop deliveries of an older epoch.
 	epoch atomic.Uint64
 	wakeC chan struct{}
+	// running: a dispatcher goroutine runs. It ends when it has nothing to
+	// do (an idle subscription holds no goroutine) and wake starts one.
+	running atomic.Bool
 
 	mu        sync.Mutex
 	ackedUpTo int64               // every index below is acknowledged
@@ -49,7 +52,6 @@ type subscription struct {
 	redeliver map[int64]struct{}  // to deliver again, before new messages
 	counts    map[int64]int       // redelivery counts
 	consumers []*consumer         // in order of attachment
-	running   bool                // a dispatcher goroutine runs
 	stopped   bool
 	dirty     bool // cursor changed since last written
 }
@@ -78,10 +80,16 @@ func (s *subscription) snapshotLocked() *cursor {
 	return c
 }
 
+// wake has the dispatcher look again, starting it if it ended. The token
+// goes first: a dispatcher that is ending looks for it after it cleared
+// running (dispatchLoop).
 func (s *subscription) wake() {
 	select {
 	case s.wakeC <- struct{}{}:
 	default:
+	}
+	if s.running.CompareAndSwap(false, true) {
+		go s.dispatchLoop()
 	}
 }
 
@@ -106,10 +114,6 @@ func (s *subscription) attach(c *consumer) error {
 	before := s.failoverActiveLocked()
 	s.consumers = append(s.consumers, c)
 	s.membershipChangedLocked(before)
-	if !s.running {
-		s.running = true
-		go s.dispatchLoop()
-	}
 	s.wake()
 	return nil
 }
@@ -188,25 +192,41 @@ func (s *subscription) keyOwnerLocked(key []byte) *consumer {
 	return best
 }
 
-// dispatchLoop runs while the subscription has consumers.
+// dispatchLoop runs while the subscription has something to hand out or
+// consumers whose full queues hold it back; wake starts it again.
 func (s *subscription) dispatchLoop() {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	var timer *time.Timer // only while blocked
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		blocked, alive := s.dispatch()
-		if !alive {
+		if !alive || !blocked {
+			// Nothing to do: end, unless a wake came in the meantime
+			// (its waker saw running still set and started none).
+			s.running.Store(false)
+			select {
+			case <-s.wakeC:
+				if s.running.CompareAndSwap(false, true) {
+					continue
+				}
+			default:
+			}
 			return
 		}
-		var retry <-chan time.Time
-		if blocked {
+		// Held back by a full queue: look again when woken, or soon.
+		if timer == nil {
+			timer = time.NewTimer(blockedPoll)
+		} else {
 			timer.Reset(blockedPoll)
-			retry = timer.C
 		}
 		select {
 		case <-s.wakeC:
-		case <-retry:
+		case <-timer.C:
 		}
-		if blocked && !timer.Stop() {
+		if !timer.Stop() {
 			select {
 			case <-timer.C:
 			default:
@@ -222,7 +242,6 @@ func (s *subscription) dispatch() (blocked, alive bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped || len(s.consumers) == 0 {
-		s.running = false
 		s.ahead = nil // an idle subscription holds no messages
 		return false, false
 	}

@@ -77,8 +77,10 @@ var groups = []struct{ name, title, about string }{
 			"References: gateway/embedded against kafka, mosquitto or rabbitmq; gateway/pulsar against pulsar (the Go client, Kafka rows) and pulsar-java " +
 			"(one run of the Java client from its producer to its consumer, shown in each protocol's rows: it does not depend on the protocol). " +
 			"On Pulsar the MQTT gateway runs as its own process and the AMQP one inside its load program."},
-	{"memory", "Memory per idle connection",
-		"Idle MQTT connections (keep-alive 300 s, no subscription) opened from their own loopback address; growth of the server's RSS divided by the connections, on a fresh process."},
+	{"memory", "Idle connections: memory, connect rate, CPU",
+		"A fleet of idle MQTT devices (integration/mqtt/bench -idle): connections opened from their own loopback address by 32 dialers, each with keep-alive 60 s (a PINGREQ a minute, spread evenly) and one QoS 1 subscription to a topic of its own, on a fresh server process. " +
+			"`KiB/conn`: growth of the server's RSS divided by the connections; `conn/s`: CONNECT and SUBSCRIBE answered a second; `CPU %`: the server's user and system time over 10 s while they idle, in % of one core. " +
+			"Then some of them publish a QoS 1 message a second each to their own topic while the rest idle: the server's `CPU %` meanwhile; every message must come back acknowledged and delivered (a note says otherwise)."},
 }
 
 func main() {
@@ -391,7 +393,7 @@ func chart(group string, rs []record) []chartFile {
 		if p == nil {
 			file := group + "-" + slug(name) + ".png"
 			title := map[string]string{"kafka": "Kafka throughput", "mqtt": "MQTT delivered messages/s", "amqp": "AMQP throughput",
-				"latency": "Latency: " + name, "memory": "Memory per idle connection"}[group]
+				"latency": "Latency: " + name, "memory": "Idle connections: " + name}[group]
 			unit := name
 			if group == "latency" {
 				unit = "ms"

@@ -24,7 +24,13 @@ func TestRenderPageAndCharts(t *testing.T) {
 		{Group: "latency", Scenario: "Kafka 10000/s x 100 B", Metric: "p99 ms", Target: "gateway/pulsar", Ref: "pulsar", Value: 8, Lower: true},
 		{Group: "latency", Scenario: "Kafka 10000/s x 100 B", Metric: "p99 ms", Target: "pulsar", Value: 4, Lower: true},
 		{Group: "latency", Scenario: "Kafka 10000/s x 100 B", Metric: "p99 ms", Target: "pulsar-java", Value: 16, Lower: true},
+		{Group: "memory", Scenario: "MQTT idle connections (10)", Metric: "KiB/conn", Target: "gateway/embedded", Ref: "mosquitto", Value: 7, Lower: true},
 		{Group: "memory", Scenario: "MQTT idle connections (10)", Metric: "KiB/conn", Target: "mosquitto", Value: 0.7, Lower: true},
+		{Group: "memory", Scenario: "MQTT idle connections (10)", Metric: "conn/s", Target: "gateway/embedded", Ref: "mosquitto", Value: 900},
+		{Group: "memory", Scenario: "MQTT idle connections (10)", Metric: "conn/s", Target: "mosquitto", Value: 1000},
+		{Group: "memory", Scenario: "MQTT idle connections (10), 2 publishing 1 msg/s", Metric: "CPU %", Target: "gateway/embedded", Ref: "mosquitto", Value: 3, Lower: true,
+			Note: "of 20 published, 1 not acknowledged, 0 not delivered"},
+		{Group: "memory", Scenario: "MQTT idle connections (10), 2 publishing 1 msg/s", Metric: "CPU %", Target: "mosquitto", Value: 1.5, Lower: true},
 	})
 	page, err := os.ReadFile(*out)
 	if err != nil {
@@ -34,6 +40,10 @@ func TestRenderPageAndCharts(t *testing.T) {
 		"| produce 100 B | MB/s | 50.0 | 100 | **0.50** |",
 		"| Kafka 10000/s x 100 B | gateway/pulsar | 8.00 | **2.00** (÷ pulsar), **0.50** (÷ pulsar-java) |",
 		"![Kafka throughput](benchmarks/kafka-mb-s.png)",
+		"| MQTT idle connections (10) | KiB/conn | 7.00 | 0.70 | **10.00** |",
+		"| MQTT idle connections (10) | conn/s | 900 | 1000 | **0.90** |",
+		"| MQTT idle connections (10), 2 publishing 1 msg/s | CPU % | 3.00 (of 20 published, 1 not acknowledged, 0 not delivered) | 1.50 | **2.00** |",
+		"![Idle connections: conn/s](benchmarks/memory-conn-s.png)",
 		"Machine: ",
 	} {
 		if !strings.Contains(string(page), want) {
@@ -41,8 +51,8 @@ func TestRenderPageAndCharts(t *testing.T) {
 		}
 	}
 	pngs, _ := filepath.Glob(filepath.Join(*charts, "*.png"))
-	if len(pngs) != 3 {
-		t.Errorf("charts %v, want kafka, latency, memory (and no stale one)", pngs)
+	if len(pngs) != 5 {
+		t.Errorf("charts %v, want kafka, latency, and idle connections' KiB/conn, conn/s, CPU %% (and no stale one)", pngs)
 	}
 	for _, p := range pngs {
 		f, err := os.Open(p)

@@ -1771,8 +1771,10 @@ func (s *Server) loadRetained(v []storage.Message) {
 
 // clearExpiredClients deletes all clients which have been disconnected for longer
 // than their given expiry intervals.
+//
+// pulsar-gateway patch: only the disconnected clients are copied out.
 func (s *Server) clearExpiredClients(dt int64) {
-	for id, client := range s.Clients.GetAll() {
+	for id, client := range s.Clients.getMatching(func(cl *Client) bool { return cl.StopTime() != 0 }) {
 		disconnected := client.StopTime()
 		if disconnected == 0 {
 			continue
@@ -1808,8 +1810,11 @@ func (s *Server) clearExpiredRetainedMessages(now int64) {
 }
 
 // clearExpiredInflights deletes any inflight messages which have expired.
+//
+// pulsar-gateway patch: only the clients with inflight messages are
+// copied out.
 func (s *Server) clearExpiredInflights(now int64) {
-	for _, client := range s.Clients.GetAll() {
+	for _, client := range s.Clients.getMatching(func(cl *Client) bool { return cl.State.Inflight.Len() > 0 }) {
 		if deleted := client.ClearExpiredInflights(now, s.Options.Capabilities.MaximumMessageExpiryInterval); len(deleted) > 0 {
 			for _, id := range deleted {
 				s.hooks.OnQosDropped(client, packets.Packet{PacketID: id})

@@ -22,6 +22,12 @@ type client struct {
 }
 
 func dial(addr, local, id string, keepAlive uint16) (*client, error) {
+	return dialSize(addr, local, id, keepAlive, 64<<10)
+}
+
+// dialSize connects with buffers of size bytes (small for the idle
+// scenario's thousands of connections, which would not fit with 64 KiB).
+func dialSize(addr, local, id string, keepAlive uint16, size int) (*client, error) {
 	d := net.Dialer{Timeout: 10 * time.Second}
 	if local != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
@@ -30,7 +36,7 @@ func dial(addr, local, id string, keepAlive uint16) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &client{conn: conn, r: bufio.NewReaderSize(conn, 64<<10), w: bufio.NewWriterSize(conn, 64<<10)}
+	c := &client{conn: conn, r: bufio.NewReaderSize(conn, size), w: bufio.NewWriterSize(conn, size)}
 	var body []byte
 	body = appendString(body, "MQTT")
 	body = append(body, 4, 0x02) // 3.1.1, clean session

@@ -36,7 +36,9 @@ var (
 	jsonOut    = flag.String("json", "", "also append the table's numbers to this file as JSON lines (integration/benchout)")
 	payloadLen = flag.Int("payload", 100, "payload bytes")
 	window     = flag.Int("window", 100, "QoS 1 messages a publisher has unacknowledged")
-	idle       = flag.Int("idle", 10000, "idle connections of the memory test (0: skip)")
+	idle       = flag.Int("idle", 10000, "connections of the idle scenario: keep-alive 60 s, one subscription each (0: skip)")
+	active     = flag.Int("active", 1000, "idle scenario: connections that then publish 1 QoS 1 msg/s each while the rest idle")
+	idleSecs   = flag.Int("idle-secs", 10, "idle scenario: seconds the active connections publish")
 	only       = flag.String("servers", "", "comma-separated subset of embedded,mosquitto,pulsar")
 	pulsarURL  = flag.String("pulsar-url", os.Getenv("PULSAR_URL"), "Pulsar broker; empty skips the Pulsar backend")
 	cpuprofile = flag.String("cpuprofile", "", "serve the gateway in this process (embedded backend) and write a CPU profile of the scenarios here")
@@ -287,47 +289,6 @@ func scenario(addr string, pubs, subs, n int, qos byte) result {
 	return result{rate: float64(total) / end.Sub(begin).Seconds(), lost: int(want*int64(subs) - total)}
 }
 
-// idleMemory opens n idle connections from local and returns the RSS
-// growth per connection in bytes.
-func idleMemory(s *server, n int, local string) float64 {
-	time.Sleep(time.Second)
-	before := s.rss()
-	conns := make([]*client, n)
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	var failed atomic.Int64
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				c, err := dial(s.addr, local, fmt.Sprintf("idle-%d-%d", os.Getpid(), i), 300)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				conns[i] = c
-			}
-		}()
-	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		log.Printf("%s: %d idle connections failed", s.name, f)
-	}
-	time.Sleep(2 * time.Second)
-	after := s.rss()
-	for _, c := range conns {
-		if c != nil {
-			c.Close()
-		}
-	}
-	return float64(after-before) / float64(n-int(failed.Load()))
-}
-
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
@@ -357,7 +318,7 @@ func main() {
 	want := func(name string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), name) }
 	gwArgs := func(port int, extra ...string) []string {
 		return append([]string{bin, "--mqtt-addr", fmt.Sprintf("127.0.0.1:%d", port), "--kafka-enabled=false",
-			"--amqp-enabled=false", "--http-enabled=false", "--schema-registry-enabled=false", "--log-level", "warn"}, extra...)
+			"--amqp-enabled=false", "--http-enabled=false", "--limits-max-connections=0", "--schema-registry-enabled=false", "--log-level", "warn"}, extra...)
 	}
 	var servers []*server
 	if *cpuprofile != "" {
@@ -420,11 +381,13 @@ func main() {
 	}
 	// Memory first, on fresh processes: a warm heap (glibc's or Go's)
 	// would take new connections into memory it already holds.
-	mem := map[string]float64{}
+	idles := map[string]idleResult{}
 	if *idle > 0 && *cpuprofile == "" {
 		for i, s := range servers {
-			mem[s.name] = idleMemory(s, *idle, fmt.Sprintf("127.0.0.%d", i+2))
-			log.Printf("%s: %.1f KiB per idle connection", s.name, mem[s.name]/1024)
+			r := idleScenario(s, *idle, *active, fmt.Sprintf("127.0.0.%d", i+2), *idleSecs)
+			idles[s.name] = r
+			log.Printf("%s: %d idle connections: %.2f KiB each, %.0f connections/s, idle CPU %.2f%%; %d publishing: CPU %.1f%%, %d published, %d acked, %d delivered",
+				s.name, r.conns, r.perConn/1024, r.connRate, r.idleCPU, *active, r.busyCPU, r.published, r.acked, r.delivered)
 		}
 	}
 	var qosList []byte
@@ -478,55 +441,84 @@ func main() {
 		return ""
 	}
 
-	fmt.Printf("\nMQTT end-to-end, %d-byte payloads, median of %d rounds, msgs/s delivered (ratio = gateway / mosquitto)\n\n", *payloadLen, *rounds)
-	head := "| scenario | QoS |"
-	sep := "|---|---|"
-	for _, s := range servers {
-		head += " " + s.name + " |"
-		sep += "---|"
-		if s.name != "mosquitto" && want("mosquitto") {
-			head += " ratio |"
+	if *rounds > 0 {
+		fmt.Printf("\nMQTT end-to-end, %d-byte payloads, median of %d rounds, msgs/s delivered (ratio = gateway / mosquitto)\n\n", *payloadLen, *rounds)
+		head := "| scenario | QoS |"
+		sep := "|---|---|"
+		for _, s := range servers {
+			head += " " + s.name + " |"
 			sep += "---|"
-		}
-	}
-	fmt.Println(head)
-	fmt.Println(sep)
-	for _, sc := range scens {
-		for _, qos := range qosList {
-			line := fmt.Sprintf("| %s | %d |", sc.name, qos)
-			base := median(rates[key{sc.name, qos, "mosquitto"}])
-			for _, s := range servers {
-				k := key{sc.name, qos, s.name}
-				m := median(rates[k])
-				rec := benchout.Record{Group: "mqtt", Scenario: fmt.Sprintf("%s QoS %d", sc.name, qos), Metric: "msg/s",
-					Target: s.name, Ref: refOf(s.name), Value: m, Runs: len(rates[k])}
-				if lost[k] > 0 {
-					rec.Note = fmt.Sprintf("%d of %d never delivered over the rounds", lost[k], sc.pubs*sc.n*sc.subs*len(rates[k]))
-				}
-				writeJSON(rec)
-				cell := fmt.Sprintf(" %.0f", m)
-				if lost[k] > 0 {
-					cell += fmt.Sprintf(" (%d lost)", lost[k])
-				}
-				line += cell + " |"
-				if s.name != "mosquitto" && want("mosquitto") {
-					line += fmt.Sprintf(" %.2f |", m/base)
-				}
+			if s.name != "mosquitto" && want("mosquitto") {
+				head += " ratio |"
+				sep += "---|"
 			}
-			fmt.Println(line)
+		}
+		fmt.Println(head)
+		fmt.Println(sep)
+		for _, sc := range scens {
+			for _, qos := range qosList {
+				line := fmt.Sprintf("| %s | %d |", sc.name, qos)
+				base := median(rates[key{sc.name, qos, "mosquitto"}])
+				for _, s := range servers {
+					k := key{sc.name, qos, s.name}
+					m := median(rates[k])
+					rec := benchout.Record{Group: "mqtt", Scenario: fmt.Sprintf("%s QoS %d", sc.name, qos), Metric: "msg/s",
+						Target: s.name, Ref: refOf(s.name), Value: m, Runs: len(rates[k])}
+					if lost[k] > 0 {
+						rec.Note = fmt.Sprintf("%d of %d never delivered over the rounds", lost[k], sc.pubs*sc.n*sc.subs*len(rates[k]))
+					}
+					writeJSON(rec)
+					cell := fmt.Sprintf(" %.0f", m)
+					if lost[k] > 0 {
+						cell += fmt.Sprintf(" (%d lost)", lost[k])
+					}
+					line += cell + " |"
+					if s.name != "mosquitto" && want("mosquitto") {
+						line += fmt.Sprintf(" %.2f |", m/base)
+					}
+				}
+				fmt.Println(line)
+			}
 		}
 	}
 	if *idle > 0 && *cpuprofile == "" {
-		line := fmt.Sprintf("| idle connection, KiB RSS each (%d conns) | - |", *idle)
-		for _, s := range servers {
-			line += fmt.Sprintf(" %.1f |", mem[s.name]/1024)
-			writeJSON(benchout.Record{Group: "memory", Scenario: fmt.Sprintf("MQTT idle connections (%d)", *idle),
-				Metric: "KiB/conn", Target: s.name, Ref: refOf(s.name), Value: mem[s.name] / 1024, Lower: true, Runs: 1})
-			if s.name != "mosquitto" && want("mosquitto") {
-				line += " - |"
-			}
+		scen := fmt.Sprintf("MQTT idle connections (%d)", *idle)
+		busy := fmt.Sprintf("%s, %d publishing 1 msg/s", scen, *active)
+		rows := []struct {
+			scen, metric string
+			lower        bool
+			v            func(idleResult) float64
+		}{
+			{scen, "KiB/conn", true, func(r idleResult) float64 { return r.perConn / 1024 }},
+			{scen, "conn/s", false, func(r idleResult) float64 { return r.connRate }},
+			{scen, "CPU %", true, func(r idleResult) float64 { return r.idleCPU }},
+			{busy, "CPU %", true, func(r idleResult) float64 { return r.busyCPU }},
 		}
-		fmt.Println(line)
+		fmt.Printf("\nMQTT idle connections: keep-alive 60 s, one QoS 1 subscription each; then %d of them publish 1 QoS 1 msg/s for %d s\n\n", *active, *idleSecs)
+		for _, row := range rows {
+			line := fmt.Sprintf("| %s | %s |", row.scen, row.metric)
+			for _, s := range servers {
+				r := idles[s.name]
+				rec := benchout.Record{Group: "memory", Scenario: row.scen, Metric: row.metric, Target: s.name, Ref: refOf(s.name),
+					Value: row.v(r), Lower: row.lower, Runs: 1}
+				var notes []string
+				if row.scen == scen && r.conns < *idle {
+					notes = append(notes, fmt.Sprintf("%d of %d connected", r.conns, *idle))
+				}
+				if row.scen == busy && (r.acked < r.published || r.delivered < r.published) {
+					notes = append(notes, fmt.Sprintf("of %d published, %d not acknowledged, %d not delivered",
+						r.published, r.published-r.acked, r.published-r.delivered))
+				}
+				rec.Note = strings.Join(notes, "; ")
+				writeJSON(rec)
+				line += fmt.Sprintf(" %.2f", rec.Value)
+				if rec.Note != "" {
+					line += " (" + rec.Note + ")"
+				}
+				line += " |"
+			}
+			fmt.Println(line)
+		}
 	}
 	if len(lats) > 0 {
 		fmt.Printf("\nMQTT QoS 1 latency, 1 publisher at %d msg/s -> 1 subscriber, %d B, publish to delivery (medians of rounds)\n\n| server | p50 ms | p99 ms | p99.9 ms |\n|---|---|---|---|\n", *latRate, *payloadLen)
