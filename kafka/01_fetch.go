@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -134,7 +133,7 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 		if failed || total >= int(req.MinBytes) || total >= maxBytes || !time.Now().Before(deadline) {
 			break
 		}
-		if !h.waitForData(r.ctx, parts, deadline) {
+		if !h.waitForData(r.ctx, &r.c.fetchers, parts, deadline) {
 			break
 		}
 	}
@@ -357,10 +356,10 @@ func messageSize(m *bridge.Message) int {
 // stable offset looks again.
 const stableRecheck = 20 * time.Millisecond
 
-// waitForData blocks until some partition of the Fetch has a new message
+// waitForData blocks until some cursor of the connection has a new message
 // or the deadline passes; it reports whether to gather again. A message
 // read while waiting is kept in its cursor, not lost.
-func (h *Handler) waitForData(ctx context.Context, parts []*fetchPartition, deadline time.Time) bool {
+func (h *Handler) waitForData(ctx context.Context, fs *cursorCache, parts []*fetchPartition, deadline time.Time) bool {
 	final := deadline
 	for _, fp := range parts {
 		if fp.blocked && time.Until(deadline) > stableRecheck {
@@ -372,30 +371,26 @@ func (h *Handler) waitForData(ctx context.Context, parts []*fetchPartition, dead
 	parent := ctx
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	arrived := make(chan struct{}, 1)
-	var wg sync.WaitGroup
+	// The connection's arrival signal is taken before looking at the
+	// cursors, so an arrival after the look still wakes the wait.
+	woke := fs.arrivals()
+	ready := false
 	for _, fp := range parts {
 		if fp.blocked || fp.rp.ErrorCode != 0 || fp.cur == nil {
 			continue
 		}
-		ch := fp.cur.arrival()
-		wg.Go(func() {
-			select {
-			case <-ch:
-				select {
-				case arrived <- struct{}{}:
-				default:
-				}
-			case <-ctx.Done():
-			}
-		})
+		if fp.cur.hasArrival() {
+			ready = true
+			break
+		}
 	}
-	select {
-	case <-arrived:
-	case <-ctx.Done():
+	if !ready {
+		select {
+		case <-woke:
+		case <-ctx.Done():
+		}
 	}
 	cancel()
-	wg.Wait()
 	// What was read ahead is durable: the high watermark is at least past it.
 	got := false
 	for _, fp := range parts {
