@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -199,31 +198,6 @@ type preparedPartition struct {
 	batches    []recordbatch.Batch
 	sends      []func() <-chan sendResult // one per batch
 	recoverErr error                      // of its first batch's producer state
-}
-
-// produceParallel bounds the partitions of one request prepared at once.
-const produceParallel = 64
-
-// eachParallel calls f(0..n-1), up to produceParallel at once when
-// parallel (else in order), and returns when all have.
-func eachParallel(n int, parallel bool, f func(i int)) {
-	if !parallel || n < 2 {
-		for i := range n {
-			f(i)
-		}
-		return
-	}
-	sem := make(chan struct{}, produceParallel)
-	var wg sync.WaitGroup
-	for i := range n {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			f(i)
-		}()
-	}
-	wg.Wait()
 }
 
 // size is the records and bytes of its batches.

@@ -112,6 +112,7 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 		}
 	}()
 
+	h.warmFetch(r, parts)
 	total := 0
 	// A partition already in error answers at once, as Kafka does.
 	failed := len(parts) < len(wanted)
@@ -170,6 +171,30 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 		rt.Partitions = append(rt.Partitions, *rp)
 	}
 	return resp, nil
+}
+
+// warmFetch makes the backend calls gather would make one partition at a
+// time side by side: the ranges not cached and the readers not open (on
+// Pulsar a round trip or more each; a consumer's first Fetch of 200
+// partitions took seconds).
+func (h *Handler) warmFetch(r *request, parts []*fetchPartition) {
+	var todo []*fetchPartition
+	for _, fp := range parts {
+		if fp.rp.ErrorCode == 0 && (!h.extents.fresh(fp.partition) || !r.c.fetchers.has(fp.partition)) {
+			todo = append(todo, fp)
+		}
+	}
+	if len(todo) < 2 {
+		return
+	}
+	eachParallel(len(todo), true, func(i int) {
+		fp := todo[i]
+		rng, err := h.extents.get(r.ctx, fp.partition, false)
+		if err != nil || fp.offset < rng.First || fp.offset > rng.Next {
+			return // gather answers it
+		}
+		r.c.fetchers.open(r.ctx, h.b, fp.partition, r.actingAs(), fp.offset)
+	})
 }
 
 // gather adds what a partition has, up to its byte limits, and returns the

@@ -232,6 +232,38 @@ func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition,
 	return c, nil
 }
 
+// has says whether the connection keeps a cursor of partition.
+func (fs *cursorCache) has(partition string) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.m[partition] != nil
+}
+
+// open adds a cursor of partition at offset unless there is one, creating
+// the reader without holding mu: a Fetch opens those of many partitions
+// side by side (warmFetch). acquire evicts past maxCursors, as before.
+func (fs *cursorCache) open(ctx context.Context, b bridge.Backend, partition, principal string, offset int64) {
+	if fs.has(partition) {
+		return
+	}
+	r, err := b.CreateReader(ctx, bridge.ReaderOptions{Topic: partition, Principal: principal, Start: bridge.StartAtIndex(offset), Batches: true})
+	if err != nil {
+		return // acquire tries again and answers the error
+	}
+	fs.mu.Lock()
+	if fs.m == nil {
+		fs.m = map[string]*cursor{}
+	}
+	if fs.m[partition] != nil {
+		fs.mu.Unlock()
+		r.Close()
+		return
+	}
+	fs.m[partition] = newCursor(r, offset, fs.limit, fs.signal)
+	fs.n.Store(int32(len(fs.m)))
+	fs.mu.Unlock()
+}
+
 // limit is each cursor's read-ahead bound: the connection's budget shared.
 func (fs *cursorCache) limit() int {
 	n := int(fs.n.Load())
