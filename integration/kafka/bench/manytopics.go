@@ -51,8 +51,8 @@ var (
 )
 
 // mtMetrics in the table's order.
-var mtMetrics = []string{"create s", "metadata ms", "first produce s", "produce s", "join 1 member s", "consume 1 member s", "commit 1 member s",
-	"join 3 members s", "consume 3 members s"}
+var mtMetrics = []string{"create ms", "metadata ms", "first produce ms", "produce ms", "join 1 member ms", "consume 1 member ms", "commit 1 member ms",
+	"join 3 members ms", "consume 3 members ms"}
 
 type mtTarget struct{ name, addr string }
 
@@ -120,7 +120,7 @@ func runManyTopics(ctx context.Context, want map[string]bool, pulsarURL, adminUR
 				}
 				line := fmt.Sprintf("run %d %-11s %s:", r, t.name, scenario)
 				for _, k := range mtMetrics {
-					line += fmt.Sprintf(" %s %.3g", k, m[k])
+					line += fmt.Sprintf(" %s %.0f", k, m[k])
 				}
 				fmt.Fprintln(os.Stderr, line)
 				if res[t.name] == nil {
@@ -148,7 +148,7 @@ func runManyTopics(ctx context.Context, want map[string]bool, pulsarURL, adminUR
 				if ref := res["kafka"]; t.name != "kafka" && ref != nil {
 					ratio = fmt.Sprintf(" (%.2f × kafka)", v/medianOf(ref[k]))
 				}
-				fmt.Printf(" %.3g%s |", v, ratio)
+				fmt.Printf(" %.1f%s |", v, ratio)
 				rec := benchout.Record{Group: "manytopics", Scenario: scenario, Metric: k, Target: t.name, Value: v, Lower: true, Runs: len(res[t.name][k])}
 				if t.name != "kafka" && res["kafka"] != nil {
 					rec.Ref = "kafka"
@@ -158,7 +158,7 @@ func runManyTopics(ctx context.Context, want map[string]bool, pulsarURL, adminUR
 			fmt.Println()
 			check(benchout.Append(*jsonOut, recs...))
 		}
-		fmt.Printf("\n(medians of %d runs; seconds, metadata in ms)\n", *runs)
+		fmt.Printf("\n(medians of %d runs; milliseconds)\n", *runs)
 	}
 }
 
@@ -223,7 +223,7 @@ func manyTopicsRun(ctx context.Context, addr, prefix string, nTopics, nParts int
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	m["create s"] = time.Since(start).Seconds()
+	m["create ms"] = time.Since(start).Seconds() * 1000
 	cancel()
 
 	// metadata: all topics, as a client refreshing everything does
@@ -251,8 +251,7 @@ func manyTopicsRun(ctx context.Context, addr, prefix string, nTopics, nParts int
 	// its MetadataMinAge (5 s) before asking for those produced to after
 	// it was sent: 50 ms keeps that wait out of the number.
 	prod, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.MetadataMinAge(50*time.Millisecond),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.Lz4Compression()),
-		kgo.WithLogger(kgo.BasicLogger(os.Stderr, mtLogLevel(), nil)))
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.Lz4Compression()))
 	if err != nil {
 		cancel()
 		return nil, err
@@ -261,7 +260,7 @@ func manyTopicsRun(ctx context.Context, addr, prefix string, nTopics, nParts int
 	// Twice: "first produce" writes each new partition's first record (the
 	// client learning 10,000 partitions, Kafka's new partitions becoming
 	// writable); "produce" is a second record to each, all known.
-	for pass, metric := range []string{"first produce s", "produce s"} {
+	for pass, metric := range []string{"first produce ms", "produce ms"} {
 		var perr error
 		var errOnce sync.Once
 		start = time.Now()
@@ -276,7 +275,7 @@ func manyTopicsRun(ctx context.Context, addr, prefix string, nTopics, nParts int
 			}
 		}
 		err = prod.Flush(pctx)
-		m[metric] = time.Since(start).Seconds()
+		m[metric] = time.Since(start).Seconds() * 1000
 		if err == nil {
 			err = perr
 		}
@@ -295,19 +294,19 @@ func manyTopicsRun(ctx context.Context, addr, prefix string, nTopics, nParts int
 		if err != nil {
 			return nil, fmt.Errorf("group of %d: %w", members, err)
 		}
-		suffix := " members s"
+		suffix := " members ms"
 		if members == 1 {
-			suffix = " member s"
-			m["commit 1 member s"] = commit.Seconds()
+			suffix = " member ms"
+			m["commit 1 member ms"] = commit.Seconds() * 1000
 		}
-		m[fmt.Sprintf("join %d%s", members, suffix)] = join.Seconds()
-		m[fmt.Sprintf("consume %d%s", members, suffix)] = consume.Seconds()
+		m[fmt.Sprintf("join %d%s", members, suffix)] = join.Seconds() * 1000
+		m[fmt.Sprintf("consume %d%s", members, suffix)] = consume.Seconds() * 1000
 	}
 	return m, nil
 }
 
 // groupConsumeAll starts members consumers of one fresh group at once and
-// times, from their creation, all partitions being owned (each member some)
+// times, from their creation, all partitions being owned (each member msome)
 // and every partition's two records being fetched; then the first member's
 // commit of its offsets.
 func groupConsumeAll(ctx context.Context, addr, group string, topics []string, total, members int) (join, consume, commit time.Duration, err error) {
@@ -452,13 +451,6 @@ func groupConsumeAll(ctx context.Context, addr, group string, topics []string, t
 	}
 	commit = time.Since(start)
 	return join, consume, commit, nil
-}
-
-func mtLogLevel() kgo.LogLevel {
-	if os.Getenv("MT_DEBUG") != "" {
-		return kgo.LogLevelDebug
-	}
-	return kgo.LogLevelNone
 }
 
 // allMetadata asks for every topic's metadata and counts the partitions of
