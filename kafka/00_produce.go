@@ -84,9 +84,15 @@ func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
 			if rp.ErrorCode != 0 {
 				continue
 			}
-			prepared = append(prepared, h.preparePartition(r.ctx, txnID, info.partition(p.Partition), r.actingAs(), p.Records, rp))
+			prepared = append(prepared, preparedPartition{rp: rp, partition: info.partition(p.Partition), records: p.Records})
 		}
 	}
+	// Partitions are prepared side by side: a first write to each of
+	// 10,000 partitions opens 10,000 backend producers (a Pulsar round trip
+	// each). Transactional ones stay in order (txnWriteAllowed).
+	eachParallel(len(prepared), txnID == "", func(i int) {
+		h.preparePartition(r.ctx, txnID, r.actingAs(), &prepared[i])
+	})
 	// Hand records to the backend in this connection's request order: an
 	// idempotent producer pipelines batches and expects them in sequence.
 	select {
@@ -94,6 +100,18 @@ func handleProduce(h *Handler, r *request) (kmsg.Response, error) {
 	case <-r.ctx.Done():
 		return nil, r.ctx.Err()
 	}
+	// A producer id new on a partition saves a record there before its
+	// first batch (idemscan.go): those of all partitions are made known at
+	// once, then sent in order below, as before.
+	eachParallel(len(prepared), true, func(i int) {
+		pp := &prepared[i]
+		if pp.rp.ErrorCode != 0 || len(pp.batches) == 0 || pp.batches[0].ProducerID < 0 {
+			return
+		}
+		if err := h.pids.recover(r.ctx, pp.partition, &pp.batches[0]); err != nil {
+			pp.recoverErr = err
+		}
+	})
 	pending := make([]pendingPartition, 0, len(prepared))
 	for i := range prepared {
 		pending = append(pending, h.sendPartition(r.ctx, &prepared[i]))
@@ -174,10 +192,12 @@ func (h *Handler) lookupForWrite(ctx context.Context, name string, mayCreate boo
 
 // preparedPartition is one partition's batches, checked and ready to send.
 type preparedPartition struct {
-	rp        *kmsg.ProduceResponseTopicPartition
-	partition string
-	batches   []recordbatch.Batch
-	sends     []func() <-chan sendResult // one per batch
+	rp         *kmsg.ProduceResponseTopicPartition
+	partition  string
+	records    []byte
+	batches    []recordbatch.Batch
+	sends      []func() <-chan sendResult // one per batch
+	recoverErr error                      // of its first batch's producer state
 }
 
 // size is the records and bytes of its batches.
@@ -191,17 +211,17 @@ func (pp *preparedPartition) size() (records, bytes int) {
 
 // preparePartition checks and decodes one partition's batches. Errors are
 // set on rp at once, so a bad batch sends nothing.
-func (h *Handler) preparePartition(ctx context.Context, txnID, partition, principal string, records []byte, rp *kmsg.ProduceResponseTopicPartition) preparedPartition {
-	pp := preparedPartition{rp: rp, partition: partition}
-	batches, err := recordbatch.Split(records)
+func (h *Handler) preparePartition(ctx context.Context, txnID, principal string, pp *preparedPartition) {
+	rp, partition := pp.rp, pp.partition
+	batches, err := recordbatch.Split(pp.records)
 	if err != nil {
 		rp.ErrorCode = kerr.CorruptMessage.Code
-		return pp
+		return
 	}
 	prod, err := h.producers.get(ctx, partition, principal)
 	if err != nil {
 		rp.ErrorCode = errorCode(err)
-		return pp
+		return
 	}
 	sends := make([]func() <-chan sendResult, len(batches))
 	var storeTxn *bridge.TxnID
@@ -209,16 +229,16 @@ func (h *Handler) preparePartition(ctx context.Context, txnID, partition, princi
 		b := &batches[i]
 		if b.Transactional() != (txnID != "") {
 			rp.ErrorCode = kerr.InvalidRecord.Code
-			return pp
+			return
 		}
 		if i == 0 && txnID != "" {
 			if rp.ErrorCode, storeTxn = h.txnWriteAllowed(ctx, txnID, partition, b); rp.ErrorCode != 0 {
-				return pp
+				return
 			}
 		}
 		if sends[i], err = prod.prepare(ctx, b, storeTxn); err != nil {
 			rp.ErrorCode = kerr.CorruptMessage.Code
-			return pp
+			return
 		}
 		if txnID != "" {
 			send, pid, epoch := sends[i], b.ProducerID, b.ProducerEpoch
@@ -226,7 +246,6 @@ func (h *Handler) preparePartition(ctx context.Context, txnID, partition, princi
 		}
 	}
 	pp.batches, pp.sends = batches, sends
-	return pp
 }
 
 // sendPartition hands a prepared partition's batches to the backend, after
@@ -242,6 +261,10 @@ func (h *Handler) sendPartition(ctx context.Context, prep *preparedPartition) pe
 		if b.ProducerID < 0 {
 			pp.results = append(pp.results, prep.sends[i]())
 			continue
+		}
+		if i == 0 && prep.recoverErr != nil {
+			pp.rp.ErrorCode = errorCode(prep.recoverErr)
+			return pp
 		}
 		if err := h.pids.recover(ctx, partition, b); err != nil {
 			pp.rp.ErrorCode = errorCode(err)

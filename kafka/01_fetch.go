@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -113,6 +112,7 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 		}
 	}()
 
+	h.warmFetch(r, parts)
 	total := 0
 	// A partition already in error answers at once, as Kafka does.
 	failed := len(parts) < len(wanted)
@@ -134,7 +134,7 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 		if failed || total >= int(req.MinBytes) || total >= maxBytes || !time.Now().Before(deadline) {
 			break
 		}
-		if !h.waitForData(r.ctx, parts, deadline) {
+		if !h.waitForData(r.ctx, &r.c.fetchers, parts, deadline) {
 			break
 		}
 	}
@@ -171,6 +171,30 @@ func handleFetch(h *Handler, r *request) (kmsg.Response, error) {
 		rt.Partitions = append(rt.Partitions, *rp)
 	}
 	return resp, nil
+}
+
+// warmFetch makes the backend calls gather would make one partition at a
+// time side by side: the ranges not cached and the readers not open (on
+// Pulsar a round trip or more each; a consumer's first Fetch of 200
+// partitions took seconds).
+func (h *Handler) warmFetch(r *request, parts []*fetchPartition) {
+	var todo []*fetchPartition
+	for _, fp := range parts {
+		if fp.rp.ErrorCode == 0 && (!h.extents.fresh(fp.partition) || !r.c.fetchers.has(fp.partition)) {
+			todo = append(todo, fp)
+		}
+	}
+	if len(todo) < 2 {
+		return
+	}
+	eachParallel(len(todo), true, func(i int) {
+		fp := todo[i]
+		rng, err := h.extents.get(r.ctx, fp.partition, false)
+		if err != nil || fp.offset < rng.First || fp.offset > rng.Next {
+			return // gather answers it
+		}
+		r.c.fetchers.open(r.ctx, h.b, fp.partition, r.actingAs(), fp.offset)
+	})
 }
 
 // gather adds what a partition has, up to its byte limits, and returns the
@@ -357,10 +381,10 @@ func messageSize(m *bridge.Message) int {
 // stable offset looks again.
 const stableRecheck = 20 * time.Millisecond
 
-// waitForData blocks until some partition of the Fetch has a new message
+// waitForData blocks until some cursor of the connection has a new message
 // or the deadline passes; it reports whether to gather again. A message
 // read while waiting is kept in its cursor, not lost.
-func (h *Handler) waitForData(ctx context.Context, parts []*fetchPartition, deadline time.Time) bool {
+func (h *Handler) waitForData(ctx context.Context, fs *cursorCache, parts []*fetchPartition, deadline time.Time) bool {
 	final := deadline
 	for _, fp := range parts {
 		if fp.blocked && time.Until(deadline) > stableRecheck {
@@ -372,30 +396,26 @@ func (h *Handler) waitForData(ctx context.Context, parts []*fetchPartition, dead
 	parent := ctx
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	arrived := make(chan struct{}, 1)
-	var wg sync.WaitGroup
+	// The connection's arrival signal is taken before looking at the
+	// cursors, so an arrival after the look still wakes the wait.
+	woke := fs.arrivals()
+	ready := false
 	for _, fp := range parts {
 		if fp.blocked || fp.rp.ErrorCode != 0 || fp.cur == nil {
 			continue
 		}
-		ch := fp.cur.arrival()
-		wg.Go(func() {
-			select {
-			case <-ch:
-				select {
-				case arrived <- struct{}{}:
-				default:
-				}
-			case <-ctx.Done():
-			}
-		})
+		if fp.cur.hasArrival() {
+			ready = true
+			break
+		}
 	}
-	select {
-	case <-arrived:
-	case <-ctx.Done():
+	if !ready {
+		select {
+		case <-woke:
+		case <-ctx.Done():
+		}
 	}
 	cancel()
-	wg.Wait()
 	// What was read ahead is durable: the high watermark is at least past it.
 	got := false
 	for _, fp := range parts {

@@ -18,6 +18,7 @@ func init() { register(2, 1, 7, handleListOffsets) }
 func handleListOffsets(h *Handler, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.ListOffsetsRequest)
 	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	var asks []listAsk
 	for _, t := range req.Topics {
 		rt := kmsg.NewListOffsetsResponseTopic()
 		rt.Topic = t.Topic
@@ -43,13 +44,25 @@ func handleListOffsets(h *Handler, r *request) (kmsg.Response, error) {
 			case !ok || p.Partition < 0 || int(p.Partition) >= info.partitions:
 				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			default:
-				h.listOffset(r, info.partition(p.Partition), p.Timestamp, req.IsolationLevel == 1, &rp)
+				asks = append(asks, listAsk{partition: info.partition(p.Partition), ts: p.Timestamp, at: [2]int{len(resp.Topics), len(rt.Partitions)}})
 			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
+	// Side by side: on Pulsar a partition's range is a round trip.
+	eachParallel(len(asks), true, func(i int) {
+		a := asks[i]
+		h.listOffset(r, a.partition, a.ts, req.IsolationLevel == 1, &resp.Topics[a.at[0]].Partitions[a.at[1]])
+	})
 	return resp, nil
+}
+
+// listAsk is a partition of a ListOffsets to look up, and where its answer goes.
+type listAsk struct {
+	partition string
+	ts        int64
+	at        [2]int
 }
 
 func (h *Handler) listOffset(r *request, partition string, ts int64, committed bool, rp *kmsg.ListOffsetsResponseTopicPartition) {

@@ -32,6 +32,9 @@ func handleOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 	case req.Group != "":
 		code = h.commitAllowed(ctx, req.Group, req.MemberID, req.InstanceID, req.Generation)
 	}
+	// The partitions' commits go to the backend at once (commitAll): one
+	// at a time, 10,000 partitions took 10,000 synced writes.
+	var items []offsetCommitItem
 	for _, t := range req.Topics {
 		rt := kmsg.NewOffsetCommitResponseTopic()
 		rt.Topic = t.Topic
@@ -48,15 +51,19 @@ func handleOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 				if p.Metadata != nil {
 					meta = *p.Metadata
 				}
-				err := h.offsets.commit(ctx, req.Group, t.Topic, p.Partition, committed{offset: p.Offset, leaderEpoch: p.LeaderEpoch, metadata: meta})
-				rp.ErrorCode = errorCode(err)
-				if err == nil && h.mirror != nil {
-					h.mirror.note(req.Group, t.Topic, p.Partition, p.Offset)
-				}
+				items = append(items, offsetCommitItem{topic: t.Topic, partition: p.Partition,
+					c: committed{offset: p.Offset, leaderEpoch: p.LeaderEpoch, metadata: meta}, at: [2]int{len(resp.Topics), len(rt.Partitions)}})
 			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)
+	}
+	h.offsets.commitAll(ctx, req.Group, items)
+	for _, it := range items {
+		resp.Topics[it.at[0]].Partitions[it.at[1]].ErrorCode = errorCode(it.err)
+		if it.err == nil && h.mirror != nil {
+			h.mirror.note(req.Group, it.topic, it.partition, it.c.offset)
+		}
 	}
 	return resp, nil
 }

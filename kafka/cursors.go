@@ -13,6 +13,9 @@ import (
 // Fetches in flight hold.
 const maxCursors = 1024
 
+// evictTries bounds the cursors one acquire tries to evict.
+const evictTries = 8
+
 // Read-ahead: each cursor's pump reads its partition into a buffer while
 // the connection is busy elsewhere (answering, waiting for the client's
 // next Fetch), so a Fetch takes what is there instead of paying the
@@ -35,6 +38,31 @@ type cursorCache struct {
 	// n is len(m), for limit: pumps ask it holding their cursor's lock,
 	// which must not wait for mu (held while cursors are closed).
 	n atomic.Int32
+
+	// arrived is closed (and replaced) when any cursor's read-ahead gets
+	// something after being empty, or fails: a Fetch of 10,000 partitions
+	// waits on it, not on a goroutine per partition. A leaf lock.
+	sigMu   sync.Mutex
+	arrived chan struct{}
+}
+
+// arrivals is the channel closed at the next arrival on any cursor.
+func (fs *cursorCache) arrivals() <-chan struct{} {
+	fs.sigMu.Lock()
+	defer fs.sigMu.Unlock()
+	if fs.arrived == nil {
+		fs.arrived = make(chan struct{})
+	}
+	return fs.arrived
+}
+
+func (fs *cursorCache) signal() {
+	fs.sigMu.Lock()
+	if fs.arrived != nil {
+		close(fs.arrived)
+		fs.arrived = nil
+	}
+	fs.sigMu.Unlock()
 }
 
 // cursor is a reader, its read-ahead and where the Fetches stand. mu is
@@ -45,6 +73,7 @@ type cursor struct {
 	next   int64
 	peeked *fetched   // put back by unread, returned first
 	limit  func() int // current read-ahead bound in bytes
+	signal func()     // tells the connection of an arrival
 
 	ra    sync.Mutex
 	buf   []fetched
@@ -56,8 +85,8 @@ type cursor struct {
 	done  chan struct{}
 }
 
-func newCursor(r bridge.Reader, offset int64, limit func() int) *cursor {
-	c := &cursor{r: r, next: offset, limit: limit, room: make(chan struct{}, 1)}
+func newCursor(r bridge.Reader, offset int64, limit func() int, signal func()) *cursor {
+	c := &cursor{r: r, next: offset, limit: limit, signal: signal, room: make(chan struct{}, 1)}
 	c.start()
 	return c
 }
@@ -95,11 +124,15 @@ func (c *cursor) pump(ctx context.Context, done chan struct{}) {
 		fs, err := c.readBackend(ctx)
 		c.ra.Lock()
 		if err != nil {
-			if ctx.Err() == nil {
+			failed := ctx.Err() == nil
+			if failed {
 				c.err = err
 				close(c.more)
 			}
 			c.ra.Unlock()
+			if failed {
+				c.signal()
+			}
 			return
 		}
 		wasEmpty := len(c.buf) == 0
@@ -112,19 +145,17 @@ func (c *cursor) pump(ctx context.Context, done chan struct{}) {
 			c.more = make(chan struct{})
 		}
 		c.ra.Unlock()
+		if wasEmpty {
+			c.signal()
+		}
 	}
 }
 
-// arrival is closed once the cursor has something to read (or failed).
-func (c *cursor) arrival() <-chan struct{} {
+// hasArrival says whether the cursor has something to read (or failed).
+func (c *cursor) hasArrival() bool {
 	c.ra.Lock()
 	defer c.ra.Unlock()
-	if c.peeked != nil || len(c.buf) > 0 || c.err != nil {
-		done := make(chan struct{})
-		close(done)
-		return done
-	}
-	return c.more
+	return c.peeked != nil || len(c.buf) > 0 || c.err != nil
 }
 
 // newest is the index of the last message read ahead.
@@ -158,11 +189,15 @@ func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition,
 		// Evict one not in use (a consumer this wide re-seeks). One Fetch
 		// holds the cursors of all its partitions, so waiting for a held one
 		// may wait for the caller itself: when every cursor is held, the
-		// cache holds one more until a later acquire finds one free.
+		// cache holds one more until a later acquire finds one free. A few
+		// are tried (from a random place: map order), not all: trying all
+		// made the first Fetch of 10,000 partitions quadratic.
+		tried := 0
 		for k, old := range fs.m {
-			if len(fs.m) < maxCursors {
+			if len(fs.m) < maxCursors || tried == evictTries {
 				break
 			}
+			tried++
 			if !old.mu.TryLock() {
 				continue
 			}
@@ -176,7 +211,7 @@ func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition,
 			fs.mu.Unlock()
 			return nil, err
 		}
-		c = newCursor(r, offset, fs.limit)
+		c = newCursor(r, offset, fs.limit, fs.signal)
 		fs.m[partition] = c
 		fs.n.Store(int32(len(fs.m)))
 	}
@@ -195,6 +230,38 @@ func (fs *cursorCache) acquire(ctx context.Context, b bridge.Backend, partition,
 		c.start()
 	}
 	return c, nil
+}
+
+// has says whether the connection keeps a cursor of partition.
+func (fs *cursorCache) has(partition string) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.m[partition] != nil
+}
+
+// open adds a cursor of partition at offset unless there is one, creating
+// the reader without holding mu: a Fetch opens those of many partitions
+// side by side (warmFetch). acquire evicts past maxCursors, as before.
+func (fs *cursorCache) open(ctx context.Context, b bridge.Backend, partition, principal string, offset int64) {
+	if fs.has(partition) {
+		return
+	}
+	r, err := b.CreateReader(ctx, bridge.ReaderOptions{Topic: partition, Principal: principal, Start: bridge.StartAtIndex(offset), Batches: true})
+	if err != nil {
+		return // acquire tries again and answers the error
+	}
+	fs.mu.Lock()
+	if fs.m == nil {
+		fs.m = map[string]*cursor{}
+	}
+	if fs.m[partition] != nil {
+		fs.mu.Unlock()
+		r.Close()
+		return
+	}
+	fs.m[partition] = newCursor(r, offset, fs.limit, fs.signal)
+	fs.n.Store(int32(len(fs.m)))
+	fs.mu.Unlock()
 }
 
 // limit is each cursor's read-ahead bound: the connection's budget shared.

@@ -61,6 +61,14 @@ func (x *extents) get(ctx context.Context, partition string, fresh bool) (bridge
 	return r, nil
 }
 
+// fresh says whether get would answer partition from the cache.
+func (x *extents) fresh(partition string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	e := x.m[partition]
+	return e != nil && time.Since(e.at) < extentTTL
+}
+
 // written notes that this gateway wrote the message with this index.
 func (x *extents) written(partition string, index int64) {
 	if !x.readable(partition) {

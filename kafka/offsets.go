@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
@@ -41,6 +42,52 @@ func (s *offsetStore) commit(ctx context.Context, group, topic string, partition
 	binary.BigEndian.PutUint32(v[8:], uint32(c.leaderEpoch))
 	v = append(v, c.metadata...)
 	return s.t.Put(ctx, offsetKey(group, topic, partition), v)
+}
+
+// offsetCommitItem is one partition of an OffsetCommit; commitAll sets err.
+type offsetCommitItem struct {
+	topic     string
+	partition int32
+	c         committed
+	at        [2]int // topic and partition index in the response
+	err       error
+}
+
+// commitParallel bounds the commits of one request in flight at once: the
+// backends group concurrent state writes (one synced batch, one Pulsar
+// batch), so a request of many partitions costs a few round trips.
+const commitParallel = 256
+
+// commitAll commits items concurrently and sets each one's err. A
+// partition named twice in one request is committed once, with its last
+// offset (as a sequential commit would leave it).
+func (s *offsetStore) commitAll(ctx context.Context, group string, items []offsetCommitItem) {
+	if len(items) == 1 {
+		items[0].err = s.commit(ctx, group, items[0].topic, items[0].partition, items[0].c)
+		return
+	}
+	last := make(map[string]int, len(items))
+	for i, it := range items {
+		last[offsetKey(group, it.topic, it.partition)] = i
+	}
+	sem := make(chan struct{}, commitParallel)
+	var wg sync.WaitGroup
+	for i := range items {
+		it := &items[i]
+		if last[offsetKey(group, it.topic, it.partition)] != i {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			it.err = s.commit(ctx, group, it.topic, it.partition, it.c)
+		}()
+	}
+	wg.Wait()
+	for i := range items {
+		items[i].err = items[last[offsetKey(group, items[i].topic, items[i].partition)]].err
+	}
 }
 
 func decodeCommitted(v []byte) (committed, bool) {

@@ -169,10 +169,14 @@ func crashChild(dir string) {
 			}
 		})
 		if i%500 == 0 {
+			// Concurrent Puts: those queued together are stored in one
+			// batch (group commit), and each is acknowledged only after it.
 			k := "k" + strconv.Itoa(i)
-			if st.Put(ctx, k, []byte(v)) == nil {
-				printed <- fmt.Sprintf("state %s %s\n", k, v)
-			}
+			go func() {
+				if st.Put(ctx, k, []byte(v)) == nil {
+					printed <- fmt.Sprintf("state %s %s\n", k, v)
+				}
+			}()
 		}
 	}
 }

@@ -31,6 +31,8 @@ func TestRenderPageAndCharts(t *testing.T) {
 		{Group: "memory", Scenario: "MQTT idle connections (10), 2 publishing 1 msg/s", Metric: "CPU %", Target: "gateway/embedded", Ref: "mosquitto", Value: 3, Lower: true,
 			Note: "of 20 published, 1 not acknowledged, 0 not delivered"},
 		{Group: "memory", Scenario: "MQTT idle connections (10), 2 publishing 1 msg/s", Metric: "CPU %", Target: "mosquitto", Value: 1.5, Lower: true},
+		{Group: "manytopics", Scenario: "1000 topics × 10 partitions", Metric: "commit 1 member ms", Target: "gw-embedded", Ref: "kafka", Value: 300, Lower: true},
+		{Group: "manytopics", Scenario: "1000 topics × 10 partitions", Metric: "commit 1 member ms", Target: "kafka", Value: 100, Lower: true},
 	})
 	page, err := os.ReadFile(*out)
 	if err != nil {
@@ -44,6 +46,8 @@ func TestRenderPageAndCharts(t *testing.T) {
 		"| MQTT idle connections (10) | conn/s | 900 | 1000 | **0.90** |",
 		"| MQTT idle connections (10), 2 publishing 1 msg/s | CPU % | 3.00 (of 20 published, 1 not acknowledged, 0 not delivered) | 1.50 | **2.00** |",
 		"![Idle connections: conn/s](benchmarks/memory-conn-s.png)",
+		"## Kafka: many topics",
+		"| 1000 topics × 10 partitions | commit 1 member ms | 300 | 100 | **3.00** |",
 		"Machine: ",
 	} {
 		if !strings.Contains(string(page), want) {
@@ -52,7 +56,7 @@ func TestRenderPageAndCharts(t *testing.T) {
 	}
 	pngs, _ := filepath.Glob(filepath.Join(*charts, "*.png"))
 	if len(pngs) != 5 {
-		t.Errorf("charts %v, want kafka, latency, and idle connections' KiB/conn, conn/s, CPU %% (and no stale one)", pngs)
+		t.Errorf("charts %v, want kafka, latency, and idle connections' KiB/conn, conn/s, CPU %% (and no stale one, none for manytopics)", pngs)
 	}
 	for _, p := range pngs {
 		f, err := os.Open(p)

@@ -64,7 +64,7 @@ var (
 	jsonOut    = flag.String("json", "", "also append the table's numbers to this file as JSON lines (integration/benchout)")
 	latRate    = flag.Int("rate", 10000, "latency mode: records per second")
 	latSecs    = flag.Int("secs", 10, "latency mode: seconds per run (the first tenth is warm-up, not counted)")
-	mode       = flag.String("mode", "throughput", "throughput; latency (latency.go: publish-to-delivery at a steady -rate); groups (groups.go: forming and rebalancing a consumer group); spread (spread.go: 3 clients through 1 or 3 gateways); txn (txn.go: transactional producer throughput and commit latency)")
+	mode       = flag.String("mode", "throughput", "throughput; latency (latency.go: publish-to-delivery at a steady -rate); groups (groups.go: forming and rebalancing a consumer group); spread (spread.go: 3 clients through 1 or 3 gateways); txn (txn.go: transactional producer throughput and commit latency); manytopics (manytopics.go: -topics of -partitions each: create, Metadata, produce to all, a group consuming all)")
 )
 
 type result struct {
@@ -142,6 +142,13 @@ func main() {
 			want = map[string]bool{"gw-embedded": true, "gw-pulsar": true, "gw-pulsar-markers": true, "kafka": true}
 		}
 		runTxn(ctx, want, sizes, pulsarURL, adminURL, kafkaAddr)
+		return
+	}
+	if *mode == "manytopics" {
+		if *targets == flag.Lookup("targets").DefValue {
+			want = map[string]bool{"gw-embedded": true, "gw-pulsar": true, "kafka": true}
+		}
+		runManyTopics(ctx, want, pulsarURL, adminURL, kafkaAddr)
 		return
 	}
 	if *mode == "latency" {
