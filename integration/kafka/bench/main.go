@@ -64,7 +64,7 @@ var (
 	jsonOut    = flag.String("json", "", "also append the table's numbers to this file as JSON lines (integration/benchout)")
 	latRate    = flag.Int("rate", 10000, "latency mode: records per second")
 	latSecs    = flag.Int("secs", 10, "latency mode: seconds per run (the first tenth is warm-up, not counted)")
-	mode       = flag.String("mode", "throughput", "throughput; latency (latency.go: publish-to-delivery at a steady -rate); groups (groups.go: forming and rebalancing a consumer group); spread (spread.go: 3 clients through 1 or 3 gateways); txn (txn.go: transactional producer throughput and commit latency); manytopics (manytopics.go: -topics of -partitions each: create, Metadata, produce to all, a group consuming all)")
+	mode       = flag.String("mode", "throughput", "throughput; latency (latency.go: publish-to-delivery at a steady -rate); groups (groups.go: forming and rebalancing a consumer group); spread (spread.go: 3 clients through 1 or 3 gateways); txn (txn.go: transactional producer throughput and commit latency); manytopics (manytopics.go: -topics of -topic-partitions each: create, Metadata, produce to all, a group consuming all)")
 )
 
 type result struct {
