@@ -73,7 +73,7 @@ var groups = []struct{ name, title, about string }{
 			"`fanout10` a fanout exchange to 10 durable queues. The gateway runs inside the load program, against a RabbitMQ node the program starts."},
 	{"latency", "Latency at a steady rate",
 		"One producer at a steady rate (not saturation) with 100 B payloads that carry their send time, one consumer reading as it goes; publish-to-delivery percentiles on one clock, the first tenth of each run not counted. " +
-			"Go's timers wake about every millisecond, so the load goes out about ten messages per millisecond. Kafka: acks=all, lz4 (the Pulsar clients: their 1 ms batching, lz4); MQTT: QoS 1 both ways, the gateway as its own process; AMQP: persistent, confirms. " +
+			"Go's timers wake about every millisecond, so the load goes out about ten messages per millisecond. Kafka: acks=all, lz4, 1 ms linger (the Pulsar clients: their 1 ms batching, lz4); MQTT: QoS 1 both ways, the gateway as its own process; AMQP: persistent, confirms. " +
 			"References: gateway/embedded against kafka, mosquitto or rabbitmq; gateway/pulsar against pulsar (Go client) and pulsar-java."},
 	{"memory", "Memory per idle connection",
 		"Idle MQTT connections (keep-alive 300 s, no subscription) opened from their own loopback address; growth of the server's RSS divided by the connections, on a fresh process."},
