@@ -23,6 +23,11 @@ const extentTTL = time.Second
 // asked synchronously, so a lone Fetch never gets an old log start.
 const extentStale = 10 * time.Second
 
+// extentRefreshes bounds the background refreshes running at once: a
+// Fetch of many partitions must not turn into that many concurrent admin
+// calls (4 HTTP requests each on Pulsar).
+const extentRefreshes = 4
+
 // extents caches partitions' index ranges (log start and high watermark).
 type extents struct {
 	rangeOf func(ctx context.Context, partition string) (bridge.IndexRange, error)
@@ -36,6 +41,7 @@ type extents struct {
 
 	bg     context.Context // background refreshes; cancelled by close
 	stop   context.CancelFunc
+	slots  chan struct{} // extentRefreshes
 	wg     sync.WaitGroup
 	closed bool // under mu: no more background refreshes
 }
@@ -48,7 +54,8 @@ type extent struct {
 
 func newExtents(rangeOf func(context.Context, string) (bridge.IndexRange, error), readable func(string) bool) *extents {
 	bg, stop := context.WithCancel(context.Background())
-	return &extents{rangeOf: rangeOf, readable: readable, m: map[string]*extent{}, bg: bg, stop: stop}
+	return &extents{rangeOf: rangeOf, readable: readable, m: map[string]*extent{}, bg: bg, stop: stop,
+		slots: make(chan struct{}, extentRefreshes)}
 }
 
 // get returns a partition's range: from the cache while it is younger than
@@ -94,9 +101,17 @@ func (x *extents) refreshLocked(partition string, e *extent) bool {
 	x.wg.Add(1)
 	go func() {
 		defer x.wg.Done()
-		ctx, cancel := context.WithTimeout(x.bg, 10*time.Second)
-		defer cancel()
-		r, err := x.rangeOf(ctx, partition)
+		var r bridge.IndexRange
+		var err error
+		select {
+		case x.slots <- struct{}{}:
+			ctx, cancel := context.WithTimeout(x.bg, 10*time.Second)
+			r, err = x.rangeOf(ctx, partition)
+			cancel()
+			<-x.slots
+		case <-x.bg.Done():
+			err = x.bg.Err()
+		}
 		x.mu.Lock()
 		defer x.mu.Unlock()
 		e.refreshing = false

@@ -60,7 +60,7 @@ var (
 // groups in the page's order, with their headings and what they measure.
 var groups = []struct{ name, title, about string }{
 	{"kafka", "Kafka: produce and consume throughput",
-		"kgo (franz-go) with acks=all and lz4, 1 MiB batches, no linger, to a fresh one-partition topic; then a fresh consumer reads it all from the start (its start-up counts). " +
+		"kgo (franz-go) with acks=all and lz4, 1 MiB batches, its default 10 ms linger, to a fresh one-partition topic; then a fresh consumer reads it all from the start (its start-up counts). " +
 			"Every record's value is distinct random letters. `gateway/embedded` is the gateway on its embedded store, compared with `kafka` (Apache Kafka in KRaft mode); " +
 			"`gateway/pulsar` is the gateway on Pulsar, compared with `pulsar` (pulsar-client-go straight to the same standalone broker, batching up to 1 MiB / 1 ms, lz4) " +
 			"and with `pulsar-java` (the Java client, pulsar-client-original from the broker's own jars, the same batching and lz4, after a JIT warm-up round; it runs right after the Go program, not interleaved with it). " +
