@@ -30,9 +30,10 @@ type publisher struct {
 
 	mu   sync.Mutex // send order, the connection, sequence numbers
 	pc   *pubConn
-	seq  uint64 // the next message's sequence id
-	name string // the producer name the broker gave
-	max  int    // the broker's largest message
+	seq  uint64  // the next message's sequence id
+	name string  // the producer name the broker gave
+	max  int     // the broker's largest message
+	lz4  lz4Gate // the entries' compression (buildEntry)
 }
 
 type pubConn struct {
