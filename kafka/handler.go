@@ -229,6 +229,7 @@ func (h *Handler) Close() error {
 		h.txns.close()
 		h.txnIdx.Close()
 		h.pids.close()
+		h.extents.close()
 		if h.mirror != nil {
 			h.mirror.close()
 		}

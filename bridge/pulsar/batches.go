@@ -124,7 +124,7 @@ func (p *producer) sendEntry(ctx context.Context, pub *publisher, msgs []bridge.
 	}
 	p.push(pd)
 	build := func(seq uint64, name string) ([]byte, []byte, error) {
-		return buildEntry(msgs, seq, name, tag, c, txn)
+		return buildEntry(msgs, seq, name, tag, c, txn, &pub.lz4)
 	}
 	pub.send(ctx, len(msgs), txn, build, func(at pos, err error) {
 		p.qmu.Lock()
@@ -156,10 +156,44 @@ func (p *producer) resolveSent(se *sentEntry, mayWait bool) (bridge.SendResult, 
 
 var lz4Compressors = sync.Pool{New: func() any { return new(lz4.Compressor) }}
 
+// lz4Gate spares the compression of values LZ4 cannot shrink (random or
+// already compressed bytes): a batch entry of 1 KiB values of random
+// letters came out 0.3% smaller, and compressing it was about half of the
+// gateway's CPU per record produced. An entry LZ4 does not shrink by at
+// least an eighth (ZFS's bar for keeping a block compressed) is stored
+// uncompressed, which every Pulsar client reads (as Kafka's broker keeps
+// a batch its producer sent uncompressed because compression did not
+// pay), and the next lz4Skips entries of the partition go uncompressed
+// without trying; then one tries again, so values that turn compressible
+// are compressed again after at most that many entries. A publisher's
+// gate is used under its mu.
+type lz4Gate struct{ skip int }
+
+const lz4Skips = 16
+
+// try reports whether to compress this entry.
+func (g *lz4Gate) try() bool {
+	if g == nil || g.skip == 0 {
+		return true
+	}
+	g.skip--
+	return false
+}
+
+// tried notes whether the block was smaller, and returns that.
+func (g *lz4Gate) tried(shrank bool) bool {
+	if g != nil && !shrank {
+		g.skip = lz4Skips
+	}
+	return shrank
+}
+
 // buildEntry encodes msgs as one batch entry's metadata and payload, the
 // way pulsar-client-go encodes the same messages from SendAsync.
-// txn, when set, marks the entry part of that transaction.
-func buildEntry(msgs []bridge.OutMessage, seq uint64, producerName, tag string, c bridge.Compression, txn *wire.Txn) (meta, payload []byte, err error) {
+// txn, when set, marks the entry part of that transaction. With LZ4 the
+// entry goes uncompressed when the block would not be an eighth smaller,
+// and gate (nil: always try) skips trying after such entries.
+func buildEntry(msgs []bridge.OutMessage, seq uint64, producerName, tag string, c bridge.Compression, txn *wire.Txn, gate *lz4Gate) (meta, payload []byte, err error) {
 	wm := make([]wire.Message, len(msgs))
 	size := 0
 	for i := range msgs {
@@ -178,14 +212,16 @@ func buildEntry(msgs []bridge.OutMessage, seq uint64, producerName, tag string, 
 	md := wire.Metadata{ProducerName: producerName, SequenceID: seq, PublishTime: uint64(time.Now().UnixMilli()),
 		NumMessages: len(msgs), First: &wm[0], UncompressedSize: len(raw), Tag: tag, Txn: txn}
 	payload = raw
-	if c == bridge.CompressionLZ4 {
+	if c == bridge.CompressionLZ4 && gate.try() {
 		lc := lz4Compressors.Get().(*lz4.Compressor)
-		payload, err = wire.CompressLZ4(nil, raw, lc)
+		lz, err := wire.CompressLZ4(nil, raw, lc)
 		lz4Compressors.Put(lc)
 		if err != nil {
 			return nil, nil, err
 		}
-		md.LZ4 = true
+		if shrank := len(lz) <= len(raw)-len(raw)/8; gate.tried(shrank) {
+			payload, md.LZ4 = lz, true
+		}
 	}
 	return wire.AppendMetadata(nil, md), payload, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +44,9 @@ func TestSendBatchEntries(t *testing.T) {
 		var want []interopMsg
 		var values []string
 		mk := func(i int) bridge.OutMessage {
-			m := bridge.OutMessage{Value: []byte(fmt.Sprintf("c%d-v%d", compression, i))}
+			// Compressible, so that LZ4 entries are stored compressed
+			// (buildEntry leaves those LZ4 does not shrink uncompressed).
+			m := bridge.OutMessage{Value: []byte(fmt.Sprintf("c%d-v%d-%s", compression, i, strings.Repeat("lz4 ", 16)))}
 			switch i % 4 {
 			case 0:
 				m.Key = []byte("k" + strconv.Itoa(i))

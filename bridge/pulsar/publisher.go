@@ -30,14 +30,15 @@ type publisher struct {
 
 	mu   sync.Mutex // send order, the connection, sequence numbers
 	pc   *pubConn
-	seq  uint64 // the next message's sequence id
-	name string // the producer name the broker gave
-	max  int    // the broker's largest message
+	seq  uint64  // the next message's sequence id
+	name string  // the producer name the broker gave
+	max  int     // the broker's largest message
+	lz4  lz4Gate // the entries' compression (buildEntry)
 }
 
 type pubConn struct {
 	nc    net.Conn
-	out   chan []byte // frames to write, in order
+	out   chan net.Buffers // frames to write, in order (a SEND: head and payload)
 	quit  chan struct{}
 	once  sync.Once
 	err   error // why it ended, set before quit closes
@@ -98,7 +99,9 @@ func (p *publisher) send(ctx context.Context, n int, txn *wire.Txn, build func(s
 		cb(pos{}, fmt.Errorf("%w: entry of %d bytes is over the broker's %d", bridge.ErrInvalid, len(meta)+len(payload), p.max))
 		return
 	}
-	frame := wire.AppendSendTxn(nil, producerIDOnConn, p.seq, n, txn, meta, payload)
+	// The payload is written from where it is: a copy into the frame was
+	// a tenth of the CPU of a 1 KiB record produced.
+	frame := net.Buffers{wire.AppendSendHead(nil, producerIDOnConn, p.seq, n, txn, meta, payload), payload}
 	ps := &pubSend{seq: p.seq, cb: cb}
 	p.seq += uint64(n)
 	pc.pmu.Lock()
@@ -223,7 +226,7 @@ func (p *publisher) open(ctx context.Context, c *rawConn) (*pubConn, string, int
 		return nil, "", 0, 0, err
 	}
 	c.nc.SetDeadline(time.Time{})
-	pc := &pubConn{nc: c.nc, out: make(chan []byte, 8), quit: make(chan struct{})}
+	pc := &pubConn{nc: c.nc, out: make(chan net.Buffers, 8), quit: make(chan struct{})}
 	go pc.writeLoop()
 	go pc.readLoop(c.r)
 	return pc, r.ProducerName, r.LastSequenceID, c.maxMessageSize, nil
@@ -233,7 +236,7 @@ func (pc *pubConn) writeLoop() {
 	for {
 		select {
 		case f := <-pc.out:
-			if _, err := pc.nc.Write(f); err != nil {
+			if _, err := f.WriteTo(pc.nc); err != nil {
 				pc.fail(err)
 				return
 			}
@@ -256,7 +259,7 @@ func (pc *pubConn) readLoop(r *bufio.Reader) {
 		switch c.Type {
 		case wire.TypePing:
 			select {
-			case pc.out <- wire.AppendPong(nil):
+			case pc.out <- net.Buffers{wire.AppendPong(nil)}:
 			default: // writes are backed up; the broker pings again
 			}
 		case wire.TypeSendReceipt:

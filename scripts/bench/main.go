@@ -60,7 +60,7 @@ var (
 // groups in the page's order, with their headings and what they measure.
 var groups = []struct{ name, title, about string }{
 	{"kafka", "Kafka: produce and consume throughput",
-		"kgo (franz-go) with acks=all and lz4, 1 MiB batches, no linger, to a fresh topic of one partition (or of 8: `x 8 partitions`, kgo's default sticky partitioner); then a fresh consumer reads it all from the start (its start-up counts). " +
+		"kgo (franz-go) with acks=all and lz4, 1 MiB batches, its default 10 ms linger, to a fresh topic of one partition (or of 8: `x 8 partitions`, kgo's default sticky partitioner); then a fresh consumer reads it all from the start (its start-up counts). " +
 			"Every record's value is distinct random letters. `gateway/embedded` is the gateway on its embedded store, compared with `kafka` (Apache Kafka in KRaft mode); " +
 			"`gateway/pulsar` is the gateway on Pulsar, compared with `pulsar` (pulsar-client-go straight to the same standalone broker, batching up to 1 MiB / 1 ms, lz4) " +
 			"and with `pulsar-java` (the Java client, pulsar-client-original from the broker's own jars, the same batching and lz4, after a JIT warm-up round; it runs right after the Go program, not interleaved with it). " +
@@ -78,7 +78,7 @@ var groups = []struct{ name, title, about string }{
 			"`fanout10` a fanout exchange to 10 durable queues. The gateway runs inside the load program, against a RabbitMQ node the program starts."},
 	{"latency", "Latency at a steady rate",
 		"One producer at a steady rate (not saturation) with 100 B payloads that carry their send time, one consumer reading as it goes; publish-to-delivery percentiles on one clock, the first tenth of each run not counted. " +
-			"Go's timers wake about every millisecond, so the load goes out about ten messages per millisecond. Kafka: acks=all, lz4 (the Pulsar clients: their 1 ms batching, lz4); MQTT: QoS 1 both ways, the gateway as its own process; AMQP: persistent, confirms. " +
+			"Go's timers wake about every millisecond, so the load goes out about ten messages per millisecond. Kafka: acks=all, lz4, 1 ms linger (the Pulsar clients: their 1 ms batching, lz4); MQTT: QoS 1 both ways, the gateway as its own process; AMQP: persistent, confirms. " +
 			"References: gateway/embedded against kafka, mosquitto or rabbitmq; gateway/pulsar against pulsar (the Go client, Kafka rows) and pulsar-java " +
 			"(one run of the Java client from its producer to its consumer, shown in each protocol's rows: it does not depend on the protocol). " +
 			"On Pulsar the MQTT gateway runs as its own process and the AMQP one inside its load program."},

@@ -298,6 +298,13 @@ func AppendSend(dst []byte, producerID, sequenceID uint64, numMessages int, meta
 // that is not nil. The broker takes a SEND as transactional when it has
 // both id fields, so both are written even when zero.
 func AppendSendTxn(dst []byte, producerID, sequenceID uint64, numMessages int, txn *Txn, metadata, payload []byte) []byte {
+	return append(AppendSendHead(dst, producerID, sequenceID, numMessages, txn, metadata, payload), payload...)
+}
+
+// AppendSendHead is AppendSendTxn without the payload: the frame up to it,
+// sized and checksummed for it, so that a writer sends the payload from
+// where it is (a vectored write) instead of copying it into the frame.
+func AppendSendHead(dst []byte, producerID, sequenceID uint64, numMessages int, txn *Txn, metadata, payload []byte) []byte {
 	start := len(dst)
 	dst = appendCommand(dst, TypeSend, 6, func(b []byte) []byte {
 		b = appendVarint(b, 1, producerID)
@@ -314,9 +321,9 @@ func AppendSendTxn(dst []byte, producerID, sequenceID uint64, numMessages int, t
 	dst = append(dst, 0, 0, 0, 0)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(metadata)))
 	dst = append(dst, metadata...)
-	dst = append(dst, payload...)
-	binary.BigEndian.PutUint32(dst[sumAt:], crc32.Checksum(dst[sumAt+4:], crc32c))
-	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
+	sum := crc32.Update(crc32.Checksum(dst[sumAt+4:], crc32c), crc32c, payload)
+	binary.BigEndian.PutUint32(dst[sumAt:], sum)
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)+len(payload)-start-4))
 	return dst
 }
 

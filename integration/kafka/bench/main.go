@@ -8,7 +8,7 @@
 //	kafka         kgo -> real Kafka broker                       (KAFKA_BOOTSTRAP, see ../kraft.sh)
 //
 // Every kgo producer uses acks=all, lz4 and kgo's default batching
-// (1 MiB batches, no linger); the Pulsar producer batches up to 1 MiB /
+// (1 MiB batches, 10 ms linger, which a saturating producer does not wait for); the Pulsar producer batches up to 1 MiB /
 // 10000 messages / 1 ms with lz4. Values are random letters. Each run produces -bytes of 100-byte and of
 // 1 KiB records to a fresh topic of -partitions partitions (one by default), then consumes them from the
 // start with a fresh consumer (timed from its creation: client start-up
@@ -64,6 +64,7 @@ var (
 	jsonOut    = flag.String("json", "", "also append the table's numbers to this file as JSON lines (integration/benchout)")
 	latRate    = flag.Int("rate", 10000, "latency mode: records per second")
 	latSecs    = flag.Int("secs", 10, "latency mode: seconds per run (the first tenth is warm-up, not counted)")
+	latLinger  = flag.Duration("linger", time.Millisecond, "latency mode: the kgo producer's linger (kgo's own default is 10ms since v1.20; 1ms matches the Pulsar clients' batching delay)")
 	mode       = flag.String("mode", "throughput", "throughput; latency (latency.go: publish-to-delivery at a steady -rate); groups (groups.go: forming and rebalancing a consumer group); spread (spread.go: 3 clients through 1 or 3 gateways); txn (txn.go: transactional producer throughput and commit latency); manytopics (manytopics.go: -topics of -topic-partitions each: create, Metadata, produce to all, a group consuming all)")
 )
 
@@ -366,7 +367,7 @@ func serveTxns(ctx context.Context, b bridge.Backend, txns string) (string, func
 }
 
 // kgoTarget produces with acks=all and lz4 (kgo defaults otherwise:
-// idempotent, 1 MiB batches, no linger) and consumes from the start.
+// idempotent, 1 MiB batches, 10 ms linger) and consumes from the start.
 func kgoTarget(addr string) func(ctx context.Context, topic string, size, n, parts int) (result, error) {
 	return func(ctx context.Context, topic string, size, n, parts int) (result, error) {
 		ctx, cancel := context.WithTimeout(ctx, *timeout)
