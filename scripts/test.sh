@@ -119,6 +119,11 @@ log "go test -race"
 # -race: every package with concurrency runs under the race detector, so a
 # data race fails the run instead of waiting for a user to hit it.
 go test -race -count=1 -p 1 -timeout 35m ./...
+# The idle-connection memory tests skip under the race detector (it makes
+# goroutine stacks bigger, so their budgets would not hold): run them once
+# without it, so a regression in memory per connection fails the run.
+log "go test: idle-connection memory, without -race"
+go test -count=1 -run '^TestIdle(Subscribed|WebSocket)?ConnectionMemory$' ./mqtt/
 
 if [ -n "${PULSAR_SECURE_URL:-}" ]; then
   log "Kafka, MQTT and AMQP on the secure Pulsar: gateways whose pulsar: config is TLS + token"
