@@ -35,22 +35,8 @@ const idleStacks = 6 << 10 // 4 KiB, and other tests' goroutines come and go
 // than idleBudget. Both ends are in this process: a client's socket is a
 // few hundred bytes of the figure.
 func TestIdleConnectionMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("opens two thousand connections")
-	}
-	if raceEnabled {
-		t.Skip("the race detector makes stacks bigger")
-	}
 	const n = 2000
-	// The binary's logger (JSON, sampled, at warn): what a connection's
-	// logger costs depends on it.
-	log := zap.New(zapcore.NewSamplerWithOptions(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
-		zapcore.AddSync(io.Discard), zap.WarnLevel), time.Second, 100, 100))
-	b, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := serveGateway(t, b, log)
+	g := idleGateway(t)
 	connectV5 := []byte{0x10, 0, 0, 4, 'M', 'Q', 'T', 'T', 5, 2, 0, 30, 0}
 	heap, stack := idleCost(t, n, func(i int) net.Conn {
 		c, err := net.Dial("tcp", g.addr)
@@ -122,20 +108,8 @@ const subscribedBudget = 24 << 10
 // A fleet of idle devices, each subscribed to a topic of its own, on the
 // embedded backend: what one costs in heap and stacks.
 func TestIdleSubscribedConnectionMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("opens two thousand connections")
-	}
-	if raceEnabled {
-		t.Skip("the race detector makes stacks bigger")
-	}
 	const n = 2000
-	log := zap.New(zapcore.NewSamplerWithOptions(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
-		zapcore.AddSync(io.Discard), zap.WarnLevel), time.Second, 100, 100))
-	b, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := serveGateway(t, b, log)
+	g := idleGateway(t)
 	heap, stack := idleCost(t, n, func(i int) net.Conn {
 		c, err := net.Dial("tcp", g.addr)
 		if err != nil {
@@ -164,4 +138,25 @@ func TestIdleSubscribedConnectionMemory(t *testing.T) {
 	if heap+stack > subscribedBudget {
 		t.Errorf("an idle subscribed connection costs %.1f KiB, over the %d KiB budget", (heap+stack)/1024, subscribedBudget>>10)
 	}
+}
+
+// idleGateway serves a gateway for a memory test, on an in-memory embedded
+// store with the binary's logger (JSON, sampled, at warn: what a
+// connection's logger costs depends on it). It skips under -short and the
+// race detector, which makes stacks bigger (scripts/test.sh runs these
+// tests once without it).
+func idleGateway(t *testing.T) *gateway {
+	if testing.Short() {
+		t.Skip("opens two thousand connections")
+	}
+	if raceEnabled {
+		t.Skip("the race detector makes stacks bigger")
+	}
+	log := zap.New(zapcore.NewSamplerWithOptions(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
+		zapcore.AddSync(io.Discard), zap.WarnLevel), time.Second, 100, 100))
+	b, err := embedded.Open(embedded.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveGateway(t, b, log)
 }

@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-
-	"github.com/pulsar-gateway/pulsar-gateway/bridge/embedded"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers"
 	"github.com/pulsar-gateway/pulsar-gateway/handlers/ws"
 )
@@ -25,20 +21,8 @@ const idleWebSocketBudget = idleBudget + 4<<10
 // the gateway less than idleWebSocketBudget. The clients are raw sockets
 // speaking the frames by hand, so they add only their sockets.
 func TestIdleWebSocketConnectionMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("opens two thousand connections")
-	}
-	if raceEnabled {
-		t.Skip("the race detector makes stacks bigger")
-	}
 	const n = 2000
-	log := zap.New(zapcore.NewSamplerWithOptions(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
-		zapcore.AddSync(io.Discard), zap.WarnLevel), time.Second, 100, 100))
-	b, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := serveGateway(t, b, log)
+	g := idleGateway(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -333,6 +333,16 @@ func groupConsumeAll(ctx context.Context, addr, group string, topics []string, t
 	start := time.Now()
 	for i := range members {
 		owned[i] = map[tp]bool{}
+		// Revoked and lost partitions alike are no longer this member's.
+		drop := func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
+			mu.Lock()
+			defer mu.Unlock()
+			for t, ps := range a {
+				for _, p := range ps {
+					delete(owned[i], tp{t, p})
+				}
+			}
+		}
 		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topics...),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
 			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
@@ -345,24 +355,8 @@ func groupConsumeAll(ctx context.Context, addr, group string, topics []string, t
 				}
 				checkJoin()
 			}),
-			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
-				mu.Lock()
-				defer mu.Unlock()
-				for t, ps := range a {
-					for _, p := range ps {
-						delete(owned[i], tp{t, p})
-					}
-				}
-			}),
-			kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
-				mu.Lock()
-				defer mu.Unlock()
-				for t, ps := range a {
-					for _, p := range ps {
-						delete(owned[i], tp{t, p})
-					}
-				}
-			}))
+			kgo.OnPartitionsRevoked(drop),
+			kgo.OnPartitionsLost(drop))
 		if err != nil {
 			return 0, 0, 0, err
 		}
