@@ -7,8 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
@@ -42,7 +40,7 @@ func (a admin) DeleteTopic(ctx context.Context, name string) error {
 		batch.DeleteRange(messageKey(nil, p.id, 0), messageKey(nil, p.id+1, 0), nil)
 		batch.DeleteRange(cursorPrefix(p.id), prefixEnd(cursorPrefix(p.id)), nil)
 	}
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := a.b.commit(batch); err != nil {
 		return fmt.Errorf("delete topic %s: %w", t.name, err)
 	}
 	a.b.mu.Lock()

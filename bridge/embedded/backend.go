@@ -68,6 +68,12 @@ type Backend struct {
 	followers map[string][]*consumer
 	closed    bool
 	closing   chan struct{} // closed when Close begins, to end waits
+	// dbUse counts the store's users outside the committer and the cursor
+	// flusher (state tables, topics, policies, cursors created or deleted,
+	// compaction, reads), plus dbClosing once Close begins to wait for
+	// them: Pebble panics on a closed DB, and a Kafka group snapshot saved
+	// from a goroutine of its own hit that.
+	dbUse atomic.Int64
 
 	commits *committer
 	cursors *cursorFlusher
@@ -258,7 +264,51 @@ func (b *Backend) Close() error {
 		p.shutdown()
 	}
 	b.cursors.close()
+	b.dbUse.Add(dbClosing)
+	for b.dbUse.Load() != dbClosing {
+		time.Sleep(time.Millisecond)
+	}
 	return b.db.Close()
+}
+
+const dbClosing = 1 << 62
+
+// useDB counts one more user of the store, or answers false once Close
+// has begun; doneDB ends the use. A count, not a lock: a user may nest
+// uses, and none waits for another.
+func (b *Backend) useDB() bool {
+	if b.dbUse.Add(1) >= dbClosing {
+		b.dbUse.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (b *Backend) doneDB() { b.dbUse.Add(-1) }
+
+// commit writes batch durably, or answers bridge.ErrClosed once Close has
+// taken the store away.
+func (b *Backend) commit(batch *pebble.Batch) error {
+	if !b.useDB() {
+		return bridge.ErrClosed
+	}
+	defer b.doneDB()
+	return batch.Commit(pebble.Sync)
+}
+
+// set and del write one key durably, as commit does.
+func (b *Backend) set(key, value []byte) error {
+	batch := b.db.NewBatch()
+	defer batch.Close()
+	batch.Set(key, value, nil)
+	return b.commit(batch)
+}
+
+func (b *Backend) del(key []byte) error {
+	batch := b.db.NewBatch()
+	defer batch.Close()
+	batch.Delete(key, nil)
+	return b.commit(batch)
 }
 
 // isClosed needs no lock, so any code may ask.
@@ -344,7 +394,7 @@ func (b *Backend) growTopicLocked(t *topic, partitions int) error {
 		_, num, _ := splitPartition(pn)
 		created = append(created, newPartition(b, pn, t.name, num, id))
 	}
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := b.commit(batch); err != nil {
 		return err
 	}
 	for _, p := range created {

@@ -5,8 +5,9 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"time"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
 func TestMessageRoundTrip(t *testing.T) {

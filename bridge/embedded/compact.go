@@ -126,7 +126,7 @@ func (p *partition) compact(pol bridge.TopicPolicy, now time.Time) error {
 		if batch.Empty() {
 			return nil
 		}
-		err := batch.Commit(pebble.Sync)
+		err := p.b.commit(batch)
 		batch.Close()
 		batch = p.b.db.NewBatch()
 		return err

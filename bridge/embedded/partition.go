@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 )
 
@@ -170,7 +168,7 @@ func (p *partition) addSubscriptionLocked(name string, typ bridge.SubscriptionTy
 	s.ackedUpTo, s.readPos = start, start
 	if durable {
 		c := &cursor{Type: int(typ), AckedUpTo: start}
-		if err := p.b.db.Set(cursorKey(p.id, name), appendCursor(nil, c), pebble.Sync); err != nil {
+		if err := p.b.set(cursorKey(p.id, name), appendCursor(nil, c)); err != nil {
 			return nil, err
 		}
 	}
@@ -208,7 +206,7 @@ func (p *partition) deleteSubscription(name string, force bool) error {
 	p.mu.Unlock()
 	s.stop()
 	p.b.cursors.forget(s)
-	return p.b.db.Delete(cursorKey(p.id, name), pebble.Sync)
+	return p.b.del(cursorKey(p.id, name))
 }
 
 // subscription finds a subscription by name.

@@ -88,6 +88,10 @@ func (p *partition) groups(from, end int64, fn func(last int64, value []byte) (b
 	if from >= end {
 		return nil
 	}
+	if !p.b.useDB() {
+		return bridge.ErrClosed
+	}
+	defer p.b.doneDB()
 	// A group is below end once its last index is, and the group holding
 	// from is the first whose last index is at least from.
 	it, err := p.b.db.NewIter(&pebble.IterOptions{
@@ -201,12 +205,17 @@ type finder struct {
 	raw   []storedMessage // a raw group's messages, decoded on first use
 }
 
+// newFinder counts as a use of the store until close.
 func (p *partition) newFinder(end int64) (*finder, error) {
+	if !p.b.useDB() {
+		return nil, bridge.ErrClosed
+	}
 	it, err := p.b.db.NewIter(&pebble.IterOptions{
 		LowerBound: messageKey(nil, p.id, 0),
 		UpperBound: messageKey(nil, p.id, end),
 	})
 	if err != nil {
+		p.b.doneDB()
 		return nil, err
 	}
 	return &finder{p: p, it: it}, nil
@@ -286,7 +295,10 @@ func (f *finder) find(idx int64) error {
 // errGone: no stored message has that index any more (compaction, log start).
 var errGone = errors.New("embedded: message no longer stored")
 
-func (f *finder) close() { f.it.Close() }
+func (f *finder) close() {
+	f.it.Close()
+	f.p.b.doneDB()
+}
 
 // indexAtTime binary-searches publish times, which never decrease.
 func (p *partition) indexAtTime(t time.Time) (int64, error) {

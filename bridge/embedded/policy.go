@@ -89,7 +89,7 @@ func (a admin) SetTopicPolicy(ctx context.Context, name string, p bridge.TopicPo
 	}
 	a.b.mu.Lock()
 	defer a.b.mu.Unlock()
-	if err := a.b.db.Set(policyKey(t.name), appendPolicy(nil, p), pebble.Sync); err != nil {
+	if err := a.b.set(policyKey(t.name), appendPolicy(nil, p)); err != nil {
 		return fmt.Errorf("policy of %s: %w", t.name, err)
 	}
 	t.policy = &p
@@ -147,7 +147,7 @@ func (p *partition) moveStart(index int64) error {
 	defer batch.Close()
 	batch.Set(logStartKey(p.id), binary.BigEndian.AppendUint64(nil, uint64(index)), nil)
 	batch.DeleteRange(messageKey(nil, p.id, 0), messageKey(nil, p.id, index), nil)
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := p.b.commit(batch); err != nil {
 		return fmt.Errorf("log start of %s: %w", p.name, err)
 	}
 	p.first.Store(index)

@@ -138,7 +138,7 @@ func (t *stateTable) store(batch []*stateWrite) error {
 			return fmt.Errorf("state table %s: %w", t.name, err)
 		}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := t.b.commit(b); err != nil {
 		return fmt.Errorf("state table %s: %w", t.name, err)
 	}
 	t.mu.Lock()

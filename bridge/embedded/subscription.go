@@ -308,7 +308,9 @@ func (s *subscription) redeliverLocked() (blocked bool) {
 			m, err = f.get(idx)
 		}
 		if err != nil {
-			if !errors.Is(err, errGone) { // compacted away: nothing to deliver
+			// compacted away: nothing to deliver; closing: redelivered after
+			// the restart, as the cursor never moved past it
+			if !errors.Is(err, errGone) && !errors.Is(err, bridge.ErrClosed) {
 				s.logReadError(idx, err)
 			}
 			delete(s.redeliver, idx)
