@@ -40,11 +40,14 @@ func ParseTopicIn(s, namespace string) (TopicName, error) {
 	case !strings.Contains(s, "/"):
 		rest = namespace + "/" + s
 	}
-	parts := strings.SplitN(rest, "/", 3)
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+	// Cut, not SplitN: this runs for every message delivered over MQTT,
+	// and SplitN allocates its slice.
+	tenant, rest, ok1 := strings.Cut(rest, "/")
+	ns, local, ok2 := strings.Cut(rest, "/")
+	if !ok1 || !ok2 || tenant == "" || ns == "" || local == "" {
 		return TopicName{}, fmt.Errorf("%w: topic name %q: want name, tenant/namespace/name or persistent://tenant/namespace/name", ErrInvalid, s)
 	}
-	t.Tenant, t.Namespace, t.Local = parts[0], parts[1], parts[2]
+	t.Tenant, t.Namespace, t.Local = tenant, ns, local
 	if strings.ContainsAny(t.Local, "\x00") {
 		return TopicName{}, fmt.Errorf("%w: topic name %q has a NUL byte", ErrInvalid, s)
 	}

@@ -423,14 +423,17 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 	// Not the session's context: a client may leave right after a QoS 0
 	// publish (mosquitto_pub does), and what it sent must still go out,
 	// in order (a cancelled send fails or is retried behind later ones).
+	// The callback copies what it needs: capturing pk would move the
+	// packet (most of a kilobyte) to the heap on every publish.
+	id, topic := pk.PacketID, pk.TopicName
 	h.s.publish(context.Background(), &pk, ss.actingAs(), func(err error) {
 		if m != nil {
-			ss.in2.finish(pk.PacketID, m, err)
+			ss.in2.finish(id, m, err)
 		}
 		if e != nil {
 			q.finish(e, err)
 		} else if err != nil {
-			ss.log.Debug("QoS 0 publish failed", zap.String("topic", pk.TopicName), zap.Error(err))
+			ss.log.Debug("QoS 0 publish failed", zap.String("topic", topic), zap.Error(err))
 		}
 	})
 	return pk, packets.ErrRejectPacket

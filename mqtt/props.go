@@ -69,7 +69,11 @@ func outMessage(pk *packets.Packet) *bridge.OutMessage {
 // expiryLeft is the whole seconds (rounded up) a message has left before it
 // expires; expired once it has none. Messages without expiry have 0, false.
 func expiryLeft(m *bridge.Message, now time.Time) (left uint32, expired bool) {
-	ms, err := strconv.ParseInt(m.Properties[propExpires], 10, 64)
+	v, ok := m.Properties[propExpires]
+	if !ok {
+		return 0, false // most messages: no ParseInt error to allocate
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
 		return 0, false
 	}

@@ -22,7 +22,8 @@ func (s *Server) publish(ctx context.Context, pk *packets.Packet, principal stri
 		return
 	}
 	msg := outMessage(pk)
-	arrived := time.Now()
+	arrived, size := time.Now(), len(pk.Payload) // not pk in the callback: it would move the packet to the heap
+
 	if pk.FixedHeader.Retain {
 		if err := s.retained.set(ctx, pk.TopicName, msg); err != nil {
 			done(err)
@@ -34,7 +35,7 @@ func (s *Server) publish(ctx context.Context, pk *packets.Packet, principal stri
 			err = packets.ErrNotAuthorized
 		}
 		if err == nil {
-			s.opts.Metrics.Produced(1, len(pk.Payload), arrived)
+			s.opts.Metrics.Produced(1, size, arrived)
 		}
 		done(err)
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"time"
+	"unsafe"
 )
 
 // The stored form of a message and a cursor. Both are small and versioned by
@@ -84,7 +85,7 @@ func appendString(dst []byte, s string) []byte {
 // decodeMessage parses what appendMessage wrote. The result does not alias b.
 func decodeMessage(b []byte) (*storedMessage, error) {
 	m := &storedMessage{}
-	if err := parseMessage(b, m); err != nil {
+	if err := parseMessage(b, m, false); err != nil {
 		return nil, err
 	}
 	if m.Key != nil {
@@ -96,7 +97,10 @@ func decodeMessage(b []byte) (*storedMessage, error) {
 
 // parseMessage is decodeMessage without copies: Key and Value alias b (capped,
 // so an append by their user cannot overwrite the next message in a group).
-func parseMessage(b []byte, m *storedMessage) error {
+// With frozen, the caller promises b never changes, so the properties'
+// strings alias it too (a message read for a subscriber had two string
+// copies per property, a good part of its allocations).
+func parseMessage(b []byte, m *storedMessage, frozen bool) error {
 	d := decoder{b: b}
 	if v := d.byte(); v != recordVersion {
 		return fmt.Errorf("%w: message version %d", errCorrupt, v)
@@ -112,9 +116,13 @@ func parseMessage(b []byte, m *storedMessage) error {
 			return fmt.Errorf("%w: %d properties in %d bytes", errCorrupt, n, len(d.b))
 		}
 		m.Properties = make(map[string]string, n)
+		str := func(b []byte) string { return string(b) }
+		if frozen {
+			str = func(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+		}
 		for i := uint64(0); i < n && d.err == nil; i++ {
-			k := string(d.slice(d.uvarint()))
-			m.Properties[k] = string(d.slice(d.uvarint()))
+			k := str(d.slice(d.uvarint()))
+			m.Properties[k] = str(d.slice(d.uvarint()))
 		}
 	}
 	if d.err != nil {

@@ -78,7 +78,7 @@ func (p *partition) units(last int64, g group) ([]storedUnit, error) {
 	var sm storedMessage
 	for i, e := range g.entries {
 		sm = storedMessage{}
-		if err := parseMessage(e, &sm); err != nil {
+		if err := parseMessage(e, &sm, false); err != nil {
 			return nil, p.corrupt(last, err)
 		}
 		out[i] = storedUnit{key: sm.Key, nullKey: sm.Key == nil, tombstone: len(sm.Value) == 0, publish: sm.PublishTime}

@@ -141,14 +141,14 @@ func (p *partition) decodeGroup(last int64, g group, from int64, out []*bridge.M
 	for _, e := range entries {
 		size += len(e)
 	}
-	own := make([]byte, 0, size)
+	own := make([]byte, 0, size) // never written once filled: properties alias it (parseMessage)
 	msgs := make([]decoded, len(entries))
 	var sm storedMessage
 	for i, e := range entries {
 		at := len(own)
 		own = append(own, e...)
 		sm = storedMessage{}
-		if err := parseMessage(own[at:], &sm); err != nil {
+		if err := parseMessage(own[at:], &sm, true); err != nil {
 			return out, p.corrupt(first+int64(i), err)
 		}
 		p.fill(&msgs[i], first+int64(i), &sm)

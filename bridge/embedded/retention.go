@@ -85,7 +85,7 @@ func (p *partition) newestPublish(last int64, g group) (time.Time, error) {
 		return g.publish, nil
 	}
 	var sm storedMessage
-	if err := parseMessage(g.entries[len(g.entries)-1], &sm); err != nil {
+	if err := parseMessage(g.entries[len(g.entries)-1], &sm, false); err != nil {
 		return time.Time{}, p.corrupt(last, err)
 	}
 	return sm.PublishTime, nil
