@@ -108,7 +108,8 @@ type jsonDecoder struct {
 	scratch []byte // an unescaped string, before it becomes a key match or a value
 }
 
-// decodeJSONHeader decodes a JSON header into c. What is missing or null keeps c's value.
+// decodeJSONHeader decodes a JSON header into c, which is new: a property missing or null
+// is the zero value; a repeated one is its last.
 func decodeJSONHeader(h []byte, c *Command) error {
 	d := jsonDecoder{b: h}
 	if err := d.object(func(key []byte) error { return d.property(key, c) }); err != nil {
@@ -214,6 +215,7 @@ func (d *jsonDecoder) property(key []byte, c *Command) error {
 		err = d.language(&c.Language)
 	case "remark":
 		if d.literal("null") {
+			c.Remark = ""
 			return nil
 		}
 		if d.peek() != '"' {
@@ -231,10 +233,10 @@ func (d *jsonDecoder) property(key []byte, c *Command) error {
 	return err
 }
 
-// int32 reads an integer that fits an int32 (what fastjson writes for Java's ints); null
-// leaves v as it is.
+// int32 reads an integer that fits an int32 (what fastjson writes for Java's ints), or null.
 func (d *jsonDecoder) int32(v *int32) error {
 	if d.literal("null") {
+		*v = 0
 		return nil
 	}
 	num, isInt, err := d.number()
@@ -269,6 +271,7 @@ func (d *jsonDecoder) language(l *Language) error {
 		return nil
 	case 'n':
 		if d.literal("null") {
+			*l = 0
 			return nil
 		}
 	}
@@ -284,12 +287,12 @@ func (d *jsonDecoder) language(l *Language) error {
 	return nil
 }
 
-// extFields reads the ext fields object, merged into c's map (null clears it). Values are
+// extFields reads the ext fields object, or null, in place of c's map. Values are
 // strings; numbers and booleans are kept as their text, as fastjson converts them into
 // Java's HashMap<String, String>; null values are left out, as Java's encoders leave them.
 func (d *jsonDecoder) extFields(c *Command) error {
+	c.ExtFields = nil
 	if d.literal("null") {
-		c.ExtFields = nil
 		return nil
 	}
 	return d.object(func(key []byte) error {
@@ -309,6 +312,7 @@ func (d *jsonDecoder) extFields(c *Command) error {
 			case d.literal("false"):
 				v = "false"
 			case d.literal("null"):
+				delete(c.ExtFields, k) // the last of repeated keys counts
 				return nil
 			default:
 				return d.errorf("bad literal")
