@@ -30,7 +30,8 @@ func appendBinaryHeader(b []byte, c *Command) ([]byte, error) {
 	b = append(b, c.Remark...)
 	lenAt := len(b)
 	b = append(b, 0, 0, 0, 0)
-	for _, k := range sortedKeys(c.ExtFields) {
+	var arr [16]string
+	for _, k := range sortedKeys(arr[:0], c.ExtFields) {
 		if len(k) > math.MaxInt16 {
 			// Java reads the key length as a signed short.
 			return b, fmt.Errorf("rocketmq remoting: ext field key of %d bytes does not fit the binary header", len(k))
@@ -45,17 +46,37 @@ func appendBinaryHeader(b []byte, c *Command) ([]byte, error) {
 	return b, nil
 }
 
-// sortedKeys returns m's keys in order; nil for an empty map.
-func sortedKeys(m map[string]string) []string {
-	if len(m) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(m))
+// sortedKeys appends m's keys to dst, in order. Callers pass a small array's slice, so that
+// a header of few fields sorts without allocating.
+func sortedKeys(dst []string, m map[string]string) []string {
 	for k := range m {
-		keys = append(keys, k)
+		dst = append(dst, k)
 	}
-	slices.Sort(keys)
-	return keys
+	slices.Sort(dst)
+	return dst
+}
+
+// internedKeys are the ext field names of the requests clients send most (client-go's and
+// Java's SEND_MESSAGE_V2 letters are one byte and need none): decoding them allocates no
+// string.
+var internedKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"topic", "queueId", "consumerGroup", "queueOffset", "maxMsgNums", "sysFlag",
+		"commitOffset", "suspendTimeoutMillis", "subscription", "subVersion", "expressionType", "producerGroup",
+		"defaultTopic", "defaultTopicQueueNums", "bornTimestamp", "flag", "properties", "reconsumeTimes",
+		"unitMode", "batch", "maxReconsumeTimes", "bname", "brokerName", "group", "offset", "delayLevel",
+		"originMsgId", "originTopic", "clientID", "msgId", "transactionId", "lo", "zoneMode"} {
+		m[k] = k
+	}
+	return m
+}()
+
+// key returns b as a string, interned if it is a common ext field name.
+func key(b []byte) string {
+	if k, ok := internedKeys[string(b)]; ok {
+		return k
+	}
+	return string(b)
 }
 
 // decodeBinaryHeader decodes a binary header into c. Lengths are checked against what is
@@ -83,20 +104,39 @@ func decodeBinaryHeader(h []byte, c *Command) error {
 		return malformed("%d bytes after the binary header's ext fields", len(h))
 	}
 	c.ExtFields = nil
+	if len(ext) > 0 {
+		c.ExtFields = make(map[string]string, binaryFieldCount(ext))
+	}
 	for len(ext) > 0 {
-		var k, v string
-		if k, ext, err = binaryString(ext, 2, "ext field key"); err != nil {
+		var kb []byte
+		var v string
+		if kb, ext, err = binaryBytes(ext, 2, "ext field key"); err != nil {
 			return err
 		}
+		k := key(kb)
 		if v, ext, err = binaryString(ext, 4, "ext field value"); err != nil {
 			return err
-		}
-		if c.ExtFields == nil {
-			c.ExtFields = make(map[string]string)
 		}
 		c.ExtFields[k] = v
 	}
 	return nil
+}
+
+// binaryFieldCount counts the key-value pairs of binary ext fields, to size their map; it
+// stops at the first bad length, which decoding then reports.
+func binaryFieldCount(ext []byte) int {
+	n := 0
+	for len(ext) > 0 {
+		var err error
+		if _, ext, err = binaryBytes(ext, 2, ""); err != nil {
+			break
+		}
+		if _, ext, err = binaryBytes(ext, 4, ""); err != nil {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // binaryBytes splits a length-prefixed field (a signed 2- or 4-byte length, as Java reads

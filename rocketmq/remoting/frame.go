@@ -28,7 +28,7 @@ func DecodeFrame(b []byte) (*Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := decodeHeader(b[4:4+hl], c); err != nil {
+	if err := decodeHeader(b[4:4+hl], c, nil); err != nil {
 		return nil, err
 	}
 	if body := b[4+hl:]; len(body) > 0 {
@@ -51,11 +51,15 @@ func headerLength(word uint32, frameLen uint64, c *Command) (int, error) {
 	return int(hl), nil
 }
 
-func decodeHeader(h []byte, c *Command) error {
+// decodeHeader decodes h into c; scratch, if not nil, is a buffer kept across calls.
+func decodeHeader(h []byte, c *Command, scratch *[]byte) error {
 	if c.Serialize == RocketMQ {
 		return decodeBinaryHeader(h, c)
 	}
-	return decodeJSONHeader(h, c)
+	if scratch == nil {
+		return decodeJSONHeader(h, c)
+	}
+	return decodeJSONHeaderScratch(h, c, scratch)
 }
 
 // AppendFrame appends c as a whole frame, its length first, its header serialized as
@@ -103,10 +107,11 @@ func appendPrefixAndHeader(b []byte, c *Command) ([]byte, error) {
 
 // Reader reads commands from a stream. It is not safe for concurrent use.
 type Reader struct {
-	br     *bufio.Reader
-	max    int
-	prefix [prefixSize]byte
-	header []byte // scratch: headers are decoded into strings, never aliased
+	br      *bufio.Reader
+	max     int
+	prefix  [prefixSize]byte
+	header  []byte // scratch: headers are decoded into strings, never aliased
+	scratch []byte // for unescaping JSON strings
 }
 
 // NewReader returns a Reader whose frame limit is DefaultMaxFrameSize.
@@ -144,7 +149,7 @@ func (r *Reader) ReadCommand() (*Command, error) {
 	if _, err := io.ReadFull(r.br, h); err != nil {
 		return nil, unexpected(err)
 	}
-	if err := decodeHeader(h, c); err != nil {
+	if err := decodeHeader(h, c, &r.scratch); err != nil {
 		return nil, err
 	}
 	if cap(r.header) > 64<<10 {

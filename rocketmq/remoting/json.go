@@ -1,6 +1,7 @@
 package remoting
 
 import (
+	"bytes"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -18,7 +19,8 @@ func appendJSONHeader(b []byte, c *Command) []byte {
 	b = strconv.AppendInt(b, int64(c.Code), 10)
 	if len(c.ExtFields) > 0 {
 		b = append(b, `,"extFields":{`...)
-		for i, k := range sortedKeys(c.ExtFields) {
+		var arr [16]string
+		for i, k := range sortedKeys(arr[:0], c.ExtFields) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -111,7 +113,15 @@ type jsonDecoder struct {
 // decodeJSONHeader decodes a JSON header into c, which is new: a property missing or null
 // is the zero value; a repeated one is its last.
 func decodeJSONHeader(h []byte, c *Command) error {
-	d := jsonDecoder{b: h}
+	var scratch []byte
+	return decodeJSONHeaderScratch(h, c, &scratch)
+}
+
+// decodeJSONHeaderScratch is decodeJSONHeader with a buffer for unescaping, kept by the
+// caller from one header to the next.
+func decodeJSONHeaderScratch(h []byte, c *Command, scratch *[]byte) error {
+	d := jsonDecoder{b: h, scratch: *scratch}
+	defer func() { *scratch = d.scratch[:0] }()
 	if err := d.object(func(key []byte) error { return d.property(key, c) }); err != nil {
 		return err
 	}
@@ -295,8 +305,8 @@ func (d *jsonDecoder) extFields(c *Command) error {
 	if d.literal("null") {
 		return nil
 	}
-	return d.object(func(key []byte) error {
-		k := string(key)
+	return d.object(func(kb []byte) error {
+		k := key(kb)
 		var v string
 		switch d.peek() {
 		case '"':
@@ -325,7 +335,9 @@ func (d *jsonDecoder) extFields(c *Command) error {
 			v = string(num)
 		}
 		if c.ExtFields == nil {
-			c.ExtFields = make(map[string]string)
+			// Sized for the fields left in the header (an overestimate by the few
+			// properties after extFields), so that it is made once.
+			c.ExtFields = make(map[string]string, min(bytes.Count(d.b[d.i:], []byte{','})+1, 64))
 		}
 		c.ExtFields[k] = v
 		return nil
