@@ -1,5 +1,5 @@
-// The house rules of docs/ARCHITECTURE.md as a test: a protocol package (kafka, mqtt, amqp
-// and their subpackages) imports no other protocol and no backend (bridge/pulsar,
+// The house rules of docs/ARCHITECTURE.md as a test: a protocol package (kafka, mqtt, amqp,
+// rocketmq and their subpackages) imports no other protocol and no backend (bridge/pulsar,
 // bridge/embedded); the bridge side (bridge, bridge/bridgetest and the other non-backend
 // packages under bridge/) imports no protocol, and no backend either, since every backend
 // is built on it. A copy of another project under third_party imports only itself, so
@@ -18,7 +18,7 @@ import (
 
 const module = "github.com/pulsar-gateway/pulsar-gateway/"
 
-var protocolRoots = []string{"kafka", "mqtt", "amqp"}
+var protocolRoots = []string{"kafka", "mqtt", "amqp", "rocketmq"}
 var backendRoots = []string{"bridge/pulsar", "bridge/embedded"}
 
 // thirdPartyRoots is the third_party copy rel belongs to (third_party/<name>), if any.

@@ -78,6 +78,8 @@ for artifact in org.apache.kafka:kafka-clients:4.4.0 org.slf4j:slf4j-nop:2.0.17;
 done
 # RabbitMQ's Java client, for integration/amqp (slf4j-nop comes with Kafka's above).
 mvn -B -q dependency:get -Dartifact=com.rabbitmq:amqp-client:5.25.0 >/dev/null
+# RocketMQ's Java client 5.1.4 and its dependencies, for rocketmq/remoting's Java test.
+mvn -B -q -f rocketmq/remoting/testdata/java/pom.xml dependency:build-classpath >/dev/null
 # Kafka's jars, for its console tools in integration/kafka.
 integration/kafka/kraft.sh classpath >/dev/null
 # Kafka Streams and Kafka Connect jars, for integration/kafka/streams.

@@ -11,7 +11,10 @@ import (
 // null ones left out, language by name, ext fields as strings, and serializeTypeCurrentRPC
 // (a getter fastjson does not know to skip), which readers ignore:
 //
-//	{"code":105,"extFields":{"topic":"t"},"flag":0,"language":"JAVA","opaque":3,"serializeTypeCurrentRPC":"JSON","version":435}
+//	{"code":105,"extFields":{"topic":"t"},"flag":0,"language":"JAVA","opaque":3,"serializeTypeCurrentRPC":"JSON","version":441}
+//
+// (the Java client 5.1.4's route lookup). client-go writes its struct's order instead, with
+// an empty remark; both read either.
 
 // appendJSONHeader appends c's header as fastjson writes it, ext fields in sorted key order.
 func appendJSONHeader(b []byte, c *Command) []byte {
