@@ -201,7 +201,8 @@ start() {
     log "already running (name server pid $(namesrv_running), broker pid $(broker_running))"
     pid=$(broker_running)
   else
-    stop_both # a half-started pair (one JVM died) is restarted whole
+    # A half-started pair (one JVM died) is restarted whole.
+    if namesrv_running >/dev/null || broker_running >/dev/null; then stop_both; fi
     command -v "$JAVA" >/dev/null 2>&1 || die "java not found"
     ensure_jars
     choose_ports

@@ -46,7 +46,8 @@ type entry struct {
 	Serialize  int             `json:"serialize"` // 0 JSON, 1 ROCKETMQ
 	HeaderLen  int             `json:"headerLen"`
 	BodyLen    int             `json:"bodyLen"`
-	Header     json.RawMessage `json:"header,omitempty"` // the JSON header as sent
+	Header     json.RawMessage `json:"header,omitempty"`    // the JSON header as sent
+	RMQHeader  *rmqHeader      `json:"rmqHeader,omitempty"` // a ROCKETMQ binary header, decoded
 	At         string          `json:"at"`
 	Rewritten  bool            `json:"rewritten,omitempty"` // forwarded with the broker address replaced
 	ForwardLen int             `json:"forwardLen,omitempty"`
@@ -67,6 +68,9 @@ func (r *recorder) record(conn int, target, dir string, frame []byte) (entry, er
 			if e.Serialize == 0 && json.Valid(frame[8:8+e.HeaderLen]) {
 				e.Header = json.RawMessage(frame[8 : 8+e.HeaderLen])
 			}
+			if e.Serialize == 1 {
+				e.RMQHeader = decodeRMQ(frame[8 : 8+e.HeaderLen])
+			}
 		}
 	}
 	if err := os.WriteFile(filepath.Join(r.dir, e.File), frame, 0o644); err != nil {
@@ -80,6 +84,63 @@ func (r *recorder) writeIndex(e entry) {
 	defer r.mu.Unlock()
 	b, _ := json.Marshal(e)
 	r.index.Write(append(b, '\n'))
+}
+
+// rmqHeader is RocketMQSerializable's header: code int16, language byte, version int16, opaque
+// int32, flag int32, remark (int32 length + bytes), extFields (int32 total length, then per
+// field int16 key length, key, int32 value length, value); all big-endian.
+type rmqHeader struct {
+	Code      int16             `json:"code"`
+	Language  byte              `json:"language"`
+	Version   int16             `json:"version"`
+	Opaque    int32             `json:"opaque"`
+	Flag      int32             `json:"flag"`
+	Remark    string            `json:"remark,omitempty"`
+	ExtFields map[string]string `json:"extFields,omitempty"`
+}
+
+func decodeRMQ(b []byte) *rmqHeader {
+	if len(b) < 17 {
+		return nil
+	}
+	h := &rmqHeader{
+		Code:     int16(binary.BigEndian.Uint16(b[0:])),
+		Language: b[2],
+		Version:  int16(binary.BigEndian.Uint16(b[3:])),
+		Opaque:   int32(binary.BigEndian.Uint32(b[5:])),
+		Flag:     int32(binary.BigEndian.Uint32(b[9:])),
+	}
+	rl := int(binary.BigEndian.Uint32(b[13:]))
+	b = b[17:]
+	if rl > len(b) {
+		return nil
+	}
+	h.Remark, b = string(b[:rl]), b[rl:]
+	if len(b) < 4 {
+		return h
+	}
+	el := int(binary.BigEndian.Uint32(b))
+	b = b[4:]
+	if el > len(b) {
+		return nil
+	}
+	b = b[:el]
+	h.ExtFields = map[string]string{}
+	for len(b) >= 2 {
+		kl := int(binary.BigEndian.Uint16(b))
+		if 2+kl+4 > len(b) {
+			return nil
+		}
+		k := string(b[2 : 2+kl])
+		b = b[2+kl:]
+		vl := int(binary.BigEndian.Uint32(b))
+		if 4+vl > len(b) {
+			return nil
+		}
+		h.ExtFields[k] = string(b[4 : 4+vl])
+		b = b[4+vl:]
+	}
+	return h
 }
 
 // readFrame reads one whole frame including its 4-byte length prefix.
