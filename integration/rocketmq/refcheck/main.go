@@ -1,11 +1,20 @@
 // Command refcheck proves a RocketMQ endpoint with the real Go client (rocketmq-client-go/v2,
-// remoting protocol): it sends N messages with a tag, keys and user properties (and N/2 with
-// another tag that the subscription must not deliver), then consumes them back with a push
-// consumer in clustering mode subscribed by tag, and prints what it saw. Exit status 1 on any
-// mismatch: a message missing, delivered twice with other content, a wrong tag delivered, or a
-// field not as sent.
+// remoting protocol) and prints what it saw; exit status 1 on any mismatch. Scenarios (-scenario):
 //
-//	go run ./integration/rocketmq/refcheck -namesrv 127.0.0.1:9876
+//   - basic (default): N messages with a tag, keys and user properties (and N/2 with another tag
+//     that the subscription must not deliver), consumed back by a push consumer in clustering
+//     mode subscribed by tag: each arrives once, every field as sent.
+//
+//   - delay: one message with delay level 2 (5 s) and one with a 5.x delivery time (now + 3 s):
+//     neither arrives early, both arrive.
+//
+//   - retry: the consumer fails the first delivery (ConsumeRetryLater), so it comes back through
+//     %RETRY%group with reconsumeTimes 1; with max reconsume times 1 a second failure sends it
+//     to %DLQ%group, read back by a consumer of that topic.
+//
+//   - all: the three in turn.
+//
+//     go run ./integration/rocketmq/refcheck -namesrv 127.0.0.1:9876 -scenario all
 //
 // Run against the real RocketMQ from ../rocketmq.sh now; against the gateway's handler later.
 package main
@@ -50,15 +59,32 @@ func main() {
 	otherTag := flag.String("other-tag", "TagB", "tag of the N/2 messages that must not be delivered")
 	timeout := flag.Duration("timeout", 60*time.Second, "how long to wait for the messages")
 	quiet := flag.Bool("quiet", false, "print only the summary")
+	scenario := flag.String("scenario", "basic", "basic, delay, retry or all")
 	flag.Parse()
 	if *group == "" {
 		*group = "refcheck-" + *topic
 	}
 	rlog.SetLogLevel("error")
 
-	if err := run(*ns, *topic, *group, *n, *tag, *otherTag, *timeout, *quiet); err != nil {
-		fmt.Fprintln(os.Stderr, "refcheck: FAIL:", err)
-		os.Exit(1)
+	scenarios := map[string]func() error{
+		"basic": func() error { return run(*ns, *topic, *group, *n, *tag, *otherTag, *timeout, *quiet) },
+		"delay": func() error { return runDelay(*ns, *topic+"-delay", *group+"-delay", *timeout) },
+		"retry": func() error { return runRetry(*ns, *topic+"-retry", *group+"-retry", *timeout) },
+	}
+	names := []string{*scenario}
+	if *scenario == "all" {
+		names = []string{"basic", "delay", "retry"}
+	}
+	for _, name := range names {
+		f, ok := scenarios[name]
+		if !ok {
+			fmt.Fprintln(os.Stderr, "refcheck: unknown scenario", name)
+			os.Exit(2)
+		}
+		if err := f(); err != nil {
+			fmt.Fprintf(os.Stderr, "refcheck: %s: FAIL: %v\n", name, err)
+			os.Exit(1)
+		}
 	}
 }
 
