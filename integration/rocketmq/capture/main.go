@@ -161,6 +161,9 @@ func readFrame(rd io.Reader) ([]byte, error) {
 
 // rewriteBody replaces old with new in the frame's body and fixes the total length.
 func rewriteBody(frame []byte, old, new string) ([]byte, bool) {
+	if len(frame) < 8 {
+		return frame, false
+	}
 	hl := int(binary.BigEndian.Uint32(frame[4:8]) & 0xffffff)
 	if 8+hl > len(frame) {
 		return frame, false

@@ -5,6 +5,9 @@
 //     that the subscription must not deliver), consumed back by a push consumer in clustering
 //     mode subscribed by tag: each arrives once, every field as sent.
 //
+//   - batch: 4 messages in one SEND_BATCH_MESSAGE arrive at consecutive offsets of one queue,
+//     each with its own body, tag, keys and properties.
+//
 //   - delay: one message with delay level 2 (5 s) and one with a 5.x delivery time (now + 3 s):
 //     neither arrives early, both arrive.
 //
@@ -12,7 +15,7 @@
 //     %RETRY%group with reconsumeTimes 1; with max reconsume times 1 a second failure sends it
 //     to %DLQ%group, read back by a consumer of that topic.
 //
-//   - all: the three in turn.
+//   - all: all of them in turn.
 //
 //     go run ./integration/rocketmq/refcheck -namesrv 127.0.0.1:9876 -scenario all
 //
@@ -59,7 +62,7 @@ func main() {
 	otherTag := flag.String("other-tag", "TagB", "tag of the N/2 messages that must not be delivered")
 	timeout := flag.Duration("timeout", 60*time.Second, "how long to wait for the messages")
 	quiet := flag.Bool("quiet", false, "print only the summary")
-	scenario := flag.String("scenario", "basic", "basic, delay, retry or all")
+	scenario := flag.String("scenario", "basic", "basic, batch, delay, retry or all")
 	flag.Parse()
 	if *group == "" {
 		*group = "refcheck-" + *topic
@@ -70,10 +73,11 @@ func main() {
 		"basic": func() error { return run(*ns, *topic, *group, *n, *tag, *otherTag, *timeout, *quiet) },
 		"delay": func() error { return runDelay(*ns, *topic+"-delay", *group+"-delay", *timeout) },
 		"retry": func() error { return runRetry(*ns, *topic+"-retry", *group+"-retry", *timeout) },
+		"batch": func() error { return runBatch(*ns, *topic+"-batch", *group+"-batch", 4, *timeout) },
 	}
 	names := []string{*scenario}
 	if *scenario == "all" {
-		names = []string{"basic", "delay", "retry"}
+		names = []string{"basic", "batch", "delay", "retry"}
 	}
 	for _, name := range names {
 		f, ok := scenarios[name]

@@ -274,3 +274,63 @@ func runRetry(ns, topic, group string, timeout time.Duration) error {
 	fmt.Printf("refcheck: retry OK (topic %s, %s)\n", topic, dlq)
 	return nil
 }
+
+// runBatch: n messages in one SEND_BATCH_MESSAGE arrive on one queue at consecutive offsets from
+// the send result's, each with its own body, tag, keys and properties.
+func runBatch(ns, topic, group string, n int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	p, err := startProducer(ns, group+"-producer")
+	if err != nil {
+		return fmt.Errorf("producer: %w", err)
+	}
+	defer p.Shutdown()
+	var msgs []*primitive.Message
+	for i := 0; i < n; i++ {
+		m := primitive.NewMessage(topic, []byte(fmt.Sprintf("batch message %d", i)))
+		m.WithTag("TagBatch")
+		m.WithKeys([]string{fmt.Sprintf("bkey-%d", i)})
+		m.WithProperty(kindProp, fmt.Sprintf("batch-%d", i))
+		msgs = append(msgs, m)
+	}
+	r, err := p.SendSync(ctx, msgs...)
+	if err != nil {
+		return fmt.Errorf("send batch: %w", err)
+	}
+	fmt.Printf("  sent batch: %s\n", r)
+
+	col := newCollector(nil)
+	c, err := startConsumer(ns, group, topic, col)
+	if err != nil {
+		return fmt.Errorf("consumer: %w", err)
+	}
+	defer c.Shutdown()
+	if !col.waitFor(ctx, func(s map[string][]delivery) bool {
+		for i := 0; i < n; i++ {
+			if len(s[fmt.Sprintf("batch-%d", i)]) == 0 {
+				return false
+			}
+		}
+		return true
+	}) {
+		return fmt.Errorf("batch not received within %s", timeout)
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	var problems []string
+	for i := 0; i < n; i++ {
+		m := col.seen[fmt.Sprintf("batch-%d", i)][0].msg
+		if string(m.Body) != fmt.Sprintf("batch message %d", i) || m.GetTags() != "TagBatch" || m.GetKeys() != fmt.Sprintf("bkey-%d", i) {
+			problems = append(problems, fmt.Sprintf("batch-%d: body %q tags %q keys %q", i, m.Body, m.GetTags(), m.GetKeys()))
+		}
+		if m.Queue.QueueId != r.MessageQueue.QueueId || m.QueueOffset != r.QueueOffset+int64(i) {
+			problems = append(problems, fmt.Sprintf("batch-%d: queue %d offset %d, expected queue %d offset %d",
+				i, m.Queue.QueueId, m.QueueOffset, r.MessageQueue.QueueId, r.QueueOffset+int64(i)))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	fmt.Printf("refcheck: batch OK (topic %s)\n", topic)
+	return nil
+}

@@ -30,6 +30,14 @@ stop_capture() { kill "$CAP_PID"; wait "$CAP_PID" 2>/dev/null || true; CAP_PID=;
 start_capture go
 "$WORK/refcheck" -namesrv "$NS" -topic capture-go -group capture-go-group -n 8 -quiet
 stop_capture
+# ... a batch of 4 (topic capture-go-batch), and a failed consume sent back (capture-go-retry,
+# about 45 s: the client finds the new %RETRY% topic on its 30 s route poll).
+start_capture go-batch
+"$WORK/refcheck" -namesrv "$NS" -topic capture-go -group capture-go-group -scenario batch -quiet
+stop_capture
+start_capture go-retry
+"$WORK/refcheck" -namesrv "$NS" -topic capture-go -group capture-go-group -scenario retry -timeout 120s >/dev/null
+stop_capture
 
 # 2. The Java client 5.1.4 with ROCKETMQ (binary) headers, through mqadmin: route, one
 #    SEND_MESSAGE_V2, a pull of 2 messages.
@@ -104,6 +112,13 @@ pick(go, 'go-pull-2-messages', first(go, lambda e: req(11, queueOffset='0')(e) a
 pick(go, 'go-update-offset', first(go, req(15)), with_reply=False)
 notify = first(go, lambda e: e['dir'] == 's2c' and e['h'].get('code') == 40)
 pick([notify], 'go-notify-consumer-ids-changed', notify, with_reply=False)
+
+batch = load('go-batch')
+pick(batch, 'go-send-batch', first(batch, req(320)))
+retry = load('go-retry')
+pick(retry, 'go-send-back', first(retry, req(36)))
+pick(retry, 'go-pull-retry-topic', first(retry, lambda e: req(11, topic='%RETRY%capture-go-group-retry')(e)
+                                         and reply(retry, e)['bodyLen'] > 0))
 
 java = load('java')
 pick(java, 'java-route', first(java, req(105, topic='capture-java')))
