@@ -249,9 +249,11 @@ func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet
 		if pk.ReasonCode >= packets.ErrUnspecifiedError.Code {
 			ss.complete(pk.PacketID) // refused: the flow ends here
 		} else {
+			ss.cork.corkReader() // mochi answers with a PUBREL
 			ss.received(pk.PacketID)
 		}
 	case packets.Pubrel:
+		ss.cork.corkReader() // mochi answers with a PUBCOMP
 		ss.released(pk.PacketID)
 	case packets.Disconnect:
 		// MQTT 5 may change the session expiry on DISCONNECT; mochi thinks
