@@ -19,9 +19,12 @@ func (a admin) CreateTopic(ctx context.Context, name string, partitions int) err
 		return err
 	}
 	a.b.mu.Lock()
-	defer a.b.mu.Unlock()
 	_, err = a.b.createTopicLocked(full, partitions)
-	return err
+	a.b.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return a.b.syncLog()
 }
 
 func (a admin) DeleteTopic(ctx context.Context, name string) error {
@@ -84,17 +87,20 @@ func (a admin) UpdatePartitions(ctx context.Context, name string, partitions int
 		return err
 	}
 	a.b.mu.Lock()
-	defer a.b.mu.Unlock()
 	if t.partitions == 0 {
+		a.b.mu.Unlock()
 		return fmt.Errorf("%w: %s is not partitioned", bridge.ErrInvalid, t.name)
 	}
 	if partitions <= t.partitions {
+		a.b.mu.Unlock()
 		return fmt.Errorf("%w: %s has %d partitions; can only grow", bridge.ErrInvalid, t.name, t.partitions)
 	}
-	if err := a.b.growTopicLocked(t, partitions); err != nil {
+	err = a.b.growTopicLocked(t, partitions)
+	a.b.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("grow topic %s: %w", t.name, err)
 	}
-	return nil
+	return a.b.syncLog()
 }
 
 func (a admin) IndexRange(ctx context.Context, partition string) (bridge.IndexRange, error) {

@@ -288,12 +288,24 @@ func (b *Backend) doneDB() { b.dbUse.Add(-1) }
 
 // commit writes batch durably, or answers bridge.ErrClosed once Close has
 // taken the store away.
-func (b *Backend) commit(batch *pebble.Batch) error {
+func (b *Backend) commit(batch *pebble.Batch) error { return b.commitWith(batch, pebble.Sync) }
+
+func (b *Backend) commitWith(batch *pebble.Batch, opts *pebble.WriteOptions) error {
 	if !b.useDB() {
 		return bridge.ErrClosed
 	}
 	defer b.doneDB()
-	return batch.Commit(pebble.Sync)
+	return batch.Commit(opts)
+}
+
+// syncLog makes everything written so far durable; concurrent calls share
+// an fsync (Pebble's commit pipeline).
+func (b *Backend) syncLog() error {
+	if !b.useDB() {
+		return bridge.ErrClosed
+	}
+	defer b.doneDB()
+	return b.db.LogData(nil, pebble.Sync)
 }
 
 // set and del write one key durably, as commit does.
@@ -353,7 +365,8 @@ func normalize(name string) (string, error) {
 	return tn.String(), nil
 }
 
-// createTopicLocked writes a topic and its partitions. b.mu is held.
+// createTopicLocked writes a topic and its partitions, durable once the
+// caller's syncLog returns. b.mu is held.
 func (b *Backend) createTopicLocked(name string, partitions int) (*topic, error) {
 	if b.closed {
 		return nil, bridge.ErrClosed
@@ -377,7 +390,7 @@ func (b *Backend) createTopicLocked(name string, partitions int) (*topic, error)
 
 // growTopicLocked writes t with its new partition count and the partitions
 // it did not have (all of them for a new topic), then tells followers.
-// b.mu is held.
+// b.mu is held; the caller calls syncLog once it is not.
 func (b *Backend) growTopicLocked(t *topic, partitions int) error {
 	batch := b.db.NewBatch()
 	defer batch.Close()
@@ -394,7 +407,12 @@ func (b *Backend) growTopicLocked(t *topic, partitions int) error {
 		_, num, _ := splitPartition(pn)
 		created = append(created, newPartition(b, pn, t.name, num, id))
 	}
-	if err := b.commit(batch); err != nil {
+	// Not synced here: b.mu is every lookup's lock, and a fleet of devices
+	// each making a topic of its own waited for the fsyncs one by one. The
+	// creator syncs after letting go of b.mu (syncLog), where concurrent
+	// syncs share one; whoever finds the topic meanwhile can only make
+	// something durable by a later synced write, which covers this one.
+	if err := b.commitWith(batch, pebble.NoSync); err != nil {
 		return err
 	}
 	for _, p := range created {
@@ -425,21 +443,28 @@ func (b *Backend) lookupTopic(name string, create bool) (*topic, error) {
 		return nil, err
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.closed {
+		b.mu.Unlock()
 		return nil, bridge.ErrClosed
 	}
 	if t, ok := b.topics[full]; ok {
+		b.mu.Unlock()
 		return t, nil
 	}
 	if !create || b.opts.AutoCreatePartitions < 0 {
+		b.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s", bridge.ErrTopicNotFound, full)
 	}
 	n := b.opts.AutoCreatePartitions
 	if n == 0 {
 		n = 1
 	}
-	return b.createTopicLocked(full, n)
+	t, err := b.createTopicLocked(full, n)
+	b.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return t, b.syncLog()
 }
 
 // lookupPartition finds a partition by its name, or a non-partitioned topic

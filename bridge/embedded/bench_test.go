@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -152,4 +153,22 @@ func BenchmarkConsume(b *testing.B) {
 			report(b, cpu0)
 		})
 	}
+}
+
+// BenchmarkCreateTopics is a fleet of devices each making a topic of its
+// own at once (MQTT subscribers of their own topics): 32 creators.
+func BenchmarkCreateTopics(b *testing.B) {
+	be := openBench(b)
+	ctx := context.Background()
+	var next atomic.Int64
+	b.SetParallelism(16) // 32 creators on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := be.Admin().CreateTopic(ctx, fmt.Sprintf("device-%d", next.Add(1)), 0); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
