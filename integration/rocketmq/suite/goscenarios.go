@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apache/rocketmq-client-go/v2/admin"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
@@ -607,8 +608,13 @@ func goDelay(ctx context.Context, e *env, l *logger) error {
 
 // goRetryDLQ: with max reconsume times 1, a message failed once comes back (reconsumeTimes 1,
 // same msgId and fields) and is then consumed; one that always fails lands in %DLQ%group after
-// its second failure, readable there. Bounded by the Go client's fixed 30 s route poll: the
-// consumer sees the %RETRY% topic, created by the first send-back, only then.
+// its second failure, readable there. Redeliveries use delay level 1 (1 s).
+//
+// The group's %RETRY% topic is created by its first send-back; a running Go consumer sees it
+// only on its next route poll (every 30 s) and takes its queue at the next rebalance (every
+// 20 s), both fixed in the client: ~40 s. So a first member fails a primer message (creating
+// the topic) and stops, and the scenario runs with a second member, started when the route is
+// there, as a group that has run before would be.
 func goRetryDLQ(ctx context.Context, e *env, l *logger) error {
 	topic, group := names(e, "go-retry")
 	p, err := newProducer(e, group+"-p")
@@ -616,6 +622,42 @@ func goRetryDLQ(ctx context.Context, e *env, l *logger) error {
 		return err
 	}
 	defer p.Shutdown()
+	adm, err := admin.NewAdmin(admin.WithResolver(primitive.NewPassthroughResolver(e.namesrv)))
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	waitRoute := func(topic string) error {
+		for {
+			mqs, err := adm.FetchPublishMessageQueues(ctx, topic)
+			if err == nil && len(mqs) > 0 {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("no route for %s: %v", topic, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	primer := newOut(topic, "primer", 0, "TagR")
+	if _, err := sendSync(ctx, p, primer); err != nil {
+		return err
+	}
+	c0 := newCollector(l)
+	c0.fail = func(id string, n int) bool { return id == primer.id }
+	pc0, err := pushConsumer(e, group, topic, all, c0, "primer", consumer.WithMaxReconsumeTimes(1))
+	if err != nil {
+		return err
+	}
+	if missing := c0.waitIDs(ctx, []string{primer.id}); len(missing) > 0 {
+		pc0.Shutdown()
+		return fmt.Errorf("primer not delivered")
+	}
+	err = waitRoute("%RETRY%" + group)
+	pc0.Shutdown()
+	if err != nil {
+		return err
+	}
 	once, always := newOut(topic, "once", 0, "TagR"), newOut(topic, "always", 0, "TagR")
 	for _, o := range []*outMsg{once, always} {
 		if _, err := sendSync(ctx, p, o); err != nil {
@@ -647,18 +689,14 @@ func goRetryDLQ(ctx context.Context, e *env, l *logger) error {
 	dc := newCollector(l)
 	dlqMsg := *always
 	dlqMsg.topic = dlq
-	// The DLQ topic exists from the second failure's send-back on.
-	var d interface{ Shutdown() error }
-	for d == nil {
-		x, err := pushConsumer(e, group+"-dlq", dlq, all, dc, "dlq")
-		if err == nil {
-			d = x
-			break
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("consumer of %s: %w", dlq, err)
-		}
-		time.Sleep(500 * time.Millisecond)
+	// The DLQ topic exists from the second failure's send-back on: wait for its route, as a
+	// consumer started before it would only see it on its next route poll (30 s) and rebalance.
+	if err := waitRoute(dlq); err != nil {
+		return err
+	}
+	d, err := pushConsumer(e, group+"-dlq", dlq, all, dc, "dlq")
+	if err != nil {
+		return fmt.Errorf("consumer of %s: %w", dlq, err)
 	}
 	defer d.Shutdown()
 	if missing := dc.waitIDs(ctx, []string{always.id}); len(missing) > 0 {

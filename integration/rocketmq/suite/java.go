@@ -18,8 +18,12 @@ import (
 var javaScenarioNames = []string{"send-modes", "batch", "tag-expression", "ordered", "rebalance", "offsets-restart",
 	"broadcast", "lite-pull-seek", "delay", "retry-dlq", "sql92"}
 
-// javaDir is this program's java/ folder (Suite.java and the pom that resolves the client).
+// javaDir is this program's java/ folder (Suite.java and the pom that resolves the client):
+// -java-dir, else the folder this file was compiled from.
 func javaDir() string {
+	if *javaDirFlag != "" {
+		return *javaDirFlag
+	}
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "java")
 }

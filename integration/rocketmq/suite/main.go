@@ -43,6 +43,7 @@ var (
 	timeoutFlag = flag.Duration("timeout", 90*time.Second, "bound on one scenario (the Java client's: on all of them)")
 	prefixFlag  = flag.String("prefix", fmt.Sprintf("st%x", time.Now().Unix()&0xffffff), "prefix of every topic and group (a broker keeps state between runs)")
 	verbose     = flag.Bool("v", false, "print every scenario's log, not only the failed ones'")
+	javaDirFlag = flag.String("java-dir", "", "folder of Suite.java and its pom.xml (default: the java/ folder beside this program's source)")
 	noJava      = flag.Bool("no-java", false, "leave the Java client's scenarios out (for working on the Go ones; a full run needs them)")
 )
 

@@ -168,6 +168,7 @@ public class Suite {
         DefaultMQProducer p = new DefaultMQProducer(group);
         p.setNamesrvAddr(namesrv);
         p.setInstanceName("p-" + (++instances));
+        p.setSendMsgTimeout(10000); // 3 s by default: short on a loaded 2-core CI machine
         p.start();
         return p;
     }
@@ -699,17 +700,27 @@ public class Suite {
     static void retryDlq(String topic, String group) throws Exception {
         DefaultMQProducer p = producer(group + "-p");
         try {
+            // The group's %RETRY% topic is created by its first send-back; a running consumer takes
+            // its queue only at its next rebalance (every 20 s). So a first member fails a primer
+            // (creating the topic) and stops; the scenario runs with a second member started when
+            // the route is there, as a group that has run before would be.
+            Out primer = out(topic, "primer", 0, "TagR");
+            send(p, primer);
+            Collector c0 = new Collector();
+            c0.fail = (id, n) -> id.equals(primer.id);
+            DefaultMQPushConsumer pc0 = push(group, topic, "*", c0, "primer", x -> x.setMaxReconsumeTimes(1));
+            try {
+                if (!c0.waitIds(List.of(primer.id), 30000).isEmpty()) throw new Fail("primer not delivered");
+                waitRoute(p, "%RETRY%" + group);
+            } finally {
+                pc0.shutdown();
+            }
             Out once = out(topic, "once", 0, "TagR"), always = out(topic, "always", 0, "TagR");
             send(p, once);
             send(p, always);
             Collector c = new Collector();
             c.fail = (id, n) -> id.equals(always.id) || (id.equals(once.id) && n == 1);
-            // Max reconsume times 1; routes polled every second, so the %RETRY% topic the first
-            // send-back creates is seen at once (the default is 30 s).
-            DefaultMQPushConsumer pc = push(group, topic, "*", c, "c", x -> {
-                x.setMaxReconsumeTimes(1);
-                x.setPollNameServerInterval(1000);
-            });
+            DefaultMQPushConsumer pc = push(group, topic, "*", c, "c", x -> x.setMaxReconsumeTimes(1));
             try {
                 if (!c.waitFor(() -> c.seen.getOrDefault(once.id, List.of()).size() >= 2 && c.seen.getOrDefault(always.id, List.of()).size() >= 2, 60000))
                     throw new Fail("failed messages not redelivered (once " + c.count(once.id) + ", always " + c.count(always.id) + ")");
@@ -725,16 +736,10 @@ public class Suite {
                 }
                 String dlq = "%DLQ%" + group;
                 Collector dc = new Collector();
-                DefaultMQPushConsumer d = null;
-                long end = System.currentTimeMillis() + 30000;
-                while (d == null) {
-                    try {
-                        d = push(group + "-dlq", dlq, "*", dc, "dlq", x -> x.setPollNameServerInterval(1000));
-                    } catch (Exception e) {
-                        if (System.currentTimeMillis() > end) throw new Fail("consumer of " + dlq + ": " + e);
-                        Thread.sleep(500);
-                    }
-                }
+                // The DLQ topic exists from the second failure's send-back on: wait for its route,
+                // as a consumer started before it would take it only at its next rebalance (20 s).
+                waitRoute(p, dlq);
+                DefaultMQPushConsumer d = push(group + "-dlq", dlq, "*", dc, "dlq", null);
                 try {
                     if (!dc.waitIds(List.of(always.id), 30000).isEmpty()) throw new Fail(always.id + " not in " + dlq);
                     Thread.sleep(500);
@@ -755,6 +760,19 @@ public class Suite {
             }
         } finally {
             p.shutdown();
+        }
+    }
+
+    // waitRoute waits until the name server has a route for topic (what a client's lookup sees).
+    static void waitRoute(DefaultMQProducer p, String topic) throws Exception {
+        long end = System.currentTimeMillis() + 30000;
+        while (true) {
+            try {
+                if (!p.fetchPublishMessageQueues(topic).isEmpty()) return;
+            } catch (Exception e) {
+                if (System.currentTimeMillis() > end) throw new Fail("no route for " + topic + ": " + e);
+            }
+            Thread.sleep(200);
         }
     }
 
