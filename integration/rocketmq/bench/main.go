@@ -8,10 +8,11 @@
 // 4 queues: a real broker's default) of each target:
 //   - sync send: -producers goroutines share one producer, each SendSync one message at a time
 //     (acknowledged when stored), -n messages in all;
-//   - batch send: the same goroutines SendSync batches of -batch messages, -n messages in all;
-//   - consume: a fresh clustering push consumer group reads the topic's 2 x -n messages from the
+//   - batch send: the same goroutines SendSync batches of -batch messages, -batch-n in all;
+//   - consume: a fresh clustering push consumer group reads all of the topic's messages from the
 //     first offset, timed from its creation to the last delivery (start-up and rebalance count).
-// Values are distinct random letters. Prints a table of medians over -runs; with -json, appends
+//
+// Values are distinct random letters. An untimed warm-up round on each target comes first. Prints a table of medians over -runs; with -json, appends
 // integration/benchout records (group "rocketmq", msg/s, each target's ratio against -ref) that
 // scripts/bench turns into docs/benchmarks.md's RocketMQ table.
 package main
@@ -46,12 +47,14 @@ var (
 	targets   targetFlag
 	ref       = flag.String("ref", "", "target the others are compared with (e.g. rocketmq)")
 	sizesFlag = flag.String("sizes", "100,1024", "value sizes in bytes")
-	n         = flag.Int("n", 20000, "messages per send phase (sync and batch each), per size and round")
+	n         = flag.Int("n", 20000, "messages of the sync send phase, per size and round")
+	batchN    = flag.Int("batch-n", 200000, "messages of the batch send phase, per size and round")
 	producers = flag.Int("producers", 16, "goroutines sending at once through one producer")
 	batchSize = flag.Int("batch", 32, "messages per batch in the batch phase")
 	runs      = flag.Int("runs", 3, "rounds (medians reported)")
 	timeout   = flag.Duration("timeout", 3*time.Minute, "bound on one phase")
 	jsonOut   = flag.String("json", "", "append the numbers to this file as JSON lines (integration/benchout)")
+	warmup    = flag.Bool("warmup", true, "first an untimed round of -n/4 messages on each target (JIT, page cache, connections)")
 	prefix    = flag.String("prefix", fmt.Sprintf("bench%x", time.Now().Unix()&0xffffff), "topic and group prefix")
 )
 
@@ -81,6 +84,18 @@ func main() {
 		}
 	}
 	failed := false
+	if *warmup {
+		full, fullBatch := *n, *batchN
+		*n, *batchN = max(full/4, 1), max(fullBatch/4, 1)
+		for _, t := range targets {
+			name, addr, _ := strings.Cut(t, "=")
+			if _, err := runOnce(name, addr, sizes[0], -1); err != nil {
+				fmt.Fprintf(os.Stderr, "bench: %s, warm-up: %v\n", name, err)
+				failed = true
+			}
+		}
+		*n, *batchN = full, fullBatch
+	}
 	for round := 0; round < *runs; round++ {
 		for _, size := range sizes {
 			for i := range targets {
@@ -174,8 +189,11 @@ func runOnce(name, addr string, size, round int) ([]result, error) {
 	if _, err := p.SendSync(ctx, primitive.NewMessage(topic, benchout.Letters(size))); err != nil {
 		return nil, fmt.Errorf("first send: %w", err)
 	}
-	values := benchout.Letters(2 * *n * size) // distinct values, cut from one buffer
-	value := func(i int) []byte { return values[i*size : (i+1)*size] }
+	// Values cut from one buffer of random letters: 4096 distinct ones, used in turn (bodies
+	// under 4 KiB are not compressed by the clients, so repetition does not help anyone).
+	const distinct = 4096
+	values := benchout.Letters(distinct * size)
+	value := func(i int) []byte { i %= distinct; return values[i*size : (i+1)*size] }
 	label := fmt.Sprintf("%d B", size)
 	if size%1024 == 0 {
 		label = fmt.Sprintf("%d KiB", size/1024)
@@ -185,7 +203,7 @@ func runOnce(name, addr string, size, round int) ([]result, error) {
 	// sync sends: each goroutine takes the next message number until n are sent.
 	var next atomic.Int64
 	errs := make(chan error, *producers)
-	send := func(per int, f func(first, count int) error) time.Duration {
+	send := func(total, per int, f func(first, count int) error) time.Duration {
 		next.Store(0)
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -195,10 +213,10 @@ func runOnce(name, addr string, size, round int) ([]result, error) {
 				defer wg.Done()
 				for {
 					first := int(next.Add(int64(per))) - per
-					if first >= *n {
+					if first >= total {
 						return
 					}
-					if err := f(first, min(per, *n-first)); err != nil {
+					if err := f(first, min(per, total-first)); err != nil {
 						errs <- err
 						return
 					}
@@ -208,7 +226,7 @@ func runOnce(name, addr string, size, round int) ([]result, error) {
 		wg.Wait()
 		return time.Since(start)
 	}
-	d := send(1, func(i, _ int) error {
+	d := send(*n, 1, func(i, _ int) error {
 		r, err := p.SendSync(ctx, primitive.NewMessage(topic, value(i)))
 		if err == nil && r.Status != primitive.SendOK {
 			err = fmt.Errorf("status %d", r.Status)
@@ -221,10 +239,10 @@ func runOnce(name, addr string, size, round int) ([]result, error) {
 	default:
 	}
 	out = append(out, result{fmt.Sprintf("sync send %s, %d producers", label, *producers), float64(*n) / d.Seconds()})
-	d = send(*batchSize, func(first, count int) error {
+	d = send(*batchN, *batchSize, func(first, count int) error {
 		msgs := make([]*primitive.Message, count)
 		for j := range msgs {
-			msgs[j] = primitive.NewMessage(topic, value(*n+first+j))
+			msgs[j] = primitive.NewMessage(topic, value(first+j))
 		}
 		r, err := p.SendSync(ctx, msgs...)
 		if err == nil && r.Status != primitive.SendOK {
@@ -237,10 +255,10 @@ func runOnce(name, addr string, size, round int) ([]result, error) {
 		return nil, fmt.Errorf("batch send: %w", err)
 	default:
 	}
-	out = append(out, result{fmt.Sprintf("batch send %s, batches of %d", label, *batchSize), float64(*n) / d.Seconds()})
+	out = append(out, result{fmt.Sprintf("batch send %s, batches of %d", label, *batchSize), float64(*batchN) / d.Seconds()})
 
-	// consume all 2n (+ the first) from the first offset with a fresh group.
-	want := int64(2**n + 1)
+	// consume all (the first, the sync and the batched ones) from the first offset with a fresh group.
+	want := int64(1 + *n + *batchN)
 	var got atomic.Int64
 	done := make(chan struct{})
 	start := time.Now()

@@ -419,4 +419,3 @@ func crossFromPulsar(ctx context.Context, e *env, l *logger) error {
 	}
 	return receiveRocketMQ(ctx, e, topic, sent, l)
 }
-

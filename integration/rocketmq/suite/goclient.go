@@ -106,7 +106,9 @@ func userProps(all map[string]string) map[string]string {
 // (exactly: none missing, none added), topic, and the client's message id.
 func (o *outMsg) sameAs(m *primitive.MessageExt) []string {
 	var p []string
-	bad := func(what string, got, want any) { p = append(p, fmt.Sprintf("%s: %s %q, sent %q", o.id, what, got, want)) }
+	bad := func(what string, got, want any) {
+		p = append(p, fmt.Sprintf("%s: %s %q, sent %q", o.id, what, got, want))
+	}
 	if m.Topic != o.topic {
 		bad("topic", m.Topic, o.topic)
 	}
