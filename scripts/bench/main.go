@@ -79,7 +79,7 @@ var groups = []struct{ name, title, about string }{
 	{"rocketmq", "RocketMQ: send and consume",
 		"rocketmq-client-go/v2 (integration/rocketmq/bench) on a fresh auto-created topic of 4 queues per round: `sync send` is 16 goroutines sharing one producer, each sending one message at a time and waiting for its result (stored); " +
 			"`batch send` the same goroutines sending batches of 32; `consume` a fresh clustering push consumer group reading all of the topic from the first offset, from its creation to the last delivery (start-up and rebalance count). " +
-			"Distinct random letters as bodies, an untimed warm-up round first. `rocketmq` is Apache RocketMQ (a name server and a broker from Maven Central's jars, integration/rocketmq/rocketmq.sh, its defaults: asynchronous flush)."},
+			"Bodies of random letters (4096 distinct ones in turn), an untimed warm-up round first. `rocketmq` is Apache RocketMQ (a name server and a broker from Maven Central's jars, integration/rocketmq/rocketmq.sh, its defaults: asynchronous flush)."},
 	{"latency", "Latency at a steady rate",
 		"One producer at a steady rate (not saturation) with 100 B payloads that carry their send time, one consumer reading as it goes; publish-to-delivery percentiles on one clock, the first tenth of each run not counted. " +
 			"Go's timers wake about every millisecond, so the load goes out about ten messages per millisecond. Kafka: acks=all, lz4, 1 ms linger (the Pulsar clients: their 1 ms batching, lz4); MQTT: QoS 1 both ways, the gateway as its own process; AMQP: persistent, confirms. " +

@@ -62,6 +62,7 @@ type env struct {
 type scenario struct {
 	name    string
 	gateway bool // needs the gateway (cross-protocol)
+	pulsar  bool // needs the gateway on Pulsar (a native Pulsar client beside it)
 	run     func(ctx context.Context, e *env, l *logger) error
 }
 
@@ -132,7 +133,7 @@ func run() int {
 	}
 	var todo []scenario
 	for _, s := range append(goScenarios(), crossScenarios()...) {
-		if s.gateway && !e.gateway {
+		if s.gateway && !e.gateway || s.pulsar && e.pulsarURL == "" {
 			continue
 		}
 		if filter.MatchString(s.name) {
