@@ -17,9 +17,10 @@
 #   ROCKETMQ_SUITE_GATEWAY_ARGS  extra gateway flags (gateway mode)
 #   EMBEDDED=0                   gateway mode: only the Pulsar round
 #   ROCKETMQ_DATA                reference mode: the broker's folder (default: a fresh temporary one)
-# Under a minute against the real broker: the Go scenarios run 4 at a time beside the JVM,
-# which runs the Java ones in turn (~30 s, the longest delay 5 s); the run is bounded by
-# -timeout per scenario (90 s; the Java client's all together: 4x).
+# About a minute against the real broker: the Go scenarios run 4 at a time beside the JVM,
+# which runs the Java ones in turn (~30 s); the longest is go/retry-dlq (~41 s: the Go client
+# polls routes every 30 s and rebalances every 20 s, fixed, and takes its group's new %RETRY%
+# queue only then). Bounded by -timeout per scenario (90 s; the Java client's all together 4x).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -406,7 +406,10 @@ func goOffsetsRestart(ctx context.Context, e *env, l *logger) error {
 		pc.Shutdown()
 		return fmt.Errorf("not delivered before the restart: %v", missing)
 	}
-	time.Sleep(300 * time.Millisecond) // the callbacks return, the offsets advance
+	// Past the client's offset commit interval (5 s, fixed): the Go client's commit on
+	// shutdown is a one-way send racing the connection's close (seen lost once in five runs),
+	// so the check is of what the client committed while running.
+	time.Sleep(6 * time.Second)
 	if err := pc.Shutdown(); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -610,11 +613,12 @@ func goDelay(ctx context.Context, e *env, l *logger) error {
 // same msgId and fields) and is then consumed; one that always fails lands in %DLQ%group after
 // its second failure, readable there. Redeliveries use delay level 1 (1 s).
 //
-// The group's %RETRY% topic is created by its first send-back; a running Go consumer sees it
-// only on its next route poll (every 30 s) and takes its queue at the next rebalance (every
-// 20 s), both fixed in the client: ~40 s. So a first member fails a primer message (creating
-// the topic) and stops, and the scenario runs with a second member, started when the route is
-// there, as a group that has run before would be.
+// The group's %RETRY% topic is created by its first send-back; the running Go consumer sees it
+// on its next route poll (every 30 s) and takes its queue at the next rebalance (every 20 s),
+// both fixed in the client: ~40 s here, the longest Go scenario. (Starting a second member
+// once the route exists, as the Java scenario does, is not reliable with the Go client: a
+// member shut down just before sometimes stays registered at the broker, holding half the
+// queues, seen once in ten runs.)
 func goRetryDLQ(ctx context.Context, e *env, l *logger) error {
 	topic, group := names(e, "go-retry")
 	p, err := newProducer(e, group+"-p")
@@ -638,25 +642,6 @@ func goRetryDLQ(ctx context.Context, e *env, l *logger) error {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-	}
-	primer := newOut(topic, "primer", 0, "TagR")
-	if _, err := sendSync(ctx, p, primer); err != nil {
-		return err
-	}
-	c0 := newCollector(l)
-	c0.fail = func(id string, n int) bool { return id == primer.id }
-	pc0, err := pushConsumer(e, group, topic, all, c0, "primer", consumer.WithMaxReconsumeTimes(1))
-	if err != nil {
-		return err
-	}
-	if missing := c0.waitIDs(ctx, []string{primer.id}); len(missing) > 0 {
-		pc0.Shutdown()
-		return fmt.Errorf("primer not delivered")
-	}
-	err = waitRoute("%RETRY%" + group)
-	pc0.Shutdown()
-	if err != nil {
-		return err
 	}
 	once, always := newOut(topic, "once", 0, "TagR"), newOut(topic, "always", 0, "TagR")
 	for _, o := range []*outMsg{once, always} {
