@@ -251,6 +251,12 @@ func (c *collector) count(id string) int {
 
 // pushConsumer starts a push consumer of topic for member of group.
 func pushConsumer(e *env, group, topic string, sel consumer.MessageSelector, c *collector, member string, opts ...consumer.Option) (rocketmq.PushConsumer, error) {
+	return pushConsumerWith(e, group, topic, sel, member, c.callback(member), opts...)
+}
+
+// pushConsumerWith starts a push consumer of topic for member of group, consuming with f.
+func pushConsumerWith(e *env, group, topic string, sel consumer.MessageSelector, member string,
+	f func(context.Context, ...*primitive.MessageExt) (consumer.ConsumeResult, error), opts ...consumer.Option) (rocketmq.PushConsumer, error) {
 	opts = append([]consumer.Option{
 		consumer.WithNsResolver(primitive.NewPassthroughResolver(e.namesrv)),
 		consumer.WithGroupName(group),
@@ -262,7 +268,7 @@ func pushConsumer(e *env, group, topic string, sel consumer.MessageSelector, c *
 	if err != nil {
 		return nil, err
 	}
-	if err := pc.Subscribe(topic, sel, c.callback(member)); err != nil {
+	if err := pc.Subscribe(topic, sel, f); err != nil {
 		return nil, err
 	}
 	return pc, pc.Start()

@@ -95,6 +95,9 @@ func (l *logger) String() string {
 func main() {
 	flag.Parse()
 	rlog.SetLogLevel("error")
+	if *memberGroup != "" {
+		os.Exit(runMember())
+	}
 	os.Exit(run())
 }
 
