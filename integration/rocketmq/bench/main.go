@@ -3,6 +3,9 @@
 // with their order rotated, so machine noise spreads over all of them:
 //
 //	go run ./integration/rocketmq/bench -target rocketmq=127.0.0.1:9876 -target gateway/embedded=127.0.0.1:19876 -ref rocketmq
+//	go run ./integration/rocketmq/bench -target rocketmq=127.0.0.1:9876 -gateway BIN -gateway-backends embedded,pulsar -ref rocketmq
+//
+// (-gateway starts the gateway binary, RocketMQ only, once per backend, as target gateway/BACKEND.)
 //
 // Per value size (-sizes, default 100 B and 1 KiB) and round, on a fresh topic (auto-created,
 // 4 queues: a real broker's default) of each target:
@@ -36,6 +39,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/rlog"
 
 	"github.com/pulsar-gateway/pulsar-gateway/integration/benchout"
+	"github.com/pulsar-gateway/pulsar-gateway/integration/rocketmq/gatewayproc"
 )
 
 type targetFlag []string
@@ -44,34 +48,60 @@ func (t *targetFlag) String() string     { return strings.Join(*t, ",") }
 func (t *targetFlag) Set(s string) error { *t = append(*t, s); return nil }
 
 var (
-	targets   targetFlag
-	ref       = flag.String("ref", "", "target the others are compared with (e.g. rocketmq)")
-	sizesFlag = flag.String("sizes", "100,1024", "value sizes in bytes")
-	n         = flag.Int("n", 20000, "messages of the sync send phase, per size and round")
-	batchN    = flag.Int("batch-n", 200000, "messages of the batch send phase, per size and round")
-	producers = flag.Int("producers", 16, "goroutines sending at once through one producer")
-	batchSize = flag.Int("batch", 32, "messages per batch in the batch phase")
-	runs      = flag.Int("runs", 3, "rounds (medians reported)")
-	timeout   = flag.Duration("timeout", 3*time.Minute, "bound on one phase")
-	jsonOut   = flag.String("json", "", "append the numbers to this file as JSON lines (integration/benchout)")
-	warmup    = flag.Bool("warmup", true, "first an untimed round of -n/4 messages on each target (JIT, page cache, connections)")
-	prefix    = flag.String("prefix", fmt.Sprintf("bench%x", time.Now().Unix()&0xffffff), "topic and group prefix")
+	targets    targetFlag
+	ref        = flag.String("ref", "", "target the others are compared with (e.g. rocketmq)")
+	sizesFlag  = flag.String("sizes", "100,1024", "value sizes in bytes")
+	n          = flag.Int("n", 20000, "messages of the sync send phase, per size and round")
+	batchN     = flag.Int("batch-n", 200000, "messages of the batch send phase, per size and round")
+	producers  = flag.Int("producers", 16, "goroutines sending at once through one producer")
+	batchSize  = flag.Int("batch", 32, "messages per batch in the batch phase")
+	runs       = flag.Int("runs", 3, "rounds (medians reported)")
+	timeout    = flag.Duration("timeout", 3*time.Minute, "bound on one phase")
+	jsonOut    = flag.String("json", "", "append the numbers to this file as JSON lines (integration/benchout)")
+	warmup     = flag.Bool("warmup", true, "first an untimed round of -n/4 messages on each target (JIT, page cache, connections)")
+	gwBin      = flag.String("gateway", "", "gateway binary: start it (RocketMQ only) per -gateway-backends, as targets gateway/BACKEND")
+	gwBackends = flag.String("gateway-backends", "embedded", "with -gateway: embedded, pulsar (PULSAR_URL, PULSAR_ADMIN_URL) or both, comma-separated")
+	prefix     = flag.String("prefix", fmt.Sprintf("bench%x", time.Now().Unix()&0xffffff), "topic and group prefix")
 )
 
 func main() {
 	flag.Var(&targets, "target", "NAME=HOST:PORT of a name server (repeat), e.g. rocketmq=127.0.0.1:9876")
 	flag.Parse()
 	rlog.SetLogLevel("error")
+	var gateways []*gatewayproc.Gateway
+	code := 0
+	if *gwBin != "" {
+		for _, b := range strings.Split(*gwBackends, ",") {
+			g, err := gatewayproc.Start(*gwBin, b, []string{"rocketmq"}, nil)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bench: gateway on %s: %v\n", b, err)
+				code = 1
+				break
+			}
+			gateways = append(gateways, g)
+			targets = append(targets, "gateway/"+b+"="+g.Addrs["rocketmq"])
+		}
+	}
+	if code == 0 {
+		code = bench()
+	}
+	for _, g := range gateways {
+		g.Stop()
+	}
+	os.Exit(code)
+}
+
+func bench() int {
 	if len(targets) == 0 {
 		fmt.Fprintln(os.Stderr, "bench: no -target")
-		os.Exit(2)
+		return 2
 	}
 	var sizes []int
 	for _, s := range strings.Split(*sizesFlag, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || v < 1 {
 			fmt.Fprintf(os.Stderr, "bench: bad size %q\n", s)
-			os.Exit(2)
+			return 2
 		}
 		sizes = append(sizes, v)
 	}
@@ -103,7 +133,7 @@ func main() {
 				name, addr, ok := strings.Cut(t, "=")
 				if !ok {
 					fmt.Fprintf(os.Stderr, "bench: -target %q is not NAME=HOST:PORT\n", t)
-					os.Exit(2)
+					return 2
 				}
 				res, err := runOnce(name, addr, size, round)
 				if err != nil {
@@ -152,8 +182,9 @@ func main() {
 		fmt.Println()
 	}
 	if failed {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func median(v []float64) float64 {
