@@ -39,6 +39,7 @@ var (
 	backendFlag = flag.String("backend", "embedded", "with -gateway: embedded or pulsar (PULSAR_URL, PULSAR_ADMIN_URL)")
 	gatewayArgs = flag.String("gateway-args", os.Getenv("ROCKETMQ_SUITE_GATEWAY_ARGS"), "with -gateway: extra flags for it, space-separated")
 	runFlag     = flag.String("run", "", "only scenarios whose name matches this regexp (e.g. '^go/' or 'java/(delay|retry)')")
+	skipFlag    = flag.String("skip", "", "leave out scenarios whose name matches this regexp (e.g. 'sql92' where a target does not filter by SQL92)")
 	parallel    = flag.Int("parallel", 4, "scenarios at a time (the Java client's count as one)")
 	timeoutFlag = flag.Duration("timeout", 90*time.Second, "bound on one scenario (the Java client's: on all of them)")
 	prefixFlag  = flag.String("prefix", fmt.Sprintf("st%x", time.Now().Unix()&0xffffff), "prefix of every topic and group (a broker keeps state between runs)")
@@ -134,19 +135,25 @@ func run() int {
 		fmt.Printf("FAIL -run: %v\n", err)
 		return 1
 	}
+	skip, err := regexp.Compile(*skipFlag)
+	if err != nil {
+		fmt.Printf("FAIL -skip: %v\n", err)
+		return 1
+	}
+	selected := func(name string) bool { return filter.MatchString(name) && (*skipFlag == "" || !skip.MatchString(name)) }
 	var todo []scenario
 	for _, s := range append(goScenarios(), crossScenarios()...) {
 		if s.gateway && !e.gateway || s.pulsar && e.pulsarURL == "" {
 			continue
 		}
-		if filter.MatchString(s.name) {
+		if selected(s.name) {
 			todo = append(todo, s)
 		}
 	}
 	// The Java client's scenarios: one JVM, its own lines; a unit of the pool like a Go scenario.
 	var javaNames []string
 	for _, n := range javaScenarioNames {
-		if filter.MatchString("java/" + n) {
+		if selected("java/" + n) {
 			javaNames = append(javaNames, n)
 		}
 	}
