@@ -140,7 +140,9 @@ func run() int {
 		fmt.Printf("FAIL -skip: %v\n", err)
 		return 1
 	}
-	selected := func(name string) bool { return filter.MatchString(name) && (*skipFlag == "" || !skip.MatchString(name)) }
+	selected := func(name string) bool {
+		return filter.MatchString(name) && (*skipFlag == "" || !skip.MatchString(name))
+	}
 	var todo []scenario
 	for _, s := range append(goScenarios(), crossScenarios()...) {
 		if s.gateway && !e.gateway || s.pulsar && e.pulsarURL == "" {
