@@ -30,6 +30,9 @@
 #   ROCKETMQ_NAMESRV_JAVA_OPTS  (default -Xms64m -Xmx256m)
 #   ROCKETMQ_BROKER_JAVA_OPTS   (default -Xms256m -Xmx512m -XX:MaxDirectMemorySize=512m)
 #   JAVA_HOME               java to use (else `java` on PATH; RocketMQ 5.1 runs on 8..17)
+#   ROCKETMQ_BROKER_EXTRA_CONF  lines appended to the generated broker.conf, e.g.
+#                           'enablePropertyFilter=true' (SQL92 subscriptions; the acceptance suite's
+#                           reference run sets it)
 set -euo pipefail
 # shellcheck source=../service.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../service.sh"
@@ -169,6 +172,9 @@ storePathCommitLog=$ROCKETMQ_DATA/store/commitlog
 deleteWhen=04
 fileReservedTime=48
 PROPS
+  if [[ -n ${ROCKETMQ_BROKER_EXTRA_CONF:-} ]]; then
+    printf '%s\n' "$ROCKETMQ_BROKER_EXTRA_CONF" >>"$ROCKETMQ_DATA/broker.conf"
+  fi
 }
 
 # java_run MAIN OPTS LOG: one RocketMQ JVM in the background, its own session, all fds redirected

@@ -76,6 +76,10 @@ var groups = []struct{ name, title, about string }{
 	{"amqp", "AMQP: publish with confirms, consume",
 		"amqp091-go against both: persistent 100 B distinct bodies, 256 confirms in flight, consumers with prefetch 1000 acking each delivery; `queue` is one durable queue end to end, " +
 			"`fanout10` a fanout exchange to 10 durable queues. The gateway runs inside the load program, against a RabbitMQ node the program starts."},
+	{"rocketmq", "RocketMQ: send and consume",
+		"rocketmq-client-go/v2 (integration/rocketmq/bench) on a fresh auto-created topic of 4 queues per round: `sync send` is 16 goroutines sharing one producer, each sending one message at a time and waiting for its result (stored); " +
+			"`batch send` the same goroutines sending batches of 32; `consume` a fresh clustering push consumer group reading all of the topic from the first offset, from its creation to the last delivery (start-up and rebalance count). " +
+			"Bodies of random letters (4096 distinct ones in turn), an untimed warm-up round first. `rocketmq` is Apache RocketMQ (a name server and a broker from Maven Central's jars, integration/rocketmq/rocketmq.sh, its defaults: asynchronous flush)."},
 	{"latency", "Latency at a steady rate",
 		"One producer at a steady rate (not saturation) with 100 B payloads that carry their send time, one consumer reading as it goes; publish-to-delivery percentiles on one clock, the first tenth of each run not counted. " +
 			"Go's timers wake about every millisecond, so the load goes out about ten messages per millisecond. Kafka: acks=all, lz4, 1 ms linger (the Pulsar clients: their 1 ms batching, lz4); MQTT: QoS 1 both ways, the gateway as its own process; AMQP: persistent, confirms. " +
@@ -400,7 +404,7 @@ func chart(group string, rs []record) []chartFile {
 		p := byName[name]
 		if p == nil {
 			file := group + "-" + slug(name) + ".png"
-			title := map[string]string{"kafka": "Kafka throughput", "mqtt": "MQTT delivered messages/s", "amqp": "AMQP throughput",
+			title := map[string]string{"kafka": "Kafka throughput", "mqtt": "MQTT delivered messages/s", "amqp": "AMQP throughput", "rocketmq": "RocketMQ throughput",
 				"latency": "Latency: " + name, "memory": "Idle connections: " + name}[group]
 			unit := name
 			if group == "latency" {
@@ -496,6 +500,7 @@ func colorOf(target string) color.Color {
 		"rabbitmq":         color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
 		"pulsar":           color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
 		"pulsar-java":      color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+		"rocketmq":         color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
 	}
 	if c, ok := known[target]; ok {
 		return c

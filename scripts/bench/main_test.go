@@ -33,6 +33,8 @@ func TestRenderPageAndCharts(t *testing.T) {
 		{Group: "memory", Scenario: "MQTT idle connections (10), 2 publishing 1 msg/s", Metric: "CPU %", Target: "mosquitto", Value: 1.5, Lower: true},
 		{Group: "manytopics", Scenario: "1000 topics × 10 partitions", Metric: "commit 1 member ms", Target: "gw-embedded", Ref: "kafka", Value: 300, Lower: true},
 		{Group: "manytopics", Scenario: "1000 topics × 10 partitions", Metric: "commit 1 member ms", Target: "kafka", Value: 100, Lower: true},
+		{Group: "rocketmq", Scenario: "sync send 100 B, 16 producers", Metric: "msg/s", Target: "gateway/embedded", Ref: "rocketmq", Value: 3000},
+		{Group: "rocketmq", Scenario: "sync send 100 B, 16 producers", Metric: "msg/s", Target: "rocketmq", Value: 6000},
 	})
 	page, err := os.ReadFile(*out)
 	if err != nil {
@@ -48,6 +50,9 @@ func TestRenderPageAndCharts(t *testing.T) {
 		"![Idle connections: conn/s](benchmarks/memory-conn-s.png)",
 		"## Kafka: many topics",
 		"| 1000 topics × 10 partitions | commit 1 member ms | 300 | 100 | **3.00** |",
+		"## RocketMQ: send and consume",
+		"| sync send 100 B, 16 producers | msg/s | 3000 | 6000 | **0.50** |",
+		"![RocketMQ throughput](benchmarks/rocketmq-msg-s.png)",
 		"Machine: ",
 	} {
 		if !strings.Contains(string(page), want) {
@@ -55,8 +60,8 @@ func TestRenderPageAndCharts(t *testing.T) {
 		}
 	}
 	pngs, _ := filepath.Glob(filepath.Join(*charts, "*.png"))
-	if len(pngs) != 5 {
-		t.Errorf("charts %v, want kafka, latency, and idle connections' KiB/conn, conn/s, CPU %% (and no stale one, none for manytopics)", pngs)
+	if len(pngs) != 6 {
+		t.Errorf("charts %v, want kafka, rocketmq, latency, and idle connections' KiB/conn, conn/s, CPU %% (and no stale one, none for manytopics)", pngs)
 	}
 	for _, p := range pngs {
 		f, err := os.Open(p)
