@@ -46,6 +46,7 @@ export PULSAR_DATA=$work/pulsar PULSAR_PORT=${BENCH_PULSAR_PORT:-16650} PULSAR_H
 cleanup_brokers() {
 	[[ ${BENCH_KAFKA:-1} == 0 ]] || integration/kafka/kraft.sh stop >/dev/null 2>&1 || true
 	[[ ${BENCH_PULSAR:-1} == 0 ]] || integration/pulsar/standalone.sh stop >/dev/null 2>&1 || true
+	[[ ${BENCH_ROCKETMQ:-1} == 0 ]] || ROCKETMQ_DATA=$work/rocketmq integration/rocketmq/rocketmq.sh stop >/dev/null 2>&1 || true
 }
 cleanup() {
 	cleanup_brokers
@@ -71,6 +72,7 @@ go build -o "$work/pulsar-gateway" ./cmd/pulsar-gateway
 go build -o "$work/kafka-bench" ./integration/kafka/bench
 go build -o "$work/mqtt-bench" ./integration/mqtt/bench
 go build -o "$work/amqp-bench" ./integration/amqp/bench
+go build -o "$work/rocketmq-bench" ./integration/rocketmq/bench
 
 missing=()
 # step NAME COMMAND...: a load program that fails leaves its rows out and says so on the page,
@@ -140,6 +142,19 @@ fi
 # are a scenario of their own, with the other two at that count for the ratios).
 step "Kafka many topics" "$work/kafka-bench" -mode manytopics -runs "$rounds" -topics "$mt_topics" -topic-partitions 10 \
 	-pulsar-topics "$mt_pulsar_topics" -timeout 5m -json "$results" >"$work/kafka-manytopics.txt"
+# RocketMQ: the gateway on both backends against a real RocketMQ 5.1.4 (integration/rocketmq).
+if [[ ${BENCH_ROCKETMQ:-1} != 0 ]]; then
+	log "starting RocketMQ"
+	if urls=$(ROCKETMQ_DATA=$work/rocketmq integration/rocketmq/rocketmq.sh start --fresh | grep '^ROCKETMQ_NAMESRV='); then
+		eval "$urls"
+		step "RocketMQ" "$work/rocketmq-bench" -target rocketmq="$ROCKETMQ_NAMESRV" -gateway "$work/pulsar-gateway" \
+			-gateway-backends "embedded${PULSAR_URL:+,pulsar}" -ref rocketmq -runs "$rounds" -json "$results" >"$work/rocketmq.txt"
+	else
+		missing+=(--missing "the RocketMQ rows: the reference broker did not start")
+	fi
+else
+	missing+=(--missing "the RocketMQ rows (BENCH_ROCKETMQ=0)")
+fi
 # The JVMs go before the MQTT and AMQP throughput loads, which do not need them.
 cleanup_brokers
 step "MQTT" "$work/mqtt-bench" -gateway "$work/pulsar-gateway" -servers embedded,mosquitto -rounds "$rounds" \
