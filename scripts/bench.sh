@@ -174,6 +174,7 @@ versions=(
 if [[ ${BENCH_PULSAR:-1} != 0 ]]; then
 	versions+=(--version "Apache Pulsar=$pulsar_version (standalone; the Java client is its pulsar-client-original)")
 fi
+[[ ${BENCH_ROCKETMQ:-1} == 0 ]] || versions+=(--version "Apache RocketMQ=${ROCKETMQ_VERSION:-5.1.4} (name server and broker from Maven Central)")
 versions+=(--version "Java=$(java -version 2>&1 | head -1)")
 cmd=scripts/bench.sh
 [[ $quick == 1 ]] && cmd="BENCH_QUICK=1 scripts/bench.sh"
