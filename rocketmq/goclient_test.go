@@ -103,3 +103,181 @@ func TestGoClientSendAndConsume(t *testing.T) {
 		}
 	})
 }
+
+// sendN sends n messages with property seq from..from+n-1, round robin over the queues.
+func sendN(t *testing.T, addr, topic string, from, n int) {
+	t.Helper()
+	p := newProducer(t, addr)
+	for i := from; i < from+n; i++ {
+		m := primitive.NewMessage(topic, []byte(fmt.Sprint(i)))
+		m.WithTag("T")
+		m.WithProperty("seq", fmt.Sprint(i))
+		if _, err := p.SendSync(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func seqsOf(ms []*primitive.MessageExt) []string {
+	var s []string
+	for _, m := range ms {
+		s = append(s, m.GetProperty("seq"))
+	}
+	slices.Sort(s)
+	return s
+}
+
+// TestGoClientGroupSplitsQueues: two push consumers of one group split the topic's 4 queues
+// (each gets messages of its own queues only, together everything once), as the client's
+// rebalance does with the member list the gateway keeps.
+func TestGoClientGroupSplitsQueues(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr, _ := serve(t, b, nil)
+		topic, group := unique("split"), unique("cg")
+		sendN(t, addr, topic, 0, 1) // creates the topic (4 queues)
+		r1, _ := pushConsumer(t, addr, group, unique("c1"), topic, "*", nil)
+		r2, _ := pushConsumer(t, addr, group, unique("c2"), topic, "*", nil)
+		// Both members known: after a rebalance each owns 2 queues.
+		deadline := time.Now().Add(40 * time.Second)
+		for len(mustHandlerMembers(t, b, group)) < 2 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(3 * time.Second) // the NOTIFY-triggered rebalance settles
+		base1, base2 := r1.count(), r2.count()
+		sendN(t, addr, topic, 1, 40)
+		deadline = time.Now().Add(60 * time.Second)
+		for r1.count()+r2.count() < 41 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		all := append(r1.all(), r2.all()...)
+		if got := seqsOf(all); len(got) != 41 || len(slices.Compact(got)) != 41 {
+			t.Fatalf("the group got %d messages (%d distinct), want 41 once each", len(got), len(slices.Compact(got)))
+		}
+		queues := func(ms []*primitive.MessageExt) map[int]bool {
+			q := map[int]bool{}
+			for _, m := range ms {
+				q[m.Queue.QueueId] = true
+			}
+			return q
+		}
+		q1, q2 := queues(r1.all()[base1:]), queues(r2.all()[base2:])
+		if len(q1) == 0 || len(q2) == 0 {
+			t.Fatalf("one consumer got nothing after both joined: queues %v and %v", q1, q2)
+		}
+		for q := range q1 {
+			if q2[q] {
+				t.Errorf("queue %d went to both consumers (%v, %v)", q, q1, q2)
+			}
+		}
+	})
+}
+
+func mustHandlerMembers(t *testing.T, b bridge.Backend, group string) []string {
+	t.Helper()
+	st, err := b.State(context.Background(), memberTableName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	st.Range(group+"\x00", func(k string, _ []byte) bool { ids = append(ids, k); return true })
+	return ids
+}
+
+// TestGoClientOffsetsSurviveRestart: a consumer of a group consumes and shuts down (which
+// commits its offsets); a second consumer of the group, on another gateway of the same
+// backend, gets only what was sent after.
+func TestGoClientOffsetsSurviveRestart(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr, _ := serve(t, b, nil)
+		topic, group := unique("restart"), unique("cg")
+		sendN(t, addr, topic, 0, 10)
+		r1, stop1 := pushConsumer(t, addr, group, unique("c1"), topic, "*", nil)
+		r1.waitFor(t, 10, 60*time.Second)
+		time.Sleep(500 * time.Millisecond)
+		stop1()
+		sendN(t, addr, topic, 10, 5)
+		addr2, _ := serve(t, b, nil) // another gateway: offsets are in shared state
+		r2, _ := pushConsumer(t, addr2, group, unique("c2"), topic, "*", nil)
+		got := r2.waitFor(t, 5, 60*time.Second)
+		time.Sleep(2 * time.Second)
+		got = r2.all()
+		if s := seqsOf(got); !slices.Equal(s, []string{"10", "11", "12", "13", "14"}) {
+			t.Fatalf("the restarted group got %v, want 10..14 only", s)
+		}
+	})
+}
+
+// TestGoClientToBridgeReader: what a RocketMQ producer sent is, for a native reader of the
+// backend (as Kafka, MQTT, AMQP and Pulsar consumers read it), the body as sent, the user
+// properties as they are, tags and keys under rocketmq. and keys as the message key, in the
+// queue's partition at the index the producer was told.
+func TestGoClientToBridgeReader(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr, _ := serve(t, b, nil)
+		topic := unique("cross")
+		p := newProducer(t, addr)
+		m := primitive.NewMessage(topic, []byte("hello from rocketmq"))
+		m.WithTag("TagX")
+		m.WithKeys([]string{"k1", "k2"})
+		m.WithProperty("color", "red")
+		res, err := p.SendSync(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		part := bridge.PartitionName("persistent://public/default/"+topic, res.MessageQueue.QueueId)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		r, err := b.CreateReader(ctx, bridge.ReaderOptions{Topic: part, Start: bridge.StartAtIndex(res.QueueOffset)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		got, err := r.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Value) != "hello from rocketmq" || got.Index != res.QueueOffset {
+			t.Errorf("value %q index %d, want the body at %d", got.Value, got.Index, res.QueueOffset)
+		}
+		if got.Properties["color"] != "red" || got.Properties["rocketmq.TAGS"] != "TagX" ||
+			got.Properties["rocketmq.KEYS"] != "k1 k2" || got.Properties["rocketmq.UNIQ_KEY"] != res.MsgID {
+			t.Errorf("properties %v", got.Properties)
+		}
+		if string(got.Key) != "k1 k2" {
+			t.Errorf("key %q, want the keys", got.Key)
+		}
+		if got.EventTime.IsZero() {
+			t.Error("no event time: the born timestamp is lost")
+		}
+	})
+}
+
+// TestBridgeProducerToGoClient: a message another protocol wrote (a native producer with a
+// key and properties) reaches a RocketMQ consumer with its body, its key as KEYS and its
+// properties as user properties.
+func TestBridgeProducerToGoClient(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr, _ := serve(t, b, nil)
+		topic := unique("native")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		full := "persistent://public/default/" + topic
+		if err := b.Admin().CreateTopic(ctx, full, 2); err != nil {
+			t.Fatal(err)
+		}
+		pr, err := b.CreateProducer(ctx, bridge.ProducerOptions{Topic: bridge.PartitionName(full, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		if _, err := pr.Send(ctx, &bridge.OutMessage{Key: []byte("kafka-key"), Value: []byte("from elsewhere"),
+			Properties: map[string]string{"trace": "abc"}}); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := pushConsumer(t, addr, unique("cg"), unique("c"), topic, "*", nil)
+		got := r.waitFor(t, 1, 60*time.Second)[0]
+		if string(got.Body) != "from elsewhere" || got.GetKeys() != "kafka-key" || got.GetProperty("trace") != "abc" || got.Queue.QueueId != 1 {
+			t.Errorf("got body %q keys %q trace %q queue %d", got.Body, got.GetKeys(), got.GetProperty("trace"), got.Queue.QueueId)
+		}
+	})
+}
