@@ -120,6 +120,11 @@ func (c *conn) heartbeat(req *remoting.Command) {
 		if cd.MessageModel == "BROADCASTING" {
 			continue // no rebalance: members need not be known
 		}
+		// As the broker's heartbeat does: the group's retry topic exists from its first
+		// member on, so the client's route lookup of it succeeds before any send-back.
+		if _, err := c.h.sendTopic(ctx, retryPrefix+cd.GroupName, sendHeader{}); err != nil {
+			c.h.log.Warn("heartbeat: retry topic", zap.String("group", cd.GroupName), zap.Error(err))
+		}
 		if err := c.h.members.join(ctx, cd.GroupName, hb.ClientID); err != nil {
 			c.h.log.Warn("heartbeat: register member", zap.String("group", cd.GroupName), zap.Error(err))
 		}

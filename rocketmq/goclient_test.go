@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
@@ -278,6 +280,85 @@ func TestBridgeProducerToGoClient(t *testing.T) {
 		got := r.waitFor(t, 1, 60*time.Second)[0]
 		if string(got.Body) != "from elsewhere" || got.GetKeys() != "kafka-key" || got.GetProperty("trace") != "abc" || got.Queue.QueueId != 1 {
 			t.Errorf("got body %q keys %q trace %q queue %d", got.Body, got.GetKeys(), got.GetProperty("trace"), got.Queue.QueueId)
+		}
+	})
+}
+
+// TestGoClientRetryAndDLQ: a message whose consume fails is sent back by the client
+// (CONSUMER_SEND_MSG_BACK), redelivered from %RETRY%group after its delay level with
+// reconsumeTimes 1 and its msgId and topic unchanged; failing again past
+// maxReconsumeTimes (1) it lands on %DLQ%group, where a consumer of that topic reads it.
+func TestGoClientRetryAndDLQ(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr, _ := serve(t, b, nil)
+		topic, group := unique("retry"), unique("cg")
+		p := newProducer(t, addr)
+		m := primitive.NewMessage(topic, []byte("fail me"))
+		m.WithTag("A")
+		m.WithProperty("color", "green")
+		res, err := p.SendSync(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type delivery struct {
+			at        time.Time
+			reconsume int32
+			msgID     string
+			topic     string
+		}
+		var mu sync.Mutex
+		var deliveries []delivery
+		c, err := rocketmq.NewPushConsumer(consumer.WithNameServer([]string{addr}), consumer.WithGroupName(group),
+			consumer.WithInstance(unique("c")), consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+			consumer.WithMaxReconsumeTimes(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"},
+			func(ctx context.Context, ms ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+				mu.Lock()
+				for _, m := range ms {
+					deliveries = append(deliveries, delivery{time.Now(), m.ReconsumeTimes, m.MsgId, m.Topic})
+				}
+				mu.Unlock()
+				if cc, ok := primitive.GetConcurrentlyCtx(ctx); ok {
+					cc.DelayLevelWhenNextConsume = 2 // 5 s
+				}
+				return consumer.ConsumeRetryLater, nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Shutdown()
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			mu.Lock()
+			n := len(deliveries)
+			mu.Unlock()
+			if n >= 2 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		mu.Lock()
+		ds := append([]delivery(nil), deliveries...)
+		mu.Unlock()
+		if len(ds) < 2 {
+			t.Fatalf("%d deliveries, want the first and a redelivery", len(ds))
+		}
+		if ds[0].reconsume != 0 || ds[1].reconsume != 1 || ds[1].msgID != res.MsgID || ds[1].topic != topic {
+			t.Errorf("deliveries %+v, want reconsume 0 then 1 with msgId %s on %s", ds, res.MsgID, topic)
+		}
+		if gap := ds[1].at.Sub(ds[0].at); gap < 4*time.Second {
+			t.Errorf("redelivered after %v, before the 5 s of delay level 2", gap)
+		}
+		r, _ := pushConsumer(t, addr, unique("dlqreader"), unique("d"), "%DLQ%"+group, "*", nil)
+		got := r.waitFor(t, 1, 60*time.Second)[0]
+		if string(got.Body) != "fail me" || got.GetProperty("color") != "green" || got.ReconsumeTimes != 2 {
+			t.Errorf("DLQ message body %q color %q reconsume %d", got.Body, got.GetProperty("color"), got.ReconsumeTimes)
 		}
 	})
 }
