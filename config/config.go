@@ -28,14 +28,14 @@ type Config struct {
 	Tenant    string  `yaml:"tenant"`
 	Namespace string  `yaml:"namespace"`
 
-	Pulsar Pulsar   `yaml:"pulsar"`
-	Kafka  Kafka    `yaml:"kafka"`
-	MQTT   MQTT     `yaml:"mqtt"`
-	AMQP   AMQP     `yaml:"amqp"`
+	Pulsar Pulsar `yaml:"pulsar"`
+	Kafka  Kafka  `yaml:"kafka"`
+	MQTT   MQTT   `yaml:"mqtt"`
+	AMQP   AMQP   `yaml:"amqp"`
 	// RocketMQ is the RocketMQ remoting listener (name server and broker
 	// on one port).
 	RocketMQ RocketMQ `yaml:"rocketmq"`
-	HTTP   Listener `yaml:"http"`
+	HTTP     Listener `yaml:"http"`
 
 	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
 

@@ -17,17 +17,17 @@ import (
 // sendHeader is SendMessageRequestHeader, from its long (SEND_MESSAGE) or one-letter
 // (SEND_MESSAGE_V2, SEND_BATCH_MESSAGE) field names.
 type sendHeader struct {
-	topic              string
-	queueID            int
-	sysFlag            int32
-	bornTimestamp      int64
-	flag               int32
-	properties         string
-	reconsumeTimes     int32
-	maxReconsumeTimes  int32
-	defaultQueueNums   int
-	hasMaxReconsume    bool
-	missing            string
+	topic             string
+	queueID           int
+	sysFlag           int32
+	bornTimestamp     int64
+	flag              int32
+	properties        string
+	reconsumeTimes    int32
+	maxReconsumeTimes int32
+	defaultQueueNums  int
+	hasMaxReconsume   bool
+	missing           string
 }
 
 var sendFieldsV1 = [...]string{"topic", "queueId", "sysFlag", "bornTimestamp", "flag", "properties", "reconsumeTimes", "maxReconsumeTimes", "defaultTopicQueueNums"}
