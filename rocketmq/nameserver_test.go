@@ -1,0 +1,58 @@
+package rocketmq
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/rocketmq/remoting"
+)
+
+// TestRawAnswers: over a raw connection, the answers a real name server and broker give:
+// TOPIC_NOT_EXIST with the real remark for an unknown topic, TBW102's route with the
+// gateway's address and quoted id key, REQUEST_CODE_NOT_SUPPORTED with the real remark for
+// an unknown code, and nothing at all for a oneway request.
+func TestRawAnswers(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr, _ := serve(t, b, nil)
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(30 * time.Second))
+		w, r := remoting.NewWriter(nc), remoting.NewReader(nc)
+		ask := func(c *remoting.Command) *remoting.Command {
+			t.Helper()
+			if err := w.WriteCommand(c); err != nil {
+				t.Fatal(err)
+			}
+			w.Flush()
+			res, err := r.ReadCommand()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Opaque != c.Opaque || !res.IsResponse() {
+				t.Fatalf("answer %v to %v", res, c)
+			}
+			return res
+		}
+		missing := unique("missing")
+		res := ask(&remoting.Command{Code: remoting.ReqGetRouteInfoByTopic, Opaque: 1, ExtFields: map[string]string{"topic": missing}})
+		if res.Code != remoting.ResTopicNotExist || res.Remark != noRouteRemark(missing) {
+			t.Errorf("unknown topic: %v", res)
+		}
+		res = ask(&remoting.Command{Code: remoting.ReqGetRouteInfoByTopic, Opaque: 2, ExtFields: map[string]string{"topic": "TBW102"}})
+		if res.Code != 0 || !strings.Contains(string(res.Body), `"brokerAddrs":{"0":"`+addr+`"}`) || strings.ContainsAny(string(res.Body), " \n") {
+			t.Errorf("TBW102: %v %s", res, res.Body)
+		}
+		// A oneway request of an unknown code gets no answer: the next answer is the next request's.
+		w.WriteCommand(&remoting.Command{Code: 9999, Opaque: 3, Flag: remoting.FlagOneway})
+		res = ask(&remoting.Command{Code: 9999, Opaque: 4})
+		if res.Code != remoting.ResRequestCodeNotSupported || res.Remark != " request type 9999 not supported" {
+			t.Errorf("unknown code: %v", res)
+		}
+	})
+}
