@@ -120,7 +120,7 @@ func sendN(t *testing.T, addr, topic string, from, n int) {
 	}
 }
 
-func seqsOf(ms []*primitive.MessageExt) []string {
+func seqsOf(ms []*gotMsg) []string {
 	var s []string
 	for _, m := range ms {
 		s = append(s, m.GetProperty("seq"))
@@ -155,7 +155,7 @@ func TestGoClientGroupSplitsQueues(t *testing.T) {
 		if got := seqsOf(all); len(got) != 41 || len(slices.Compact(got)) != 41 {
 			t.Fatalf("the group got %d messages (%d distinct), want 41 once each", len(got), len(slices.Compact(got)))
 		}
-		queues := func(ms []*primitive.MessageExt) map[int]bool {
+		queues := func(ms []*gotMsg) map[int]bool {
 			q := map[int]bool{}
 			for _, m := range ms {
 				q[m.Queue.QueueId] = true

@@ -279,7 +279,9 @@ func (c *conn) missing(req *remoting.Command, field string) {
 	c.errorReply(req, remoting.ResSystemError, "org.apache.rocketmq.remoting.exception.RemotingCommandException: the custom field <"+field+"> is null")
 }
 
-// opCtx is a context for one backend operation on behalf of a request.
+// opCtx is a context for one backend operation on behalf of a request. It outlives the
+// connection: a client sends its last offsets oneway and closes at once (the Go client on
+// shutdown), and they must still be stored. The connection's end waits for it (inflight).
 func (c *conn) opCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(c.ctx, 30*time.Second)
+	return context.WithTimeout(context.WithoutCancel(c.ctx), 30*time.Second)
 }

@@ -126,16 +126,42 @@ func newProducer(t *testing.T, addr string, opts ...producer.Option) rocketmq.Pr
 	return p
 }
 
+// gotMsg is a copy of what a consumer got, taken in its callback: the client may still
+// touch its MessageExt after the callback returned.
+type gotMsg struct {
+	Topic          string
+	Body           []byte
+	MsgId          string
+	ReconsumeTimes int32
+	Queue          struct{ QueueId int }
+	props          map[string]string
+}
+
+func (m *gotMsg) GetProperty(k string) string { return m.props[k] }
+func (m *gotMsg) GetTags() string             { return m.props[primitive.PropertyTags] }
+func (m *gotMsg) GetKeys() string             { return m.props[primitive.PropertyKeys] }
+
+func copyMsg(m *primitive.MessageExt) *gotMsg {
+	g := &gotMsg{Topic: m.Topic, Body: append([]byte(nil), m.Body...), MsgId: m.MsgId,
+		ReconsumeTimes: m.ReconsumeTimes, props: m.GetProperties()}
+	if m.Queue != nil {
+		g.Queue.QueueId = m.Queue.QueueId
+	}
+	return g
+}
+
 // received collects what a push consumer got.
 type received struct {
 	mu   sync.Mutex
-	msgs []*primitive.MessageExt
+	msgs []*gotMsg
 	ch   chan struct{}
 }
 
 func (r *received) add(ms ...*primitive.MessageExt) {
 	r.mu.Lock()
-	r.msgs = append(r.msgs, ms...)
+	for _, m := range ms {
+		r.msgs = append(r.msgs, copyMsg(m))
+	}
 	r.mu.Unlock()
 	select {
 	case r.ch <- struct{}{}:
@@ -149,14 +175,14 @@ func (r *received) count() int {
 	return len(r.msgs)
 }
 
-func (r *received) all() []*primitive.MessageExt {
+func (r *received) all() []*gotMsg {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]*primitive.MessageExt(nil), r.msgs...)
+	return append([]*gotMsg(nil), r.msgs...)
 }
 
 // waitFor waits until n messages arrived.
-func (r *received) waitFor(t *testing.T, n int, within time.Duration) []*primitive.MessageExt {
+func (r *received) waitFor(t *testing.T, n int, within time.Duration) []*gotMsg {
 	t.Helper()
 	deadline := time.After(within)
 	for r.count() < n {
