@@ -54,6 +54,7 @@ type Handler struct {
 	log       *zap.Logger
 	producers *producercache.Cache
 	offsets   bridge.StateTable
+	locks     bridge.StateTable
 	members   *memberTable
 	storeHost []byte
 
@@ -82,6 +83,9 @@ func New(ctx context.Context, b bridge.Backend, o Options) (*Handler, error) {
 	var err error
 	if h.offsets, err = b.State(ctx, offsetTable); err != nil {
 		return nil, fmt.Errorf("rocketmq: offsets: %w", err)
+	}
+	if h.locks, err = b.State(ctx, lockTable); err != nil {
+		return nil, fmt.Errorf("rocketmq: locks: %w", err)
 	}
 	mt, err := b.State(ctx, memberTableName)
 	if err != nil {
@@ -255,6 +259,10 @@ func (c *conn) serve(req *remoting.Command) {
 		c.async(func() { c.sendBack(req) })
 	case remoting.ReqViewMessageByID:
 		c.async(func() { c.viewMessage(req) })
+	case remoting.ReqLockBatchMQ:
+		c.async(func() { c.lockBatch(req) })
+	case remoting.ReqUnlockBatchMQ:
+		c.async(func() { c.unlockBatch(req) })
 	case remoting.ReqCheckClientConfig:
 		// SQL92 filters need enablePropertyFilter, off here as on a default broker.
 		c.errorReply(req, remoting.ResSystemError, "The broker does not support consumer to filter message by SQL92")
