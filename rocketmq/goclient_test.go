@@ -362,3 +362,22 @@ func TestGoClientRetryAndDLQ(t *testing.T) {
 		}
 	})
 }
+
+// TestGoClientBroadcasting: two consumers of one group in broadcasting mode each get every
+// message (no rebalance: each takes all queues).
+func TestGoClientBroadcasting(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr, _ := serve(t, b, nil)
+		topic, group := unique("bcast"), unique("bg")
+		sendN(t, addr, topic, 0, 8)
+		r1, _ := pushConsumer(t, addr, group, unique("c1"), topic, "*", nil, consumer.WithConsumerModel(consumer.BroadCasting))
+		r2, _ := pushConsumer(t, addr, group, unique("c2"), topic, "*", nil, consumer.WithConsumerModel(consumer.BroadCasting))
+		want := []string{"0", "1", "2", "3", "4", "5", "6", "7"}
+		if got := seqsOf(r1.waitFor(t, 8, 60*time.Second)); !slices.Equal(got, want) {
+			t.Errorf("first consumer got %v", got)
+		}
+		if got := seqsOf(r2.waitFor(t, 8, 60*time.Second)); !slices.Equal(got, want) {
+			t.Errorf("second consumer got %v", got)
+		}
+	})
+}
