@@ -4,9 +4,11 @@ import (
 	"context"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/rocketmq/remoting"
 )
@@ -168,3 +170,60 @@ func TestMemberExpiry(t *testing.T) {
 		t.Fatal("the expiry told no one")
 	}
 }
+
+// TestOffsetsAndViewByID: GET_MIN_OFFSET, GET_MAX_OFFSET and SEARCH_OFFSET_BY_TIMESTAMP answer
+// the queue's extent and the first index at a time; VIEW_MESSAGE_BY_ID finds a message by the
+// physical offset in its offset msgId, as a stored record.
+func TestOffsetsAndViewByID(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr, _ := serve(t, b, nil)
+		topic := unique("offsets")
+		p := newProducer(t, addr)
+		var ids []string
+		var mid time.Time
+		for i := 0; i < 3; i++ {
+			if i == 2 {
+				time.Sleep(20 * time.Millisecond)
+				mid = time.Now()
+				time.Sleep(20 * time.Millisecond)
+			}
+			m := primitive.NewMessage(topic, []byte("m"+strconv.Itoa(i)))
+			res, err := p.SendSync(context.Background(), m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, res.OffsetMsgID+"@"+strconv.Itoa(res.MessageQueue.QueueId)+"@"+strconv.FormatInt(res.QueueOffset, 10))
+		}
+		c := dialRaw(t, addr)
+		// The third message's queue.
+		parts := strings.Split(ids[2], "@")
+		q, off := parts[1], parts[2]
+		c.send(remoting.ReqGetMaxOffset, map[string]string{"topic": topic, "queueId": q})
+		if res := c.read(); res.Code != 0 || res.ExtFields["offset"] != strconv.Itoa(atoi(off)+1) {
+			t.Errorf("max offset: %v %v, want %d", res, res.ExtFields, atoi(off)+1)
+		}
+		c.send(remoting.ReqGetMinOffset, map[string]string{"topic": topic, "queueId": q})
+		if res := c.read(); res.Code != 0 || res.ExtFields["offset"] != "0" {
+			t.Errorf("min offset: %v %v", res, res.ExtFields)
+		}
+		c.send(remoting.ReqSearchOffsetByTimestamp, map[string]string{"topic": topic, "queueId": q, "timestamp": strconv.FormatInt(mid.UnixMilli(), 10)})
+		if res := c.read(); res.Code != 0 || res.ExtFields["offset"] != off {
+			t.Errorf("offset at time: %v %v, want %s", res, res.ExtFields, off)
+		}
+		phys, ok := parseOffsetMsgID(parts[0])
+		if !ok {
+			t.Fatalf("offset msgId %s", parts[0])
+		}
+		c.send(remoting.ReqViewMessageByID, map[string]string{"offset": strconv.FormatInt(phys, 10)})
+		res := c.read()
+		if res.Code != 0 {
+			t.Fatalf("view by id: %v", res)
+		}
+		recs := decodeStored(t, res.Body)
+		if len(recs) != 1 || string(recs[0].body) != "m2" || recs[0].topic != topic || strconv.FormatInt(recs[0].queueOffset, 10) != off {
+			t.Errorf("view by id gave %+v", recs)
+		}
+	})
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
