@@ -62,6 +62,7 @@ type Handler struct {
 	conns  map[*conn]struct{}
 	topics map[uint16]string // topic hash → name, for VIEW_MESSAGE_BY_ID
 	tcache topicCache
+	ranges rangeCache
 	subs   subscriptions
 
 	closeOnce sync.Once

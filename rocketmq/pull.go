@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -228,12 +229,19 @@ func (c *conn) pullAnswer(p *pullRequest, code int32, status string, next int64,
 // filter, up to its count and maxPullBytes; at the end of the queue it holds the pull (long
 // polling) until a message arrives or the suspend timeout passes.
 func (c *conn) servePull(p *pullRequest) {
-	ctx, cancel := c.opCtx()
-	rng, err := c.h.admin.IndexRange(ctx, p.part)
-	cancel()
-	if err != nil {
-		c.errorReply(p.req, remoting.ResSystemError, err.Error())
-		return
+	// The queue's extent from the cache while it is fresh and the offset inside it (a
+	// consumer reading on); else from the backend (an admin call, 8-25 ms on Pulsar).
+	rng, fresh := c.h.ranges.get(p.part)
+	if !fresh || p.offset < rng.First || p.offset > rng.Next || (p.offset == rng.Next && p.suspend == 0) {
+		ctx, cancel := c.opCtx()
+		var err error
+		rng, err = c.h.admin.IndexRange(ctx, p.part)
+		cancel()
+		if err != nil {
+			c.errorReply(p.req, remoting.ResSystemError, err.Error())
+			return
+		}
+		c.h.ranges.set(p.part, rng)
 	}
 	switch {
 	case p.offset < rng.First:
@@ -267,6 +275,10 @@ func (c *conn) servePull(p *pullRequest) {
 			wait = 10 * time.Second
 		case count == 0 && !skipped:
 			wait = time.Until(deadline)
+		default:
+			// Past the known end with something to answer: only what the reader
+			// already holds.
+			wait = 2 * time.Millisecond
 		}
 		if wait <= 0 {
 			break
@@ -286,6 +298,7 @@ func (c *conn) servePull(p *pullRequest) {
 		}
 		if m.Index >= rng.Next {
 			rng.Next = m.Index + 1
+			c.h.ranges.observe(p.part, rng.Next)
 		}
 		if at, ok := m.Properties[propDeliverAt]; ok {
 			ms, _ := strconv.ParseInt(at, 10, 64)
@@ -462,3 +475,44 @@ func (h *Handler) readAt(ctx context.Context, part string, index int64) (*bridge
 }
 
 var errNoMessage = errors.New("no message at that offset")
+
+// rangeCache keeps queues' extents a short while: a pull of a consumer reading on needs no
+// admin call. Messages read or written here move a cached end on at once; a stale end is
+// harmless to a held pull (it waits on the reader, which returns what exists).
+type rangeCache struct {
+	mu sync.Mutex
+	m  map[string]cachedRange
+}
+
+type cachedRange struct {
+	rng bridge.IndexRange
+	at  time.Time
+}
+
+const rangeCacheTTL = 2 * time.Second
+
+func (rc *rangeCache) get(part string) (bridge.IndexRange, bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	cr, ok := rc.m[part]
+	return cr.rng, ok && time.Since(cr.at) < rangeCacheTTL
+}
+
+func (rc *rangeCache) set(part string, rng bridge.IndexRange) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.m == nil || len(rc.m) > 100000 {
+		rc.m = map[string]cachedRange{}
+	}
+	rc.m[part] = cachedRange{rng: rng, at: time.Now()}
+}
+
+// observe moves a cached end on to next, without making the entry fresher.
+func (rc *rangeCache) observe(part string, next int64) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if cr, ok := rc.m[part]; ok && cr.rng.Next < next {
+		cr.rng.Next = next
+		rc.m[part] = cr
+	}
+}

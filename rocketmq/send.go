@@ -205,6 +205,7 @@ func (c *conn) send(req *remoting.Command) {
 			return
 		}
 		c.h.o.Metrics.Produced(len(msgs), bytes, arrived)
+		c.h.ranges.observe(part, res.Index+int64(len(msgs)))
 		r := req.NewResponse(remoting.ResSuccess, "")
 		ids := make([]string, len(msgs))
 		for i := range msgs {
