@@ -135,43 +135,58 @@ func seqsOf(ms []*gotMsg) []string {
 func TestGoClientGroupSplitsQueues(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b bridge.Backend) {
 		addr, _ := serve(t, b, nil)
-		topic, group := unique("split"), unique("cg")
-		sendN(t, addr, topic, 0, 1) // creates the topic (4 queues)
-		r1, _ := pushConsumer(t, addr, group, unique("c1"), topic, "*", nil)
-		r2, _ := pushConsumer(t, addr, group, unique("c2"), topic, "*", nil)
-		// Both members known: after a rebalance each owns 2 queues.
-		deadline := time.Now().Add(40 * time.Second)
-		for len(mustHandlerMembers(t, b, group)) < 2 && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
-		}
-		time.Sleep(3 * time.Second) // the NOTIFY-triggered rebalance settles
-		base1, base2 := r1.count(), r2.count()
-		sendN(t, addr, topic, 1, 40)
-		deadline = time.Now().Add(60 * time.Second)
-		for r1.count()+r2.count() < 41 && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
-		}
-		all := append(r1.all(), r2.all()...)
-		if got := seqsOf(all); len(got) != 41 || len(slices.Compact(got)) != 41 {
-			t.Fatalf("the group got %d messages (%d distinct), want 41 once each", len(got), len(slices.Compact(got)))
-		}
-		queues := func(ms []*gotMsg) map[int]bool {
-			q := map[int]bool{}
-			for _, m := range ms {
-				q[m.Queue.QueueId] = true
-			}
-			return q
-		}
-		q1, q2 := queues(r1.all()[base1:]), queues(r2.all()[base2:])
-		if len(q1) == 0 || len(q2) == 0 {
-			t.Fatalf("one consumer got nothing after both joined: queues %v and %v", q1, q2)
-		}
-		for q := range q1 {
-			if q2[q] {
-				t.Errorf("queue %d went to both consumers (%v, %v)", q, q1, q2)
-			}
-		}
+		groupSplits(t, b, addr, addr)
 	})
+}
+
+// TestGoClientGroupAcrossGateways: the same with the two consumers on two gateways of one
+// backend: each gateway lists the members of both (shared state) and tells its own member
+// when the other joins, so they split the queues instead of both taking all.
+func TestGoClientGroupAcrossGateways(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr1, _ := serve(t, b, nil)
+		addr2, _ := serve(t, b, nil)
+		groupSplits(t, b, addr1, addr2)
+	})
+}
+
+func groupSplits(t *testing.T, b bridge.Backend, addr1, addr2 string) {
+	topic, group := unique("split"), unique("cg")
+	sendN(t, addr1, topic, 0, 1) // creates the topic (4 queues)
+	r1, _ := pushConsumer(t, addr1, group, unique("c1"), topic, "*", nil)
+	r2, _ := pushConsumer(t, addr2, group, unique("c2"), topic, "*", nil)
+	// Both members known: after a rebalance each owns 2 queues.
+	deadline := time.Now().Add(40 * time.Second)
+	for len(mustHandlerMembers(t, b, group)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second) // the NOTIFY-triggered rebalance settles
+	base1, base2 := r1.count(), r2.count()
+	sendN(t, addr1, topic, 1, 40)
+	deadline = time.Now().Add(60 * time.Second)
+	for r1.count()+r2.count() < 41 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	all := append(r1.all(), r2.all()...)
+	if got := seqsOf(all); len(got) != 41 || len(slices.Compact(got)) != 41 {
+		t.Fatalf("the group got %d messages (%d distinct), want 41 once each", len(got), len(slices.Compact(got)))
+	}
+	queues := func(ms []*gotMsg) map[int]bool {
+		q := map[int]bool{}
+		for _, m := range ms {
+			q[m.Queue.QueueId] = true
+		}
+		return q
+	}
+	q1, q2 := queues(r1.all()[base1:]), queues(r2.all()[base2:])
+	if len(q1) == 0 || len(q2) == 0 {
+		t.Fatalf("one consumer got nothing after both joined: queues %v and %v", q1, q2)
+	}
+	for q := range q1 {
+		if q2[q] {
+			t.Errorf("queue %d went to both consumers (%v, %v)", q, q1, q2)
+		}
+	}
 }
 
 func mustHandlerMembers(t *testing.T, b bridge.Backend, group string) []string {
@@ -378,6 +393,36 @@ func TestGoClientBroadcasting(t *testing.T) {
 		}
 		if got := seqsOf(r2.waitFor(t, 8, 60*time.Second)); !slices.Equal(got, want) {
 			t.Errorf("second consumer got %v", got)
+		}
+	})
+}
+
+// TestGoClientDelayLevel: a message sent with delay level 2 (5 s) reaches a consumer that is
+// already waiting no sooner than 5 s after it was sent; a transactional half message is
+// refused (the gateway has no transaction service) rather than delivered before its commit.
+func TestGoClientDelayLevel(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr, _ := serve(t, b, nil)
+		topic := unique("delay")
+		sendN(t, addr, topic, 0, 1)
+		r, _ := pushConsumer(t, addr, unique("dg"), unique("c"), topic, "*", nil)
+		r.waitFor(t, 1, 60*time.Second)
+		p := newProducer(t, addr)
+		m := primitive.NewMessage(topic, []byte("later"))
+		m.WithDelayTimeLevel(2)
+		sent := time.Now()
+		if _, err := p.SendSync(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		r.waitFor(t, 2, 60*time.Second)
+		if d := time.Since(sent); d < 4900*time.Millisecond || d > 15*time.Second {
+			t.Errorf("delivered %v after sending, want about 5 s", d)
+		}
+
+		half := primitive.NewMessage(topic, []byte("half"))
+		half.WithProperty(primitive.PropertyTransactionPrepared, "true")
+		if _, err := p.SendSync(context.Background(), half); err == nil {
+			t.Error("a transactional half message was accepted")
 		}
 	})
 }

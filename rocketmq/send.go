@@ -120,6 +120,13 @@ func (c *conn) send(req *remoting.Command) {
 		return
 	}
 	props := propertiesMap(h.properties)
+	// Transactional half messages need the broker's transaction service, which the gateway
+	// has not: refused as a broker with rejectTransactionMessage, rather than stored as
+	// ordinary messages that consumers would see before the commit (and after a rollback).
+	if h.sysFlag&sysFlagTransactionPrepared != 0 || props[mcTranMsg] == "true" {
+		c.errorReply(req, remoting.ResNoPermission, "the broker["+c.h.o.Advertised+"] sending transaction message is forbidden")
+		return
+	}
 	if len(h.properties) > 32767 {
 		c.errorReply(req, remoting.ResMessageIllegal, "the message properties length over max value, MAX: 32767")
 		return

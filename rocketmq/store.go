@@ -20,11 +20,12 @@ const storedMagicV1 uint32 = 0xDAA320A7 // -626843481
 
 // Stored-record sysFlag bits (MessageSysFlag).
 const (
-	sysFlagCompressed  = 0x1
-	sysFlagBornHostV6  = 0x10
-	sysFlagStoreHostV6 = 0x20
-	sysFlagCompression = 0x700 // compression type bits
-	sysFlagZlib        = 0x300
+	sysFlagCompressed          = 0x1
+	sysFlagTransactionPrepared = 0x4
+	sysFlagBornHostV6          = 0x10
+	sysFlagStoreHostV6         = 0x20
+	sysFlagCompression         = 0x700 // compression type bits
+	sysFlagZlib                = 0x300
 )
 
 // storedRecord is one message as the broker's commit log holds it and PULL_MESSAGE returns it.
