@@ -128,6 +128,9 @@ func queueCount(info bridge.TopicInfo) int { return max(info.Partitions, 1) }
 func (h *Handler) remember(topic string) {
 	hs := topicHash(topic)
 	h.mu.Lock()
+	if len(h.topics) > 100000 {
+		clear(h.topics)
+	}
 	if _, ok := h.topics[hs]; !ok {
 		h.topics[hs] = topic
 	}
@@ -151,6 +154,7 @@ type conn struct {
 	mu       sync.Mutex
 	clients  map[string]map[string]bool // clientID → consumer groups, registered on this connection
 	cursors  map[string]*cursor
+	swept    time.Time // when idle cursors were last closed
 	inflight sync.WaitGroup
 	pulls    atomic.Int32 // pulls being served or held
 }

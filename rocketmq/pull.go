@@ -369,7 +369,12 @@ type cursor struct {
 	pos    int64 // index of the next message next returns
 	peeked *bridge.Message
 	busy   bool
+	used   time.Time // last released
 }
+
+// cursorIdle is how long a cursor stays open unused: a queue rebalanced to another member
+// is not pulled here any more.
+const cursorIdle = 2 * time.Minute
 
 func (cu *cursor) next(ctx context.Context) (*bridge.Message, error) {
 	if m := cu.peeked; m != nil {
@@ -396,6 +401,16 @@ const maxCursors = 1024
 // cursor returns a reader of part positioned at offset and what to call when done with it.
 func (c *conn) cursor(part string, offset int64) (*cursor, func(), error) {
 	c.mu.Lock()
+	var idle []*cursor
+	if now := time.Now(); now.Sub(c.swept) > cursorIdle/2 {
+		c.swept = now
+		for k, cu := range c.cursors {
+			if !cu.busy && now.Sub(cu.used) > cursorIdle {
+				idle = append(idle, cu)
+				delete(c.cursors, k)
+			}
+		}
+	}
 	cu := c.cursors[part]
 	keep := true
 	switch {
@@ -405,6 +420,9 @@ func (c *conn) cursor(part string, offset int64) (*cursor, func(), error) {
 		cu, keep = nil, false // a second pull of one queue at once, or too many: a reader of its own
 	}
 	c.mu.Unlock()
+	for _, i := range idle {
+		i.r.Close()
+	}
 	ctx, cancel := c.opCtx()
 	defer cancel()
 	if cu == nil {
@@ -439,7 +457,7 @@ func (c *conn) cursor(part string, offset int64) (*cursor, func(), error) {
 			return
 		}
 		c.mu.Lock()
-		cu.busy = false
+		cu.busy, cu.used = false, time.Now()
 		c.mu.Unlock()
 	}
 	return cu, release, nil

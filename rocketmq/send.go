@@ -205,7 +205,10 @@ func (c *conn) send(req *remoting.Command) {
 		bytes += len(msgs[i].Value)
 	}
 	arrived := now
-	c.h.produce(c.ctx, part, msgs, func(res bridge.SendResult, err error) {
+	// Not the connection's context: a oneway send is stored though its client closes at once.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(c.ctx), 30*time.Second)
+	c.h.produce(sctx, part, msgs, func(res bridge.SendResult, err error) {
+		scancel()
 		if err != nil {
 			c.h.log.Warn("send", zap.String("topic", part), zap.Error(err))
 			go c.errorReply(req, remoting.ResSystemError, "store failed: "+err.Error())
