@@ -426,3 +426,49 @@ func TestGoClientDelayLevel(t *testing.T) {
 		}
 	})
 }
+
+// TestGoClientPullConsumer: rocketmq-client-go's pull consumer (Subscribe, Poll, ACK) with a
+// tag subscription gets the matching messages.
+func TestGoClientPullConsumer(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr, _ := serve(t, b, nil)
+		topic := unique("lite")
+		p := newProducer(t, addr)
+		for i := 0; i < 10; i++ {
+			m := primitive.NewMessage(topic, []byte(fmt.Sprint(i)))
+			m.WithTag([]string{"Even", "Odd"}[i%2])
+			m.WithProperty("seq", fmt.Sprint(i))
+			if _, err := p.SendSync(context.Background(), m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := rocketmq.NewPullConsumer(consumer.WithNameServer([]string{addr}), consumer.WithGroupName(unique("pullg")),
+			consumer.WithInstance(unique("c")), consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "Even"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Shutdown()
+		var got []string
+		deadline := time.Now().Add(60 * time.Second)
+		for len(got) < 5 && time.Now().Before(deadline) {
+			cr, err := c.Poll(context.Background(), time.Second)
+			if err != nil || cr == nil {
+				continue
+			}
+			for _, m := range cr.GetMsgList() {
+				got = append(got, m.GetProperty("seq"))
+			}
+			c.ACK(context.Background(), cr, consumer.ConsumeSuccess)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, []string{"0", "2", "4", "6", "8"}) {
+			t.Fatalf("pulled %v, want the even ones", got)
+		}
+	})
+}

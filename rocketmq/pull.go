@@ -21,6 +21,18 @@ func offsetKey(group, topic string, queue int) string {
 	return group + "\x00" + topic + "\x00" + strconv.Itoa(queue)
 }
 
+// commitOffset stores a group's offset of a queue; an offset already stored is not written
+// again (the Java push consumer commits with every pull, the Go one every 5 s for every queue).
+func (h *Handler) commitOffset(group, topic string, queue int, off int64) error {
+	key, v := offsetKey(group, topic, queue), strconv.FormatInt(off, 10)
+	if old, ok := h.offsets.Get(key); ok && string(old) == v {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return h.offsets.Put(ctx, key, []byte(v))
+}
+
 // PullSysFlag bits.
 const (
 	pullCommitOffset = 1
@@ -98,9 +110,7 @@ func (c *conn) updateOffset(req *remoting.Command) {
 	if !ok {
 		return
 	}
-	ctx, cancel := c.opCtx()
-	defer cancel()
-	if err := c.h.offsets.Put(ctx, offsetKey(group, topic, queue), []byte(strconv.FormatInt(off, 10))); err != nil {
+	if err := c.h.commitOffset(group, topic, queue, off); err != nil {
 		c.errorReply(req, remoting.ResSystemError, err.Error())
 		return
 	}
@@ -185,11 +195,9 @@ func (c *conn) pull(req *remoting.Command) {
 		p.part = partition(info.Name, info.Partitions, p.queue)
 		if sysFlag&pullCommitOffset != 0 && p.group != "" {
 			if co, ok := extInt(req, "commitOffset"); ok && co >= 0 {
-				ctx, cancel := c.opCtx()
-				if err := c.h.offsets.Put(ctx, offsetKey(p.group, p.topic, p.queue), []byte(strconv.FormatInt(co, 10))); err != nil {
+				if err := c.h.commitOffset(p.group, p.topic, p.queue, co); err != nil {
 					c.h.log.Debug("pull: commit offset", zap.Error(err))
 				}
-				cancel()
 			}
 		}
 		if sysFlag&pullSubscription != 0 {
