@@ -21,6 +21,8 @@ type heartbeatData struct {
 	ConsumerDataSet []struct {
 		GroupName           string `json:"groupName"`
 		MessageModel        string `json:"messageModel"`
+		ConsumeType         string `json:"consumeType"`
+		ConsumeFromWhere    string `json:"consumeFromWhere"`
 		SubscriptionDataSet []struct {
 			Topic          string   `json:"topic"`
 			SubString      string   `json:"subString"`
@@ -66,31 +68,47 @@ func (f filter) match(tag string) bool { return f == nil || f[tag] }
 // so the gateway they pull from has it).
 type subscriptions struct {
 	mu sync.Mutex
-	m  map[string]map[string]filter // group → topic → filter
+	m  map[string]map[string]subscription // group → topic → subscription
 }
 
-func (s *subscriptions) set(group, topic string, f filter) {
+type subscription struct {
+	expr string
+	f    filter
+}
+
+func (s *subscriptions) set(group, topic, expr string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
-		s.m = map[string]map[string]filter{}
+		s.m = map[string]map[string]subscription{}
 	}
 	g := s.m[group]
 	if g == nil {
 		if len(s.m) > 100000 {
 			clear(s.m)
 		}
-		g = map[string]filter{}
+		g = map[string]subscription{}
 		s.m[group] = g
 	}
-	g[topic] = f
+	g[topic] = subscription{expr: expr, f: parseFilter(expr)}
 }
 
 func (s *subscriptions) get(group, topic string) (filter, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, ok := s.m[group][topic]
-	return f, ok
+	sub, ok := s.m[group][topic]
+	return sub.f, ok
+}
+
+// of is a group's subscriptions: topic → expression.
+func (s *subscriptions) of(group string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for t, sub := range s.m[group] {
+		out[t] = sub.expr
+	}
+	return out
 }
 
 func (c *conn) heartbeat(req *remoting.Command) {
@@ -109,7 +127,7 @@ func (c *conn) heartbeat(req *remoting.Command) {
 			if sd.ExpressionType != "" && sd.ExpressionType != "TAG" {
 				continue // SQL92: refused at CHECK_CLIENT_CONFIG and at pull
 			}
-			c.h.subs.set(cd.GroupName, sd.Topic, parseFilter(sd.SubString))
+			c.h.subs.set(cd.GroupName, sd.Topic, sd.SubString)
 		}
 		c.mu.Lock()
 		if c.clients[hb.ClientID] == nil {
@@ -125,7 +143,9 @@ func (c *conn) heartbeat(req *remoting.Command) {
 		if _, err := c.h.sendTopic(ctx, retryPrefix+cd.GroupName, sendHeader{}); err != nil {
 			c.h.log.Warn("heartbeat: retry topic", zap.String("group", cd.GroupName), zap.Error(err))
 		}
-		if err := c.h.members.join(ctx, cd.GroupName, hb.ClientID); err != nil {
+		info := memberRecord{Addr: c.remote, Lang: req.Language.String(), Ver: req.Version,
+			Model: cd.MessageModel, Type: cd.ConsumeType, From: cd.ConsumeFromWhere}
+		if err := c.h.members.join(ctx, cd.GroupName, hb.ClientID, info); err != nil {
 			c.h.log.Warn("heartbeat: register member", zap.String("group", cd.GroupName), zap.Error(err))
 		}
 	}
@@ -225,7 +245,13 @@ type memberTable struct {
 }
 
 type memberRecord struct {
-	At int64 `json:"at"` // ms of the last heartbeat
+	At    int64  `json:"at"`   // ms of the last heartbeat
+	Addr  string `json:"addr"` // the client's address, as the gateway sees it
+	Lang  string `json:"lang"`
+	Ver   int32  `json:"ver"`
+	Model string `json:"model"`
+	Type  string `json:"type"`
+	From  string `json:"from"`
 }
 
 func newMemberTable(t bridge.StateTable, expiry time.Duration, onChange func(string)) *memberTable {
@@ -276,7 +302,7 @@ func (m *memberTable) seen(group, client string, present bool) {
 
 // join records a heartbeat of client in group. The record is rewritten at most every third
 // of the expiry, so steady heartbeats cost a write per member every 40 s.
-func (m *memberTable) join(ctx context.Context, group, client string) error {
+func (m *memberTable) join(ctx context.Context, group, client string, info memberRecord) error {
 	key := group + "\x00" + client
 	now := time.Now()
 	m.mu.Lock()
@@ -285,7 +311,8 @@ func (m *memberTable) join(ctx context.Context, group, client string) error {
 	if ok && now.Sub(last) < m.expiry/3 {
 		return nil
 	}
-	v, _ := json.Marshal(memberRecord{At: now.UnixMilli()})
+	info.At = now.UnixMilli()
+	v, _ := json.Marshal(info)
 	if err := m.t.Put(ctx, key, v); err != nil {
 		return err
 	}
@@ -308,16 +335,21 @@ func (m *memberTable) leave(ctx context.Context, group, client string) {
 // list is a group's live members, sorted (as the client sorts them).
 func (m *memberTable) list(group string) []string {
 	var ids []string
+	m.each(group, func(id string, _ memberRecord) { ids = append(ids, id) })
+	slices.Sort(ids)
+	return ids
+}
+
+// each calls f for every live member of group, in id order.
+func (m *memberTable) each(group string, f func(id string, r memberRecord)) {
 	cutoff := time.Now().Add(-m.expiry).UnixMilli()
 	m.t.Range(group+"\x00", func(key string, value []byte) bool {
 		var r memberRecord
 		if json.Unmarshal(value, &r) == nil && r.At >= cutoff {
-			ids = append(ids, strings.TrimPrefix(key, group+"\x00"))
+			f(strings.TrimPrefix(key, group+"\x00"), r)
 		}
 		return true
 	})
-	slices.Sort(ids)
-	return ids
 }
 
 // sweep deletes expired records (a client gone without a closed connection, or a gateway

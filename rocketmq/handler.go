@@ -268,6 +268,16 @@ func (c *conn) serve(req *remoting.Command) {
 		c.async(func() { c.lockBatch(req) })
 	case remoting.ReqUnlockBatchMQ:
 		c.async(func() { c.unlockBatch(req) })
+	case remoting.ReqGetTopicConfig:
+		c.async(func() { c.topicConfig(req) })
+	case remoting.ReqGetTopicStatsInfo:
+		c.async(func() { c.topicStats(req) })
+	case remoting.ReqGetConsumeStats:
+		c.async(func() { c.consumeStats(req) })
+	case remoting.ReqGetConsumerConnectionList:
+		c.consumerConnections(req)
+	case remoting.ReqGetBrokerRuntimeInfo:
+		c.brokerRuntimeInfo(req)
 	case remoting.ReqCheckClientConfig:
 		// SQL92 filters need enablePropertyFilter, off here as on a default broker.
 		c.errorReply(req, remoting.ResSystemError, "The broker does not support consumer to filter message by SQL92")

@@ -145,7 +145,7 @@ func TestMemberExpiry(t *testing.T) {
 	changed := make(chan string, 10)
 	m := newMemberTable(st, 400*time.Millisecond, func(g string) { changed <- g })
 	defer m.close()
-	if err := m.join(context.Background(), "g", "c1"); err != nil {
+	if err := m.join(context.Background(), "g", "c1", memberRecord{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := m.list("g"); len(got) != 1 || got[0] != "c1" {
