@@ -367,6 +367,7 @@ func TestGoClientRetryAndDLQ(t *testing.T) {
 		if ds[0].reconsume != 0 || ds[1].reconsume != 1 || ds[1].msgID != res.MsgID || ds[1].topic != topic {
 			t.Errorf("deliveries %+v, want reconsume 0 then 1 with msgId %s on %s", ds, res.MsgID, topic)
 		}
+		t.Logf("redelivered after %v", ds[1].at.Sub(ds[0].at))
 		if gap := ds[1].at.Sub(ds[0].at); gap < 4*time.Second {
 			t.Errorf("redelivered after %v, before the 5 s of delay level 2", gap)
 		}
