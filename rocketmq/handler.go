@@ -226,10 +226,18 @@ func (c *conn) errorReply(req *remoting.Command, code int32, remark string) {
 }
 
 // async runs f on its own goroutine, counted so that the connection's end waits for it.
+// A panic there (a bug) closes the connection, not the gateway: handlers contains the
+// panics of HandleConn's own goroutine only.
 func (c *conn) async(f func()) {
 	c.inflight.Add(1)
 	go func() {
 		defer c.inflight.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				c.h.log.Error("panic serving a request", zap.Any("panic", r), zap.Stack("stack"))
+				c.nc.Close()
+			}
+		}()
 		f()
 	}()
 }

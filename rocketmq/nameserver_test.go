@@ -56,3 +56,36 @@ func TestRawAnswers(t *testing.T) {
 		}
 	})
 }
+
+// TestRequestsWithoutFields: every request the gateway serves, sent without its header
+// fields and with a body that is not what it should be, gets an answer (an error where
+// fields are required), and the connection still serves after.
+func TestRequestsWithoutFields(t *testing.T) {
+	b := openBackend(t, "embedded")
+	addr, _ := serve(t, b, nil)
+	c := dialRaw(t, addr)
+	codes := []int32{remoting.ReqGetRouteInfoByTopic, remoting.ReqGetBrokerClusterInfo, remoting.ReqGetAllTopicListFromNameserver,
+		remoting.ReqUpdateAndCreateTopic, remoting.ReqSendMessage, remoting.ReqSendMessageV2, remoting.ReqSendBatchMessage,
+		remoting.ReqHeartBeat, remoting.ReqUnregisterClient, remoting.ReqGetConsumerListByGroup, remoting.ReqQueryConsumerOffset,
+		remoting.ReqUpdateConsumerOffset, remoting.ReqGetMaxOffset, remoting.ReqGetMinOffset, remoting.ReqSearchOffsetByTimestamp,
+		remoting.ReqPullMessage, remoting.ReqConsumerSendMsgBack, remoting.ReqViewMessageByID, remoting.ReqLockBatchMQ,
+		remoting.ReqUnlockBatchMQ, remoting.ReqGetTopicConfig, remoting.ReqGetTopicStatsInfo, remoting.ReqGetConsumeStats,
+		remoting.ReqGetConsumerConnectionList, remoting.ReqGetBrokerRuntimeInfo, remoting.ReqCheckClientConfig}
+	for _, body := range [][]byte{nil, []byte("\x00\x00\x00\x16garbage{"), []byte(`{"clientID":1}`)} {
+		for _, code := range codes {
+			c.opaque++
+			if err := c.w.WriteCommand(&remoting.Command{Code: code, Opaque: c.opaque, Body: body}); err != nil {
+				t.Fatal(err)
+			}
+			c.w.Flush()
+			res := c.read()
+			if res.Opaque != c.opaque || !res.IsResponse() {
+				t.Fatalf("%s: answer %v", remoting.RequestCodeName(code), res)
+			}
+		}
+	}
+	c.send(remoting.ReqGetBrokerClusterInfo, nil)
+	if res := c.read(); res.Code != 0 {
+		t.Fatalf("after the bad requests: %v", res)
+	}
+}
