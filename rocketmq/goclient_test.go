@@ -221,6 +221,28 @@ func TestGoClientOffsetsSurviveRestart(t *testing.T) {
 		if s := seqsOf(got); !slices.Equal(s, []string{"10", "11", "12", "13", "14"}) {
 			t.Fatalf("the restarted group got %v, want 10..14 only", s)
 		}
+		// The offsets are mirrored onto the Pulsar subscription rocketmq-<group>, so Pulsar's
+		// tools show the group's backlog: none once all is consumed and committed.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			subs, err := b.Admin().Subscriptions(context.Background(), "persistent://public/default/"+topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found *bridge.SubscriptionInfo
+			for i := range subs {
+				if subs[i].Name == "rocketmq-"+group {
+					found = &subs[i]
+				}
+			}
+			if found != nil && found.Durable && found.Backlog == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("subscription rocketmq-%s: %+v (of %+v), want durable with no backlog", group, found, subs)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
 	})
 }
 

@@ -56,6 +56,7 @@ type Handler struct {
 	offsets   bridge.StateTable
 	locks     bridge.StateTable
 	members   *memberTable
+	mirror    *offsetMirror
 	storeHost []byte
 
 	mu     sync.Mutex
@@ -94,6 +95,7 @@ func New(ctx context.Context, b bridge.Backend, o Options) (*Handler, error) {
 	}
 	h.members = newMemberTable(mt, o.MemberExpiry, h.notifyGroup)
 	h.producers = producercache.New(b, producercache.Options{})
+	h.mirror = newOffsetMirror(h)
 	return h, nil
 }
 
@@ -101,6 +103,7 @@ func New(ctx context.Context, b bridge.Backend, o Options) (*Handler, error) {
 func (h *Handler) Close() error {
 	h.closeOnce.Do(func() {
 		h.members.close()
+		h.mirror.close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		h.producers.Close(ctx)

@@ -30,7 +30,11 @@ func (h *Handler) commitOffset(group, topic string, queue int, off int64) error 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return h.offsets.Put(ctx, key, []byte(v))
+	if err := h.offsets.Put(ctx, key, []byte(v)); err != nil {
+		return err
+	}
+	h.mirror.note(group, topic, queue, off)
+	return nil
 }
 
 // PullSysFlag bits.
