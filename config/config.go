@@ -4,6 +4,7 @@
 package config
 
 import (
+	"net"
 	"strings"
 	"time"
 )
@@ -27,11 +28,14 @@ type Config struct {
 	Tenant    string  `yaml:"tenant"`
 	Namespace string  `yaml:"namespace"`
 
-	Pulsar Pulsar   `yaml:"pulsar"`
-	Kafka  Kafka    `yaml:"kafka"`
-	MQTT   MQTT     `yaml:"mqtt"`
-	AMQP   AMQP     `yaml:"amqp"`
-	HTTP   Listener `yaml:"http"`
+	Pulsar Pulsar `yaml:"pulsar"`
+	Kafka  Kafka  `yaml:"kafka"`
+	MQTT   MQTT   `yaml:"mqtt"`
+	AMQP   AMQP   `yaml:"amqp"`
+	// RocketMQ is the RocketMQ remoting listener (name server and broker
+	// on one port).
+	RocketMQ RocketMQ `yaml:"rocketmq"`
+	HTTP     Listener `yaml:"http"`
 
 	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
 
@@ -244,6 +248,25 @@ type AMQP struct {
 	Management Listener `yaml:"management"`
 }
 
+// RocketMQ is the RocketMQ remoting listener: the gateway answers as the
+// name server and as the one broker, on one port.
+type RocketMQ struct {
+	Listener `yaml:",inline"`
+	// AdvertisedAddr is the broker address put in route answers. Empty
+	// derives it from the bound address (see Advertised).
+	AdvertisedAddr string `yaml:"advertised_addr"`
+	// AutoCreateTopics creates a topic a producer sends to that does not
+	// exist (RocketMQ's autoCreateTopicEnable), with the queue count the
+	// producer asks for (defaultTopicQueueNums).
+	AutoCreateTopics bool `yaml:"auto_create_topics"`
+}
+
+// Advertised is the address RocketMQ clients are told to use, as
+// Kafka.Advertised.
+func (r RocketMQ) Advertised(bound net.Addr) string {
+	return Kafka{Listener: r.Listener, AdvertisedAddr: r.AdvertisedAddr}.Advertised(bound)
+}
+
 // SchemaRegistry is the schema registry's HTTP listener (the Confluent
 // Schema Registry's REST API) and who may use it.
 type SchemaRegistry struct {
@@ -388,6 +411,8 @@ func Default() *Config {
 		MQTT:  MQTT{Listener: Listener{Enabled: true, Addr: ":1883"}},
 		AMQP: AMQP{Listener: Listener{Enabled: true, Addr: ":5672"}, SSLCertLoginFrom: "distinguished_name",
 			Management: Listener{Addr: ":15672"}},
+		// Off unless enabled; 9876 is the RocketMQ name server's port.
+		RocketMQ: RocketMQ{Listener: Listener{Addr: "127.0.0.1:9876"}, AutoCreateTopics: true},
 		// Not 8080: Pulsar's admin API is there, often on the same host.
 		HTTP: Listener{Enabled: true, Addr: ":8081"},
 		// Not the Confluent registry's 8081: the HTTP listener has it.

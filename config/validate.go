@@ -85,6 +85,13 @@ func (c *Config) Validate() error {
 			bad("kafka.advertised_addr", "%q: needs a host and a port other than 0, as clients connect to it", c.Kafka.AdvertisedAddr)
 		}
 	}
+	if c.RocketMQ.Enabled && c.RocketMQ.AdvertisedAddr != "" {
+		if err := checkAddr(c.RocketMQ.AdvertisedAddr); err != nil {
+			bad("rocketmq.advertised_addr", "%q: %v", c.RocketMQ.AdvertisedAddr, err)
+		} else if host, port, _ := net.SplitHostPort(c.RocketMQ.AdvertisedAddr); host == "" || port == "0" {
+			bad("rocketmq.advertised_addr", "%q: needs a host and a port other than 0, as clients connect to it", c.RocketMQ.AdvertisedAddr)
+		}
+	}
 
 	if _, err := tlsident.ParseRules(c.Kafka.SSLPrincipalMappingRules); err != nil {
 		bad("kafka.ssl_principal_mapping_rules", "%v", err)
@@ -196,6 +203,7 @@ func (c *Config) listeners() []namedListener {
 		{key: "mqtt", Listener: c.MQTT.Listener},
 		{key: "amqp", Listener: c.AMQP.Listener},
 		{key: "amqp.management", Listener: c.AMQP.Management},
+		{key: "rocketmq", Listener: c.RocketMQ.Listener},
 		{key: "http", Listener: c.HTTP},
 		{key: "schema_registry", Listener: c.SchemaRegistry.Listener},
 	}

@@ -140,6 +140,8 @@ func topicsOf(ctx context.Context, admin bridge.Admin, namespace string, groups 
 				protocol = "amqp"
 			case strings.HasPrefix(s.Name, "mqtt-"):
 				protocol = "mqtt"
+			case strings.HasPrefix(s.Name, "rocketmq-"):
+				protocol = "rocketmq" // a RocketMQ group's mirrored offsets
 			case kafkaGroups[s.Name]:
 				protocol = "kafka"
 			}

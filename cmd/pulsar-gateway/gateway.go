@@ -223,6 +223,9 @@ func (g *gateway) start() {
 		if pl.protocol == "kafka" {
 			fields = append(fields, zap.String("advertised", g.cfg.Kafka.Advertised(pl.ln.Addr())))
 		}
+		if pl.protocol == "rocketmq" {
+			fields = append(fields, zap.String("advertised", g.cfg.RocketMQ.Advertised(pl.ln.Addr())))
+		}
 		g.log.Info("listening", fields...)
 		go func() {
 			if err := pl.server.Serve(pl.ln); !errors.Is(err, handlers.ErrServerClosed) {

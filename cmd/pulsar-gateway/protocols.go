@@ -175,6 +175,8 @@ func listenerConfig(cfg *config.Config, protocol string) config.Listener {
 		return cfg.MQTT.Listener
 	case "amqp":
 		return cfg.AMQP.Listener
+	case "rocketmq":
+		return cfg.RocketMQ.Listener
 	}
 	panic("unknown protocol " + protocol)
 }
