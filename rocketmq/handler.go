@@ -269,7 +269,10 @@ func (c *conn) serve(req *remoting.Command) {
 		c.async(func() { c.updateOffset(req) })
 	case remoting.ReqGetMaxOffset, remoting.ReqGetMinOffset, remoting.ReqSearchOffsetByTimestamp:
 		c.async(func() { c.offsetQuery(req) })
-	case remoting.ReqPullMessage:
+	case remoting.ReqPullMessage, remoting.ReqLitePullMessage:
+		// The Java DefaultLitePullConsumer sends LITE_PULL_MESSAGE: the same
+		// header, its subscription in the request (sysFlag 4), as the
+		// broker's PullMessageProcessor serves both.
 		c.pull(req)
 	case remoting.ReqConsumerSendMsgBack:
 		c.async(func() { c.sendBack(req) })

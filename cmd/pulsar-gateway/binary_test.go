@@ -42,7 +42,7 @@ func TestBinary(t *testing.T) {
 			})
 
 			addrs := listeningAddrs(t, logs.String, 5)
-			for _, p := range protocols {
+			for _, p := range servedByDefault() {
 				expectServerCloses(t, addrs[p])
 			}
 			if code, _ := httpGet(t, "http://"+addrs["http"]+"/readyz"); code != 200 {

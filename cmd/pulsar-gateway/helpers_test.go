@@ -96,6 +96,18 @@ func portZeroArgs(t *testing.T) []string {
 
 func noEnv(string) string { return "" }
 
+// servedByDefault is the protocols a gateway with default settings serves:
+// all but RocketMQ, off unless enabled (9876 is the real name server's port).
+func servedByDefault() []string {
+	var on []string
+	for _, p := range protocols {
+		if p != "rocketmq" {
+			on = append(on, p)
+		}
+	}
+	return on
+}
+
 // httpGet returns the status and body of a GET.
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()

@@ -43,10 +43,7 @@ func TestRunServesEveryListenerAndStopsCleanly(t *testing.T) {
 	logs, stop := startRun(t, portZeroArgs(t))
 	addrs := listeningAddrs(t, logs.String, 5)
 
-	for _, p := range protocols {
-		if _, on := addrs[p]; !on && p == "rocketmq" {
-			continue // off by default
-		}
+	for _, p := range servedByDefault() {
 		expectServerCloses(t, addrs[p])
 	}
 	web := "http://" + addrs["http"]
