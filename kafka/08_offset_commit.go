@@ -62,7 +62,7 @@ func handleOffsetCommit(h *Handler, r *request) (kmsg.Response, error) {
 	for _, it := range items {
 		resp.Topics[it.at[0]].Partitions[it.at[1]].ErrorCode = errorCode(it.err)
 		if it.err == nil && h.mirror != nil {
-			h.mirror.note(req.Group, it.topic, it.partition, it.c.offset)
+			h.mirror.Note(req.Group, it.topic, int(it.partition), it.c.offset)
 		}
 	}
 	return resp, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/authz"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/submirror"
 	"github.com/pulsar-gateway/pulsar-gateway/metrics"
 	"github.com/pulsar-gateway/pulsar-gateway/txnindex"
 )
@@ -119,7 +120,7 @@ type Handler struct {
 	offsets   *offsetStore
 	configs   *topicConfigStore
 	pids      *producerIDs
-	mirror    *subscriptionMirror
+	mirror    *submirror.Mirror
 
 	closeOnce sync.Once
 }
@@ -231,7 +232,7 @@ func (h *Handler) Close() error {
 		h.pids.close()
 		h.extents.close()
 		if h.mirror != nil {
-			h.mirror.close()
+			h.mirror.Close()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

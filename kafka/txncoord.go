@@ -69,7 +69,7 @@ func (h *Handler) endTxn(ctx context.Context, id string, j *txnJob) error {
 					return err
 				}
 				if h.mirror != nil {
-					h.mirror.note(group, o.Topic, o.Partition, o.Offset)
+					h.mirror.Note(group, o.Topic, int(o.Partition), o.Offset)
 				}
 			}
 		}

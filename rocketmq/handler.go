@@ -21,6 +21,7 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/bridge/producercache"
+	"github.com/pulsar-gateway/pulsar-gateway/bridge/submirror"
 	"github.com/pulsar-gateway/pulsar-gateway/metrics"
 	"github.com/pulsar-gateway/pulsar-gateway/rocketmq/remoting"
 )
@@ -56,7 +57,7 @@ type Handler struct {
 	offsets   bridge.StateTable
 	locks     bridge.StateTable
 	members   *memberTable
-	mirror    *offsetMirror
+	mirror    *submirror.Mirror
 	storeHost []byte
 
 	mu     sync.Mutex
@@ -103,7 +104,7 @@ func New(ctx context.Context, b bridge.Backend, o Options) (*Handler, error) {
 func (h *Handler) Close() error {
 	h.closeOnce.Do(func() {
 		h.members.close()
-		h.mirror.close()
+		h.mirror.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		h.producers.Close(ctx)

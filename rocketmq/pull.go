@@ -33,7 +33,7 @@ func (h *Handler) commitOffset(group, topic string, queue int, off int64) error 
 	if err := h.offsets.Put(ctx, key, []byte(v)); err != nil {
 		return err
 	}
-	h.mirror.note(group, topic, queue, off)
+	h.mirror.Note(subscriptionPrefix+group, topic, queue, off)
 	return nil
 }
 
