@@ -176,10 +176,9 @@ integration/amqp/run.sh
 log "RabbitMQ management API: rabbitmqadmin, KEDA's requests, field by field against rabbitmq-server"
 integration/amqp/management.sh
 
-# ~100 s a backend and ~75 s for the reference measured. SQL92 filters are not served yet
-# (refused as by a broker without enablePropertyFilter): that scenario runs on the reference.
+# ~100 s a backend and ~75 s for the reference measured.
 log "RocketMQ scenarios with rocketmq-client-go and RocketMQ's Java client 5.1.4 on the gateway (embedded, then Pulsar), cross-protocol included"
-integration/rocketmq/suite.sh gateway -skip sql92
+integration/rocketmq/suite.sh gateway
 log "RocketMQ scenarios against a real RocketMQ 5.1.4 (name server and broker from Maven Central), the reference"
 integration/rocketmq/suite.sh reference
 
