@@ -80,6 +80,8 @@ done
 mvn -B -q dependency:get -Dartifact=com.rabbitmq:amqp-client:5.25.0 >/dev/null
 # RocketMQ's Java client 5.1.4 and its dependencies, for rocketmq/remoting's Java test.
 mvn -B -q -f rocketmq/remoting/testdata/java/pom.xml dependency:build-classpath >/dev/null
+# RocketMQ 5.1.4's filter module, for rocketmq/sqlfilter's test against the broker's own SQL92.
+mvn -B -q -f rocketmq/sqlfilter/testdata/java/pom.xml dependency:build-classpath >/dev/null
 # RocketMQ 5.1.4's jars (mqadmin's tools among them), for the rocketmq package's mqadmin test.
 integration/rocketmq/rocketmq.sh classpath >/dev/null
 # Kafka's jars, for its console tools in integration/kafka.
