@@ -170,13 +170,18 @@ func fromStore(m *bridge.Message) (props []byte, flag, reconsume int32, bornHost
 // propertyOf is a stored message's property as fromStore delivers it (what the broker's
 // SQL92 filter evaluates: the stored message's properties, RocketMQ's own and the user's).
 func propertyOf(m *bridge.Message, name string) (string, bool) {
-	key := name
-	if systemNames[name] {
-		key = propPrefix + name
-	} else if strings.HasPrefix(name, "__kafka_") {
+	if strings.HasPrefix(name, "__kafka_") {
 		return "", false
 	}
-	v, ok := m.Properties[key]
+	v, ok := "", false
+	if systemNames[name] {
+		v, ok = m.Properties[propPrefix+name]
+	}
+	if !ok {
+		// A user property, or one of RocketMQ's names set by another protocol's client (a
+		// Kafka header TAGS), which fromStore delivers as it is.
+		v, ok = m.Properties[name]
+	}
 	if ok && !fitsProperty(name, v) {
 		return "", false
 	}

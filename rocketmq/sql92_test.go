@@ -173,3 +173,29 @@ func response(c *rawConn) *remoting.Command {
 		}
 	}
 }
+
+// TestSQL92Properties: a SQL92 expression sees a stored message's properties as a RocketMQ
+// consumer gets them: RocketMQ's own (stored under rocketmq.) by their names, user properties
+// as they are, KEYS from the message key when another protocol wrote it, and not the Kafka
+// handler's internal ones.
+func TestSQL92Properties(t *testing.T) {
+	m := &bridge.Message{Key: []byte("k1"), Properties: map[string]string{
+		"rocketmq.TAGS": "TagA", "color": "blue", "rocketmq.flag": "3", "__kafka_x": "1", "UNIQ_KEY": "plain"}}
+	for expr, want := range map[string]bool{
+		"TAGS = 'TagA'":      true,
+		"color = 'blue'":     true,
+		"KEYS = 'k1'":        true,
+		"UNIQ_KEY = 'plain'": true, // one of RocketMQ's names, written by another protocol: as delivered
+		"flag IS NULL":       true, // the stored record's flag is no property
+		"__kafka_x IS NULL":  true,
+		"TAGS = 'TagB'":      false,
+	} {
+		sub := newSubscription(exprSQL92, expr)
+		if sub.err != nil {
+			t.Fatal(sub.err)
+		}
+		if got := sub.match(m); got != want {
+			t.Errorf("%s: %v, want %v", expr, got, want)
+		}
+	}
+}
