@@ -146,12 +146,12 @@ func (c *conn) consumerConnections(req *remoting.Command) {
 		return
 	}
 	now := time.Now().UnixMilli()
-	for topic, expr := range c.h.subs.of(group) {
-		sd := subData{ExpressionType: "TAG", SubString: expr, SubVersion: now, Topic: topic, TagsSet: []string{}, CodeSet: []int32{}}
-		if sd.SubString == "" {
+	for topic, sub := range c.h.subs.of(group) {
+		sd := subData{ExpressionType: sub.typ, SubString: sub.expr, SubVersion: now, Topic: topic, TagsSet: []string{}, CodeSet: []int32{}}
+		if sd.SubString == "" && sub.typ == exprTag {
 			sd.SubString = "*"
 		}
-		for tag := range parseFilter(expr) {
+		for tag := range sub.f {
 			sd.TagsSet = append(sd.TagsSet, tag)
 			sd.CodeSet = append(sd.CodeSet, javaHash(tag))
 		}

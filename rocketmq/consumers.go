@@ -3,6 +3,7 @@ package rocketmq
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pulsar-gateway/pulsar-gateway/bridge"
 	"github.com/pulsar-gateway/pulsar-gateway/rocketmq/remoting"
+	"github.com/pulsar-gateway/pulsar-gateway/rocketmq/sqlfilter"
 )
 
 // heartbeatData is HeartbeatData's JSON (the parts the gateway uses). codeSet is left out:
@@ -63,20 +65,56 @@ func parseFilter(expr string) filter {
 
 func (f filter) match(tag string) bool { return f == nil || f[tag] }
 
-// subscriptions keeps, per group and topic, the tag filter the group's heartbeats gave: pulls
-// without a subscription of their own use it (clients heartbeat and pull on one connection,
-// so the gateway they pull from has it).
+// Expression types (ExpressionType).
+const (
+	exprTag   = "TAG"
+	exprSQL92 = "SQL92"
+)
+
+// subscription is a group's subscription of a topic: a TAG expression filters by tag, a
+// SQL92 one by properties (the broker's property filter, enablePropertyFilter=true).
+type subscription struct {
+	typ  string // exprTag or exprSQL92 (or an unknown type, which filters nothing through)
+	expr string
+	f    filter          // TAG
+	sql  *sqlfilter.Expr // SQL92
+	err  error           // SQL92 expression the filter module refuses, or an unknown type
+}
+
+// newSubscription reads an expression of a type; an empty type is TAG.
+func newSubscription(typ, expr string) subscription {
+	if typ == "" || typ == exprTag {
+		return subscription{typ: exprTag, expr: expr, f: parseFilter(expr)}
+	}
+	sub := subscription{typ: typ, expr: expr}
+	if typ != exprSQL92 {
+		sub.err = errors.New("java.lang.NullPointerException") // FilterFactory has no filter of that type
+		return sub
+	}
+	sub.sql, sub.err = sqlfilter.Parse(expr)
+	return sub
+}
+
+// match says whether the subscription takes a stored message.
+func (s *subscription) match(m *bridge.Message) bool {
+	if s.sql != nil {
+		return s.sql.Match(func(name string) (string, bool) { return propertyOf(m, name) })
+	}
+	if s.typ != exprTag {
+		return false
+	}
+	return s.f.match(tagOf(m))
+}
+
+// subscriptions keeps, per group and topic, the subscription the group's heartbeats gave:
+// pulls without a subscription of their own use it (clients heartbeat and pull on one
+// connection, so the gateway they pull from has it).
 type subscriptions struct {
 	mu sync.Mutex
 	m  map[string]map[string]subscription // group → topic → subscription
 }
 
-type subscription struct {
-	expr string
-	f    filter
-}
-
-func (s *subscriptions) set(group, topic, expr string) {
+func (s *subscriptions) set(group, topic string, sub subscription) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
@@ -90,25 +128,51 @@ func (s *subscriptions) set(group, topic, expr string) {
 		g = map[string]subscription{}
 		s.m[group] = g
 	}
-	g[topic] = subscription{expr: expr, f: parseFilter(expr)}
+	if old, ok := g[topic]; ok && old.typ == sub.typ && old.expr == sub.expr {
+		return // heartbeats repeat it every 30 s: parsed once
+	}
+	g[topic] = sub
 }
 
-func (s *subscriptions) get(group, topic string) (filter, bool) {
+func (s *subscriptions) get(group, topic string) (subscription, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sub, ok := s.m[group][topic]
-	return sub.f, ok
+	return sub, ok
 }
 
-// of is a group's subscriptions: topic → expression.
-func (s *subscriptions) of(group string) map[string]string {
+// of is a group's subscriptions by topic.
+func (s *subscriptions) of(group string) map[string]subscription {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]string{}
+	out := map[string]subscription{}
 	for t, sub := range s.m[group] {
-		out[t] = sub.expr
+		out[t] = sub
 	}
 	return out
+}
+
+// checkClientConfig is CHECK_CLIENT_CONFIG, which the Java client sends for a SQL92
+// subscription before it starts: as a broker with enablePropertyFilter=true, the expression
+// must compile (ClientManageProcessor.checkClientConfig); the remark is the compile error.
+func (c *conn) checkClientConfig(req *remoting.Command) {
+	var body struct {
+		SubscriptionData *struct {
+			SubString      string `json:"subString"`
+			ExpressionType string `json:"expressionType"`
+		} `json:"subscriptionData"`
+	}
+	if len(req.Body) > 0 && json.Unmarshal(req.Body, &body) != nil {
+		c.errorReply(req, remoting.ResSystemError, "CHECK_CLIENT_CONFIG body is not CheckClientRequestBody")
+		return
+	}
+	if sd := body.SubscriptionData; sd != nil {
+		if sub := newSubscription(sd.ExpressionType, sd.SubString); sub.err != nil {
+			c.errorReply(req, remoting.ResSubscriptionParseFailed, sub.err.Error())
+			return
+		}
+	}
+	c.reply(req, req.NewResponse(remoting.ResSuccess, ""))
 }
 
 func (c *conn) heartbeat(req *remoting.Command) {
@@ -124,10 +188,9 @@ func (c *conn) heartbeat(req *remoting.Command) {
 			continue
 		}
 		for _, sd := range cd.SubscriptionDataSet {
-			if sd.ExpressionType != "" && sd.ExpressionType != "TAG" {
-				continue // SQL92: refused at CHECK_CLIENT_CONFIG and at pull
-			}
-			c.h.subs.set(cd.GroupName, sd.Topic, sd.SubString)
+			// A SQL92 expression that does not parse is kept too: the broker registers the
+			// subscription without filter data, and pulls get FILTER_DATA_NOT_EXIST.
+			c.h.subs.set(cd.GroupName, sd.Topic, newSubscription(sd.ExpressionType, sd.SubString))
 		}
 		c.mu.Lock()
 		if c.clients[hb.ClientID] == nil {

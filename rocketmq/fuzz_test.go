@@ -70,11 +70,12 @@ func encodeBatchForTest(msgs []batchMessage) []byte {
 }
 
 // FuzzHeartbeat: any heartbeat body parses or fails without panic; every subscription's
-// expression gives a filter.
+// expression gives a filter (a SQL92 one: a parsed expression or an error).
 func FuzzHeartbeat(f *testing.F) {
 	f.Add([]byte(`{"clientID":"1.2.3.4@1","consumerDataSet":[{"groupName":"g","messageModel":"CLUSTERING","subscriptionDataSet":[{"topic":"t","subString":"A || B","codeSet":[65,66],"expressionType":"TAG"}]}]}`))
 	f.Add([]byte(`{"clientID":"x","consumerDataSet":[{"subscriptionDataSet":[{"codeSet":["1"]}]}]}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"clientID":"1.2.3.4@1","consumerDataSet":[{"groupName":"g","subscriptionDataSet":[{"topic":"t","subString":"(TAGS = 'A' AND n > 3) OR c IN ('x')","expressionType":"SQL92"}]}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		hb, err := parseHeartbeat(b)
 		if err != nil {
@@ -82,6 +83,10 @@ func FuzzHeartbeat(f *testing.F) {
 		}
 		for _, cd := range hb.ConsumerDataSet {
 			for _, sd := range cd.SubscriptionDataSet {
+				sub := newSubscription(sd.ExpressionType, sd.SubString)
+				if (sub.sql != nil) == (sub.err != nil) && sub.typ == exprSQL92 {
+					t.Fatalf("SQL92 %q: expression %v, error %v", sd.SubString, sub.sql, sub.err)
+				}
 				f := parseFilter(sd.SubString)
 				for tag := range f {
 					if !f.match(tag) {

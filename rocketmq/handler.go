@@ -294,8 +294,7 @@ func (c *conn) serve(req *remoting.Command) {
 	case remoting.ReqGetBrokerRuntimeInfo:
 		c.brokerRuntimeInfo(req)
 	case remoting.ReqCheckClientConfig:
-		// SQL92 filters need enablePropertyFilter, off here as on a default broker.
-		c.errorReply(req, remoting.ResSystemError, "The broker does not support consumer to filter message by SQL92")
+		c.checkClientConfig(req)
 	default:
 		c.errorReply(req, remoting.ResRequestCodeNotSupported, " request type "+strconv.Itoa(int(req.Code))+" not supported")
 	}

@@ -201,6 +201,12 @@ func (r *received) waitFor(t *testing.T, n int, within time.Duration) []*gotMsg 
 // down (also at the test's end).
 func pushConsumer(t *testing.T, addr, group, instance, topic, expr string, handle func(*primitive.MessageExt) consumer.ConsumeResult, opts ...consumer.Option) (*received, func()) {
 	t.Helper()
+	return pushConsumerOf(t, addr, group, instance, topic, consumer.MessageSelector{Type: consumer.TAG, Expression: expr}, handle, opts...)
+}
+
+// pushConsumerOf is pushConsumer with any selector (SQL92).
+func pushConsumerOf(t *testing.T, addr, group, instance, topic string, sel consumer.MessageSelector, handle func(*primitive.MessageExt) consumer.ConsumeResult, opts ...consumer.Option) (*received, func()) {
+	t.Helper()
 	opts = append([]consumer.Option{consumer.WithNameServer([]string{addr}), consumer.WithGroupName(group),
 		consumer.WithInstance(instance), consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
 		consumer.WithConsumerModel(consumer.Clustering)}, opts...)
@@ -209,7 +215,7 @@ func pushConsumer(t *testing.T, addr, group, instance, topic, expr string, handl
 		t.Fatal(err)
 	}
 	r := &received{ch: make(chan struct{}, 1)}
-	err = c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: expr},
+	err = c.Subscribe(topic, sel,
 		func(ctx context.Context, ms ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 			for _, m := range ms {
 				if handle != nil {

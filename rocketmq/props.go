@@ -167,6 +167,30 @@ func fromStore(m *bridge.Message) (props []byte, flag, reconsume int32, bornHost
 	return props, flag, reconsume, bornHost
 }
 
+// propertyOf is a stored message's property as fromStore delivers it (what the broker's
+// SQL92 filter evaluates: the stored message's properties, RocketMQ's own and the user's).
+func propertyOf(m *bridge.Message, name string) (string, bool) {
+	if strings.HasPrefix(name, "__kafka_") {
+		return "", false
+	}
+	v, ok := "", false
+	if systemNames[name] {
+		v, ok = m.Properties[propPrefix+name]
+	}
+	if !ok {
+		// A user property, or one of RocketMQ's names set by another protocol's client (a
+		// Kafka header TAGS), which fromStore delivers as it is.
+		v, ok = m.Properties[name]
+	}
+	if ok && !fitsProperty(name, v) {
+		return "", false
+	}
+	if !ok && name == mcKeys && len(m.Key) > 0 && fitsProperty(mcKeys, string(m.Key)) && utf8.Valid(m.Key) {
+		return string(m.Key), true
+	}
+	return v, ok
+}
+
 // tagOf is a stored message's tag, "" without one.
 func tagOf(m *bridge.Message) string { return m.Properties[propPrefix+mcTags] }
 

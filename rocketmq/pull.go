@@ -167,7 +167,7 @@ type pullRequest struct {
 	offset   int64
 	max      int
 	suspend  time.Duration // zero: answer at once
-	filter   filter
+	sub      subscription
 	received time.Time
 }
 
@@ -205,18 +205,26 @@ func (c *conn) pull(req *remoting.Command) {
 			}
 		}
 		if sysFlag&pullSubscription != 0 {
-			if et := req.ExtFields["expressionType"]; et != "" && et != "TAG" {
-				c.errorReply(req, remoting.ResSubscriptionParseFailed, "The broker does not support consumer to filter message by SQL92")
+			// The pull's own subscription (lite pull consumers). A SQL92 expression is
+			// compiled for the pull; one that does not compile is refused. (The real broker
+			// then runs the pull with no filter at all, as its assert is off: everything
+			// would be delivered.)
+			p.sub = newSubscription(req.ExtFields["expressionType"], req.ExtFields["subscription"])
+			if p.sub.err != nil || p.sub.typ != exprTag && p.sub.expr == "" {
+				c.errorReply(req, remoting.ResSubscriptionParseFailed, "parse the consumer's subscription failed")
 				return
 			}
-			p.filter = parseFilter(req.ExtFields["subscription"])
 		} else {
-			f, ok := c.h.subs.get(p.group, p.topic)
+			sub, ok := c.h.subs.get(p.group, p.topic)
 			if !ok {
 				c.errorReply(req, remoting.ResSubscriptionNotExist, "the consumer's subscription not exist")
 				return
 			}
-			p.filter = f
+			if sub.err != nil {
+				c.errorReply(req, remoting.ResFilterDataNotExist, "The broker's consumer filter data is not exist!Your expression may be wrong!")
+				return
+			}
+			p.sub = sub
 		}
 		c.servePull(&p)
 	})
@@ -330,7 +338,7 @@ func (c *conn) servePull(p *pullRequest) {
 			}
 		}
 		next = m.Index + 1
-		if m.Properties[bridge.TxnMarkerProperty] != "" || !p.filter.match(tagOf(m)) {
+		if m.Properties[bridge.TxnMarkerProperty] != "" || !p.sub.match(m) {
 			skipped = true
 			continue
 		}

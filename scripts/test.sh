@@ -80,6 +80,8 @@ done
 mvn -B -q dependency:get -Dartifact=com.rabbitmq:amqp-client:5.25.0 >/dev/null
 # RocketMQ's Java client 5.1.4 and its dependencies, for rocketmq/remoting's Java test.
 mvn -B -q -f rocketmq/remoting/testdata/java/pom.xml dependency:build-classpath >/dev/null
+# RocketMQ 5.1.4's filter module, for rocketmq/sqlfilter's test against the broker's own SQL92.
+mvn -B -q -f rocketmq/sqlfilter/testdata/java/pom.xml dependency:build-classpath >/dev/null
 # RocketMQ 5.1.4's jars (mqadmin's tools among them), for the rocketmq package's mqadmin test.
 integration/rocketmq/rocketmq.sh classpath >/dev/null
 # Kafka's jars, for its console tools in integration/kafka.
@@ -176,10 +178,9 @@ integration/amqp/run.sh
 log "RabbitMQ management API: rabbitmqadmin, KEDA's requests, field by field against rabbitmq-server"
 integration/amqp/management.sh
 
-# ~100 s a backend and ~75 s for the reference measured. SQL92 filters are not served yet
-# (refused as by a broker without enablePropertyFilter): that scenario runs on the reference.
+# ~100 s a backend and ~75 s for the reference measured.
 log "RocketMQ scenarios with rocketmq-client-go and RocketMQ's Java client 5.1.4 on the gateway (embedded, then Pulsar), cross-protocol included"
-integration/rocketmq/suite.sh gateway -skip sql92
+integration/rocketmq/suite.sh gateway
 log "RocketMQ scenarios against a real RocketMQ 5.1.4 (name server and broker from Maven Central), the reference"
 integration/rocketmq/suite.sh reference
 
