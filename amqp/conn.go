@@ -76,9 +76,6 @@ func (s *Server) HandleConn(ctx context.Context, nc net.Conn) error {
 	if err := c.handshake(); err != nil {
 		return c.fail(err)
 	}
-	s.mu.Lock()
-	s.conns[c] = true
-	s.mu.Unlock()
 	go c.heartbeats()
 	go func() {
 		select {

@@ -134,6 +134,11 @@ func (c *conn) handshake() error {
 	}
 	c.vcounts = c.s.vhostCounts(c.vhost)
 	c.log = c.log.With(zap.String("user", user), zap.String("vhost", c.vhost))
+	// Listed before open-ok goes out: a client whose Dial returned finds itself in the
+	// management API's connections at once (a test saw it missing now and then).
+	c.s.mu.Lock()
+	c.s.conns[c] = true
+	c.s.mu.Unlock()
 	return c.send(0, &wire.ConnectionOpenOk{})
 }
 
