@@ -19,12 +19,19 @@ func (a admin) CreateTopic(ctx context.Context, name string, partitions int) err
 		return err
 	}
 	a.b.mu.Lock()
-	_, err = a.b.createTopicLocked(full, partitions)
+	t, err := a.b.createTopicLocked(full, partitions)
+	unsynced := 0
+	if existing := a.b.topics[full]; existing != nil && err != nil {
+		unsynced = existing.unsynced
+	}
 	a.b.mu.Unlock()
+	if serr := a.b.syncUnsynced(unsynced); serr != nil {
+		return serr
+	}
 	if err != nil {
 		return err
 	}
-	return a.b.syncLog()
+	return a.b.synced(t)
 }
 
 func (a admin) DeleteTopic(ctx context.Context, name string) error {
@@ -100,7 +107,7 @@ func (a admin) UpdatePartitions(ctx context.Context, name string, partitions int
 	if err != nil {
 		return fmt.Errorf("grow topic %s: %w", t.name, err)
 	}
-	return a.b.syncLog()
+	return a.b.synced(t)
 }
 
 func (a admin) IndexRange(ctx context.Context, partition string) (bridge.IndexRange, error) {

@@ -341,6 +341,29 @@ type topic struct {
 	name       string
 	partitions int                 // 0: not partitioned
 	policy     *bridge.TopicPolicy // nil: the default; guarded by Backend.mu
+	// unsynced counts its writes (creation, growth) whose writer has not
+	// synced yet: whoever finds it meanwhile syncs before answering, so no
+	// one is told of a topic a crash could take back. Guarded by Backend.mu.
+	unsynced int
+}
+
+// syncUnsynced makes durable, for a caller that found a topic it did not
+// write, what was written of it (unsynced: the topic's count, read under
+// b.mu).
+func (b *Backend) syncUnsynced(unsynced int) error {
+	if unsynced == 0 {
+		return nil
+	}
+	return b.syncLog()
+}
+
+// synced ends a writer's wait for the sync of what it wrote of t.
+func (b *Backend) synced(t *topic) error {
+	err := b.syncLog()
+	b.mu.Lock()
+	t.unsynced--
+	b.mu.Unlock()
+	return err
 }
 
 // partitionNames lists the names of a topic's partitions (its own name when
@@ -415,6 +438,7 @@ func (b *Backend) growTopicLocked(t *topic, partitions int) error {
 	if err := b.commitWith(batch, pebble.NoSync); err != nil {
 		return err
 	}
+	t.unsynced++
 	for _, p := range created {
 		b.partitions[p.name] = p
 	}
@@ -448,7 +472,11 @@ func (b *Backend) lookupTopic(name string, create bool) (*topic, error) {
 		return nil, bridge.ErrClosed
 	}
 	if t, ok := b.topics[full]; ok {
+		unsynced := t.unsynced
 		b.mu.Unlock()
+		if err := b.syncUnsynced(unsynced); err != nil {
+			return nil, err
+		}
 		return t, nil
 	}
 	if !create || b.opts.AutoCreatePartitions < 0 {
@@ -464,7 +492,7 @@ func (b *Backend) lookupTopic(name string, create bool) (*topic, error) {
 	if err != nil {
 		return nil, err
 	}
-	return t, b.syncLog()
+	return t, b.synced(t)
 }
 
 // lookupPartition finds a partition by its name, or a non-partitioned topic
@@ -475,14 +503,24 @@ func (b *Backend) lookupPartition(name string) (*partition, error) {
 		return nil, err
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.closed {
+		b.mu.Unlock()
 		return nil, bridge.ErrClosed
 	}
 	if p, ok := b.partitions[full]; ok {
+		unsynced := 0
+		if t := b.topics[p.topic]; t != nil {
+			unsynced = t.unsynced
+		}
+		b.mu.Unlock()
+		if err := b.syncUnsynced(unsynced); err != nil {
+			return nil, err
+		}
 		return p, nil
 	}
-	if t, ok := b.topics[full]; ok && t.partitions > 0 {
+	t, ok := b.topics[full]
+	b.mu.Unlock()
+	if ok && t.partitions > 0 {
 		return nil, fmt.Errorf("%w: %s is partitioned: name one partition", bridge.ErrInvalid, full)
 	}
 	return nil, fmt.Errorf("%w: %s", bridge.ErrTopicNotFound, full)
