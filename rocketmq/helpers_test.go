@@ -238,3 +238,20 @@ func pushConsumerOf(t *testing.T, addr, group, instance, topic string, sel consu
 	t.Cleanup(stop)
 	return r, stop
 }
+
+// oneQueueTopic makes a topic of one queue named after prefix and a native producer on that
+// queue, closed when the test ends.
+func oneQueueTopic(t *testing.T, ctx context.Context, b bridge.Backend, prefix string) (string, bridge.Producer) {
+	t.Helper()
+	topic := unique(prefix)
+	full := "persistent://public/default/" + topic
+	if err := b.Admin().CreateTopic(ctx, full, 1); err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.CreateProducer(ctx, bridge.ProducerOptions{Topic: bridge.PartitionName(full, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return topic, p
+}

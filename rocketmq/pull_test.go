@@ -65,18 +65,9 @@ func pullExt(topic string, offset int64, sysFlag int, suspendMs int, sub string)
 func TestPullCases(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b bridge.Backend) {
 		addr, _ := serve(t, b, nil)
-		topic := unique("pull")
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		full := "persistent://public/default/" + topic
-		if err := b.Admin().CreateTopic(ctx, full, 1); err != nil {
-			t.Fatal(err)
-		}
-		p, err := b.CreateProducer(ctx, bridge.ProducerOptions{Topic: bridge.PartitionName(full, 0)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
+		topic, p := oneQueueTopic(t, ctx, b, "pull")
 		c := dialRaw(t, addr)
 		const suspend = pullSuspend | pullSubscription
 

@@ -64,18 +64,9 @@ func TestGoClientSQL92(t *testing.T) {
 func TestSQL92BrokerAnswers(t *testing.T) {
 	b := openBackend(t, "embedded")
 	addr, _ := serve(t, b, nil)
-	topic := unique("sqlraw")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	full := "persistent://public/default/" + topic
-	if err := b.Admin().CreateTopic(ctx, full, 1); err != nil {
-		t.Fatal(err)
-	}
-	p, err := b.CreateProducer(ctx, bridge.ProducerOptions{Topic: bridge.PartitionName(full, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	topic, p := oneQueueTopic(t, ctx, b, "sqlraw")
 	for _, props := range []map[string]string{
 		{"rocketmq.TAGS": "TagA", "n": "1"}, {"rocketmq.TAGS": "TagB", "n": "7"},
 		{"rocketmq.TAGS": "TagA", "n": "x"}, {"rocketmq.TAGS": "TagA", "n": "9"},
