@@ -66,6 +66,7 @@ type Handler struct {
 	tcache topicCache
 	ranges rangeCache
 	subs   subscriptions
+	movers movers
 
 	closeOnce sync.Once
 }
@@ -97,6 +98,7 @@ func New(ctx context.Context, b bridge.Backend, o Options) (*Handler, error) {
 	h.members = newMemberTable(mt, o.MemberExpiry, h.notifyGroup)
 	h.producers = producercache.New(b, producercache.Options{})
 	h.mirror = newOffsetMirror(h)
+	h.startMovers()
 	return h, nil
 }
 
@@ -105,6 +107,7 @@ func (h *Handler) Close() error {
 	h.closeOnce.Do(func() {
 		h.members.close()
 		h.mirror.Close()
+		h.stopMovers()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		h.producers.Close(ctx)
