@@ -39,6 +39,10 @@ type Options struct {
 	// MemberExpiry drops a group member not heard from this long (the broker's
 	// channel expiry, 120 s); zero is that.
 	MemberExpiry time.Duration
+
+	// afterMove, when set (tests), runs after a schedule move's send is durable and before
+	// its ack; false leaves the entry unacknowledged (a crash between the two).
+	afterMove func(ctx context.Context) bool
 }
 
 // Names of the brokers and cluster the gateway says it is.

@@ -121,9 +121,6 @@ func (h *Handler) produceSync(ctx context.Context, part string, msgs []bridge.Ou
 type movers struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	// afterSend, when set (tests), runs after a move's send is durable and before its ack;
-	// false leaves the entry unacknowledged (a crash between the two).
-	afterSend func(ctx context.Context) bool
 }
 
 func (h *Handler) startMovers() {
@@ -201,7 +198,7 @@ func (h *Handler) moveFrom(ctx context.Context, c bridge.Consumer, level int) er
 		if err := h.move(ctx, m); err != nil {
 			return err
 		}
-		if f := h.movers.afterSend; f != nil && !f(ctx) {
+		if f := h.o.afterMove; f != nil && !f(ctx) {
 			return errors.New("move left unacknowledged")
 		}
 		if err := c.Ack(m.ID); err != nil {
