@@ -96,7 +96,11 @@ func scheduleEntry(out *bridge.OutMessage, topic string, queue int, s scheduled)
 		out.Properties[propTimerOut] = strconv.FormatInt(s.timer.UnixMilli(), 10)
 		out.Properties[propPrefix+"TIMER_ENQUEUE_MS"] = strconv.FormatInt(time.Now().UnixMilli(), 10)
 	} else {
+		// A delay level wins; the broker drops the timer properties then.
 		out.Properties[propPrefix+mcDelay] = strconv.Itoa(s.level)
+		for _, k := range []string{mcTimerDeliverMS, mcTimerDelaySec, mcTimerDelayMS} {
+			delete(out.Properties, propPrefix+k)
+		}
 	}
 }
 
@@ -235,9 +239,19 @@ func (h *Handler) move(ctx context.Context, m *bridge.Message) error {
 	delete(out.Properties, propDeliverAt)
 	out.Properties[propPrefix+mcRealTopic] = topic
 	out.Properties[propPrefix+mcRealQID] = strconv.Itoa(queue)
+	if validTopic(topic) != "" {
+		// Not written by this handler (another protocol wrote to the schedule topic):
+		// nowhere to move it.
+		h.log.Warn("schedule entry without a valid real topic dropped", zap.String("topic", topic))
+		return nil
+	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	info, err := h.sendTopic(sctx, topic, sendHeader{defaultQueueNums: queue + 1})
+	if errors.Is(err, bridge.ErrTopicNotFound) {
+		// Deleted while the message waited: the broker's store takes it all the same.
+		info, err = h.ensureTopic(sctx, topic, queue+1)
+	}
 	if err != nil {
 		return err
 	}

@@ -195,3 +195,29 @@ func TestScheduleMoveRepeatedAfterCrash(t *testing.T) {
 		}
 	})
 }
+
+// TestScheduleForeignEntry: something another protocol wrote to a schedule topic (no real
+// topic) is dropped rather than blocking its level's later messages.
+func TestScheduleForeignEntry(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr, h := serve(t, b, nil)
+		pr, err := b.CreateProducer(context.Background(), bridge.ProducerOptions{Topic: h.pulsarTopic(scheduleTopic(1))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pr.Send(context.Background(), &bridge.OutMessage{Value: []byte("stray")}); err != nil {
+			t.Fatal(err)
+		}
+		pr.Close()
+		topic := unique("foreign")
+		r := nativeReader(t, b, h, topic)
+		m := primitive.NewMessage(topic, []byte("after"))
+		m.WithDelayTimeLevel(1)
+		if _, err := newProducer(t, addr).SendSync(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		if got := readUntil(t, r, time.Now().Add(15*time.Second)); got == nil || string(got.Value) != "after" {
+			t.Fatalf("level 1 message behind a stray entry: %v", got)
+		}
+	})
+}
