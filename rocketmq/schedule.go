@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -104,9 +105,22 @@ func scheduleEntry(out *bridge.OutMessage, topic string, queue int, s scheduled)
 	}
 }
 
-// scheduleSend stores msgs on level's schedule topic; cb as for produce.
-func (h *Handler) scheduleSend(ctx context.Context, level int, msgs []bridge.OutMessage, cb bridge.SendCallback) {
-	h.produce(ctx, h.pulsarTopic(scheduleTopic(level)), msgs, cb)
+// scheduleReady makes level's schedule topic exist before a send to it and wakes this
+// gateway's mover for it. Schedule topics are made on first use, so a gateway whose clients
+// never delay adds no topics that other protocols would list.
+func (h *Handler) scheduleReady(ctx context.Context, level int) error {
+	if h.movers.ready[level-1].Load() {
+		return nil
+	}
+	if err := h.ensureSchedule(ctx, h.pulsarTopic(scheduleTopic(level))); err != nil {
+		return err
+	}
+	h.movers.ready[level-1].Store(true)
+	select {
+	case h.movers.kick[level-1] <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // produceSync is produce waiting for the result.
@@ -125,12 +139,19 @@ func (h *Handler) produceSync(ctx context.Context, part string, msgs []bridge.Ou
 type movers struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	ready  [len(delayLevels)]atomic.Bool   // the level's topic is known to exist
+	kick   [len(delayLevels)]chan struct{} // wakes a mover waiting for its topic
 }
+
+// scheduleLook is how often a mover whose topic does not exist yet looks again (another
+// gateway may make it).
+const scheduleLook = 10 * time.Second
 
 func (h *Handler) startMovers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.movers.cancel = cancel
 	for l := 1; l <= len(delayLevels); l++ {
+		h.movers.kick[l-1] = make(chan struct{}, 1)
 		h.movers.wg.Add(1)
 		go func() {
 			defer h.movers.wg.Done()
@@ -152,7 +173,15 @@ func (h *Handler) stopMovers() {
 func (h *Handler) moveLevel(ctx context.Context, level int) {
 	full := h.pulsarTopic(scheduleTopic(level))
 	for ctx.Err() == nil {
-		err := h.ensureSchedule(ctx, full)
+		_, err := h.admin.Topic(ctx, full)
+		if errors.Is(err, bridge.ErrTopicNotFound) {
+			select {
+			case <-ctx.Done():
+			case <-h.movers.kick[level-1]:
+			case <-time.After(scheduleLook):
+			}
+			continue
+		}
 		var c bridge.Consumer
 		if err == nil {
 			c, err = h.b.Subscribe(ctx, bridge.SubscribeOptions{Topics: []string{full}, Subscription: scheduleSubscription,
@@ -228,6 +257,9 @@ func (h *Handler) move(ctx context.Context, m *bridge.Message) error {
 			out.Properties[propDeliverAt] = strconv.FormatInt(s.due.UnixMilli(), 10)
 			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
+			if err := h.scheduleReady(sctx, s.level); err != nil {
+				return err
+			}
 			return h.produceSync(sctx, h.pulsarTopic(scheduleTopic(s.level)), []bridge.OutMessage{out})
 		}
 		out.Properties[propPrefix+"TIMER_OUT_MS"] = v

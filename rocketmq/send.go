@@ -210,6 +210,13 @@ func (c *conn) send(req *remoting.Command) {
 	if delayed {
 		// Stored on its level's schedule topic, acknowledged once that is durable; the
 		// answer's queueOffset is the schedule offset, as the broker's.
+		sctx, scancel := c.opCtx()
+		err := c.h.scheduleReady(sctx, delay.level)
+		scancel()
+		if err != nil {
+			c.errorReply(req, remoting.ResSystemError, err.Error())
+			return
+		}
 		scheduleEntry(&msgs[0], topic, h.queueID, delay)
 		idTopic, idQueue = scheduleTopic(delay.level), 0
 		part = c.h.pulsarTopic(idTopic)

@@ -96,6 +96,10 @@ func (c *conn) sendBack(req *remoting.Command) {
 		// Through the level's schedule topic, as the broker's retries.
 		n, _ := strconv.Atoi(lv)
 		part = c.h.pulsarTopic(scheduleTopic(n))
+		if err = c.h.scheduleReady(ctx, n); err != nil {
+			c.errorReply(req, remoting.ResSystemError, err.Error())
+			return
+		}
 	}
 	if err = c.h.produceSync(ctx, part, []bridge.OutMessage{out}); err != nil {
 		c.errorReply(req, remoting.ResSystemError, err.Error())
