@@ -39,6 +39,10 @@ type Options struct {
 	// MemberExpiry drops a group member not heard from this long (the broker's
 	// channel expiry, 120 s); zero is that.
 	MemberExpiry time.Duration
+
+	// afterMove, when set (tests), runs after a schedule move's send is durable and before
+	// its ack; false leaves the entry unacknowledged (a crash between the two).
+	afterMove func(ctx context.Context) bool
 }
 
 // Names of the brokers and cluster the gateway says it is.
@@ -66,6 +70,7 @@ type Handler struct {
 	tcache topicCache
 	ranges rangeCache
 	subs   subscriptions
+	movers movers
 
 	closeOnce sync.Once
 }
@@ -97,6 +102,7 @@ func New(ctx context.Context, b bridge.Backend, o Options) (*Handler, error) {
 	h.members = newMemberTable(mt, o.MemberExpiry, h.notifyGroup)
 	h.producers = producercache.New(b, producercache.Options{})
 	h.mirror = newOffsetMirror(h)
+	h.startMovers()
 	return h, nil
 }
 
@@ -105,6 +111,7 @@ func (h *Handler) Close() error {
 	h.closeOnce.Do(func() {
 		h.members.close()
 		h.mirror.Close()
+		h.stopMovers()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		h.producers.Close(ctx)

@@ -25,7 +25,7 @@ const (
 	propFlag           = propPrefix + "flag"
 	propBornHost       = propPrefix + "born-host"
 	propReconsumeTimes = propPrefix + "reconsume-times"
-	propDeliverAt      = propPrefix + "deliver-at" // ms: held from consumers until then (delay levels)
+	propDeliverAt      = propPrefix + "deliver-at" // ms: a schedule entry's due time (ignored on messages of real topics, as written by older versions)
 )
 
 const (

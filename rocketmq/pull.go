@@ -320,23 +320,6 @@ func (c *conn) servePull(p *pullRequest) {
 			rng.Next = m.Index + 1
 			c.h.ranges.observe(p.part, rng.Next)
 		}
-		if at, ok := m.Properties[propDeliverAt]; ok {
-			ms, _ := strconv.ParseInt(at, 10, 64)
-			if due := time.UnixMilli(ms); due.After(time.Now()) {
-				// Not yet due: the queue waits behind it, as the broker's schedule
-				// queues do; hold the pull until then if it may be held that long.
-				cur.unread(m)
-				if count == 0 && !skipped && due.Before(deadline) {
-					select {
-					case <-time.After(time.Until(due)):
-						continue
-					case <-c.ctx.Done():
-						return
-					}
-				}
-				break
-			}
-		}
 		next = m.Index + 1
 		if m.Properties[bridge.TxnMarkerProperty] != "" || !p.sub.match(m) {
 			skipped = true

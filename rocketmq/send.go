@@ -132,11 +132,11 @@ func (c *conn) send(req *remoting.Command) {
 		return
 	}
 	now := time.Now()
-	at, bad := deliverAt(props, now)
-	if bad != "" {
+	if _, bad := deliverAt(props, now); bad != "" {
 		c.errorReply(req, remoting.ResMessageIllegal, bad)
 		return
 	}
+	delay, delayed := planDelay(props, now)
 	topic := h.topic
 	// A re-send to %RETRY% past the maximum goes to the dead letter topic
 	// (SendMessageProcessor.handleRetryAndDLQ).
@@ -148,7 +148,7 @@ func (c *conn) send(req *remoting.Command) {
 		if h.reconsumeTimes > maxRe {
 			topic = dlqPrefix + strings.TrimPrefix(topic, retryPrefix)
 			h.queueID = 0
-			at = time.Time{}
+			delayed = false
 		}
 	}
 	var msgs []bridge.OutMessage
@@ -164,12 +164,17 @@ func (c *conn) send(req *remoting.Command) {
 				c.errorReply(req, remoting.ResMessageIllegal, errBodyTooLarge.Error())
 				return
 			}
-			mat, bad := deliverAt(mp, now)
-			if bad != "" {
+			if _, bad := deliverAt(mp, now); bad != "" {
 				c.errorReply(req, remoting.ResMessageIllegal, bad)
 				return
 			}
-			msgs = append(msgs, c.outMessage(bm.body, mp, bm.flag, h, mat))
+			// As the clients refuse them ("TimeDelayLevel is not supported for batched
+			// messages"): a batch goes to one queue at once.
+			if _, d := planDelay(mp, now); d {
+				c.errorReply(req, remoting.ResMessageIllegal, "TimeDelayLevel is not supported for batched messages")
+				return
+			}
+			msgs = append(msgs, c.outMessage(bm.body, mp, bm.flag, h))
 		}
 	} else {
 		body, err := uncompress(req.Body, h.sysFlag)
@@ -181,7 +186,8 @@ func (c *conn) send(req *remoting.Command) {
 			c.errorReply(req, remoting.ResMessageIllegal, errBodyTooLarge.Error())
 			return
 		}
-		msgs = append(msgs, c.outMessage(body, props, h.flag, h, at))
+		msgs = append(msgs, c.outMessage(body, props, h.flag, h))
+		delayed = delayed && !strings.HasPrefix(topic, dlqPrefix)
 	}
 
 	ctx, cancel := c.opCtx()
@@ -200,6 +206,21 @@ func (c *conn) send(req *remoting.Command) {
 		return
 	}
 	part := partition(info.Name, info.Partitions, h.queueID)
+	idTopic, idQueue := topic, h.queueID
+	if delayed {
+		// Stored on its level's schedule topic, acknowledged once that is durable; the
+		// answer's queueOffset is the schedule offset, as the broker's.
+		sctx, scancel := c.opCtx()
+		err := c.h.scheduleReady(sctx, delay.level)
+		scancel()
+		if err != nil {
+			c.errorReply(req, remoting.ResSystemError, err.Error())
+			return
+		}
+		scheduleEntry(&msgs[0], topic, h.queueID, delay)
+		idTopic, idQueue = scheduleTopic(delay.level), 0
+		part = c.h.pulsarTopic(idTopic)
+	}
 	bytes := 0
 	for i := range msgs {
 		bytes += len(msgs[i].Value)
@@ -215,11 +236,13 @@ func (c *conn) send(req *remoting.Command) {
 			return
 		}
 		c.h.o.Metrics.Produced(len(msgs), bytes, arrived)
-		c.h.ranges.observe(part, res.Index+int64(len(msgs)))
+		if !delayed {
+			c.h.ranges.observe(part, res.Index+int64(len(msgs)))
+		}
 		r := req.NewResponse(remoting.ResSuccess, "")
 		ids := make([]string, len(msgs))
 		for i := range msgs {
-			ids[i] = offsetMsgID(c.h.storeHost, physicalOffset(topic, h.queueID, res.Index+int64(i)))
+			ids[i] = offsetMsgID(c.h.storeHost, physicalOffset(idTopic, idQueue, res.Index+int64(i)))
 		}
 		r.ExtFields = map[string]string{
 			"msgId":       strings.Join(ids, ","),
@@ -241,7 +264,7 @@ func (c *conn) send(req *remoting.Command) {
 const defaultMaxReconsume = 16
 
 // outMessage is a sent message as the store keeps it.
-func (c *conn) outMessage(body []byte, props map[string]string, flag int32, h sendHeader, at time.Time) bridge.OutMessage {
+func (c *conn) outMessage(body []byte, props map[string]string, flag int32, h sendHeader) bridge.OutMessage {
 	out := bridge.OutMessage{Value: body, Properties: make(map[string]string, len(props)+3)}
 	if h.bornTimestamp > 0 {
 		out.EventTime = time.UnixMilli(h.bornTimestamp)
@@ -254,9 +277,6 @@ func (c *conn) outMessage(body []byte, props map[string]string, flag int32, h se
 		out.Properties[propReconsumeTimes] = strconv.Itoa(int(h.reconsumeTimes))
 	}
 	out.Properties[propBornHost] = c.remote
-	if !at.IsZero() {
-		out.Properties[propDeliverAt] = strconv.FormatInt(at.UnixMilli(), 10)
-	}
 	return out
 }
 

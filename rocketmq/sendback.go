@@ -84,22 +84,24 @@ func (c *conn) sendBack(req *remoting.Command) {
 			delayLevel = 3 + int64(reconsume)
 		}
 		level := int(min(delayLevel, int64(len(delayLevels))))
-		out.Properties[propPrefix+mcDelay] = strconv.Itoa(level)
-		out.Properties[propDeliverAt] = strconv.FormatInt(time.Now().Add(delayLevels[level-1]).UnixMilli(), 10)
+		scheduleEntry(&out, target, 0, scheduled{level: level, due: time.Now().Add(delayLevels[level-1])})
 	}
 	tinfo, err := c.h.sendTopic(ctx, target, sendHeader{})
 	if err != nil {
 		c.errorReply(req, remoting.ResSystemError, err.Error())
 		return
 	}
-	done := make(chan error, 1)
-	c.h.produce(ctx, partition(tinfo.Name, tinfo.Partitions, 0), []bridge.OutMessage{out}, func(_ bridge.SendResult, err error) { done <- err })
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
+	part := partition(tinfo.Name, tinfo.Partitions, 0)
+	if lv, ok := out.Properties[propPrefix+mcDelay]; ok && target != dlqPrefix+group {
+		// Through the level's schedule topic, as the broker's retries.
+		n, _ := strconv.Atoi(lv)
+		part = c.h.pulsarTopic(scheduleTopic(n))
+		if err = c.h.scheduleReady(ctx, n); err != nil {
+			c.errorReply(req, remoting.ResSystemError, err.Error())
+			return
+		}
 	}
-	if err != nil {
+	if err = c.h.produceSync(ctx, part, []bridge.OutMessage{out}); err != nil {
 		c.errorReply(req, remoting.ResSystemError, err.Error())
 		return
 	}
