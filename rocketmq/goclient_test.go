@@ -2,6 +2,7 @@ package rocketmq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -327,7 +328,7 @@ func TestBridgeProducerToGoClient(t *testing.T) {
 // maxReconsumeTimes (1) it lands on %DLQ%group, where a consumer of that topic reads it.
 func TestGoClientRetryAndDLQ(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b bridge.Backend) {
-		addr, _ := serve(t, b, nil)
+		addr, h := serve(t, b, nil)
 		topic, group := unique("retry"), unique("cg")
 		p := newProducer(t, addr)
 		m := primitive.NewMessage(topic, []byte("fail me"))
@@ -392,6 +393,18 @@ func TestGoClientRetryAndDLQ(t *testing.T) {
 		t.Logf("redelivered after %v", ds[1].at.Sub(ds[0].at))
 		if gap := ds[1].at.Sub(ds[0].at); gap < 4*time.Second {
 			t.Errorf("redelivered after %v, before the 5 s of delay level 2", gap)
+		}
+		// The client sends the second failure back after its handler returned: the DLQ
+		// exists from then on (as on the real broker, a consumer of it cannot start before).
+		for {
+			_, err := h.admin.Topic(context.Background(), h.pulsarTopic("%DLQ%"+group))
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, bridge.ErrTopicNotFound) || time.Now().After(deadline) {
+				t.Fatalf("no DLQ topic: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 		r, _ := pushConsumer(t, addr, unique("dlqreader"), unique("d"), "%DLQ%"+group, "*", nil)
 		got := r.waitFor(t, 1, 60*time.Second)[0]
