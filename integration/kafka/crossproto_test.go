@@ -19,6 +19,7 @@ func TestKafkaAndMQTT(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			addrs := startGatewayServing(t, backend, []string{"kafka", "mqtt"})
 			suffix := fmt.Sprintf("%x", time.Now().UnixNano())
+			start := time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 
@@ -115,6 +116,11 @@ func TestKafkaAndMQTT(t *testing.T) {
 				}
 			}
 
+			// The way back has a minute of its own: on a loaded machine the
+			// phases above can take most of the first.
+			t.Logf("Kafka to MQTT, transactions included: %v", time.Since(start))
+			ctx, cancel = context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
 			cons, err := kgo.NewClient(kgo.SeedBrokers(addrs["kafka"]), kgo.ConsumeTopics("cross.m"+suffix),
 				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation())
 			if err != nil {
@@ -124,10 +130,11 @@ func TestKafkaAndMQTT(t *testing.T) {
 			if _, err := sub.Publish(ctx, &paho.Publish{Topic: "cross/m" + suffix, QoS: 1, Payload: []byte("from mqtt")}); err != nil {
 				t.Fatal(err)
 			}
+			acked := time.Now()
 			for {
 				fs := cons.PollFetches(ctx)
 				if ctx.Err() != nil {
-					t.Fatal("Kafka consumer did not get the MQTT message")
+					t.Fatalf("Kafka consumer did not get the MQTT message %v after its PUBACK (fetch errors %v)", time.Since(acked), fs.Errors())
 				}
 				var done bool
 				fs.EachRecord(func(r *kgo.Record) {
