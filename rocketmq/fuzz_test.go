@@ -103,6 +103,9 @@ func FuzzHeartbeat(f *testing.F) {
 func FuzzUncompress(f *testing.F) {
 	f.Add([]byte{0x78, 0x9c, 0x4b, 0x04, 0x00, 0x00, 0x62, 0x00, 0x62}, int32(1))
 	f.Add([]byte("plain"), int32(0))
+	for _, flag := range []int32{sysFlagLZ4, sysFlagZstd} {
+		f.Add(compressWith(f, flag, []byte("body body body")), sysFlagCompressed|flag)
+	}
 	f.Fuzz(func(t *testing.T, b []byte, flag int32) {
 		out, err := uncompress(b, flag)
 		if err == nil && len(out) > maxMessageSize {

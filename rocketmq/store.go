@@ -12,6 +12,9 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 )
 
 // storedMagicV1 is MessageDecoder's MESSAGE_MAGIC_CODE (V1: a 1-byte topic length), the only
@@ -25,6 +28,8 @@ const (
 	sysFlagBornHostV6          = 0x10
 	sysFlagStoreHostV6         = 0x20
 	sysFlagCompression         = 0x700 // compression type bits
+	sysFlagLZ4                 = 0x100
+	sysFlagZstd                = 0x200
 	sysFlagZlib                = 0x300
 )
 
@@ -164,21 +169,35 @@ const maxMessageSize = 4 << 20
 
 var errBodyTooLarge = errors.New("the message body size over max value, MAX: 4194304")
 
-// uncompress undoes a client's body compression (sysFlag bit 0; zlib unless the type bits say
-// otherwise). Other protocols read what the user sent, so bodies are stored uncompressed.
+// uncompress undoes a client's body compression: sysFlag bit 0, the type in bits 8-10 as
+// CompressionType (1 LZ4 frame, 2 Zstandard frame, 3 zlib; 0, from clients before 5.x,
+// zlib). Other protocols read what the user sent, so bodies are stored uncompressed.
 func uncompress(body []byte, sysFlag int32) ([]byte, error) {
 	if sysFlag&sysFlagCompressed == 0 {
 		return body, nil
 	}
-	if t := sysFlag & sysFlagCompression; t != 0 && t != sysFlagZlib {
-		return nil, errors.New("unsupported compression type " + strconv.Itoa(int(t>>8)) + ": only zlib")
+	var r io.Reader
+	switch t := sysFlag & sysFlagCompression; t {
+	case 0, sysFlagZlib:
+		zr, err := zlib.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		r = zr
+	case sysFlagLZ4:
+		r = lz4.NewReader(bytes.NewReader(body))
+	case sysFlagZstd:
+		zr, err := zstd.NewReader(bytes.NewReader(body), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(2*maxMessageSize))
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, errors.New("unknown compression type " + strconv.Itoa(int(t>>8)))
 	}
-	zr, err := zlib.NewReader(bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	defer zr.Close()
-	out, err := io.ReadAll(io.LimitReader(zr, maxMessageSize+1))
+	out, err := io.ReadAll(io.LimitReader(r, maxMessageSize+1))
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 
 // javaScenarioNames are Suite.java's scenarios, in its order (-run filters them as java/NAME).
 var javaScenarioNames = []string{"send-modes", "batch", "tag-expression", "ordered", "rebalance", "offsets-restart",
-	"broadcast", "lite-pull-seek", "delay", "retry-dlq", "sql92"}
+	"broadcast", "lite-pull-seek", "delay", "retry-dlq", "sql92", "compression"}
 
 // javaDir is this program's java/ folder (Suite.java and the pom that resolves the client):
 // -java-dir, else the folder this file was compiled from.
