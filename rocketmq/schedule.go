@@ -147,6 +147,10 @@ type movers struct {
 // gateway may make it).
 const scheduleLook = 10 * time.Second
 
+// scheduleBusyLook is how often a gateway tries for a level another gateway moves: every
+// gateway tries each level in use, so this bounds the subscribe attempts the backend sees.
+const scheduleBusyLook = 5 * time.Second
+
 func (h *Handler) startMovers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.movers.cancel = cancel
@@ -195,9 +199,15 @@ func (h *Handler) moveLevel(ctx context.Context, level int) {
 			return
 		}
 		h.log.Debug("schedule mover", zap.Int("level", level), zap.Error(err))
+		// Another gateway moving this level is the normal case with many gateways: look
+		// again less often (a takeover comes that much later when it goes).
+		wait := 2 * time.Second
+		if errors.Is(err, bridge.ErrConsumerBusy) {
+			wait = scheduleBusyLook
+		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(2 * time.Second):
+		case <-time.After(wait):
 		}
 	}
 }

@@ -229,3 +229,35 @@ func TestScheduleForeignEntry(t *testing.T) {
 		}
 	})
 }
+
+// TestScheduleOneMoverPerLevel: two gateways on one backend move each delayed message once
+// (one holds a level's Exclusive subscription, the other waits), and when one goes the other
+// moves what comes after.
+func TestScheduleOneMoverPerLevel(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b bridge.Backend) {
+		addr1, h1 := serve(t, b, nil)
+		addr2, _ := serve(t, b, nil)
+		topic := unique("movers")
+		r := nativeReader(t, b, h1, topic)
+		send := func(addr, body string) {
+			t.Helper()
+			m := primitive.NewMessage(topic, []byte(body))
+			m.WithDelayTimeLevel(1)
+			if _, err := newProducer(t, addr).SendSync(context.Background(), m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send(addr1, "first")
+		if got := readUntil(t, r, time.Now().Add(20*time.Second)); got == nil || string(got.Value) != "first" {
+			t.Fatalf("first delayed message not moved: %v", got)
+		}
+		if extra := readUntil(t, r, time.Now().Add(3*time.Second)); extra != nil {
+			t.Fatalf("moved twice: %q", extra.Value)
+		}
+		h1.Close()
+		send(addr2, "second")
+		if got := readUntil(t, r, time.Now().Add(30*time.Second)); got == nil || string(got.Value) != "second" {
+			t.Fatalf("delayed message not moved once the first gateway went: %v", got)
+		}
+	})
+}
