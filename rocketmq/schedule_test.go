@@ -231,14 +231,24 @@ func TestScheduleForeignEntry(t *testing.T) {
 }
 
 // TestScheduleOneMoverPerLevel: two gateways on one backend move each delayed message once
-// (one holds a level's Exclusive subscription, the other waits), and when one goes the other
-// moves what comes after.
+// (one holds a level's Exclusive subscription, the other waits), and when the one moving goes
+// the other takes the level over.
 func TestScheduleOneMoverPerLevel(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b bridge.Backend) {
-		addr1, h1 := serve(t, b, nil)
-		addr2, _ := serve(t, b, nil)
+		movedBy := make(chan int, 10)
+		gateway := func(n int) (string, *Handler) {
+			return serve(t, b, func(o *Options) {
+				o.afterMove = func(context.Context) bool {
+					movedBy <- n
+					return true
+				}
+			})
+		}
+		addr0, h0 := gateway(0)
+		addr1, h1 := gateway(1)
+		addrs, handlers := []string{addr0, addr1}, []*Handler{h0, h1}
 		topic := unique("movers")
-		r := nativeReader(t, b, h1, topic)
+		r := nativeReader(t, b, h0, topic)
 		send := func(addr, body string) {
 			t.Helper()
 			m := primitive.NewMessage(topic, []byte(body))
@@ -247,17 +257,25 @@ func TestScheduleOneMoverPerLevel(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		send(addr1, "first")
+		send(addr0, "first")
 		if got := readUntil(t, r, time.Now().Add(20*time.Second)); got == nil || string(got.Value) != "first" {
 			t.Fatalf("first delayed message not moved: %v", got)
 		}
 		if extra := readUntil(t, r, time.Now().Add(3*time.Second)); extra != nil {
 			t.Fatalf("moved twice: %q", extra.Value)
 		}
-		h1.Close()
-		send(addr2, "second")
+		mover := <-movedBy
+		if len(movedBy) > 0 {
+			t.Fatalf("both gateways moved the message")
+		}
+		handlers[mover].Close()
+		other := 1 - mover
+		send(addrs[other], "second")
 		if got := readUntil(t, r, time.Now().Add(30*time.Second)); got == nil || string(got.Value) != "second" {
-			t.Fatalf("delayed message not moved once the first gateway went: %v", got)
+			t.Fatalf("delayed message not moved once the moving gateway went: %v", got)
+		}
+		if by := <-movedBy; by != other {
+			t.Fatalf("moved by gateway %d, which was closed", by)
 		}
 	})
 }
