@@ -213,6 +213,14 @@ func serverError(err error) (string, bool) {
 	return "", false
 }
 
+// beingCreated says whether the broker refused a producer or consumer because the topic's
+// storage was being made or loaded at that moment (its metadata or ledger busy): a moment
+// later the same request succeeds.
+func beingCreated(err error) bool {
+	code, _ := serverError(err)
+	return code == "PersistenceError" || code == "MetadataError" || code == "ServiceNotReady"
+}
+
 // tlsRefused says whether a TLS handshake failed on the broker's
 // certificate: not trusted, or not for the name connected to.
 func tlsRefused(err error) bool {

@@ -244,3 +244,17 @@ func TestErrorKeepsSentinel(t *testing.T) {
 		t.Errorf("got %v, want the error unchanged", got)
 	}
 }
+
+// TestBeingCreated: the broker's answer to a producer that lost the race to make a partition's
+// ledger is retried; a refusal that stays (a missing topic, a busy producer name) is not.
+func TestBeingCreated(t *testing.T) {
+	lost := errors.New("server error: PersistenceError: org.apache.bookkeeper.mledger.ManagedLedgerException$BadVersionException: Version mismatch, actual=0, expect=-1")
+	if !beingCreated(lost) || !beingCreated(fmt.Errorf("producer on t: %w", lost)) {
+		t.Error("PersistenceError not retried")
+	}
+	for _, err := range []error{errors.New("server error: TopicNotFound: no such topic"), errors.New("server error: ProducerBusy: name in use"), errors.New("a PersistenceError in words only")} {
+		if beingCreated(err) {
+			t.Errorf("%v retried", err)
+		}
+	}
+}

@@ -116,7 +116,7 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 	if err != nil {
 		return nil, err
 	}
-	pp, err := client.CreateProducer(po)
+	pp, err := createProducerRetrying(ctx, client, po)
 	if err != nil {
 		if release != nil {
 			release()
@@ -156,6 +156,27 @@ func (b *Backend) CreateProducer(ctx context.Context, opts bridge.ProducerOption
 }
 
 func (p *producer) Topic() string { return p.topic }
+
+// createProducerRetrying creates a client producer, trying again for a couple of seconds
+// while the broker answers that the topic is still being made: two clients making a
+// partition at once (a Kafka reader and an MQTT publish on a new topic) can get
+// PersistenceError "BadVersionException" from the one whose ledger creation lost the race,
+// and the next try finds the partition made.
+func createProducerRetrying(ctx context.Context, client pulsar.Client, po pulsar.ProducerOptions) (pulsar.Producer, error) {
+	wait := 50 * time.Millisecond
+	for try := 0; ; try++ {
+		pp, err := client.CreateProducer(po)
+		if err == nil || try == 5 || !beingCreated(err) {
+			return pp, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
 
 func (p *producer) SendAsync(ctx context.Context, msg *bridge.OutMessage, cb bridge.SendCallback) {
 	pd := &pending{cb: cb, pm: pulsar.ProducerMessage{Payload: msg.Value, Properties: msg.Properties, EventTime: msg.EventTime}}
